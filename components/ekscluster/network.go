@@ -1,0 +1,185 @@
+package ekscluster
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// network is what the cluster needs to know of its VPC, created or not.
+type network struct {
+	id             pulumi.StringPtrInput
+	publicSubnets  pulumi.StringArrayInput
+	privateSubnets pulumi.StringArrayInput
+}
+
+func (n NetworkArgs) existing() bool { return n.VpcID != "" }
+
+func existingNetwork(n NetworkArgs) network {
+	return network{
+		id:             pulumi.String(n.VpcID),
+		publicSubnets:  pulumi.ToStringArray(n.PublicSubnetIDs),
+		privateSubnets: pulumi.ToStringArray(n.PrivateSubnetIDs),
+	}
+}
+
+// Subnet sizing. With VPC CNI every pod takes a VPC address, so the private
+// subnets, where nodes and pods live, get the large blocks: the VPC is cut
+// into eighths, zone i gets eighth i; the last eighth is cut into eighths
+// again for the public subnets, which hold only NAT gateways and load
+// balancers. A /16 gives /19 private (8190 addresses) and /22 public subnets.
+const (
+	privateSubnetBits = 3
+	publicSubnetBits  = 6
+	publicBlock       = 1<<privateSubnetBits - 1
+)
+
+// SubnetCIDRs returns the private and public subnet CIDRs of zone i in vpc.
+// Zones 0 to 6 fit; callers allow at most 6.
+func SubnetCIDRs(vpc netip.Prefix, zone int) (private, public netip.Prefix, err error) {
+	if !vpc.Addr().Is4() || vpc.Bits()+publicSubnetBits > 28 {
+		return private, public, fmt.Errorf("VPC CIDR %s is too small to cut into subnets (at most /22)", vpc)
+	}
+	if zone < 0 || zone >= publicBlock {
+		return private, public, fmt.Errorf("zone index %d out of range 0-%d", zone, publicBlock-1)
+	}
+	private = subnet(vpc, privateSubnetBits, zone)
+	public = subnet(vpc, publicSubnetBits, publicBlock<<(publicSubnetBits-privateSubnetBits)+zone)
+	return private, public, nil
+}
+
+// subnet is the index-th block of vpc when it is cut into 2^extraBits blocks.
+func subnet(vpc netip.Prefix, extraBits, index int) netip.Prefix {
+	bits := vpc.Bits() + extraBits
+	base := binary.BigEndian.Uint32(vpc.Masked().Addr().AsSlice())
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], base+uint32(index)<<(32-bits))
+	return netip.PrefixFrom(netip.AddrFrom4(b), bits)
+}
+
+// newNetwork creates a VPC with a public and a private subnet in each zone,
+// an internet gateway, and NAT gateways for the private subnets' egress.
+// Subnets carry the tags the AWS Load Balancer Controller and the in-tree
+// cloud provider look for when placing load balancers.
+func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args NetworkArgs, tags map[string]string) (network, error) {
+	zones, err := availabilityZones(ctx, args.AvailabilityZones, pulumi.Parent(parent))
+	if err != nil {
+		return network{}, err
+	}
+	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
+	named := func(suffix string) pulumi.StringMap {
+		t := pulumi.ToStringMap(tags)
+		t["Name"] = pulumi.String(name + "-" + suffix)
+		return t
+	}
+
+	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(args.CIDR.String()),
+		EnableDnsHostnames: pulumi.Bool(true),
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               named("vpc"),
+	}, opts...)
+	if err != nil {
+		return network{}, err
+	}
+	igw, err := ec2.NewInternetGateway(ctx, name, &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(),
+		Tags:  named("igw"),
+	}, opts...)
+	if err != nil {
+		return network{}, err
+	}
+	publicRoutes, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{
+			ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()},
+		},
+		Tags: named("public"),
+	}, opts...)
+	if err != nil {
+		return network{}, err
+	}
+
+	var public, private pulumi.StringArray
+	var nat *ec2.NatGateway
+	for i, zone := range zones {
+		privateCIDR, publicCIDR, err := SubnetCIDRs(args.CIDR, i)
+		if err != nil {
+			return network{}, err
+		}
+		suffix := fmt.Sprintf("%s-%d", name, i)
+
+		pubTags := named("public-" + zone)
+		pubTags["kubernetes.io/role/elb"] = pulumi.String("1")
+		pub, err := ec2.NewSubnet(ctx, "public-"+suffix, &ec2.SubnetArgs{
+			VpcId:               vpc.ID(),
+			CidrBlock:           pulumi.String(publicCIDR.String()),
+			AvailabilityZone:    pulumi.String(zone),
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                pubTags,
+		}, opts...)
+		if err != nil {
+			return network{}, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, "public-"+suffix, &ec2.RouteTableAssociationArgs{
+			SubnetId:     pub.ID(),
+			RouteTableId: publicRoutes.ID(),
+		}, opts...); err != nil {
+			return network{}, err
+		}
+
+		if nat == nil || args.NATGatewayPerAZ {
+			eip, err := ec2.NewEip(ctx, "nat-"+suffix, &ec2.EipArgs{
+				Domain: pulumi.String("vpc"),
+				Tags:   named("nat-" + zone),
+			}, opts...)
+			if err != nil {
+				return network{}, err
+			}
+			nat, err = ec2.NewNatGateway(ctx, "nat-"+suffix, &ec2.NatGatewayArgs{
+				AllocationId: eip.ID(),
+				SubnetId:     pub.ID(),
+				Tags:         named("nat-" + zone),
+			}, append(opts, pulumi.DependsOn([]pulumi.Resource{igw}))...)
+			if err != nil {
+				return network{}, err
+			}
+		}
+
+		privTags := named("private-" + zone)
+		privTags["kubernetes.io/role/internal-elb"] = pulumi.String("1")
+		priv, err := ec2.NewSubnet(ctx, "private-"+suffix, &ec2.SubnetArgs{
+			VpcId:            vpc.ID(),
+			CidrBlock:        pulumi.String(privateCIDR.String()),
+			AvailabilityZone: pulumi.String(zone),
+			Tags:             privTags,
+		}, opts...)
+		if err != nil {
+			return network{}, err
+		}
+		privateRoutes, err := ec2.NewRouteTable(ctx, "private-"+suffix, &ec2.RouteTableArgs{
+			VpcId: vpc.ID(),
+			Routes: ec2.RouteTableRouteArray{
+				ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()},
+			},
+			Tags: named("private-" + zone),
+		}, opts...)
+		if err != nil {
+			return network{}, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, "private-"+suffix, &ec2.RouteTableAssociationArgs{
+			SubnetId:     priv.ID(),
+			RouteTableId: privateRoutes.ID(),
+		}, opts...); err != nil {
+			return network{}, err
+		}
+
+		public = append(public, pub.ID().ToStringOutput())
+		private = append(private, priv.ID().ToStringOutput())
+	}
+
+	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private}, nil
+}

@@ -1,0 +1,149 @@
+// Command locust-eks is a Pulumi program that runs distributed Locust load
+// tests on Kubernetes: on an EKS cluster it creates, or on any existing
+// cluster named by a kubeconfig context.
+package main
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/locust-eks/locust-on-eks/components"
+	"github.com/locust-eks/locust-on-eks/components/ekscluster"
+	"github.com/locust-eks/locust-on-eks/stackconfig"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func main() {
+	pulumi.Run(program("locustfiles"))
+}
+
+// program is the whole stack. It reads the locustfiles from locustfileDir,
+// so tests can run it on a copy they edit.
+func program(locustfileDir string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		files, err := components.ReadLocustfiles(locustfileDir)
+		if err != nil {
+			return err
+		}
+		// Everything is validated before the first resource is registered,
+		// so a bad value never leaves a half-created stack behind.
+		cfg, err := stackconfig.Load(ctx, slices.Sorted(maps.Keys(files)))
+		if err != nil {
+			return err
+		}
+
+		var provider *kubernetes.Provider
+		var nodeSelector map[string]string
+		switch cfg.Mode {
+		case stackconfig.ModeEKS:
+			cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, ctx.Stack()))
+			if err != nil {
+				return err
+			}
+			provider, nodeSelector = cluster.Provider, cluster.NodeSelector
+			ctx.Export("clusterName", cluster.ClusterName)
+			ctx.Export("kubeconfig", cluster.Kubeconfig)
+		case stackconfig.ModeExisting:
+			provider, err = existingClusterProvider(ctx, cfg.Existing)
+			if err != nil {
+				return err
+			}
+			nodeSelector = cfg.Existing.NodeSelector
+			ctx.Export("kubeContext", pulumi.String(cfg.Existing.Context))
+		}
+
+		locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, nodeSelector),
+			pulumi.Provider(provider))
+		if err != nil {
+			return err
+		}
+		ctx.Export("namespace", locust.Namespace)
+		ctx.Export("masterService", locust.MasterServiceName)
+		ctx.Export("masterAddress", locust.MasterAddress)
+		ctx.Export("portForwardCommand", locust.PortForwardCommand)
+		ctx.Export("workers", locust.Workers)
+		return nil
+	}
+}
+
+func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterArgs {
+	return &ekscluster.ClusterArgs{
+		Name:              c.Name,
+		KubernetesVersion: c.KubernetesVersion,
+		LogTypes:          c.LogTypes,
+		PublicAccessCIDRs: c.PublicAccessCIDRs,
+		Network: ekscluster.NetworkArgs{
+			VpcID:             c.Network.VpcID,
+			PublicSubnetIDs:   c.Network.PublicSubnetIDs,
+			PrivateSubnetIDs:  c.Network.PrivateSubnetIDs,
+			CIDR:              c.Network.CIDR,
+			AvailabilityZones: c.Network.AvailabilityZones,
+			NATGatewayPerAZ:   c.Network.NATGatewayPerAZ,
+		},
+		NodeGroup: ekscluster.NodeGroupArgs{
+			InstanceTypes: c.NodeGroup.InstanceTypes,
+			CapacityType:  c.NodeGroup.CapacityType,
+			MinSize:       c.NodeGroup.MinSize,
+			DesiredSize:   c.NodeGroup.DesiredSize,
+			MaxSize:       c.NodeGroup.MaxSize,
+			DiskSizeGiB:   c.NodeGroup.DiskSizeGiB,
+		},
+		// Cost reports and clean-up scripts find a stack's resources by these.
+		Tags: map[string]string{"project": stackconfig.Project, "stack": stack},
+	}
+}
+
+// existingClusterProvider reaches a cluster the stack does not own. Nothing
+// on AWS is created in this mode.
+func existingClusterProvider(ctx *pulumi.Context, c stackconfig.ExistingCluster) (*kubernetes.Provider, error) {
+	args := &kubernetes.ProviderArgs{}
+	if c.Kubeconfig != "" {
+		path, err := expandHome(c.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		args.Kubeconfig = pulumi.String(path)
+	}
+	if c.Context != "" {
+		args.Context = pulumi.String(c.Context)
+	}
+	return kubernetes.NewProvider(ctx, "existing-cluster", args)
+}
+
+// expandHome turns a leading ~/ into the home directory, as a shell would;
+// the Kubernetes provider takes paths literally.
+func expandHome(path string) (string, error) {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, rest), nil
+}
+
+func locustClusterArgs(l stackconfig.Locust, files map[string]string, nodeSelector map[string]string) *components.LocustClusterArgs {
+	env := make([]components.EnvVar, len(l.Env))
+	for i, e := range l.Env {
+		env[i] = components.EnvVar{Name: e.Name, Value: pulumi.String(e.Value)}
+	}
+	return &components.LocustClusterArgs{
+		Namespace:       l.Namespace,
+		CreateNamespace: l.CreateNamespace,
+		Locustfiles:     files,
+		Run:             l.Locustfiles,
+		TargetHost:      pulumi.String(l.TargetHost),
+		Image:           l.Image,
+		Workers:         l.Workers,
+		Env:             env,
+		MasterResources: &l.Master,
+		WorkerResources: &l.Worker,
+		NodeSelector:    nodeSelector,
+	}
+}

@@ -1,0 +1,284 @@
+package stackconfig
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const projectDir = ".."
+
+var available = []string{"bookinfo.py", "cloud_carbon_footprint.py", "quarkus_super_heroes.py"}
+
+// stackValues returns what `pulumi up` would hand the program for a stack.
+func stackValues(t *testing.T, stack string) map[string]string {
+	t.Helper()
+	values, err := ReadStack(projectDir, stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return values
+}
+
+func lookupIn(values map[string]string) Lookup {
+	return func(key string) (string, bool) {
+		v, ok := values[key]
+		return v, ok
+	}
+}
+
+func TestEveryStackFileLoadsAndValidates(t *testing.T) {
+	stacks, err := Stacks(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"dev", "prod", "local"} {
+		if !slices.Contains(stacks, want) {
+			t.Errorf("Pulumi.%s.yaml is missing; found stacks %v", want, stacks)
+		}
+	}
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			if _, err := Parse(lookupIn(stackValues(t, stack)), available); err != nil {
+				t.Fatalf("Pulumi.%s.yaml: %v", stack, err)
+			}
+		})
+	}
+}
+
+func TestStackFilesDiffer(t *testing.T) {
+	dev, err := Parse(lookupIn(stackValues(t, "dev")), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := Parse(lookupIn(stackValues(t, "prod")), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := Parse(lookupIn(stackValues(t, "local")), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev.Mode != ModeEKS || prod.Mode != ModeEKS || local.Mode != ModeExisting {
+		t.Errorf("modes: dev %s, prod %s, local %s; want eks, eks, existing", dev.Mode, prod.Mode, local.Mode)
+	}
+	if dev.EKS.NodeGroup.CapacityType != "SPOT" || prod.EKS.NodeGroup.CapacityType != "ON_DEMAND" {
+		t.Errorf("capacity: dev %s, prod %s; want SPOT and ON_DEMAND", dev.EKS.NodeGroup.CapacityType, prod.EKS.NodeGroup.CapacityType)
+	}
+	if dev.Locust.Workers >= prod.Locust.Workers {
+		t.Errorf("workers: dev %d, prod %d; dev should be the smaller", dev.Locust.Workers, prod.Locust.Workers)
+	}
+}
+
+// TestDefaultsComeFromPulumiYAML checks the parsed defaults against the
+// declarations, so that the values documented in Pulumi.yaml are the ones used.
+func TestDefaultsComeFromPulumiYAML(t *testing.T) {
+	values := stackValues(t, "dev")
+	cfg, err := Parse(lookupIn(values), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys dev.yaml leaves alone keep Pulumi.yaml's defaults.
+	if got := cfg.Locust.Image; got != "locustio/locust:2.46.3" {
+		t.Errorf("image = %q, want the Pulumi.yaml default locustio/locust:2.46.3", got)
+	}
+	if got := cfg.EKS.Network.CIDR.String(); got != "10.0.0.0/16" {
+		t.Errorf("vpcCidr = %s, want the default 10.0.0.0/16", got)
+	}
+	if got := cfg.EKS.KubernetesVersion; got != "1.34" {
+		t.Errorf("kubernetesVersion = %s, want the default 1.34", got)
+	}
+	if cfg.Locust.Worker.CPURequest != "1" || cfg.Locust.Worker.CPULimit != "" {
+		t.Errorf("worker cpu = %q/%q, want request 1 and no limit", cfg.Locust.Worker.CPURequest, cfg.Locust.Worker.CPULimit)
+	}
+}
+
+// TestEveryKeyIsDeclaredAndRead ties Pulumi.yaml to the parser both ways: a
+// key read but not declared would have no default under `pulumi up`, a key
+// declared but never read would be documented and ignored.
+func TestEveryKeyIsDeclaredAndRead(t *testing.T) {
+	decls, err := ReadDeclarations(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, stack := range []string{"dev", "local"} {
+		values := stackValues(t, stack)
+		for _, vpc := range []string{"", "vpc-0a1b2c3d4e5f67890"} {
+			values["vpcId"] = vpc
+			_, _ = Parse(func(key string) (string, bool) {
+				read[key] = true
+				v, ok := values[key]
+				return v, ok
+			}, available)
+		}
+	}
+	for key := range read {
+		if _, ok := decls[key]; !ok {
+			t.Errorf("the program reads %q, which Pulumi.yaml does not declare", key)
+		}
+	}
+	for key, d := range decls {
+		if !read[key] {
+			t.Errorf("Pulumi.yaml declares %q, which the program never reads", key)
+		}
+		if d.Description == "" || d.Type == "" || d.Default == nil {
+			t.Errorf("Pulumi.yaml: %q needs a type, a default and a description", key)
+		}
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	tests := []struct {
+		name    string
+		stack   string
+		set     map[string]string
+		key     string
+		value   string // as the message quotes it
+		allowed string // a phrase of what is allowed
+	}{
+		{"zero workers", "dev", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
+		{"negative workers", "dev", map[string]string{"workers": "-3"}, "workers", `"-3"`, "from 1 to 1000"},
+		{"workers not a number", "dev", map[string]string{"workers": "many"}, "workers", `"many"`, "whole number"},
+		{"min above max nodes", "dev", map[string]string{"nodeMinSize": "5", "nodeDesiredSize": "5", "nodeMaxSize": "3"}, "nodeMinSize", `5`, "must not exceed nodeMaxSize (3)"},
+		{"desired outside range", "dev", map[string]string{"nodeDesiredSize": "9"}, "nodeDesiredSize", `9`, "from nodeMinSize (1) to nodeMaxSize (3)"},
+		{"unknown capacity type", "dev", map[string]string{"nodeCapacityType": "RESERVED"}, "nodeCapacityType", `"RESERVED"`, "one of ON_DEMAND, SPOT"},
+		{"lower-case capacity type", "dev", map[string]string{"nodeCapacityType": "spot"}, "nodeCapacityType", `"spot"`, "one of ON_DEMAND, SPOT"},
+		{"unknown locustfile", "dev", map[string]string{"locustfiles": `["shop.py"]`}, "locustfiles", `"shop.py"`, "bookinfo.py, cloud_carbon_footprint.py, quarkus_super_heroes.py"},
+		{"no locustfile", "dev", map[string]string{"locustfiles": `[]`}, "locustfiles", `[]`, "one or more of the files in locustfiles/"},
+		{"locustfile twice", "dev", map[string]string{"locustfiles": `["bookinfo.py","bookinfo.py"]`}, "locustfiles", `"bookinfo.py"`, "only once"},
+		{"malformed CIDR", "dev", map[string]string{"publicAccessCidrs": `["10.0.0.0/33"]`}, "publicAccessCidrs", `"10.0.0.0/33"`, "IPv4 CIDR"},
+		{"CIDR with host bits", "dev", map[string]string{"publicAccessCidrs": `["198.51.100.7/24"]`}, "publicAccessCidrs", `"198.51.100.7/24"`, "no host bits"},
+		{"no public CIDR", "dev", map[string]string{"publicAccessCidrs": `[]`}, "publicAccessCidrs", `[]`, "must list the IPv4 CIDRs"},
+		{"VPC CIDR too small", "dev", map[string]string{"vpcCidr": "10.0.0.0/24"}, "vpcCidr", `"10.0.0.0/24"`, "/16 to /20"},
+		{"missing target host", "dev", map[string]string{"targetHost": ""}, "targetHost", `""`, "base URL"},
+		{"target host without scheme", "dev", map[string]string{"targetHost": "shop.example.com"}, "targetHost", `"shop.example.com"`, "http or https"},
+		{"target host with credentials", "dev", map[string]string{"targetHost": "https://u:p@shop.example.com"}, "targetHost", `"https://u:p@shop.example.com"`, "no credentials"},
+		{"bad image reference", "dev", map[string]string{"image": "Locust IO/locust"}, "image", `"Locust IO/locust"`, "pinned by tag or digest"},
+		{"unpinned image", "dev", map[string]string{"image": "locustio/locust"}, "image", `"locustio/locust"`, "pinned by tag or digest"},
+		{"latest image", "dev", map[string]string{"image": "locustio/locust:latest"}, "image", `"locustio/locust:latest"`, "not :latest"},
+		{"unknown cluster mode", "dev", map[string]string{"clusterMode": "gke"}, "clusterMode", `"gke"`, "one of eks, existing"},
+		{"bad Kubernetes version", "dev", map[string]string{"kubernetesVersion": "1.34.2"}, "kubernetesVersion", `"1.34.2"`, `like "1.34"`},
+		{"old Kubernetes version", "dev", map[string]string{"kubernetesVersion": "1.20"}, "kubernetesVersion", `"1.20"`, "1.29 or later"},
+		{"unknown log type", "dev", map[string]string{"clusterLogTypes": `["api","kubelet"]`}, "clusterLogTypes", `"kubelet"`, "controllerManager"},
+		{"one availability zone", "dev", map[string]string{"availabilityZoneCount": "1"}, "availabilityZoneCount", `"1"`, "from 2 to 6"},
+		{"bad instance type", "dev", map[string]string{"nodeInstanceTypes": `["c6i"]`}, "nodeInstanceTypes", `"c6i"`, "EC2 instance type"},
+		{"small disk", "dev", map[string]string{"nodeDiskSize": "8"}, "nodeDiskSize", `"8"`, "from 20 to"},
+		{"bad VPC id", "dev", map[string]string{"vpcId": "my-vpc", "privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`}, "vpcId", `"my-vpc"`, "VPC id"},
+		{"VPC with one subnet", "dev", map[string]string{"vpcId": "vpc-0a1b2c3d", "privateSubnetIds": `["subnet-0a1b2c3d"]`}, "privateSubnetIds", `["subnet-0a1b2c3d"]`, "at least two"},
+		{"bad subnet id", "dev", map[string]string{"vpcId": "vpc-0a1b2c3d", "privateSubnetIds": `["subnet-0a1b2c3d","sn-2"]`}, "privateSubnetIds", `"sn-2"`, "subnet id"},
+		{"subnets without VPC", "dev", map[string]string{"privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`}, "privateSubnetIds", `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`, "unless vpcId"},
+		{"bad namespace", "dev", map[string]string{"namespace": "Load_Test"}, "namespace", `"Load_Test"`, "namespace name"},
+		{"bad cpu quantity", "dev", map[string]string{"workerCpuRequest": "one"}, "workerCpuRequest", `"one"`, "Kubernetes quantity"},
+		{"zero memory", "dev", map[string]string{"masterMemoryRequest": "0"}, "masterMemoryRequest", `"0"`, "positive"},
+		{"limit below request", "dev", map[string]string{"workerMemoryRequest": "2Gi", "workerMemoryLimit": "1500Mi"}, "workerMemoryLimit", `"1500Mi"`, "below workerMemoryRequest (2Gi)"},
+		{"cpu limit below request", "dev", map[string]string{"masterCpuLimit": "400m"}, "masterCpuLimit", `"400m"`, "below masterCpuRequest (500m)"},
+		{"env without value", "dev", map[string]string{"extraEnv": `["API_TOKEN"]`}, "extraEnv", `"API_TOKEN"`, "NAME=value"},
+		{"env managed by the stack", "dev", map[string]string{"extraEnv": `["LOCUST_HOST=http://x"]`}, "extraEnv", `"LOCUST_HOST=http://x"`, "set by the stack itself"},
+		{"env twice", "dev", map[string]string{"extraEnv": `["A=1","A=2"]`}, "extraEnv", `"A=2"`, "more than once"},
+		{"list not a list", "dev", map[string]string{"nodeInstanceTypes": `c6i.large`}, "nodeInstanceTypes", `c6i.large`, "list of strings"},
+		{"node selector in eks mode", "dev", map[string]string{"nodeSelector": `["pool=locust"]`}, "nodeSelector", `["pool=locust"]`, "must be empty when clusterMode is eks"},
+		{"bad node selector", "local", map[string]string{"nodeSelector": `["pool"]`}, "nodeSelector", `"pool"`, "key=value"},
+		{"workers zero in existing mode", "local", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
+		{"bad boolean", "local", map[string]string{"createNamespace": "yes please"}, "createNamespace", `"yes please"`, "true or false"},
+		{"bad cluster name", "prod", map[string]string{"clusterName": "-prod"}, "clusterName", `"-prod"`, "starting with a letter or digit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			values := stackValues(t, tt.stack)
+			maps.Copy(values, tt.set)
+			cfg, err := Parse(lookupIn(values), available)
+			if err == nil {
+				t.Fatalf("Parse accepted %v: %+v", tt.set, cfg)
+			}
+			var cfgErr *Error
+			if !errors.As(err, &cfgErr) {
+				t.Fatalf("error %v is not a *stackconfig.Error", err)
+			}
+			if len(cfgErr.Problems) != 1 {
+				t.Errorf("want exactly one problem, got %d:\n%v", len(cfgErr.Problems), err)
+			}
+			msg := err.Error()
+			for _, want := range []string{tt.key + ": got " + tt.value, tt.allowed} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message lacks %q:\n%s", want, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryProblemReportedAtOnce(t *testing.T) {
+	values := stackValues(t, "dev")
+	maps.Copy(values, map[string]string{"workers": "0", "nodeCapacityType": "CHEAP", "targetHost": "", "image": "x y"})
+	_, err := Parse(lookupIn(values), available)
+	var cfgErr *Error
+	if !errors.As(err, &cfgErr) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	var keys []string
+	for _, p := range cfgErr.Problems {
+		keys = append(keys, p.Key)
+	}
+	slices.Sort(keys)
+	if want := []string{"image", "nodeCapacityType", "targetHost", "workers"}; !slices.Equal(keys, want) {
+		t.Errorf("problems for %v, want %v", keys, want)
+	}
+}
+
+func TestExistingModeIgnoresEKSKeys(t *testing.T) {
+	values := stackValues(t, "local")
+	// Values that would be wrong in eks mode do not matter here.
+	maps.Copy(values, map[string]string{"publicAccessCidrs": "[]", "nodeCapacityType": "anything", "kubeContext": "kind-locust", "nodeSelector": `["pool=locust"]`})
+	cfg, err := Parse(lookupIn(values), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Existing.Context != "kind-locust" || cfg.Existing.Kubeconfig != "~/.kube/config" {
+		t.Errorf("existing = %+v", cfg.Existing)
+	}
+	if cfg.Existing.NodeSelector["pool"] != "locust" {
+		t.Errorf("nodeSelector = %v", cfg.Existing.NodeSelector)
+	}
+}
+
+func TestExistingVPC(t *testing.T) {
+	values := stackValues(t, "dev")
+	maps.Copy(values, map[string]string{
+		"vpcId":            "vpc-0a1b2c3d4e5f67890",
+		"privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`,
+		"publicSubnetIds":  `["subnet-2a1b2c3d"]`,
+		// Ignored with an existing VPC.
+		"vpcCidr": "not a cidr",
+	})
+	cfg, err := Parse(lookupIn(values), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := cfg.EKS.Network
+	if !n.Existing() || len(n.PrivateSubnetIDs) != 2 || len(n.PublicSubnetIDs) != 1 {
+		t.Errorf("network = %+v", n)
+	}
+}
+
+func TestQuantities(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // as a fraction
+	}{
+		{"1", "1/1"}, {"500m", "1/2"}, {"1.5", "3/2"}, {"1Ki", "1024/1"}, {"1Gi", "1073741824/1"}, {"2k", "2000/1"},
+	}
+	for _, tt := range tests {
+		q, ok := parseQuantity(tt.in)
+		if !ok || q.String() != tt.want {
+			t.Errorf("parseQuantity(%q) = %v, %v; want %s", tt.in, q, ok, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "1 Gi", "-1", "1gi", "Gi", "1e3"} {
+		if _, ok := parseQuantity(bad); ok {
+			t.Errorf("parseQuantity(%q) accepted", bad)
+		}
+	}
+}
