@@ -1,0 +1,533 @@
+package components
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const locustfileDir = "../locustfiles"
+
+// Kubernetes objects, as far as the tests read them.
+type objectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+type envVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type container struct {
+	Name    string   `json:"name"`
+	Image   string   `json:"image"`
+	Command []string `json:"command"`
+	Args    []string `json:"args"`
+	Env     []envVar `json:"env"`
+	Ports   []struct {
+		Name          string `json:"name"`
+		ContainerPort int    `json:"containerPort"`
+	} `json:"ports"`
+	VolumeMounts []struct {
+		Name      string `json:"name"`
+		MountPath string `json:"mountPath"`
+		ReadOnly  bool   `json:"readOnly"`
+	} `json:"volumeMounts"`
+	ReadinessProbe *struct {
+		HTTPGet *struct {
+			Path string `json:"path"`
+			Port string `json:"port"`
+		} `json:"httpGet"`
+	} `json:"readinessProbe"`
+	Resources struct {
+		Requests map[string]string `json:"requests"`
+		Limits   map[string]string `json:"limits"`
+	} `json:"resources"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   *bool `json:"readOnlyRootFilesystem"`
+		Capabilities             struct {
+			Drop []string `json:"drop"`
+		} `json:"capabilities"`
+	} `json:"securityContext"`
+}
+
+type podSpec struct {
+	EnableServiceLinks           *bool             `json:"enableServiceLinks"`
+	AutomountServiceAccountToken *bool             `json:"automountServiceAccountToken"`
+	NodeSelector                 map[string]string `json:"nodeSelector"`
+	SecurityContext              struct {
+		RunAsNonRoot   *bool `json:"runAsNonRoot"`
+		RunAsUser      *int  `json:"runAsUser"`
+		RunAsGroup     *int  `json:"runAsGroup"`
+		SeccompProfile struct {
+			Type string `json:"type"`
+		} `json:"seccompProfile"`
+	} `json:"securityContext"`
+	Containers []container `json:"containers"`
+	Volumes    []struct {
+		Name      string `json:"name"`
+		ConfigMap *struct {
+			Name string `json:"name"`
+		} `json:"configMap"`
+	} `json:"volumes"`
+	TopologySpreadConstraints []struct {
+		TopologyKey string `json:"topologyKey"`
+	} `json:"topologySpreadConstraints"`
+}
+
+type deployment struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		Replicas int `json:"replicas"`
+		Strategy struct {
+			Type string `json:"type"`
+		} `json:"strategy"`
+		Selector struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		} `json:"selector"`
+		Template struct {
+			Metadata objectMeta `json:"metadata"`
+			Spec     podSpec    `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+}
+
+type service struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		Type     string            `json:"type"`
+		Selector map[string]string `json:"selector"`
+		Ports    []struct {
+			Name       string `json:"name"`
+			Port       int    `json:"port"`
+			TargetPort string `json:"targetPort"`
+		} `json:"ports"`
+	} `json:"spec"`
+}
+
+type configMap struct {
+	Metadata objectMeta        `json:"metadata"`
+	Data     map[string]string `json:"data"`
+}
+
+// rendered is what one LocustCluster registered.
+type rendered struct {
+	monitor   *pulumimock.Monitor
+	outputs   map[string]any
+	master    deployment
+	worker    deployment
+	service   service
+	configMap configMap
+}
+
+func (r rendered) container(role string) container {
+	d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+	return d.Spec.Template.Spec.Containers[0]
+}
+
+func env(c container, name string) (string, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value, true
+		}
+	}
+	return "", false
+}
+
+// testArgs are the arguments a stack would pass, with the shipped locustfiles.
+func testArgs(t *testing.T) *LocustClusterArgs {
+	t.Helper()
+	files, err := ReadLocustfiles(locustfileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &LocustClusterArgs{
+		Namespace:       "locust",
+		CreateNamespace: true,
+		Locustfiles:     files,
+		Run:             []string{"quarkus_super_heroes.py"},
+		TargetHost:      pulumi.String("http://rest-fights.heroes.svc"),
+		Workers:         3,
+	}
+}
+
+// deploy runs a program holding one Kubernetes provider and one LocustCluster.
+func deploy(t *testing.T, name string, args *LocustClusterArgs) rendered {
+	t.Helper()
+	r := rendered{monitor: &pulumimock.Monitor{}, outputs: map[string]any{}}
+	err := pulumimock.Run("project", "test", nil, r.monitor, func(ctx *pulumi.Context) error {
+		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		c, err := NewLocustCluster(ctx, name, args, pulumi.Provider(provider))
+		if err != nil {
+			return err
+		}
+		for key, out := range map[string]pulumi.Output{
+			"namespace": c.Namespace, "masterServiceName": c.MasterServiceName, "masterAddress": c.MasterAddress,
+			"portForwardCommand": c.PortForwardCommand, "workers": c.Workers,
+		} {
+			if r.outputs[key], err = pulumimock.Await(ctx.Context(), out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	decode := func(typ, logical string, into any) {
+		res, ok := r.monitor.Get(typ, logical)
+		if !ok {
+			t.Fatalf("no %s named %s", typ, logical)
+		}
+		if err := res.Decode(into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decode("kubernetes:apps/v1:Deployment", name+"-master", &r.master)
+	decode("kubernetes:apps/v1:Deployment", name+"-worker", &r.worker)
+	decode("kubernetes:core/v1:Service", name+"-master", &r.service)
+	decode("kubernetes:core/v1:ConfigMap", name+"-locustfiles", &r.configMap)
+	return r
+}
+
+func TestResourceGraph(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+
+	counts := map[string]int{}
+	for _, res := range r.monitor.Resources() {
+		counts[res.Type]++
+	}
+	want := map[string]int{
+		"pulumi:providers:kubernetes":   1,
+		LocustClusterType:               1,
+		"kubernetes:core/v1:Namespace":  1,
+		"kubernetes:core/v1:ConfigMap":  1,
+		"kubernetes:core/v1:Service":    1,
+		"kubernetes:apps/v1:Deployment": 2,
+	}
+	if !maps.Equal(counts, want) {
+		t.Errorf("resource counts = %v, want %v", counts, want)
+	}
+
+	for _, res := range r.monitor.Resources() {
+		if !strings.HasPrefix(res.Type, "kubernetes:") {
+			continue
+		}
+		if res.ParentType() != LocustClusterType || res.ParentName() != "loadtest" {
+			t.Errorf("%s %s: parent is %s %s, want the LocustCluster", res.Type, res.Name, res.ParentType(), res.ParentName())
+		}
+		if res.ProviderType() != "pulumi:providers:kubernetes" || res.ProviderName() != "k8s" {
+			t.Errorf("%s %s: provider is %q, want the k8s provider passed to the component", res.Type, res.Name, res.Provider)
+		}
+	}
+}
+
+func TestMasterDeployment(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+	m := r.master
+	if m.Metadata.Namespace != "locust" {
+		t.Errorf("namespace = %q", m.Metadata.Namespace)
+	}
+	if m.Spec.Replicas != 1 || m.Spec.Strategy.Type != "Recreate" {
+		t.Errorf("replicas %d strategy %q, want 1 and Recreate", m.Spec.Replicas, m.Spec.Strategy.Type)
+	}
+	c := r.container("master")
+	if !slices.Contains(c.Args, "--master") {
+		t.Errorf("args %v lack --master", c.Args)
+	}
+	ports := map[string]int{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089}) {
+		t.Errorf("container ports = %v, want master 5557 and web 8089 only", ports)
+	}
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Port != "web" {
+		t.Errorf("readiness probe = %+v, want an HTTP GET on the web port", c.ReadinessProbe)
+	}
+	if !maps.Equal(m.Spec.Selector.MatchLabels, map[string]string{
+		"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": "loadtest", "app.kubernetes.io/component": "master",
+	}) {
+		t.Errorf("selector = %v", m.Spec.Selector.MatchLabels)
+	}
+}
+
+func TestWorkersFindTheMaster(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+	w := r.worker
+	if w.Spec.Replicas != 3 {
+		t.Errorf("worker replicas = %d, want 3", w.Spec.Replicas)
+	}
+	c := r.container("worker")
+	if !slices.Contains(c.Args, "--worker") || slices.Contains(c.Args, "--master") {
+		t.Errorf("worker args = %v", c.Args)
+	}
+	host, _ := env(c, "LOCUST_MASTER_NODE_HOST")
+	wantHost := r.service.Metadata.Name + ".locust.svc"
+	if host != wantHost {
+		t.Errorf("LOCUST_MASTER_NODE_HOST = %q, want the Service's DNS name %q", host, wantHost)
+	}
+	if r.outputs["masterAddress"] != wantHost {
+		t.Errorf("masterAddress output = %v, want %s", r.outputs["masterAddress"], wantHost)
+	}
+	// The port the worker dials is the one the Service exposes and the
+	// master listens on.
+	var svcPort int
+	for _, p := range r.service.Spec.Ports {
+		if p.Name == "master" {
+			svcPort = p.Port
+		}
+	}
+	if !slices.Contains(c.Args, "--master-port=5557") || svcPort != 5557 || !slices.Contains(r.container("master").Args, "--master-bind-port=5557") {
+		t.Errorf("worker args %v, service port %d, master args %v: all should say 5557", c.Args, svcPort, r.container("master").Args)
+	}
+	// The Service selects the master pods, and only them.
+	for k, v := range r.service.Spec.Selector {
+		if r.master.Spec.Template.Metadata.Labels[k] != v {
+			t.Errorf("service selector %s=%s does not match master pod labels %v", k, v, r.master.Spec.Template.Metadata.Labels)
+		}
+	}
+	if r.service.Spec.Selector["app.kubernetes.io/component"] != "master" {
+		t.Errorf("service selector %v would also pick workers", r.service.Spec.Selector)
+	}
+}
+
+func TestService(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+	s := r.service
+	if s.Spec.Type != "ClusterIP" {
+		t.Errorf("service type = %q, want ClusterIP", s.Spec.Type)
+	}
+	ports := map[string]int{}
+	for _, p := range s.Spec.Ports {
+		ports[p.Name] = p.Port
+		if p.TargetPort != p.Name {
+			t.Errorf("port %s targets %q, want the container port of the same name", p.Name, p.TargetPort)
+		}
+	}
+	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089}) {
+		t.Errorf("service ports = %v, want 5557 and 8089 only (5558 is unused since Locust 0.10)", ports)
+	}
+	if strings.HasPrefix(s.Metadata.Name, "locust") {
+		t.Errorf("service name %q makes Kubernetes inject LOCUST_* variables", s.Metadata.Name)
+	}
+	if got := r.outputs["portForwardCommand"]; got != "kubectl port-forward --namespace locust service/loadtest-master 8089:8089" {
+		t.Errorf("portForwardCommand = %v", got)
+	}
+	if r.outputs["namespace"] != "locust" || r.outputs["masterServiceName"] != "loadtest-master" || r.outputs["workers"] != 3 {
+		t.Errorf("outputs = %v", r.outputs)
+	}
+}
+
+func TestLocustfilesConfigMap(t *testing.T) {
+	args := testArgs(t)
+	args.Run = []string{"bookinfo.py", "cloud_carbon_footprint.py"}
+	r := deploy(t, "loadtest", args)
+
+	// The ConfigMap holds exactly the files on disk.
+	entries, err := os.ReadDir(locustfileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(locustfileDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk[e.Name()] = string(b)
+	}
+	if !maps.Equal(r.configMap.Data, onDisk) {
+		t.Errorf("ConfigMap data keys %v differ from locustfiles/ %v", slices.Sorted(maps.Keys(r.configMap.Data)), slices.Sorted(maps.Keys(onDisk)))
+	}
+
+	for _, role := range []string{"master", "worker"} {
+		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		c := r.container(role)
+		// Files are listed one by one: a directory makes Locust import each twice.
+		want := "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/cloud_carbon_footprint.py"
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("%s args %v lack %s", role, c.Args, want)
+		}
+		var mounted bool
+		for _, m := range c.VolumeMounts {
+			if m.MountPath == LocustfileMountPath {
+				mounted = m.ReadOnly && m.Name == "locustfiles"
+			}
+		}
+		if !mounted {
+			t.Errorf("%s: locustfiles not mounted read-only at %s: %+v", role, LocustfileMountPath, c.VolumeMounts)
+		}
+		var volumeCM string
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == "locustfiles" && v.ConfigMap != nil {
+				volumeCM = v.ConfigMap.Name
+			}
+		}
+		if volumeCM == "" || volumeCM != r.configMap.Metadata.Name {
+			t.Errorf("%s mounts ConfigMap %q, want %q", role, volumeCM, r.configMap.Metadata.Name)
+		}
+	}
+}
+
+func TestLocustfileEditRollsPods(t *testing.T) {
+	before := deploy(t, "loadtest", testArgs(t))
+	edited := testArgs(t)
+	edited.Locustfiles["quarkus_super_heroes.py"] += "\n# one more line\n"
+	after := deploy(t, "loadtest", edited)
+	unrelated := testArgs(t)
+	unrelated.Workers = 7
+	scaled := deploy(t, "loadtest", unrelated)
+
+	for _, role := range []string{"master", "worker"} {
+		pick := func(r rendered) deployment {
+			return map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		}
+		a, b := pick(before).Spec.Template.Metadata.Annotations, pick(after).Spec.Template.Metadata.Annotations
+		key := "locust-eks/locustfiles-sha256"
+		if a[key] == "" || a[key] == b[key] {
+			t.Errorf("%s pod template annotation %s: before %q, after edit %q; want a change", role, key, a[key], b[key])
+		}
+		if c := pick(scaled).Spec.Template.Metadata.Annotations[key]; c != a[key] {
+			t.Errorf("%s: scaling workers changed the locustfile checksum (%s -> %s)", role, a[key], c)
+		}
+	}
+	if before.configMap.Metadata.Name == after.configMap.Metadata.Name {
+		t.Errorf("ConfigMap name %q unchanged by an edit: the provider would update it in place", before.configMap.Metadata.Name)
+	}
+}
+
+func TestPodSecurity(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+	for _, role := range []string{"master", "worker"} {
+		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		p := d.Spec.Template.Spec
+		sc := p.SecurityContext
+		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 1000 || sc.RunAsGroup == nil || *sc.RunAsGroup != 1000 {
+			t.Errorf("%s pod security context %+v, want non-root uid/gid 1000", role, sc)
+		}
+		if sc.SeccompProfile.Type != "RuntimeDefault" {
+			t.Errorf("%s seccomp = %q", role, sc.SeccompProfile.Type)
+		}
+		if p.AutomountServiceAccountToken == nil || *p.AutomountServiceAccountToken {
+			t.Errorf("%s mounts a service account token", role)
+		}
+		if p.EnableServiceLinks == nil || *p.EnableServiceLinks {
+			t.Errorf("%s has service links enabled", role)
+		}
+		c := p.Containers[0]
+		csc := c.SecurityContext
+		if csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation {
+			t.Errorf("%s allows privilege escalation", role)
+		}
+		if csc.ReadOnlyRootFilesystem == nil || !*csc.ReadOnlyRootFilesystem {
+			t.Errorf("%s root filesystem is writable", role)
+		}
+		if !slices.Equal(csc.Capabilities.Drop, []string{"ALL"}) {
+			t.Errorf("%s drops capabilities %v, want ALL", role, csc.Capabilities.Drop)
+		}
+		for _, label := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/version"} {
+			if d.Spec.Template.Metadata.Labels[label] == "" || d.Metadata.Labels[label] == "" {
+				t.Errorf("%s lacks label %s", role, label)
+			}
+		}
+	}
+}
+
+func TestImageEnvAndResources(t *testing.T) {
+	args := testArgs(t)
+	args.Env = []EnvVar{{Name: "API_TOKEN", Value: pulumi.String("s3cret")}}
+	args.NodeSelector = map[string]string{"pool": "locust"}
+	r := deploy(t, "loadtest", args)
+	for _, role := range []string{"master", "worker"} {
+		c := r.container(role)
+		if c.Image != DefaultImage || DefaultImage != "locustio/locust:2.46.3" {
+			t.Errorf("%s image = %q, want %s", role, c.Image, DefaultImage)
+		}
+		if v, _ := env(c, "LOCUST_HOST"); v != "http://rest-fights.heroes.svc" {
+			t.Errorf("%s LOCUST_HOST = %q", role, v)
+		}
+		if v, _ := env(c, "API_TOKEN"); v != "s3cret" {
+			t.Errorf("%s API_TOKEN = %q", role, v)
+		}
+		want := map[string]Resources{"master": DefaultMasterResources, "worker": DefaultWorkerResources}[role]
+		if c.Resources.Requests["cpu"] != want.CPURequest || c.Resources.Requests["memory"] != want.MemoryRequest ||
+			c.Resources.Limits["memory"] != want.MemoryLimit {
+			t.Errorf("%s resources = %+v, want %+v", role, c.Resources, want)
+		}
+		if _, ok := c.Resources.Limits["cpu"]; ok {
+			t.Errorf("%s has a CPU limit by default; it would throttle", role)
+		}
+		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		if d.Spec.Template.Spec.NodeSelector["pool"] != "locust" {
+			t.Errorf("%s node selector = %v", role, d.Spec.Template.Spec.NodeSelector)
+		}
+	}
+	if len(r.worker.Spec.Template.Spec.TopologySpreadConstraints) != 1 {
+		t.Errorf("workers are not spread over nodes")
+	}
+}
+
+func TestExistingNamespace(t *testing.T) {
+	args := testArgs(t)
+	args.Namespace, args.CreateNamespace = "team-perf", false
+	r := deploy(t, "loadtest", args)
+	if got := r.monitor.OfType("kubernetes:core/v1:Namespace"); len(got) != 0 {
+		t.Errorf("created %d namespaces in existing-namespace mode", len(got))
+	}
+	for _, ns := range []string{r.master.Metadata.Namespace, r.worker.Metadata.Namespace, r.service.Metadata.Namespace, r.configMap.Metadata.Namespace} {
+		if ns != "team-perf" {
+			t.Errorf("object in namespace %q, want team-perf", ns)
+		}
+	}
+}
+
+func TestInvalidArgs(t *testing.T) {
+	tests := []struct {
+		name   string
+		cname  string
+		modify func(*LocustClusterArgs)
+		want   string
+	}{
+		{"service name injecting LOCUST_ variables", "locust", func(a *LocustClusterArgs) {}, `does not start with "locust"`},
+		{"no workers", "loadtest", func(a *LocustClusterArgs) { a.Workers = 0 }, "at least 1"},
+		{"run names a missing file", "loadtest", func(a *LocustClusterArgs) { a.Run = []string{"shop.py"} }, `"shop.py", which is not in Locustfiles`},
+		{"nothing to run", "loadtest", func(a *LocustClusterArgs) { a.Run = nil }, "at least one locustfile"},
+		{"no target", "loadtest", func(a *LocustClusterArgs) { a.TargetHost = nil }, "TargetHost is required"},
+		{"bad namespace", "loadtest", func(a *LocustClusterArgs) { a.Namespace = "Perf" }, "DNS label"},
+		{"managed env var", "loadtest", func(a *LocustClusterArgs) { a.Env = []EnvVar{{"LOCUST_HOST", pulumi.String("x")}} }, "set by the component"},
+		{"file name not a ConfigMap key", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["sub/dir.py"] = "" }, "not a valid ConfigMap key"},
+		{"too large for a ConfigMap", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["big.csv"] = strings.Repeat("x", 1<<20) }, "at most 1048576"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := testArgs(t)
+			tt.modify(args)
+			m := &pulumimock.Monitor{}
+			err := pulumimock.Run("project", "test", nil, m, func(ctx *pulumi.Context) error {
+				_, err := NewLocustCluster(ctx, tt.cname, args)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if n := len(m.Resources()); n != 0 {
+				t.Errorf("%d resources registered before the error; want none", n)
+			}
+		})
+	}
+}
