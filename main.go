@@ -25,49 +25,62 @@ func main() {
 // so tests can run it on a copy they edit.
 func program(locustfileDir string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		files, err := components.ReadLocustfiles(locustfileDir)
+		outputs, err := deployStack(ctx, locustfileDir)
 		if err != nil {
 			return err
 		}
-		// Everything is validated before the first resource is registered,
-		// so a bad value never leaves a half-created stack behind.
-		cfg, err := stackconfig.Load(ctx, slices.Sorted(maps.Keys(files)))
-		if err != nil {
-			return err
+		for name, value := range outputs {
+			ctx.Export(name, value)
 		}
-
-		var provider *kubernetes.Provider
-		var nodeSelector map[string]string
-		switch cfg.Mode {
-		case stackconfig.ModeEKS:
-			cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, ctx.Stack()))
-			if err != nil {
-				return err
-			}
-			provider, nodeSelector = cluster.Provider, cluster.NodeSelector
-			ctx.Export("clusterName", cluster.ClusterName)
-			ctx.Export("kubeconfig", cluster.Kubeconfig)
-		case stackconfig.ModeExisting:
-			provider, err = existingClusterProvider(ctx, cfg.Existing)
-			if err != nil {
-				return err
-			}
-			nodeSelector = cfg.Existing.NodeSelector
-			ctx.Export("kubeContext", pulumi.String(cfg.Existing.Context))
-		}
-
-		locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, nodeSelector),
-			pulumi.Provider(provider))
-		if err != nil {
-			return err
-		}
-		ctx.Export("namespace", locust.Namespace)
-		ctx.Export("masterService", locust.MasterServiceName)
-		ctx.Export("masterAddress", locust.MasterAddress)
-		ctx.Export("portForwardCommand", locust.PortForwardCommand)
-		ctx.Export("workers", locust.Workers)
 		return nil
 	}
+}
+
+// deployStack is config in, cluster, provider, LocustCluster, outputs.
+func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) {
+	files, err := components.ReadLocustfiles(locustfileDir)
+	if err != nil {
+		return nil, err
+	}
+	// Everything is validated before the first resource is registered, so a
+	// bad value never leaves a half-created stack behind.
+	cfg, err := stackconfig.Load(ctx, slices.Sorted(maps.Keys(files)))
+	if err != nil {
+		return nil, err
+	}
+
+	outputs := pulumi.Map{}
+	var provider *kubernetes.Provider
+	var nodeSelector map[string]string
+	switch cfg.Mode {
+	case stackconfig.ModeEKS:
+		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, ctx.Stack()))
+		if err != nil {
+			return nil, err
+		}
+		provider, nodeSelector = cluster.Provider, cluster.NodeSelector
+		outputs["clusterName"] = cluster.ClusterName
+		outputs["kubeconfig"] = cluster.Kubeconfig
+	case stackconfig.ModeExisting:
+		provider, err = existingClusterProvider(ctx, cfg.Existing)
+		if err != nil {
+			return nil, err
+		}
+		nodeSelector = cfg.Existing.NodeSelector
+		outputs["kubeContext"] = pulumi.String(cfg.Existing.Context)
+	}
+
+	locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, nodeSelector),
+		pulumi.Provider(provider))
+	if err != nil {
+		return nil, err
+	}
+	outputs["namespace"] = locust.Namespace
+	outputs["masterService"] = locust.MasterServiceName
+	outputs["masterAddress"] = locust.MasterAddress
+	outputs["portForwardCommand"] = locust.PortForwardCommand
+	outputs["workers"] = locust.Workers
+	return outputs, nil
 }
 
 func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterArgs {

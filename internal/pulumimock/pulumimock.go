@@ -35,18 +35,32 @@ type Resource struct {
 	State resource.PropertyMap
 }
 
-// ParentType and ParentName describe the parent resource.
-func (r Resource) ParentType() string { return string(resource.URN(r.Parent).Type()) }
+// ParentType is the type of the parent resource, "" for none.
+func (r Resource) ParentType() string { return urnType(resource.URN(r.Parent)) }
 
-// ParentName is the logical name of the parent resource.
-func (r Resource) ParentName() string { return resource.URN(r.Parent).Name() }
+// ParentName is the logical name of the parent resource, "" for none.
+func (r Resource) ParentName() string { return urnName(resource.URN(r.Parent)) }
 
 // ProviderType is the type of the explicit provider, like
 // "pulumi:providers:kubernetes", or "" for the default provider.
-func (r Resource) ProviderType() string { return string(providerURN(r.Provider).Type()) }
+func (r Resource) ProviderType() string { return urnType(providerURN(r.Provider)) }
 
 // ProviderName is the logical name of the explicit provider.
-func (r Resource) ProviderName() string { return providerURN(r.Provider).Name() }
+func (r Resource) ProviderName() string { return urnName(providerURN(r.Provider)) }
+
+func urnType(u resource.URN) string {
+	if !u.IsValid() {
+		return ""
+	}
+	return string(u.Type())
+}
+
+func urnName(u resource.URN) string {
+	if !u.IsValid() {
+		return ""
+	}
+	return u.Name()
+}
 
 // providerURN is the URN part of a provider reference "URN::ID".
 func providerURN(ref string) resource.URN {
@@ -209,12 +223,18 @@ func Run(project, stack string, config map[string]string, m *Monitor, program pu
 // Await returns the value of an output inside a running program, or an error
 // if it failed or is unknown.
 func Await(ctx context.Context, o pulumi.Output) (any, error) {
+	v, _, err := AwaitSecret(ctx, o)
+	return v, err
+}
+
+// AwaitSecret is Await that also tells whether the output is a secret.
+func AwaitSecret(ctx context.Context, o pulumi.Output) (value any, secret bool, err error) {
 	res, err := internals.UnsafeAwaitOutput(ctx, o)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !res.Known {
-		return nil, fmt.Errorf("output is unknown")
+		return nil, false, fmt.Errorf("output is unknown")
 	}
-	return res.Value, nil
+	return res.Value, res.Secret, nil
 }

@@ -1,0 +1,441 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/locust-eks/locust-on-eks/components"
+	"github.com/locust-eks/locust-on-eks/components/ekscluster"
+	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/stackconfig"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// mockKubeconfig is what the mocked EKS cluster returns as kubeconfigJson.
+const mockKubeconfig = `{"apiVersion":"v1","kind":"Config","clusters":[{"name":"mock"}]}`
+
+var zones = []string{"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"}
+
+// stack is one mocked run of the program.
+type stack struct {
+	monitor *pulumimock.Monitor
+	outputs map[string]any
+	secrets map[string]bool
+	err     error
+}
+
+// run runs the program for a stack file with some keys overridden, the way
+// `pulumi preview` would: Pulumi.yaml defaults, then Pulumi.<name>.yaml.
+func run(t *testing.T, name string, set map[string]string) stack {
+	t.Helper()
+	config, err := stackconfig.ReadStack(".", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(config, set)
+	s := stack{monitor: &pulumimock.Monitor{}, outputs: map[string]any{}, secrets: map[string]bool{}}
+
+	var ctx *pulumi.Context
+	// pulumi-eks's Cluster is a remote component: the program sees only its
+	// outputs. Answer with a kubeconfig and a reference to an aws.eks.Cluster,
+	// registered here as the real component would.
+	s.monitor.NewResourceHook = func(args pulumi.MockResourceArgs) (string, resource.PropertyMap, bool, error) {
+		if args.TypeToken != "eks:index:Cluster" {
+			return "", nil, false, nil
+		}
+		clusterName := args.Name + "-eksCluster-1a2b3c"
+		if v, ok := args.Inputs["name"]; ok && v.IsString() {
+			clusterName = v.StringValue()
+		}
+		inner, err := awseks.NewCluster(ctx, args.Name+"-eksCluster", &awseks.ClusterArgs{
+			Name:      pulumi.String(clusterName),
+			RoleArn:   pulumi.String("arn:aws:iam::123456789012:role/eks"),
+			VpcConfig: &awseks.ClusterVpcConfigArgs{},
+		})
+		if err != nil {
+			return "", nil, false, err
+		}
+		state := args.Inputs.Copy()
+		state["kubeconfigJson"] = resource.NewProperty(mockKubeconfig)
+		state["eksCluster"] = reference(t, ctx.Context(), inner)
+		return "", state, true, nil
+	}
+	s.monitor.CallHook = func(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+		if args.Token == "aws:index/getAvailabilityZones:getAvailabilityZones" {
+			return resource.NewPropertyMapFromMap(map[string]any{"names": zones, "id": "us-east-1"}), nil
+		}
+		t.Errorf("unexpected call %s", args.Token)
+		return resource.PropertyMap{}, nil
+	}
+
+	s.err = pulumimock.Run(stackconfig.Project, name, config, s.monitor, func(c *pulumi.Context) error {
+		ctx = c
+		outputs, err := deployStack(c, "locustfiles")
+		if err != nil {
+			return err
+		}
+		for key, out := range outputs {
+			if s.outputs[key], s.secrets[key], err = pulumimock.AwaitSecret(c.Context(), pulumi.ToOutput(out)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s
+}
+
+func reference(t *testing.T, ctx context.Context, r pulumi.CustomResource) resource.PropertyValue {
+	urn, err := pulumimock.Await(ctx, r.URN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := pulumimock.Await(ctx, r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resource.MakeCustomResourceReference(resource.URN(urn.(pulumi.URN)), resource.ID(id.(pulumi.ID)), "")
+}
+
+func mustRun(t *testing.T, name string, set map[string]string) stack {
+	t.Helper()
+	s := run(t, name, set)
+	if s.err != nil {
+		t.Fatalf("stack %s: %v", name, s.err)
+	}
+	return s
+}
+
+func (s stack) count(typ string) int { return len(s.monitor.OfType(typ)) }
+
+func (s stack) get(t *testing.T, typ, name string) pulumimock.Resource {
+	t.Helper()
+	r, ok := s.monitor.Get(typ, name)
+	if !ok {
+		t.Fatalf("no %s named %s", typ, name)
+	}
+	return r
+}
+
+func TestEKSStack(t *testing.T) {
+	s := mustRun(t, "dev", nil)
+
+	want := map[string]int{
+		ekscluster.ClusterType:                                1,
+		"eks:index:Cluster":                                   1,
+		"eks:index:ManagedNodeGroup":                          1,
+		"aws:ec2/vpc:Vpc":                                     1,
+		"aws:ec2/internetGateway:InternetGateway":             1,
+		"aws:ec2/subnet:Subnet":                               4,
+		"aws:ec2/eip:Eip":                                     1,
+		"aws:ec2/natGateway:NatGateway":                       1,
+		"aws:ec2/routeTable:RouteTable":                       3,
+		"aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
+		"aws:iam/role:Role":                                   1,
+		"aws:iam/rolePolicyAttachment:RolePolicyAttachment":   3,
+		"pulumi:providers:kubernetes":                         1,
+		components.LocustClusterType:                          1,
+		"kubernetes:core/v1:Namespace":                        1,
+		"kubernetes:core/v1:ConfigMap":                        1,
+		"kubernetes:core/v1:Service":                          1,
+		"kubernetes:apps/v1:Deployment":                       2,
+	}
+	for typ, n := range want {
+		if got := s.count(typ); got != n {
+			t.Errorf("%d of %s, want %d", got, typ, n)
+		}
+	}
+
+	// Every AWS resource belongs to the EKS component.
+	for _, r := range s.monitor.Resources() {
+		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "eks:")) && r.Name != "locust-eksCluster" &&
+			r.ParentType() != ekscluster.ClusterType {
+			t.Errorf("%s %s has parent %q, want the EksCluster component", r.Type, r.Name, r.ParentType())
+		}
+	}
+
+	// The cluster as issue #2 asks for it.
+	cluster := s.get(t, "eks:index:Cluster", "locust").Object()
+	checks := map[string]any{
+		"authenticationMode":     "API",
+		"skipDefaultNodeGroup":   true,
+		"version":                "1.34",
+		"endpointPrivateAccess":  true,
+		"endpointPublicAccess":   true,
+		"enabledClusterLogTypes": []any{"api", "audit"},
+		"publicAccessCidrs":      []any{"0.0.0.0/0"},
+	}
+	for key, want := range checks {
+		if got, _ := json.Marshal(cluster[key]); string(got) != mustJSON(want) {
+			t.Errorf("eks Cluster %s = %s, want %s", key, got, mustJSON(want))
+		}
+	}
+
+	// Nodes go in the private subnets; those route out through NAT.
+	var private, public []string
+	for _, r := range s.monitor.OfType("aws:ec2/subnet:Subnet") {
+		tags := r.Object()["tags"].(map[string]any)
+		switch {
+		case strings.HasPrefix(r.Name, "private-"):
+			private = append(private, r.Name+"_id")
+			if tags["kubernetes.io/role/internal-elb"] != "1" {
+				t.Errorf("private subnet %s tags %v", r.Name, tags)
+			}
+		case strings.HasPrefix(r.Name, "public-"):
+			public = append(public, r.Name+"_id")
+			if tags["kubernetes.io/role/elb"] != "1" {
+				t.Errorf("public subnet %s tags %v", r.Name, tags)
+			}
+		}
+	}
+	if len(private) != 2 || len(public) != 2 {
+		t.Fatalf("subnets: private %v public %v", private, public)
+	}
+	if got := toStrings(cluster["privateSubnetIds"]); !slices.Equal(got, private) {
+		t.Errorf("cluster privateSubnetIds = %v, want %v", got, private)
+	}
+	for _, r := range s.monitor.OfType("aws:ec2/routeTable:RouteTable") {
+		route := r.Object()["routes"].([]any)[0].(map[string]any)
+		if strings.HasPrefix(r.Name, "private-") && route["natGatewayId"] == nil {
+			t.Errorf("private route table %s does not route through NAT: %v", r.Name, route)
+		}
+		if strings.HasSuffix(r.Name, "-public") && route["gatewayId"] == nil {
+			t.Errorf("public route table %s does not route to the internet gateway: %v", r.Name, route)
+		}
+	}
+
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes").Object()
+	if ng["capacityType"] != "SPOT" || ng["operatingSystem"] != "AL2023" || ng["diskSize"] != 20.0 {
+		t.Errorf("node group capacity %v os %v disk %v", ng["capacityType"], ng["operatingSystem"], ng["diskSize"])
+	}
+	if got := toStrings(ng["instanceTypes"]); !slices.Equal(got, []string{"c6i.large", "c6a.large", "c5.large"}) {
+		t.Errorf("instance types %v", got)
+	}
+	if sc := ng["scalingConfig"].(map[string]any); sc["minSize"] != 1.0 || sc["desiredSize"] != 2.0 || sc["maxSize"] != 3.0 {
+		t.Errorf("scaling %v", sc)
+	}
+	if got := toStrings(ng["subnetIds"]); !slices.Equal(got, private) {
+		t.Errorf("node group subnets %v, want the private ones %v", got, private)
+	}
+	labels := ng["labels"].(map[string]any)
+	if labels[ekscluster.NodePoolLabel] != "locust" {
+		t.Errorf("node group labels %v", labels)
+	}
+
+	// The Kubernetes provider is built from the cluster's kubeconfig, and
+	// every Kubernetes object is created through it.
+	kubeconfig := s.get(t, "pulumi:providers:kubernetes", "locust").Inputs["kubeconfig"]
+	if !kubeconfig.IsSecret() || kubeconfig.SecretValue().Element.StringValue() != mockKubeconfig {
+		t.Errorf("provider kubeconfig = %v, want the cluster's kubeconfig as a secret", kubeconfig)
+	}
+	assertKubernetesProvider(t, s, "locust")
+
+	// Locust pods select the node group's label.
+	for _, d := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		sel := d.Object()["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
+		if !maps.Equal(sel.(map[string]any), labels) {
+			t.Errorf("%s node selector %v, want the node group labels %v", d.Name, sel, labels)
+		}
+	}
+
+	if s.outputs["clusterName"] != "locust-eksCluster-1a2b3c" {
+		t.Errorf("clusterName output = %v", s.outputs["clusterName"])
+	}
+	if s.outputs["kubeconfig"] != mockKubeconfig || !s.secrets["kubeconfig"] {
+		t.Errorf("kubeconfig output = %v (secret %v); want the kubeconfig, as a secret", s.outputs["kubeconfig"], s.secrets["kubeconfig"])
+	}
+	if s.outputs["namespace"] != "locust" || s.outputs["workers"] != 2 ||
+		s.outputs["portForwardCommand"] != "kubectl port-forward --namespace locust service/loadtest-master 8089:8089" {
+		t.Errorf("outputs = %v", s.outputs)
+	}
+}
+
+func TestProdStackSpansThreeZonesWithNATEach(t *testing.T) {
+	s := mustRun(t, "prod", nil)
+	if s.count("aws:ec2/subnet:Subnet") != 6 || s.count("aws:ec2/natGateway:NatGateway") != 3 || s.count("aws:ec2/eip:Eip") != 3 {
+		t.Errorf("subnets %d, NAT gateways %d, EIPs %d; want 6, 3, 3",
+			s.count("aws:ec2/subnet:Subnet"), s.count("aws:ec2/natGateway:NatGateway"), s.count("aws:ec2/eip:Eip"))
+	}
+	usedZones := map[string]bool{}
+	for _, r := range s.monitor.OfType("aws:ec2/subnet:Subnet") {
+		usedZones[r.Object()["availabilityZone"].(string)] = true
+	}
+	if !maps.Equal(usedZones, map[string]bool{"us-east-1a": true, "us-east-1b": true, "us-east-1c": true}) {
+		t.Errorf("zones %v", usedZones)
+	}
+	if name := s.get(t, "eks:index:Cluster", "locust").Object()["name"]; name != "locust-prod" {
+		t.Errorf("cluster name = %v, want locust-prod from clusterName", name)
+	}
+	if s.outputs["clusterName"] != "locust-prod" {
+		t.Errorf("clusterName output = %v", s.outputs["clusterName"])
+	}
+}
+
+func TestExistingVPC(t *testing.T) {
+	s := mustRun(t, "dev", map[string]string{
+		"vpcId":            "vpc-0a1b2c3d4e5f67890",
+		"privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`,
+		"publicSubnetIds":  `["subnet-2a1b2c3d"]`,
+	})
+	for _, r := range s.monitor.Resources() {
+		if strings.HasPrefix(r.Type, "aws:ec2/") {
+			t.Errorf("created %s %s in an existing VPC", r.Type, r.Name)
+		}
+	}
+	c := s.get(t, "eks:index:Cluster", "locust").Object()
+	if c["vpcId"] != "vpc-0a1b2c3d4e5f67890" || !slices.Equal(toStrings(c["privateSubnetIds"]), []string{"subnet-0a1b2c3d", "subnet-1a1b2c3d"}) ||
+		!slices.Equal(toStrings(c["publicSubnetIds"]), []string{"subnet-2a1b2c3d"}) {
+		t.Errorf("cluster network = %v %v %v", c["vpcId"], c["privateSubnetIds"], c["publicSubnetIds"])
+	}
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes").Object()
+	if !slices.Equal(toStrings(ng["subnetIds"]), []string{"subnet-0a1b2c3d", "subnet-1a1b2c3d"}) {
+		t.Errorf("node group subnets %v", ng["subnetIds"])
+	}
+}
+
+func TestExistingClusterMode(t *testing.T) {
+	s := mustRun(t, "local", map[string]string{"kubeContext": "kind-locust", "nodeSelector": `["pool=load"]`})
+	for _, r := range s.monitor.Resources() {
+		if strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "eks:") || r.Type == ekscluster.ClusterType {
+			t.Errorf("existing-cluster mode created %s %s", r.Type, r.Name)
+		}
+	}
+	p := s.get(t, "pulumi:providers:kubernetes", "existing-cluster").Object()
+	home, _ := os.UserHomeDir()
+	if p["kubeconfig"] != filepath.Join(home, ".kube/config") || p["context"] != "kind-locust" {
+		t.Errorf("provider kubeconfig %v context %v", p["kubeconfig"], p["context"])
+	}
+	assertKubernetesProvider(t, s, "existing-cluster")
+	for _, d := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		sel := d.Object()["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["nodeSelector"]
+		if !maps.Equal(sel.(map[string]any), map[string]any{"pool": "load"}) {
+			t.Errorf("%s node selector %v", d.Name, sel)
+		}
+	}
+	// The component is the same in both modes.
+	eks := mustRun(t, "dev", map[string]string{"workers": "2", "locustfiles": `["bookinfo.py"]`, "targetHost": "http://productpage.bookinfo.svc:9080"})
+	localMaster := s.get(t, "kubernetes:apps/v1:Deployment", "loadtest-master").Object()["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"]
+	eksMaster := eks.get(t, "kubernetes:apps/v1:Deployment", "loadtest-master").Object()["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"]
+	lc, ec := localMaster.([]any)[0].(map[string]any), eksMaster.([]any)[0].(map[string]any)
+	for _, key := range []string{"args", "env", "image", "command", "volumeMounts", "ports", "securityContext"} {
+		if mustJSON(lc[key]) != mustJSON(ec[key]) {
+			t.Errorf("master %s differs between modes: %s vs %s", key, mustJSON(lc[key]), mustJSON(ec[key]))
+		}
+	}
+	if s.outputs["kubeContext"] != "kind-locust" || s.outputs["namespace"] != "locust" {
+		t.Errorf("outputs %v", s.outputs)
+	}
+	if _, ok := s.outputs["kubeconfig"]; ok {
+		t.Errorf("existing-cluster mode exports a kubeconfig it does not own")
+	}
+}
+
+// assertKubernetesProvider checks that every Kubernetes object uses the
+// explicit provider of that name, never the ambient default one.
+func assertKubernetesProvider(t *testing.T, s stack, name string) {
+	t.Helper()
+	n := 0
+	for _, r := range s.monitor.Resources() {
+		if !strings.HasPrefix(r.Type, "kubernetes:") {
+			continue
+		}
+		n++
+		if r.ProviderType() != "pulumi:providers:kubernetes" || r.ProviderName() != name {
+			t.Errorf("%s %s uses provider %q, want the %q provider", r.Type, r.Name, r.Provider, name)
+		}
+	}
+	if n == 0 {
+		t.Error("no Kubernetes objects registered")
+	}
+}
+
+func TestInvalidConfigRegistersNothing(t *testing.T) {
+	tests := []struct {
+		stack string
+		set   map[string]string
+		want  string
+	}{
+		{"dev", map[string]string{"workers": "0"}, `workers: got "0"`},
+		{"dev", map[string]string{"nodeMinSize": "4", "nodeMaxSize": "3", "nodeDesiredSize": "3"}, "nodeMinSize: got 4; must not exceed nodeMaxSize (3)"},
+		{"dev", map[string]string{"nodeCapacityType": "RESERVED"}, `nodeCapacityType: got "RESERVED"`},
+		{"dev", map[string]string{"locustfiles": `["shop.py"]`}, `locustfiles: got "shop.py"`},
+		{"dev", map[string]string{"publicAccessCidrs": `["1.2.3.4/40"]`}, `publicAccessCidrs: got "1.2.3.4/40"`},
+		{"dev", map[string]string{"targetHost": ""}, `targetHost: got ""`},
+		{"dev", map[string]string{"image": "locustio/locust"}, `image: got "locustio/locust"`},
+		{"local", map[string]string{"workers": "-1"}, `workers: got "-1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			s := run(t, tt.stack, tt.set)
+			if s.err == nil || !strings.Contains(s.err.Error(), tt.want) {
+				t.Fatalf("error = %v, want %q", s.err, tt.want)
+			}
+			if n := len(s.monitor.Resources()); n != 0 {
+				t.Errorf("%d resources registered before the config error", n)
+			}
+		})
+	}
+}
+
+func TestSubnetCIDRs(t *testing.T) {
+	tests := []struct {
+		vpc             string
+		zone            int
+		private, public string
+	}{
+		{"10.0.0.0/16", 0, "10.0.0.0/19", "10.0.224.0/22"},
+		{"10.0.0.0/16", 1, "10.0.32.0/19", "10.0.228.0/22"},
+		{"10.0.0.0/16", 5, "10.0.160.0/19", "10.0.244.0/22"},
+		{"172.20.0.0/20", 2, "172.20.4.0/23", "172.20.14.128/26"},
+	}
+	for _, tt := range tests {
+		priv, pub, err := ekscluster.SubnetCIDRs(netip.MustParsePrefix(tt.vpc), tt.zone)
+		if err != nil || priv.String() != tt.private || pub.String() != tt.public {
+			t.Errorf("SubnetCIDRs(%s, %d) = %s, %s, %v; want %s, %s", tt.vpc, tt.zone, priv, pub, err, tt.private, tt.public)
+		}
+	}
+	// No two subnets of a VPC overlap, across all six zones.
+	vpc := netip.MustParsePrefix("10.0.0.0/16")
+	var all []netip.Prefix
+	for zone := range 6 {
+		priv, pub, err := ekscluster.SubnetCIDRs(vpc, zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, priv, pub)
+	}
+	for i, a := range all {
+		if !vpc.Contains(a.Addr()) {
+			t.Errorf("%s outside %s", a, vpc)
+		}
+		for _, b := range all[i+1:] {
+			if a.Overlaps(b) {
+				t.Errorf("%s overlaps %s", a, b)
+			}
+		}
+	}
+	if _, _, err := ekscluster.SubnetCIDRs(vpc, 7); err == nil {
+		t.Error("zone 7 accepted")
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
