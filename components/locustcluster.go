@@ -257,6 +257,13 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		},
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(args.Workers),
+			// A rollout (a new locustfile, image or env) replaces all workers
+			// at once, as the master's Recreate does: a rolling update would
+			// leave workers running the old locustfile beside new ones. The
+			// restarted master discards the old workers anyway; they would
+			// only linger until Locust's 60 s master-heartbeat timeout.
+			// Scaling replicas is not a rollout and stops no worker.
+			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(spec.selector("worker"))},
 			Template: spec.podTemplate("worker", c.Locustfiles, workerEnv, &corev1.ContainerArgs{
 				Args:      pulumi.ToStringArray(spec.workerArgs()),

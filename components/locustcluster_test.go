@@ -269,8 +269,8 @@ func TestMasterDeployment(t *testing.T) {
 func TestWorkersFindTheMaster(t *testing.T) {
 	r := deploy(t, "loadtest", testArgs(t))
 	w := r.worker
-	if w.Spec.Replicas != 3 {
-		t.Errorf("worker replicas = %d, want 3", w.Spec.Replicas)
+	if w.Spec.Replicas != 3 || w.Spec.Strategy.Type != "Recreate" {
+		t.Errorf("worker replicas %d strategy %q, want 3 and Recreate (no workers of an old locustfile beside new ones)", w.Spec.Replicas, w.Spec.Strategy.Type)
 	}
 	c := r.container("worker")
 	if !slices.Contains(c.Args, "--worker") || slices.Contains(c.Args, "--master") {
