@@ -3,6 +3,7 @@ package stackconfig
 import (
 	"errors"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -279,6 +280,23 @@ func TestQuantities(t *testing.T) {
 	for _, bad := range []string{"", "1 Gi", "-1", "1gi", "Gi", "1e3"} {
 		if _, ok := parseQuantity(bad); ok {
 			t.Errorf("parseQuantity(%q) accepted", bad)
+		}
+	}
+}
+
+// TestREADMEDocumentsEveryKey keeps the README's config reference complete.
+func TestREADMEDocumentsEveryKey(t *testing.T) {
+	decls, err := ReadDeclarations(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(projectDir + "/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range decls {
+		if !strings.Contains(string(readme), "| `"+key+"` |") {
+			t.Errorf("README.md's config reference has no row for %s", key)
 		}
 	}
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Measures what distribution costs: requests/second of one Locust master plus
+# two workers against the same load from two standalone Locust processes, on
+# the same cores, against a local nginx that answers "ok" (so Locust, not the
+# target, is the bottleneck). Prints each run and the medians.
+#
+# Usage: bench/locust-throughput.sh [runs] [seconds per run] [users]
+# Needs Debian's python3-locust and nginx (.ci/run installs both).
+set -euo pipefail
+runs=${1:-3} seconds=${2:-20} users=${3:-40}
+here=$(cd "$(dirname "$0")" && pwd)
+python=/usr/bin/python3
+cpus=0-$(($(nproc) - 1))
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Debian's python3-locust 2.12.1 reports an empty version, and a master then
+# rejects its workers as "pre 2.0": run a copy that carries the real version.
+pkg=$($python -c 'import locust, os; print(os.path.dirname(locust.__file__))')
+version=$($python -c 'import locust; print(locust.__version__)')
+if [[ -z "$version" ]]; then
+  version=$(dpkg-query -W -f='${Version}' python3-locust); version=${version#*:}; version=${version%%-*}
+  cp -r "$pkg" "$work/locust"
+  printf 'version = "%s"\n' "$version" >"$work/locust/_version.py"
+  export PYTHONPATH=$work
+fi
+export PYTHONDONTWRITEBYTECODE=1
+
+free_port() { $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# A private nginx: nothing under /etc, /run or /var is touched.
+nginx_port=$(free_port)
+mkdir -p "$work/nginx/tmp"
+cat >"$work/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid nginx.pid;
+error_log error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi;
+  uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
+  server { listen 127.0.0.1:$nginx_port; location / { return 200 "ok\n"; } }
+}
+CONF
+nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && break; sleep 0.1; done
+
+locust() { taskset -c "$cpus" $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
+
+# rps PREFIX: the Aggregated Requests/s of a Locust CSV.
+rps() { awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="Requests/s") c=i} $2=="Aggregated"{print $c}' "$1_stats.csv"; }
+
+distributed() {
+  local port; port=$(free_port)
+  locust --master --headless --master-bind-host 127.0.0.1 --master-bind-port "$port" --expect-workers 2 \
+    -u "$users" -r "$users" -t "${seconds}s" --csv "$work/dist" --only-summary >"$work/master.log" 2>&1 &
+  local m=$!
+  locust --worker --master-host 127.0.0.1 --master-port "$port" >"$work/w1.log" 2>&1 &
+  local w1=$!
+  locust --worker --master-host 127.0.0.1 --master-port "$port" >"$work/w2.log" 2>&1 &
+  local w2=$!
+  wait "$m" "$w1" "$w2"
+  awk -v d="$(rps "$work/dist")" 'BEGIN{printf "%.2f\n", d}'
+}
+
+standalone() {
+  local half=$((users / 2))
+  locust --headless -u "$half" -r "$half" -t "${seconds}s" --csv "$work/solo1" --only-summary >"$work/s1.log" 2>&1 &
+  local a=$!
+  locust --headless -u "$half" -r "$half" -t "${seconds}s" --csv "$work/solo2" --only-summary >"$work/s2.log" 2>&1 &
+  local b=$!
+  wait "$a" "$b"
+  awk -v a="$(rps "$work/solo1")" -v b="$(rps "$work/solo2")" 'BEGIN{printf "%.2f\n", a+b}'
+}
+
+median() { sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+
+echo "Locust $version, $users users, ${seconds}s per run, $runs runs, CPUs $cpus, target nginx on 127.0.0.1:$nginx_port"
+printf '%-4s %26s %26s\n' run "master+2 workers (req/s)" "2 standalone (req/s)"
+: >"$work/d.txt"; : >"$work/s.txt"
+for i in $(seq "$runs"); do
+  d=$(distributed); s=$(standalone)
+  echo "$d" >>"$work/d.txt"; echo "$s" >>"$work/s.txt"
+  printf '%-4s %26s %26s\n' "$i" "$d" "$s"
+done
+dm=$(median <"$work/d.txt"); sm=$(median <"$work/s.txt")
+printf '%-4s %26s %26s\n' median "$dm" "$sm"
+awk -v d="$dm" -v s="$sm" 'BEGIN{printf "distributed / standalone = %.2f\n", d/s}'
