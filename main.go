@@ -89,6 +89,7 @@ func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterA
 		KubernetesVersion: c.KubernetesVersion,
 		LogTypes:          c.LogTypes,
 		PublicAccessCIDRs: c.PublicAccessCIDRs,
+		AdminARNs:         c.AdminARNs,
 		Network: ekscluster.NetworkArgs{
 			VpcID:             c.Network.VpcID,
 			PublicSubnetIDs:   c.Network.PublicSubnetIDs,

@@ -179,6 +179,15 @@ func TestEKSStack(t *testing.T) {
 		}
 	}
 
+	if _, ok := cluster["accessEntries"]; ok {
+		t.Errorf("access entries %v without clusterAdminArns", cluster["accessEntries"])
+	}
+	admins := mustRun(t, "dev", map[string]string{"clusterAdminArns": `["arn:aws:iam::123456789012:role/ci-preview"]`})
+	entries := admins.get(t, "eks:index:Cluster", "locust").Object()["accessEntries"]
+	if got := mustJSON(entries); got != `{"admin-0":{"accessPolicies":{"cluster-admin":{"accessScope":{"type":"cluster"},"policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}},"principalArn":"arn:aws:iam::123456789012:role/ci-preview"}}` {
+		t.Errorf("access entries = %s", got)
+	}
+
 	// Nodes go in the private subnets; those route out through NAT.
 	var private, public []string
 	for _, r := range s.monitor.OfType("aws:ec2/subnet:Subnet") {

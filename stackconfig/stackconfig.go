@@ -64,6 +64,7 @@ type EKSCluster struct {
 	KubernetesVersion string
 	LogTypes          []string
 	PublicAccessCIDRs []string
+	AdminARNs         []string
 	Network           Network
 	NodeGroup         NodeGroup
 }
@@ -187,6 +188,7 @@ func Parse(lookup Lookup, locustfiles []string) (*Config, error) {
 var (
 	eksName          = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
 	kubeMinor        = regexp.MustCompile(`^1\.(\d{1,2})$`)
+	principalARN     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
 	vpcID            = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
 	subnetID         = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	instanceType     = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
@@ -214,7 +216,14 @@ func (p *parser) eksCluster() EKSCluster {
 		KubernetesVersion: p.str("kubernetesVersion"),
 		LogTypes:          p.list("clusterLogTypes"),
 		PublicAccessCIDRs: p.list("publicAccessCidrs"),
+		AdminARNs:         p.list("clusterAdminArns"),
 	}
+	for _, arn := range c.AdminARNs {
+		if !principalARN.MatchString(arn) {
+			p.fail("clusterAdminArns", quote(arn), "each entry must be an IAM role or user ARN, like \"arn:aws:iam::123456789012:role/ci-preview\"")
+		}
+	}
+	p.noDuplicates("clusterAdminArns", c.AdminARNs)
 	if c.Name != "" && !eksName.MatchString(c.Name) {
 		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
 	}

@@ -184,6 +184,7 @@ func TestInvalidValues(t *testing.T) {
 		{"bad node selector", "local", map[string]string{"nodeSelector": `["pool"]`}, "nodeSelector", `"pool"`, "key=value"},
 		{"workers zero in existing mode", "local", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
 		{"bad boolean", "local", map[string]string{"createNamespace": "yes please"}, "createNamespace", `"yes please"`, "true or false"},
+		{"bad admin ARN", "dev", map[string]string{"clusterAdminArns": `["ci-preview"]`}, "clusterAdminArns", `"ci-preview"`, "IAM role or user ARN"},
 		{"bad cluster name", "prod", map[string]string{"clusterName": "-prod"}, "clusterName", `"-prod"`, "starting with a letter or digit"},
 	}
 	for _, tt := range tests {

@@ -33,8 +33,12 @@ type ClusterArgs struct {
 	// PublicAccessCIDRs may reach the public API endpoint. The private
 	// endpoint is always on, so nodes never leave the VPC to reach it.
 	PublicAccessCIDRs []string
-	Network           NetworkArgs
-	NodeGroup         NodeGroupArgs
+	// AdminARNs are IAM roles or users given cluster-admin on the cluster
+	// through access entries, beside the identity that creates it: the CI
+	// preview role, the people who run tests.
+	AdminARNs []string
+	Network   NetworkArgs
+	NodeGroup NodeGroupArgs
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
 }
@@ -119,6 +123,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if args.Name != "" {
 		clusterArgs.Name = pulumi.String(args.Name)
 	}
+	if len(args.AdminARNs) > 0 {
+		clusterArgs.AccessEntries = adminAccessEntries(args.AdminARNs)
+	}
 	var err error
 	c.EKS, err = eks.NewCluster(ctx, name, clusterArgs, child)
 	if err != nil {
@@ -197,6 +204,26 @@ func newNodeRole(ctx *pulumi.Context, name string, tags map[string]string, opts 
 		}
 	}
 	return role, nil
+}
+
+// clusterAdminPolicy is the EKS access policy equal to Kubernetes'
+// cluster-admin.
+const clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+func adminAccessEntries(arns []string) map[string]eks.AccessEntryArgs {
+	entries := make(map[string]eks.AccessEntryArgs, len(arns))
+	for i, arn := range arns {
+		entries[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
+			PrincipalArn: pulumi.String(arn),
+			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
+				"cluster-admin": eks.AccessPolicyAssociationArgs{
+					PolicyArn:   pulumi.String(clusterAdminPolicy),
+					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+				},
+			},
+		}
+	}
+	return entries
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# What `pulumi preview` waits for before the program even runs: Go compiles
+# and links the program on every preview. Measures, with the flags given
+# and with -ldflags=-s (no symbol table, no DWARF):
+#   warm edit-to-build  main.go edited, everything else cached: `go build`
+#   warm go test        test binaries compiled and linked, no test run
+#   cold build          (with --cold) an empty build cache, module cache kept
+# Prints each run, the medians and the program's size.
+#
+# Usage: bench/build-latency.sh [--cold] [runs]
+set -euo pipefail
+cold=false
+if [[ "${1:-}" == --cold ]]; then cold=true; shift; fi
+runs=${1:-3}
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+cp main.go "$work/main.go.orig"
+trap 'cp "$work/main.go.orig" main.go; rm -rf "$work"' EXIT
+
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}'; }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+
+edit_build() { # $1: ldflags
+  printf '\n// edited %s\n' "$(date +%s%N)" >>main.go
+  seconds go build -ldflags="$1" -o "$work/program" .
+  cp "$work/main.go.orig" main.go
+}
+
+echo "Go $(go version | awk '{print $3}'), $(nproc) CPUs, $runs runs each"
+go build -o "$work/program" . && go build -ldflags=-s -o "$work/program-s" . # warm both link configurations
+printf '%-36s %s\n' "measurement" "seconds (runs ... | median)"
+for flags in "" "-s"; do
+  label="warm edit-to-build ldflags='${flags}'"
+  all=""
+  for _ in $(seq "$runs"); do all+=" $(edit_build "$flags")"; done
+  printf '%-36s %s | %s\n' "$label" "$all" "$(echo "$all" | median)"
+done
+all=""
+for _ in $(seq "$runs"); do
+  printf '\n// edited %s\n' "$(date +%s%N)" >>main.go
+  all+=" $(seconds go test -count=1 -run '^$' ./...)"
+  cp "$work/main.go.orig" main.go
+done
+printf '%-36s %s | %s\n' "warm go test (build only)" "$all" "$(echo "$all" | median)"
+if $cold; then
+  printf '%-36s %s\n' "cold build (empty GOCACHE)" "$(GOCACHE="$work/gocache" seconds go build -o "$work/program-cold" .)"
+fi
+printf 'program size: %s MB default, %s MB with -ldflags=-s\n' \
+  "$(du -m "$work/program" | cut -f1)" "$(du -m "$work/program-s" | cut -f1)"
