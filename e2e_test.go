@@ -1,0 +1,625 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/stackconfig"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag/colors"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+)
+
+// e2eBinEnv names the directory tools/build.sh filled with the real parts:
+// the Pulumi CLI, the Kubernetes resource plugin, the Kubernetes control
+// plane, etcd and KWOK. The end-to-end test runs only when it is set, so that
+// `go test ./...` needs nothing but Go; .ci/run builds the tools and sets it.
+const e2eBinEnv = "LOCUST_EKS_E2E_BIN"
+
+// kubernetesPluginVersion is the version the Kubernetes SDK in go.mod asks
+// the engine for; the locally built plugin is installed under it.
+const kubernetesPluginVersion = "v4.32.0"
+
+// TestEndToEnd drives the real Pulumi engine, through the Automation API's
+// inline program, and the real Kubernetes provider against a real API server
+// (KWOK fakes the nodes and pod status, so Deployments become Available
+// without a kubelet). It runs the `local` stack as `pulumi up` would:
+// Pulumi.yaml's config schema and defaults, then Pulumi.local.yaml, with the
+// kubeconfig pointed at the throw-away control plane.
+func TestEndToEnd(t *testing.T) {
+	bin := os.Getenv(e2eBinEnv)
+	if bin == "" {
+		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (README, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)
+	}
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range []string{"pulumi", "pulumi-resource-kubernetes", "kwokctl", "kwok", "kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(bin, tool)); err != nil {
+			t.Fatalf("%s: %v (run tools/build.sh %s)", tool, err, bin)
+		}
+	}
+	timings := &timingTable{}
+	defer timings.log(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+
+	// The tools are built; this only checks they are current (a rebuild when
+	// tools/ changed since).
+	stop := timings.start("tool build (up-to-date check)")
+	if out, err := exec.Command("tools/build.sh", bin).CombinedOutput(); err != nil {
+		t.Fatalf("tools/build.sh: %v\n%s", err, out)
+	}
+	stop()
+
+	// The control plane, on 127.0.0.1 only.
+	stop = timings.start("control plane start")
+	cluster := startCluster(t, bin)
+	stop()
+	kube := &kubectl{t: t, path: filepath.Join(bin, "kubectl"), kubeconfig: cluster.kubeconfig}
+	kube.apply(fakeNode)
+
+	// The Pulumi side: private home, file backend, the locally built plugin.
+	home := t.TempDir()
+	env := map[string]string{
+		"PULUMI_HOME":                                 home,
+		"PULUMI_BACKEND_URL":                          "file://" + t.TempDir(),
+		"PULUMI_CONFIG_PASSPHRASE":                    "end-to-end",
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+	}
+	install := exec.Command(filepath.Join(bin, "pulumi"), "plugin", "install", "resource", "kubernetes", kubernetesPluginVersion,
+		"--file", filepath.Join(bin, "pulumi-resource-kubernetes"))
+	install.Env = append(os.Environ(), "PULUMI_HOME="+home)
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("installing the Kubernetes plugin: %v\n%s", err, out)
+	}
+
+	project, err := workspace.LoadProject("Pulumi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := diag.DefaultSink(os.Stderr, os.Stderr, diag.FormatOptions{Color: colors.Never})
+	stackSettings, err := workspace.LoadProjectStack(sink, project, "Pulumi.local.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the locustfiles the test can edit.
+	locustfiles := t.TempDir()
+	if err := os.CopyFS(locustfiles, os.DirFS("locustfiles")); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(bin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(bin) != "bin" {
+		t.Fatalf("%s must be a directory named bin (the Automation API runs <root>/bin/pulumi)", bin)
+	}
+	stack, err := auto.UpsertStackInlineSource(ctx, "local", project.Name.String(), program(locustfiles),
+		auto.Project(*project),
+		auto.Stacks(map[string]workspace.ProjectStack{"local": *stackSettings}),
+		auto.WorkDir(t.TempDir()),
+		auto.PulumiHome(home),
+		auto.Pulumi(cli),
+		auto.EnvVars(env),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Leave nothing behind, whatever failed above.
+		stack.Destroy(context.Background())
+		stack.Workspace().RemoveStack(context.Background(), "local")
+	})
+	setConfig(t, ctx, stack, map[string]string{"kubeconfig": cluster.kubeconfig, "kubeContext": cluster.context})
+	values, err := stackconfig.ReadStack(".", "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := values["workers"]
+
+	// 1. preview, then up.
+	stop = timings.start("first preview")
+	preview, err := stack.Preview(ctx)
+	stop()
+	if err != nil {
+		t.Fatalf("preview: %v", err)
+	}
+	if preview.ChangeSummary[apitype.OpCreate] == 0 {
+		t.Fatalf("first preview plans no creates: %v", preview.ChangeSummary)
+	}
+	t.Logf("first preview: %v", preview.ChangeSummary)
+	stop = timings.start("first up")
+	up, err := stack.Up(ctx)
+	stop()
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	checkDeployed(t, kube, up.Outputs, workers)
+
+	// 2. A second up changes nothing.
+	stop = timings.start("no-op preview + up")
+	if _, err := stack.Preview(ctx, optpreview.ExpectNoChanges()); err != nil {
+		t.Errorf("preview after up expects changes: %v", err)
+	}
+	if _, err := stack.Up(ctx, optup.ExpectNoChanges()); err != nil {
+		t.Errorf("second up changed something: %v", err)
+	}
+	stop()
+
+	// 3. A locustfile edit rolls master and workers onto the new content.
+	before := map[string][]string{"loadtest-master": kube.replicaSets("loadtest-master"), "loadtest-worker": kube.replicaSets("loadtest-worker")}
+	edit := "\n# edited by the end-to-end test\n"
+	f, err := os.OpenFile(filepath.Join(locustfiles, "bookinfo.py"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(edit)
+	f.Close()
+	stop = timings.start("locustfile edit: preview + up")
+	preview, err = stack.Preview(ctx)
+	if err != nil {
+		t.Fatalf("preview of the edit: %v", err)
+	}
+	if preview.ChangeSummary[apitype.OpReplace]+preview.ChangeSummary[apitype.OpCreateReplacement] == 0 || preview.ChangeSummary[apitype.OpUpdate] < 2 {
+		t.Errorf("preview of a locustfile edit: %v; want the ConfigMap replaced and both Deployments updated", preview.ChangeSummary)
+	}
+	t.Logf("preview of a locustfile edit: %v", preview.ChangeSummary)
+	if _, err := stack.Up(ctx); err != nil {
+		t.Fatalf("up of the edit: %v", err)
+	}
+	stop()
+	for _, name := range []string{"loadtest-master", "loadtest-worker"} {
+		after := kube.replicaSets(name)
+		fresh := slices.DeleteFunc(slices.Clone(after), func(rs string) bool { return slices.Contains(before[name], rs) })
+		if len(fresh) != 1 {
+			t.Errorf("%s: ReplicaSets %v before the edit, %v after; want one new", name, before[name], after)
+		}
+		t.Logf("%s rolled: ReplicaSets %v -> %v", name, before[name], after)
+		d := kube.deployment(name)
+		if !strings.HasSuffix(kube.configMapData(d.volumeConfigMap())["bookinfo.py"], edit) {
+			t.Errorf("%s mounts ConfigMap %s, which does not hold the edited locustfile", name, d.volumeConfigMap())
+		}
+		if d.Status.AvailableReplicas != d.Spec.Replicas {
+			t.Errorf("%s: %d of %d available after the roll", name, d.Status.AvailableReplicas, d.Spec.Replicas)
+		}
+	}
+
+	// 4. More workers: replicas updated in place, nothing replaced.
+	uid := kube.deployment("loadtest-worker").Metadata.UID
+	setConfig(t, ctx, stack, map[string]string{"workers": "3"})
+	stop = timings.start("scale workers: preview + up")
+	preview, err = stack.Preview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preview.ChangeSummary[apitype.OpUpdate] != 1 || preview.ChangeSummary[apitype.OpReplace] != 0 || preview.ChangeSummary[apitype.OpCreateReplacement] != 0 {
+		t.Errorf("preview of workers 2 -> 3: %v; want one update and no replacement", preview.ChangeSummary)
+	}
+	t.Logf("preview of workers 2 -> 3: %v", preview.ChangeSummary)
+	if _, err := stack.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	w := kube.deployment("loadtest-worker")
+	if w.Spec.Replicas != 3 || w.Status.AvailableReplicas != 3 || w.Metadata.UID != uid {
+		t.Errorf("worker Deployment: %d/%d available, uid %s (was %s); want 3/3, same object", w.Status.AvailableReplicas, w.Spec.Replicas, w.Metadata.UID, uid)
+	}
+
+	// 5. An invalid value fails the preview, naming the key, and changes nothing.
+	snapshot := kube.resourceVersions()
+	setConfig(t, ctx, stack, map[string]string{"workers": "0"})
+	_, err = stack.Preview(ctx)
+	if err == nil || !strings.Contains(err.Error(), `workers: got "0"`) {
+		t.Errorf("preview with workers 0: %v; want the config error naming workers", err)
+	} else {
+		t.Logf("preview with workers 0 failed as it should: %s", configErrorLine(err.Error()))
+	}
+	if _, err := stack.Up(ctx); err == nil {
+		t.Errorf("up with workers 0 succeeded")
+	}
+	if after := kube.resourceVersions(); !maps.Equal(snapshot, after) {
+		t.Errorf("the cluster changed after a failed config: %v -> %v", snapshot, after)
+	}
+	setConfig(t, ctx, stack, map[string]string{"workers": "3"})
+
+	// 6. destroy leaves nothing of ours.
+	stop = timings.start("destroy")
+	if _, err := stack.Destroy(ctx); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	stop()
+	kube.waitGone(t, "namespace/locust", 2*time.Minute)
+	if left := kube.ours(); len(left) > 0 {
+		t.Errorf("left in the cluster after destroy: %v", left)
+	}
+	res, err := stack.Export(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state apitype.DeploymentV3
+	if err := json.Unmarshal(res.Deployment, &state); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Resources {
+		if r.Type != "pulumi:pulumi:Stack" {
+			t.Errorf("stack still holds %s %s after destroy", r.Type, r.URN.Name())
+		}
+	}
+	t.Logf("destroy: nothing of ours in the cluster, %d resources in the stack", len(state.Resources))
+}
+
+// configErrorLine picks the line naming the bad key out of the engine's output.
+func configErrorLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "workers: got") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return out
+}
+
+// checkDeployed checks through the API server what `pulumi up` created.
+func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers string) {
+	t.Helper()
+	if !kube.exists("namespace/locust") {
+		t.Fatal("namespace locust missing")
+	}
+	master, worker := kube.deployment("loadtest-master"), kube.deployment("loadtest-worker")
+	if master.Status.AvailableReplicas != 1 || master.Spec.Replicas != 1 {
+		t.Errorf("master %d/%d available, want 1/1", master.Status.AvailableReplicas, master.Spec.Replicas)
+	}
+	if fmt.Sprint(worker.Spec.Replicas) != workers || worker.Status.AvailableReplicas != worker.Spec.Replicas {
+		t.Errorf("workers %d/%d available, want %s/%s", worker.Status.AvailableReplicas, worker.Spec.Replicas, workers, workers)
+	}
+	for _, d := range []k8sDeployment{master, worker} {
+		pod := d.Spec.Template.Spec
+		c := pod.Containers[0]
+		if d.Metadata.Labels["app.kubernetes.io/managed-by"] != "pulumi" || d.Spec.Template.Metadata.Labels["app.kubernetes.io/name"] != "locust" {
+			t.Errorf("%s labels %v / %v", d.Metadata.Name, d.Metadata.Labels, d.Spec.Template.Metadata.Labels)
+		}
+		if c.Image != "locustio/locust:2.46.3" || !slices.Contains(c.Args, "--locustfile=/mnt/locust/bookinfo.py") {
+			t.Errorf("%s container image %s args %v", d.Metadata.Name, c.Image, c.Args)
+		}
+		if pod.SecurityContext.RunAsUser != 1000 || !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" ||
+			c.SecurityContext.AllowPrivilegeEscalation || !c.SecurityContext.ReadOnlyRootFilesystem || !slices.Equal(c.SecurityContext.Capabilities.Drop, []string{"ALL"}) {
+			t.Errorf("%s security contexts %+v %+v", d.Metadata.Name, pod.SecurityContext, c.SecurityContext)
+		}
+		if pod.EnableServiceLinks || pod.AutomountServiceAccountToken {
+			t.Errorf("%s: service links %v, token %v; want both off", d.Metadata.Name, pod.EnableServiceLinks, pod.AutomountServiceAccountToken)
+		}
+		if env := c.envValue("LOCUST_HOST"); env != "http://productpage.bookinfo.svc:9080" {
+			t.Errorf("%s LOCUST_HOST = %q", d.Metadata.Name, env)
+		}
+	}
+	if mc := master.Spec.Template.Spec.Containers[0]; mc.ReadinessProbe.HTTPGet.Port != "web" || !slices.Contains(mc.Args, "--master") {
+		t.Errorf("master probe %+v args %v", mc.ReadinessProbe, mc.Args)
+	}
+	if host := worker.Spec.Template.Spec.Containers[0].envValue("LOCUST_MASTER_NODE_HOST"); host != "loadtest-master.locust.svc" {
+		t.Errorf("worker LOCUST_MASTER_NODE_HOST = %q", host)
+	}
+	var svc struct {
+		Spec struct {
+			Type  string `json:"type"`
+			Ports []struct {
+				Name string `json:"name"`
+				Port int    `json:"port"`
+			} `json:"ports"`
+		} `json:"spec"`
+	}
+	kube.getJSON(&svc, "service/loadtest-master")
+	var ports []int
+	for _, p := range svc.Spec.Ports {
+		ports = append(ports, p.Port)
+	}
+	if svc.Spec.Type != "ClusterIP" || !slices.Equal(ports, []int{5557, 8089}) {
+		t.Errorf("service %s ports %v, want ClusterIP 5557 and 8089", svc.Spec.Type, ports)
+	}
+	if name := master.volumeConfigMap(); name == "" || kube.configMapData(name)["bookinfo.py"] == "" {
+		t.Errorf("master mounts ConfigMap %q without bookinfo.py", name)
+	}
+
+	want := map[string]any{
+		"namespace":          "locust",
+		"masterService":      "loadtest-master",
+		"masterAddress":      "loadtest-master.locust.svc",
+		"portForwardCommand": "kubectl port-forward --namespace locust service/loadtest-master 8089:8089",
+	}
+	for key, value := range want {
+		if outputs[key].Value != value {
+			t.Errorf("output %s = %v, want %v", key, outputs[key].Value, value)
+		}
+	}
+	if fmt.Sprint(outputs["workers"].Value) != workers {
+		t.Errorf("output workers = %v, want %s", outputs["workers"].Value, workers)
+	}
+}
+
+func setConfig(t *testing.T, ctx context.Context, stack auto.Stack, values map[string]string) {
+	t.Helper()
+	cfg := auto.ConfigMap{}
+	for k, v := range values {
+		cfg[stackconfig.Project+":"+k] = auto.ConfigValue{Value: v}
+	}
+	if err := stack.SetAllConfig(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cluster is a KWOK control plane started by tools/cluster-up.sh.
+type cluster struct{ kubeconfig, context string }
+
+// fakeNode is a node KWOK pretends to run: pods bound to it become Running
+// and Ready without a kubelet.
+const fakeNode = `apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: kwok-node-0
+    kubernetes.io/os: linux
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 64Gi, pods: "110"}
+`
+
+func startCluster(t *testing.T, bin string) cluster {
+	t.Helper()
+	name := "locust-e2e"
+	work := t.TempDir()
+	out, err := exec.Command("tools/cluster-up.sh", bin, name, work).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("tools/cluster-up.sh: %v\n%s", err, stderr)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("tools/cluster-down.sh", bin, name, work).CombinedOutput(); err != nil {
+			t.Errorf("tools/cluster-down.sh: %v\n%s", err, out)
+		}
+	})
+	kubeconfig := filepath.Join(work, "clusters", name, "kubeconfig.yaml")
+	if !strings.Contains(string(out), kubeconfig) {
+		t.Fatalf("tools/cluster-up.sh printed %q; expected the kubeconfig %s", out, kubeconfig)
+	}
+	return cluster{kubeconfig: kubeconfig, context: "kwok-" + name}
+}
+
+// kubectl asks the API server, the way an operator would.
+type kubectl struct {
+	t          *testing.T
+	path       string // v1.34, the API server's version: the machine's may be too old
+	kubeconfig string
+}
+
+func (k *kubectl) run(stdin string, args ...string) ([]byte, error) {
+	cmd := exec.Command(k.path, append([]string{"--kubeconfig", k.kubeconfig, "--namespace", "locust"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
+}
+
+func (k *kubectl) apply(manifest string) {
+	k.t.Helper()
+	if _, err := k.run(manifest, "apply", "-f", "-"); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+func (k *kubectl) exists(object string) bool {
+	_, err := k.run("", "get", object)
+	return err == nil
+}
+
+func (k *kubectl) getJSON(into any, args ...string) {
+	k.t.Helper()
+	out, err := k.run("", append([]string{"get", "-o", "json"}, args...)...)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, into); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+type k8sContainer struct {
+	Image string   `json:"image"`
+	Args  []string `json:"args"`
+	Env   []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"env"`
+	ReadinessProbe struct {
+		HTTPGet struct {
+			Port any `json:"port"`
+		} `json:"httpGet"`
+	} `json:"readinessProbe"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation bool `json:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   bool `json:"readOnlyRootFilesystem"`
+		Capabilities             struct {
+			Drop []string `json:"drop"`
+		} `json:"capabilities"`
+	} `json:"securityContext"`
+}
+
+func (c k8sContainer) envValue(name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+type k8sDeployment struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		UID    string            `json:"uid"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		Replicas int `json:"replicas"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+			Spec struct {
+				EnableServiceLinks           bool `json:"enableServiceLinks"`
+				AutomountServiceAccountToken bool `json:"automountServiceAccountToken"`
+				SecurityContext              struct {
+					RunAsNonRoot   bool `json:"runAsNonRoot"`
+					RunAsUser      int  `json:"runAsUser"`
+					SeccompProfile struct {
+						Type string `json:"type"`
+					} `json:"seccompProfile"`
+				} `json:"securityContext"`
+				Containers []k8sContainer `json:"containers"`
+				Volumes    []struct {
+					Name      string `json:"name"`
+					ConfigMap *struct {
+						Name string `json:"name"`
+					} `json:"configMap"`
+				} `json:"volumes"`
+			} `json:"spec"`
+		} `json:"template"`
+	} `json:"spec"`
+	Status struct {
+		AvailableReplicas int `json:"availableReplicas"`
+	} `json:"status"`
+}
+
+func (d k8sDeployment) volumeConfigMap() string {
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.Name == "locustfiles" && v.ConfigMap != nil {
+			return v.ConfigMap.Name
+		}
+	}
+	return ""
+}
+
+func (k *kubectl) deployment(name string) k8sDeployment {
+	k.t.Helper()
+	var d k8sDeployment
+	k.getJSON(&d, "deployment/"+name)
+	return d
+}
+
+func (k *kubectl) configMapData(name string) map[string]string {
+	k.t.Helper()
+	var cm struct {
+		Data map[string]string `json:"data"`
+	}
+	k.getJSON(&cm, "configmap/"+name)
+	return cm.Data
+}
+
+// replicaSets are the names of the ReplicaSets a Deployment owns.
+func (k *kubectl) replicaSets(deployment string) []string {
+	k.t.Helper()
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name            string `json:"name"`
+				OwnerReferences []struct {
+					Name string `json:"name"`
+				} `json:"ownerReferences"`
+			} `json:"metadata"`
+		} `json:"items"`
+	}
+	k.getJSON(&list, "replicasets")
+	var names []string
+	for _, rs := range list.Items {
+		for _, o := range rs.Metadata.OwnerReferences {
+			if o.Name == deployment {
+				names = append(names, rs.Metadata.Name)
+			}
+		}
+	}
+	return names
+}
+
+// ours lists the objects the stack created that still exist.
+func (k *kubectl) ours() []string {
+	out, err := k.run("", "get", "deployments,services,configmaps,replicasets,pods", "--all-namespaces",
+		"-l", "app.kubernetes.io/part-of=locust-eks", "-o", "name")
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	left := strings.Fields(string(out))
+	if k.exists("namespace/locust") {
+		left = append(left, "namespace/locust")
+	}
+	return left
+}
+
+// resourceVersions fingerprints every object of ours.
+func (k *kubectl) resourceVersions() map[string]string {
+	k.t.Helper()
+	var list struct {
+		Items []struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name            string `json:"name"`
+				ResourceVersion string `json:"resourceVersion"`
+			} `json:"metadata"`
+		} `json:"items"`
+	}
+	k.getJSON(&list, "deployments,services,configmaps", "-l", "app.kubernetes.io/part-of=locust-eks")
+	versions := map[string]string{}
+	for _, item := range list.Items {
+		versions[item.Kind+"/"+item.Metadata.Name] = item.Metadata.ResourceVersion
+	}
+	return versions
+}
+
+func (k *kubectl) waitGone(t *testing.T, object string, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); k.exists(object); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Errorf("%s still exists %s after destroy", object, timeout)
+			return
+		}
+	}
+}
+
+// timingTable collects how long each step took, printed at the end.
+type timingTable struct {
+	rows []string
+}
+
+func (tt *timingTable) start(step string) func() {
+	t0 := time.Now()
+	return func() { tt.rows = append(tt.rows, fmt.Sprintf("%-32s %6.1fs", step, time.Since(t0).Seconds())) }
+}
+
+func (tt *timingTable) log(t *testing.T) {
+	t.Logf("end-to-end timings:\n%s", strings.Join(tt.rows, "\n"))
+}
