@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What `pulumi preview` waits for before the program even runs: Go compiles
-# and links the program on every preview. Measures, with the flags given
-# and with -ldflags=-s (no symbol table, no DWARF):
-#   warm edit-to-build  main.go edited, everything else cached: `go build`
+# and links the program on every preview. Measures:
+#   warm edit-to-build  main.go edited, everything else cached, with the default
+#                       linker flags and with -ldflags=-s (no symbol table, no DWARF)
+#   warm no-change      nothing edited, built to a new temporary file as Pulumi's
+#                       Go host does by default, and to a path whose binary is
+#                       already current, as with runtime option buildTarget
 #   warm go test        test binaries compiled and linked, no test run
 #   cold build          (with --cold) an empty build cache, module cache kept
 # Prints each run, the medians and the program's size.
@@ -22,12 +25,13 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2
 
 edit_build() { # $1: ldflags
   printf '\n// edited %s\n' "$(date +%s%N)" >>main.go
-  seconds go build -ldflags="$1" -o "$work/program" .
+  seconds go build -ldflags="$1" -o "$work/program$1" .
   cp "$work/main.go.orig" main.go
 }
 
 echo "Go $(go version | awk '{print $3}'), $(nproc) CPUs, $runs runs each"
 go build -o "$work/program" . && go build -ldflags=-s -o "$work/program-s" . # warm both link configurations
+cp main.go "$work/main.go.orig" # the builds above leave main.go as it was
 printf '%-36s %s\n' "measurement" "seconds (runs ... | median)"
 for flags in "" "-s"; do
   label="warm edit-to-build ldflags='${flags}'"
@@ -35,6 +39,13 @@ for flags in "" "-s"; do
   for _ in $(seq "$runs"); do all+=" $(edit_build "$flags")"; done
   printf '%-36s %s | %s\n' "$label" "$all" "$(echo "$all" | median)"
 done
+go build -o "$work/program" . # current again, after the edits
+all=""
+for i in $(seq "$runs"); do all+=" $(seconds go build -o "$work/fresh-$i" .)"; done
+printf '%-36s %s | %s\n' "warm no-change, new output file" "$all" "$(echo "$all" | median)"
+all=""
+for _ in $(seq "$runs"); do all+=" $(seconds go build -o "$work/program" .)"; done
+printf '%-36s %s | %s\n' "warm no-change, buildTarget current" "$all" "$(echo "$all" | median)"
 all=""
 for _ in $(seq "$runs"); do
   printf '\n// edited %s\n' "$(date +%s%N)" >>main.go
