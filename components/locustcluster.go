@@ -487,6 +487,8 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, roleEnv 
 
 	container.Name = pulumi.String(role)
 	container.Image = pulumi.String(s.image)
+	// Spelled out rather than left to the image's entrypoint, so that the pod
+	// spec alone says what runs (and tests can run it outside a cluster).
 	container.Command = pulumi.ToStringArray([]string{"locust"})
 	container.Env = env
 	container.VolumeMounts = corev1.VolumeMountArray{
