@@ -147,6 +147,10 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, nodeSelect
 	for i, e := range l.Env {
 		env[i] = components.EnvVar{Name: e.Name, Value: pulumi.String(e.Value)}
 	}
+	secretEnv := make([]components.EnvVar, len(l.SecretEnv))
+	for i, e := range l.SecretEnv {
+		secretEnv[i] = components.EnvVar{Name: e.Name, Value: pulumi.ToSecret(pulumi.String(e.Value)).(pulumi.StringOutput)}
+	}
 	return &components.LocustClusterArgs{
 		Namespace:       l.Namespace,
 		CreateNamespace: l.CreateNamespace,
@@ -156,6 +160,7 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, nodeSelect
 		Image:           l.Image,
 		Workers:         l.Workers,
 		Env:             env,
+		SecretEnv:       secretEnv,
 		MasterResources: &l.Master,
 		WorkerResources: &l.Worker,
 		NodeSelector:    nodeSelector,

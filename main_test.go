@@ -77,7 +77,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		return resource.PropertyMap{}, nil
 	}
 
-	s.err = pulumimock.Run(stackconfig.Project, name, config, s.monitor, func(c *pulumi.Context) error {
+	s.err = pulumimock.Run(stackconfig.Project, name, config, []string{"secretEnv"}, s.monitor, func(c *pulumi.Context) error {
 		ctx = c
 		outputs, err := deployStack(c, "locustfiles")
 		if err != nil {
@@ -363,6 +363,21 @@ func assertKubernetesProvider(t *testing.T, s stack, name string) {
 	}
 	if n == 0 {
 		t.Error("no Kubernetes objects registered")
+	}
+}
+
+func TestSecretEnvStaysSecret(t *testing.T) {
+	s := mustRun(t, "dev", map[string]string{"secretEnv": `["API_TOKEN=s3cr3t"]`})
+	secret := s.get(t, "kubernetes:core/v1:Secret", "loadtest-env")
+	data := secret.Inputs["stringData"]
+	if !data.IsSecret() || data.SecretValue().Element.ObjectValue()["API_TOKEN"].StringValue() != "s3cr3t" {
+		t.Errorf("Secret stringData = %v, want API_TOKEN as a Pulumi secret", data)
+	}
+	assertKubernetesProvider(t, s, "locust")
+	for _, d := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		if strings.Contains(mustJSON(d.Object()), "s3cr3t") {
+			t.Errorf("%s holds the secret value in its spec", d.Name)
+		}
 	}
 }
 

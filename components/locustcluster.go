@@ -103,6 +103,10 @@ type LocustClusterArgs struct {
 	Workers int
 	// Env are extra environment variables for master and workers.
 	Env []EnvVar
+	// SecretEnv are environment variables whose values are secrets, such as
+	// tokens for the target. They reach the pods through a Kubernetes Secret,
+	// not the pod spec, and stay encrypted in Pulumi's state.
+	SecretEnv []EnvVar
 	// MasterResources and WorkerResources default to DefaultMasterResources
 	// and DefaultWorkerResources.
 	MasterResources *Resources
@@ -119,9 +123,11 @@ type LocustCluster struct {
 	// NamespaceResource is nil when the namespace already existed.
 	NamespaceResource *corev1.Namespace
 	Locustfiles       *corev1.ConfigMap
-	Master            *appsv1.Deployment
-	MasterService     *corev1.Service
-	Worker            *appsv1.Deployment
+	// SecretEnv is nil when LocustClusterArgs.SecretEnv is empty.
+	SecretEnv     *corev1.Secret
+	Master        *appsv1.Deployment
+	MasterService *corev1.Service
+	Worker        *appsv1.Deployment
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput
@@ -191,6 +197,27 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	}, child)
 	if err != nil {
 		return nil, err
+	}
+
+	if len(args.SecretEnv) > 0 {
+		data := pulumi.StringMap{}
+		for _, e := range args.SecretEnv {
+			data[e.Name] = e.Value
+		}
+		// Auto-named like the ConfigMap: a new value means a new Secret, and
+		// the pods roll onto it.
+		c.SecretEnv, err = corev1.NewSecret(ctx, name+"-env", &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Namespace: namespace,
+				Labels:    pulumi.ToStringMap(spec.labels("")),
+			},
+			Type:       pulumi.String("Opaque"),
+			StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+		}, child)
+		if err != nil {
+			return nil, err
+		}
+		spec.secretEnv = c.SecretEnv
 	}
 
 	c.MasterService, err = corev1.NewService(ctx, name+"-master", &corev1.ServiceArgs{
@@ -305,6 +332,7 @@ type clusterSpec struct {
 	checksum     string
 	targetHost   pulumi.StringInput
 	env          []EnvVar
+	secretEnv    *corev1.Secret
 	master       Resources
 	worker       Resources
 	nodeSelector map[string]string
@@ -372,7 +400,7 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 		}
 	}
 	seen := map[string]bool{}
-	for _, e := range args.Env {
+	for _, e := range append(slices.Clone(args.Env), args.SecretEnv...) {
 		switch {
 		case !envName.MatchString(e.Name):
 			return nil, fmt.Errorf("env var name %q is not a valid name", e.Name)
@@ -491,6 +519,11 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, roleEnv 
 	// spec alone says what runs (and tests can run it outside a cluster).
 	container.Command = pulumi.ToStringArray([]string{"locust"})
 	container.Env = env
+	if s.secretEnv != nil {
+		container.EnvFrom = corev1.EnvFromSourceArray{
+			corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: s.secretEnv.Metadata.Name()}},
+		}
+	}
 	container.VolumeMounts = corev1.VolumeMountArray{
 		corev1.VolumeMountArgs{Name: pulumi.String("locustfiles"), MountPath: pulumi.String(LocustfileMountPath), ReadOnly: pulumi.Bool(true)},
 		corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},

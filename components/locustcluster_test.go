@@ -29,6 +29,11 @@ type envVar struct {
 }
 
 type container struct {
+	EnvFrom []struct {
+		SecretRef *struct {
+			Name string `json:"name"`
+		} `json:"secretRef"`
+	} `json:"envFrom"`
 	Name    string   `json:"name"`
 	Image   string   `json:"image"`
 	Command []string `json:"command"`
@@ -166,7 +171,7 @@ func testArgs(t *testing.T) *LocustClusterArgs {
 func deploy(t *testing.T, name string, args *LocustClusterArgs) rendered {
 	t.Helper()
 	r := rendered{monitor: &pulumimock.Monitor{}, outputs: map[string]any{}}
-	err := pulumimock.Run("project", "test", nil, r.monitor, func(ctx *pulumi.Context) error {
+	err := pulumimock.Run("project", "test", nil, nil, r.monitor, func(ctx *pulumi.Context) error {
 		provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
 		if err != nil {
 			return err
@@ -482,6 +487,62 @@ func TestImageEnvAndResources(t *testing.T) {
 	}
 }
 
+func TestSecretEnv(t *testing.T) {
+	plain := deploy(t, "loadtest", testArgs(t))
+	if n := len(plain.monitor.OfType("kubernetes:core/v1:Secret")); n != 0 {
+		t.Errorf("%d Secrets without SecretEnv", n)
+	}
+	if got := plain.container("worker").EnvFrom; len(got) != 0 {
+		t.Errorf("envFrom %v without SecretEnv", got)
+	}
+
+	withSecret := func(token string) rendered {
+		args := testArgs(t)
+		args.SecretEnv = []EnvVar{{Name: "API_TOKEN", Value: pulumi.ToSecret(pulumi.String(token)).(pulumi.StringOutput)}}
+		return deploy(t, "loadtest", args)
+	}
+	r := withSecret("s3cr3t")
+	secret, ok := r.monitor.Get("kubernetes:core/v1:Secret", "loadtest-env")
+	if !ok {
+		t.Fatal("no Secret loadtest-env")
+	}
+	data := secret.Inputs["stringData"]
+	if !data.IsSecret() || data.SecretValue().Element.ObjectValue()["API_TOKEN"].StringValue() != "s3cr3t" {
+		t.Errorf("Secret stringData = %v, want API_TOKEN, marked secret in Pulumi's state", data)
+	}
+	if secret.ParentName() != "loadtest" || secret.ProviderName() != "k8s" {
+		t.Errorf("Secret parent %s provider %s", secret.ParentName(), secret.ProviderName())
+	}
+	var meta struct {
+		Metadata objectMeta `json:"metadata"`
+	}
+	if err := secret.Decode(&meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"master", "worker"} {
+		c := r.container(role)
+		if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != meta.Metadata.Name {
+			t.Errorf("%s envFrom %+v, want the Secret %s", role, c.EnvFrom, meta.Metadata.Name)
+		}
+		if _, inSpec := env(c, "API_TOKEN"); inSpec {
+			t.Errorf("%s carries API_TOKEN in its pod spec", role)
+		}
+	}
+
+	// A new token is a new Secret, so the pods roll onto it.
+	rotated := withSecret("n3w")
+	other, _ := rotated.monitor.Get("kubernetes:core/v1:Secret", "loadtest-env")
+	var otherMeta struct {
+		Metadata objectMeta `json:"metadata"`
+	}
+	if err := other.Decode(&otherMeta); err != nil {
+		t.Fatal(err)
+	}
+	if otherMeta.Metadata.Name == meta.Metadata.Name || rotated.container("worker").EnvFrom[0].SecretRef.Name != otherMeta.Metadata.Name {
+		t.Errorf("rotating the token kept Secret %s; the pods would not roll", meta.Metadata.Name)
+	}
+}
+
 func TestExistingNamespace(t *testing.T) {
 	args := testArgs(t)
 	args.Namespace, args.CreateNamespace = "team-perf", false
@@ -509,6 +570,10 @@ func TestInvalidArgs(t *testing.T) {
 		{"nothing to run", "loadtest", func(a *LocustClusterArgs) { a.Run = nil }, "at least one locustfile"},
 		{"no target", "loadtest", func(a *LocustClusterArgs) { a.TargetHost = nil }, "TargetHost is required"},
 		{"bad namespace", "loadtest", func(a *LocustClusterArgs) { a.Namespace = "Perf" }, "DNS label"},
+		{"secret env var also plain", "loadtest", func(a *LocustClusterArgs) {
+			a.Env = []EnvVar{{"TOKEN", pulumi.String("x")}}
+			a.SecretEnv = []EnvVar{{"TOKEN", pulumi.String("y")}}
+		}, "TOKEN is given twice"},
 		{"managed env var", "loadtest", func(a *LocustClusterArgs) { a.Env = []EnvVar{{"LOCUST_HOST", pulumi.String("x")}} }, "set by the component"},
 		{"file name not a ConfigMap key", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["sub/dir.py"] = "" }, "not a valid ConfigMap key"},
 		{"too large for a ConfigMap", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["big.csv"] = strings.Repeat("x", 1<<20) }, "at most 1048576"},
@@ -518,7 +583,7 @@ func TestInvalidArgs(t *testing.T) {
 			args := testArgs(t)
 			tt.modify(args)
 			m := &pulumimock.Monitor{}
-			err := pulumimock.Run("project", "test", nil, m, func(ctx *pulumi.Context) error {
+			err := pulumimock.Run("project", "test", nil, nil, m, func(ctx *pulumi.Context) error {
 				_, err := NewLocustCluster(ctx, tt.cname, args)
 				return err
 			})

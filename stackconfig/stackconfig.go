@@ -113,8 +113,11 @@ type Locust struct {
 	Image           string
 	Workers         int
 	Env             []EnvVar
-	Master          components.Resources
-	Worker          components.Resources
+	// SecretEnv are environment variables whose values stay encrypted in
+	// the stack and in Pulumi's state: tokens for the target.
+	SecretEnv []EnvVar
+	Master    components.Resources
+	Worker    components.Resources
 }
 
 // EnvVar is one extra environment variable for the Locust containers.
@@ -143,16 +146,17 @@ func (e *Error) Error() string {
 }
 
 // Lookup returns the raw value of a project config key (without the
-// "locust-eks:" prefix) as Pulumi hands it to programs: arrays as JSON.
-type Lookup func(key string) (string, bool)
+// "locust-eks:" prefix) as Pulumi hands it to programs (arrays as JSON),
+// whether it is set, and whether the stack stores it encrypted.
+type Lookup func(key string) (value string, ok, secret bool)
 
 // Load reads the stack config of a running Pulumi program. locustfiles are
 // the file names the locustfiles directory holds.
 func Load(ctx *pulumi.Context, locustfiles []string) (*Config, error) {
 	cfg := config.New(ctx, Project)
-	return Parse(func(key string) (string, bool) {
+	return Parse(func(key string) (string, bool, bool) {
 		v, err := cfg.Try(key)
-		return v, err == nil
+		return v, err == nil, ctx.IsConfigSecret(Project + ":" + key)
 	}, locustfiles)
 }
 
@@ -345,23 +349,46 @@ func (p *parser) locust(available []string) Locust {
 		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.3\" (not :latest: master and workers must run the same Locust version)")
 	}
 
-	for _, raw := range p.list("extraEnv") {
-		name, value, found := strings.Cut(raw, "=")
-		switch {
-		case !found || !envName.MatchString(name):
-			p.fail("extraEnv", quote(raw), "each entry must be NAME=value with NAME made of letters, digits and '_', not starting with a digit")
-		case slices.Contains(components.ManagedEnvVars, name):
-			p.fail("extraEnv", quote(raw), name+" is set by the stack itself (targetHost, locustfiles, master wiring); set those keys instead")
-		case slices.ContainsFunc(l.Env, func(e EnvVar) bool { return e.Name == name }):
-			p.fail("extraEnv", quote(raw), name+" is given more than once")
-		default:
-			l.Env = append(l.Env, EnvVar{Name: name, Value: value})
-		}
+	l.Env = p.envList("extraEnv", nil, false)
+	l.SecretEnv = p.envList("secretEnv", l.Env, true)
+	if len(l.SecretEnv) > 0 && !p.secret("secretEnv") {
+		p.fail("secretEnv", "a plain-text value", "must be stored encrypted: set it with `pulumi config set --secret --path 'secretEnv[0]' NAME=value`")
 	}
 
 	l.Master = p.resources("master")
 	l.Worker = p.resources("worker")
 	return l
+}
+
+// envList reads a list of NAME=value entries. Names must not repeat, here or
+// in others, nor be set by the stack itself. Problems with secret entries
+// name the variable, never its value.
+func (p *parser) envList(key string, others []EnvVar, secret bool) []EnvVar {
+	var env []EnvVar
+	taken := func(name string) bool {
+		return slices.ContainsFunc(append(slices.Clone(others), env...), func(e EnvVar) bool { return e.Name == name })
+	}
+	for _, raw := range p.list(key) {
+		name, value, found := strings.Cut(raw, "=")
+		shown := quote(raw)
+		if secret {
+			shown = quote(name + "=(secret)")
+		}
+		switch {
+		case !found || !envName.MatchString(name):
+			if secret && !found {
+				shown = "an entry without '='"
+			}
+			p.fail(key, shown, "each entry must be NAME=value with NAME made of letters, digits and '_', not starting with a digit")
+		case slices.Contains(components.ManagedEnvVars, name):
+			p.fail(key, shown, name+" is set by the stack itself (targetHost, locustfiles, master wiring); set those keys instead")
+		case taken(name):
+			p.fail(key, shown, name+" is given more than once (extraEnv and secretEnv together)")
+		default:
+			env = append(env, EnvVar{Name: name, Value: value})
+		}
+	}
+	return env
 }
 
 // resources reads <role>CpuRequest, <role>CpuLimit, <role>MemoryRequest and
@@ -424,8 +451,13 @@ func (p *parser) ok(keys ...string) bool {
 }
 
 func (p *parser) raw(key string) string {
-	v, _ := p.lookup(key)
+	v, _, _ := p.lookup(key)
 	return v
+}
+
+func (p *parser) secret(key string) bool {
+	_, _, secret := p.lookup(key)
+	return secret
 }
 
 func (p *parser) str(key string) string { return strings.TrimSpace(p.raw(key)) }

@@ -23,10 +23,12 @@ func stackValues(t *testing.T, stack string) map[string]string {
 	return values
 }
 
+// lookupIn serves values as a stack would, with secretEnv stored encrypted
+// as `pulumi config set --secret` does.
 func lookupIn(values map[string]string) Lookup {
-	return func(key string) (string, bool) {
+	return func(key string) (string, bool, bool) {
 		v, ok := values[key]
-		return v, ok
+		return v, ok, key == "secretEnv"
 	}
 }
 
@@ -109,10 +111,10 @@ func TestEveryKeyIsDeclaredAndRead(t *testing.T) {
 		values := stackValues(t, stack)
 		for _, vpc := range []string{"", "vpc-0a1b2c3d4e5f67890"} {
 			values["vpcId"] = vpc
-			_, _ = Parse(func(key string) (string, bool) {
+			_, _ = Parse(func(key string) (string, bool, bool) {
 				read[key] = true
 				v, ok := values[key]
-				return v, ok
+				return v, ok, false
 			}, available)
 		}
 	}
@@ -179,6 +181,9 @@ func TestInvalidValues(t *testing.T) {
 		{"env without value", "dev", map[string]string{"extraEnv": `["API_TOKEN"]`}, "extraEnv", `"API_TOKEN"`, "NAME=value"},
 		{"env managed by the stack", "dev", map[string]string{"extraEnv": `["LOCUST_HOST=http://x"]`}, "extraEnv", `"LOCUST_HOST=http://x"`, "set by the stack itself"},
 		{"env twice", "dev", map[string]string{"extraEnv": `["A=1","A=2"]`}, "extraEnv", `"A=2"`, "more than once"},
+		{"secret env without value", "dev", map[string]string{"secretEnv": `["TOKEN"]`}, "secretEnv", `an entry without '='`, "NAME=value"},
+		{"secret env twice", "dev", map[string]string{"extraEnv": `["TOKEN=a"]`, "secretEnv": `["TOKEN=s3cr3t"]`}, "secretEnv", `"TOKEN=(secret)"`, "extraEnv and secretEnv together"},
+		{"secret env managed by the stack", "dev", map[string]string{"secretEnv": `["LOCUST_HOST=s3cr3t"]`}, "secretEnv", `"LOCUST_HOST=(secret)"`, "set by the stack itself"},
 		{"list not a list", "dev", map[string]string{"nodeInstanceTypes": `c6i.large`}, "nodeInstanceTypes", `c6i.large`, "list of strings"},
 		{"node selector in eks mode", "dev", map[string]string{"nodeSelector": `["pool=locust"]`}, "nodeSelector", `["pool=locust"]`, "must be empty when clusterMode is eks"},
 		{"bad node selector", "local", map[string]string{"nodeSelector": `["pool"]`}, "nodeSelector", `"pool"`, "key=value"},
@@ -227,6 +232,34 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	slices.Sort(keys)
 	if want := []string{"image", "nodeCapacityType", "targetHost", "workers"}; !slices.Equal(keys, want) {
 		t.Errorf("problems for %v, want %v", keys, want)
+	}
+}
+
+func TestSecretEnv(t *testing.T) {
+	values := stackValues(t, "dev")
+	values["extraEnv"] = `["USER_COUNT=10"]`
+	values["secretEnv"] = `["API_TOKEN=s3cr3t=with=equals"]`
+	cfg, err := Parse(lookupIn(values), available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.Locust.SecretEnv, []EnvVar{{"API_TOKEN", "s3cr3t=with=equals"}}) || len(cfg.Locust.Env) != 1 {
+		t.Errorf("env %v, secret env %v", cfg.Locust.Env, cfg.Locust.SecretEnv)
+	}
+
+	// A token set without --secret would sit in plain text in the stack file.
+	_, err = Parse(func(key string) (string, bool, bool) {
+		v, ok := values[key]
+		return v, ok, false
+	}, available)
+	if err == nil || !strings.Contains(err.Error(), "secretEnv: got a plain-text value; must be stored encrypted") {
+		t.Errorf("plain-text secretEnv: %v", err)
+	}
+	// No error message ever shows a secret value.
+	values["secretEnv"] = `["API_TOKEN=s3cr3t", "API_TOKEN=s3cr3t2", "1BAD=s3cr3t3"]`
+	_, err = Parse(lookupIn(values), available)
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("error %v; want one that names the variables, not their values", err)
 	}
 }
 

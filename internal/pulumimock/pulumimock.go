@@ -193,30 +193,41 @@ func contentHash(inputs resource.PropertyMap) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// Run runs program against m as stack of project, with the given config.
-// Config keys without a namespace get the project's. It sets PULUMI_CONFIG,
-// so tests that use it cannot run in parallel.
-func Run(project, stack string, config map[string]string, m *Monitor, program pulumi.RunFunc) error {
+// Run runs program against m as stack of project, with the given config;
+// the keys in secretKeys are stored encrypted, as `pulumi config set
+// --secret` would. Keys without a namespace get the project's. It sets
+// PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS, so tests that use it cannot
+// run in parallel.
+func Run(project, stack string, config map[string]string, secretKeys []string, m *Monitor, program pulumi.RunFunc) error {
+	namespaced := func(k string) string {
+		if !strings.Contains(k, ":") {
+			return project + ":" + k
+		}
+		return k
+	}
 	full := make(map[string]string, len(config))
 	for k, v := range config {
-		if !strings.Contains(k, ":") {
-			k = project + ":" + k
-		}
-		full[k] = v
+		full[namespaced(k)] = v
 	}
-	b, err := json.Marshal(full)
-	if err != nil {
-		return err
+	secrets := make([]string, len(secretKeys))
+	for i, k := range secretKeys {
+		secrets[i] = namespaced(k)
 	}
-	old, had := os.LookupEnv(pulumi.EnvConfig)
-	os.Setenv(pulumi.EnvConfig, string(b))
-	defer func() {
-		if had {
-			os.Setenv(pulumi.EnvConfig, old)
-		} else {
-			os.Unsetenv(pulumi.EnvConfig)
+	for name, value := range map[string]any{pulumi.EnvConfig: full, pulumi.EnvConfigSecretKeys: secrets} {
+		b, err := json.Marshal(value)
+		if err != nil {
+			return err
 		}
-	}()
+		old, had := os.LookupEnv(name)
+		os.Setenv(name, string(b))
+		defer func() {
+			if had {
+				os.Setenv(name, old)
+			} else {
+				os.Unsetenv(name)
+			}
+		}()
+	}
 	return pulumi.RunErr(program, pulumi.WithMocks(project, stack, m))
 }
 
