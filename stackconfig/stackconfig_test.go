@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/locust-eks/locust-on-eks/components"
 )
 
 const projectDir = ".."
@@ -331,6 +333,31 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 	for key := range decls {
 		if !strings.Contains(string(readme), "| `"+key+"` |") {
 			t.Errorf("README.md's config reference has no row for %s", key)
+		}
+	}
+}
+
+// TestDefaultsMatchTheComponent keeps Pulumi.yaml's defaults and the
+// LocustCluster's own (for programs that use it without this stack) equal.
+func TestDefaultsMatchTheComponent(t *testing.T) {
+	decls, err := ReadDeclarations(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"image":               components.DefaultImage,
+		"masterCpuRequest":    components.DefaultMasterResources.CPURequest,
+		"masterCpuLimit":      components.DefaultMasterResources.CPULimit,
+		"masterMemoryRequest": components.DefaultMasterResources.MemoryRequest,
+		"masterMemoryLimit":   components.DefaultMasterResources.MemoryLimit,
+		"workerCpuRequest":    components.DefaultWorkerResources.CPURequest,
+		"workerCpuLimit":      components.DefaultWorkerResources.CPULimit,
+		"workerMemoryRequest": components.DefaultWorkerResources.MemoryRequest,
+		"workerMemoryLimit":   components.DefaultWorkerResources.MemoryLimit,
+	}
+	for key, value := range want {
+		if got := decls[key].Default; got != value {
+			t.Errorf("Pulumi.yaml default of %s is %v, the component's is %q", key, got, value)
 		}
 	}
 }
