@@ -208,6 +208,8 @@ func TestEKSStack(t *testing.T) {
 	if len(private) != 2 || len(public) != 2 {
 		t.Fatalf("subnets: private %v public %v", private, public)
 	}
+	// Registration order is concurrent; the cluster lists subnets by zone.
+	slices.Sort(private)
 	if got := toStrings(cluster["privateSubnetIds"]); !slices.Equal(got, private) {
 		t.Errorf("cluster privateSubnetIds = %v, want %v", got, private)
 	}
