@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
@@ -193,8 +194,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 		t.Logf("%s rolled: ReplicaSets %v -> %v", name, before[name], after)
 		d := kube.deployment(name)
-		if !strings.HasSuffix(kube.configMapData(d.volumeConfigMap())["bookinfo.py"], edit) {
-			t.Errorf("%s mounts ConfigMap %s, which does not hold the edited locustfile", name, d.volumeConfigMap())
+		if !strings.HasSuffix(kube.configMapData(d.Spec.Template.Spec.VolumeConfigMap("locustfiles"))["bookinfo.py"], edit) {
+			t.Errorf("%s mounts ConfigMap %s, which does not hold the edited locustfile", name, d.Spec.Template.Spec.VolumeConfigMap("locustfiles"))
 		}
 		if d.Status.AvailableReplicas != d.Spec.Replicas {
 			t.Errorf("%s: %d of %d available after the roll", name, d.Status.AvailableReplicas, d.Spec.Replicas)
@@ -288,7 +289,7 @@ func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers 
 	if fmt.Sprint(worker.Spec.Replicas) != workers || worker.Status.AvailableReplicas != worker.Spec.Replicas {
 		t.Errorf("workers %d/%d available, want %s/%s", worker.Status.AvailableReplicas, worker.Spec.Replicas, workers, workers)
 	}
-	for _, d := range []k8sDeployment{master, worker} {
+	for _, d := range []k8sobject.Deployment{master, worker} {
 		pod := d.Spec.Template.Spec
 		c := pod.Containers[0]
 		if d.Metadata.Labels["app.kubernetes.io/managed-by"] != "pulumi" || d.Spec.Template.Metadata.Labels["app.kubernetes.io/name"] != "locust" {
@@ -297,32 +298,26 @@ func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers 
 		if c.Image != "locustio/locust:2.46.3" || !slices.Contains(c.Args, "--locustfile=/mnt/locust/bookinfo.py") {
 			t.Errorf("%s container image %s args %v", d.Metadata.Name, c.Image, c.Args)
 		}
-		if pod.SecurityContext.RunAsUser != 1000 || !pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" ||
-			c.SecurityContext.AllowPrivilegeEscalation || !c.SecurityContext.ReadOnlyRootFilesystem || !slices.Equal(c.SecurityContext.Capabilities.Drop, []string{"ALL"}) {
-			t.Errorf("%s security contexts %+v %+v", d.Metadata.Name, pod.SecurityContext, c.SecurityContext)
+		psc, csc := pod.SecurityContext, c.SecurityContext
+		if psc.RunAsUser == nil || *psc.RunAsUser != 1000 || !isTrue(psc.RunAsNonRoot) || psc.SeccompProfile.Type != "RuntimeDefault" ||
+			!isFalse(csc.AllowPrivilegeEscalation) || !isTrue(csc.ReadOnlyRootFilesystem) || !slices.Equal(csc.Capabilities.Drop, []string{"ALL"}) {
+			t.Errorf("%s security contexts %+v %+v", d.Metadata.Name, psc, csc)
 		}
-		if pod.EnableServiceLinks || pod.AutomountServiceAccountToken {
-			t.Errorf("%s: service links %v, token %v; want both off", d.Metadata.Name, pod.EnableServiceLinks, pod.AutomountServiceAccountToken)
+		if !isFalse(pod.EnableServiceLinks) || !isFalse(pod.AutomountServiceAccountToken) {
+			t.Errorf("%s: service links and token mount must both be off", d.Metadata.Name)
 		}
-		if env := c.envValue("LOCUST_HOST"); env != "http://productpage.bookinfo.svc:9080" {
+		if env, _ := c.EnvValue("LOCUST_HOST"); env != "http://productpage.bookinfo.svc:9080" {
 			t.Errorf("%s LOCUST_HOST = %q", d.Metadata.Name, env)
 		}
 	}
-	if mc := master.Spec.Template.Spec.Containers[0]; mc.ReadinessProbe.HTTPGet.Port != "web" || !slices.Contains(mc.Args, "--master") {
+	if mc := master.Spec.Template.Spec.Containers[0]; mc.ReadinessProbe == nil || mc.ReadinessProbe.HTTPGet == nil ||
+		mc.ReadinessProbe.HTTPGet.Port != "web" || !slices.Contains(mc.Args, "--master") {
 		t.Errorf("master probe %+v args %v", mc.ReadinessProbe, mc.Args)
 	}
-	if host := worker.Spec.Template.Spec.Containers[0].envValue("LOCUST_MASTER_NODE_HOST"); host != "loadtest-master.locust.svc" {
+	if host, _ := worker.Spec.Template.Spec.Containers[0].EnvValue("LOCUST_MASTER_NODE_HOST"); host != "loadtest-master.locust.svc" {
 		t.Errorf("worker LOCUST_MASTER_NODE_HOST = %q", host)
 	}
-	var svc struct {
-		Spec struct {
-			Type  string `json:"type"`
-			Ports []struct {
-				Name string `json:"name"`
-				Port int    `json:"port"`
-			} `json:"ports"`
-		} `json:"spec"`
-	}
+	var svc k8sobject.Service
 	kube.getJSON(&svc, "service/loadtest-master")
 	var ports []int
 	for _, p := range svc.Spec.Ports {
@@ -331,7 +326,7 @@ func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers 
 	if svc.Spec.Type != "ClusterIP" || !slices.Equal(ports, []int{5557, 8089}) {
 		t.Errorf("service %s ports %v, want ClusterIP 5557 and 8089", svc.Spec.Type, ports)
 	}
-	if name := master.volumeConfigMap(); name == "" || kube.configMapData(name)["bookinfo.py"] == "" {
+	if name := master.Spec.Template.Spec.VolumeConfigMap("locustfiles"); name == "" || kube.configMapData(name)["bookinfo.py"] == "" {
 		t.Errorf("master mounts ConfigMap %q without bookinfo.py", name)
 	}
 
@@ -449,94 +444,16 @@ func (k *kubectl) getJSON(into any, args ...string) {
 	}
 }
 
-type k8sContainer struct {
-	Image string   `json:"image"`
-	Args  []string `json:"args"`
-	Env   []struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"env"`
-	ReadinessProbe struct {
-		HTTPGet struct {
-			Port any `json:"port"`
-		} `json:"httpGet"`
-	} `json:"readinessProbe"`
-	SecurityContext struct {
-		AllowPrivilegeEscalation bool `json:"allowPrivilegeEscalation"`
-		ReadOnlyRootFilesystem   bool `json:"readOnlyRootFilesystem"`
-		Capabilities             struct {
-			Drop []string `json:"drop"`
-		} `json:"capabilities"`
-	} `json:"securityContext"`
-}
-
-func (c k8sContainer) envValue(name string) string {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e.Value
-		}
-	}
-	return ""
-}
-
-type k8sDeployment struct {
-	Metadata struct {
-		Name   string            `json:"name"`
-		UID    string            `json:"uid"`
-		Labels map[string]string `json:"labels"`
-	} `json:"metadata"`
-	Spec struct {
-		Replicas int `json:"replicas"`
-		Template struct {
-			Metadata struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"metadata"`
-			Spec struct {
-				EnableServiceLinks           bool `json:"enableServiceLinks"`
-				AutomountServiceAccountToken bool `json:"automountServiceAccountToken"`
-				SecurityContext              struct {
-					RunAsNonRoot   bool `json:"runAsNonRoot"`
-					RunAsUser      int  `json:"runAsUser"`
-					SeccompProfile struct {
-						Type string `json:"type"`
-					} `json:"seccompProfile"`
-				} `json:"securityContext"`
-				Containers []k8sContainer `json:"containers"`
-				Volumes    []struct {
-					Name      string `json:"name"`
-					ConfigMap *struct {
-						Name string `json:"name"`
-					} `json:"configMap"`
-				} `json:"volumes"`
-			} `json:"spec"`
-		} `json:"template"`
-	} `json:"spec"`
-	Status struct {
-		AvailableReplicas int `json:"availableReplicas"`
-	} `json:"status"`
-}
-
-func (d k8sDeployment) volumeConfigMap() string {
-	for _, v := range d.Spec.Template.Spec.Volumes {
-		if v.Name == "locustfiles" && v.ConfigMap != nil {
-			return v.ConfigMap.Name
-		}
-	}
-	return ""
-}
-
-func (k *kubectl) deployment(name string) k8sDeployment {
+func (k *kubectl) deployment(name string) k8sobject.Deployment {
 	k.t.Helper()
-	var d k8sDeployment
+	var d k8sobject.Deployment
 	k.getJSON(&d, "deployment/"+name)
 	return d
 }
 
 func (k *kubectl) configMapData(name string) map[string]string {
 	k.t.Helper()
-	var cm struct {
-		Data map[string]string `json:"data"`
-	}
+	var cm k8sobject.ConfigMap
 	k.getJSON(&cm, "configmap/"+name)
 	return cm.Data
 }
@@ -546,12 +463,7 @@ func (k *kubectl) replicaSets(deployment string) []string {
 	k.t.Helper()
 	var list struct {
 		Items []struct {
-			Metadata struct {
-				Name            string `json:"name"`
-				OwnerReferences []struct {
-					Name string `json:"name"`
-				} `json:"ownerReferences"`
-			} `json:"metadata"`
+			Metadata k8sobject.ObjectMeta `json:"metadata"`
 		} `json:"items"`
 	}
 	k.getJSON(&list, "replicasets")
@@ -585,11 +497,8 @@ func (k *kubectl) resourceVersions() map[string]string {
 	k.t.Helper()
 	var list struct {
 		Items []struct {
-			Kind     string `json:"kind"`
-			Metadata struct {
-				Name            string `json:"name"`
-				ResourceVersion string `json:"resourceVersion"`
-			} `json:"metadata"`
+			Kind     string               `json:"kind"`
+			Metadata k8sobject.ObjectMeta `json:"metadata"`
 		} `json:"items"`
 	}
 	k.getJSON(&list, "deployments,services,configmaps", "-l", "app.kubernetes.io/part-of=locust-eks")
@@ -609,6 +518,9 @@ func (k *kubectl) waitGone(t *testing.T, object string, timeout time.Duration) {
 		}
 	}
 }
+
+func isTrue(b *bool) bool  { return b != nil && *b }
+func isFalse(b *bool) bool { return b != nil && !*b }
 
 // timingTable collects how long each step took, printed at the end.
 type timingTable struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,139 +16,19 @@ import (
 
 const locustfileDir = "../locustfiles"
 
-// Kubernetes objects, as far as the tests read them.
-type objectMeta struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace"`
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-}
-
-type envVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-type container struct {
-	EnvFrom []struct {
-		SecretRef *struct {
-			Name string `json:"name"`
-		} `json:"secretRef"`
-	} `json:"envFrom"`
-	Name    string   `json:"name"`
-	Image   string   `json:"image"`
-	Command []string `json:"command"`
-	Args    []string `json:"args"`
-	Env     []envVar `json:"env"`
-	Ports   []struct {
-		Name          string `json:"name"`
-		ContainerPort int    `json:"containerPort"`
-	} `json:"ports"`
-	VolumeMounts []struct {
-		Name      string `json:"name"`
-		MountPath string `json:"mountPath"`
-		ReadOnly  bool   `json:"readOnly"`
-	} `json:"volumeMounts"`
-	ReadinessProbe *struct {
-		HTTPGet *struct {
-			Path string `json:"path"`
-			Port string `json:"port"`
-		} `json:"httpGet"`
-	} `json:"readinessProbe"`
-	Resources struct {
-		Requests map[string]string `json:"requests"`
-		Limits   map[string]string `json:"limits"`
-	} `json:"resources"`
-	SecurityContext struct {
-		AllowPrivilegeEscalation *bool `json:"allowPrivilegeEscalation"`
-		ReadOnlyRootFilesystem   *bool `json:"readOnlyRootFilesystem"`
-		Capabilities             struct {
-			Drop []string `json:"drop"`
-		} `json:"capabilities"`
-	} `json:"securityContext"`
-}
-
-type podSpec struct {
-	EnableServiceLinks           *bool             `json:"enableServiceLinks"`
-	AutomountServiceAccountToken *bool             `json:"automountServiceAccountToken"`
-	NodeSelector                 map[string]string `json:"nodeSelector"`
-	SecurityContext              struct {
-		RunAsNonRoot   *bool `json:"runAsNonRoot"`
-		RunAsUser      *int  `json:"runAsUser"`
-		RunAsGroup     *int  `json:"runAsGroup"`
-		SeccompProfile struct {
-			Type string `json:"type"`
-		} `json:"seccompProfile"`
-	} `json:"securityContext"`
-	Containers []container `json:"containers"`
-	Volumes    []struct {
-		Name      string `json:"name"`
-		ConfigMap *struct {
-			Name string `json:"name"`
-		} `json:"configMap"`
-	} `json:"volumes"`
-	TopologySpreadConstraints []struct {
-		TopologyKey string `json:"topologyKey"`
-	} `json:"topologySpreadConstraints"`
-}
-
-type deployment struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     struct {
-		Replicas int `json:"replicas"`
-		Strategy struct {
-			Type string `json:"type"`
-		} `json:"strategy"`
-		Selector struct {
-			MatchLabels map[string]string `json:"matchLabels"`
-		} `json:"selector"`
-		Template struct {
-			Metadata objectMeta `json:"metadata"`
-			Spec     podSpec    `json:"spec"`
-		} `json:"template"`
-	} `json:"spec"`
-}
-
-type service struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     struct {
-		Type     string            `json:"type"`
-		Selector map[string]string `json:"selector"`
-		Ports    []struct {
-			Name       string `json:"name"`
-			Port       int    `json:"port"`
-			TargetPort string `json:"targetPort"`
-		} `json:"ports"`
-	} `json:"spec"`
-}
-
-type configMap struct {
-	Metadata objectMeta        `json:"metadata"`
-	Data     map[string]string `json:"data"`
-}
-
 // rendered is what one LocustCluster registered.
 type rendered struct {
 	monitor   *pulumimock.Monitor
 	outputs   map[string]any
-	master    deployment
-	worker    deployment
-	service   service
-	configMap configMap
+	master    k8sobject.Deployment
+	worker    k8sobject.Deployment
+	service   k8sobject.Service
+	configMap k8sobject.ConfigMap
 }
 
-func (r rendered) container(role string) container {
-	d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+func (r rendered) container(role string) k8sobject.Container {
+	d := map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 	return d.Spec.Template.Spec.Containers[0]
-}
-
-func env(c container, name string) (string, bool) {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e.Value, true
-		}
-	}
-	return "", false
 }
 
 // testArgs are the arguments a stack would pass, with the shipped locustfiles.
@@ -281,7 +162,7 @@ func TestWorkersFindTheMaster(t *testing.T) {
 	if !slices.Contains(c.Args, "--worker") || slices.Contains(c.Args, "--master") {
 		t.Errorf("worker args = %v", c.Args)
 	}
-	host, _ := env(c, "LOCUST_MASTER_NODE_HOST")
+	host, _ := c.EnvValue("LOCUST_MASTER_NODE_HOST")
 	wantHost := r.service.Metadata.Name + ".locust.svc"
 	if host != wantHost {
 		t.Errorf("LOCUST_MASTER_NODE_HOST = %q, want the Service's DNS name %q", host, wantHost)
@@ -361,7 +242,7 @@ func TestLocustfilesConfigMap(t *testing.T) {
 	}
 
 	for _, role := range []string{"master", "worker"} {
-		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		d := map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 		c := r.container(role)
 		// Files are listed one by one: a directory makes Locust import each twice.
 		want := "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/cloud_carbon_footprint.py"
@@ -399,8 +280,8 @@ func TestLocustfileEditRollsPods(t *testing.T) {
 	scaled := deploy(t, "loadtest", unrelated)
 
 	for _, role := range []string{"master", "worker"} {
-		pick := func(r rendered) deployment {
-			return map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		pick := func(r rendered) k8sobject.Deployment {
+			return map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 		}
 		a, b := pick(before).Spec.Template.Metadata.Annotations, pick(after).Spec.Template.Metadata.Annotations
 		key := "locust-eks/locustfiles-sha256"
@@ -419,7 +300,7 @@ func TestLocustfileEditRollsPods(t *testing.T) {
 func TestPodSecurity(t *testing.T) {
 	r := deploy(t, "loadtest", testArgs(t))
 	for _, role := range []string{"master", "worker"} {
-		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		d := map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 		p := d.Spec.Template.Spec
 		sc := p.SecurityContext
 		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.RunAsUser == nil || *sc.RunAsUser != 1000 || sc.RunAsGroup == nil || *sc.RunAsGroup != 1000 {
@@ -463,10 +344,10 @@ func TestImageEnvAndResources(t *testing.T) {
 		if c.Image != DefaultImage || DefaultImage != "locustio/locust:2.46.3" {
 			t.Errorf("%s image = %q, want %s", role, c.Image, DefaultImage)
 		}
-		if v, _ := env(c, "LOCUST_HOST"); v != "http://rest-fights.heroes.svc" {
+		if v, _ := c.EnvValue("LOCUST_HOST"); v != "http://rest-fights.heroes.svc" {
 			t.Errorf("%s LOCUST_HOST = %q", role, v)
 		}
-		if v, _ := env(c, "API_TOKEN"); v != "s3cret" {
+		if v, _ := c.EnvValue("API_TOKEN"); v != "s3cret" {
 			t.Errorf("%s API_TOKEN = %q", role, v)
 		}
 		want := map[string]Resources{"master": DefaultMasterResources, "worker": DefaultWorkerResources}[role]
@@ -477,7 +358,7 @@ func TestImageEnvAndResources(t *testing.T) {
 		if _, ok := c.Resources.Limits["cpu"]; ok {
 			t.Errorf("%s has a CPU limit by default; it would throttle", role)
 		}
-		d := map[string]deployment{"master": r.master, "worker": r.worker}[role]
+		d := map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 		if d.Spec.Template.Spec.NodeSelector["pool"] != "locust" {
 			t.Errorf("%s node selector = %v", role, d.Spec.Template.Spec.NodeSelector)
 		}
@@ -514,7 +395,7 @@ func TestSecretEnv(t *testing.T) {
 		t.Errorf("Secret parent %s provider %s", secret.ParentName(), secret.ProviderName())
 	}
 	var meta struct {
-		Metadata objectMeta `json:"metadata"`
+		Metadata k8sobject.ObjectMeta `json:"metadata"`
 	}
 	if err := secret.Decode(&meta); err != nil {
 		t.Fatal(err)
@@ -524,7 +405,7 @@ func TestSecretEnv(t *testing.T) {
 		if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != meta.Metadata.Name {
 			t.Errorf("%s envFrom %+v, want the Secret %s", role, c.EnvFrom, meta.Metadata.Name)
 		}
-		if _, inSpec := env(c, "API_TOKEN"); inSpec {
+		if _, inSpec := c.EnvValue("API_TOKEN"); inSpec {
 			t.Errorf("%s carries API_TOKEN in its pod spec", role)
 		}
 	}
@@ -533,7 +414,7 @@ func TestSecretEnv(t *testing.T) {
 	rotated := withSecret("n3w")
 	other, _ := rotated.monitor.Get("kubernetes:core/v1:Secret", "loadtest-env")
 	var otherMeta struct {
-		Metadata objectMeta `json:"metadata"`
+		Metadata k8sobject.ObjectMeta `json:"metadata"`
 	}
 	if err := other.Decode(&otherMeta); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -162,7 +163,7 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 	}
 	masterAddress := r.outputs["masterAddress"].(string)
 
-	localize := func(c container) (argv, env []string) {
+	localize := func(c k8sobject.Container) (argv, env []string) {
 		if len(c.Command) == 0 || c.Command[0] != "locust" {
 			t.Fatalf("%s command is %v; the test knows how to run only the image's locust", c.Name, c.Command)
 		}
