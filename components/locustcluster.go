@@ -217,7 +217,6 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		if err != nil {
 			return nil, err
 		}
-		spec.secretEnv = c.SecretEnv
 	}
 
 	c.MasterService, err = corev1.NewService(ctx, name+"-master", &corev1.ServiceArgs{
@@ -251,7 +250,7 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 			// Two masters would split the workers between them.
 			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(spec.selector("master"))},
-			Template: spec.podTemplate("master", c.Locustfiles, nil, &corev1.ContainerArgs{
+			Template: spec.podTemplate("master", c.Locustfiles, c.SecretEnv, nil, &corev1.ContainerArgs{
 				Args: pulumi.ToStringArray(spec.masterArgs()),
 				Ports: corev1.ContainerPortArray{
 					containerPort("master", MasterPort),
@@ -292,7 +291,7 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 			// Scaling replicas is not a rollout and stops no worker.
 			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(spec.selector("worker"))},
-			Template: spec.podTemplate("worker", c.Locustfiles, workerEnv, &corev1.ContainerArgs{
+			Template: spec.podTemplate("worker", c.Locustfiles, c.SecretEnv, workerEnv, &corev1.ContainerArgs{
 				Args:      pulumi.ToStringArray(spec.workerArgs()),
 				Resources: spec.worker.args(),
 			}),
@@ -332,7 +331,6 @@ type clusterSpec struct {
 	checksum     string
 	targetHost   pulumi.StringInput
 	env          []EnvVar
-	secretEnv    *corev1.Secret
 	master       Resources
 	worker       Resources
 	nodeSelector map[string]string
@@ -504,7 +502,9 @@ func (s *clusterSpec) workerArgs() []string {
 	}
 }
 
-func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, roleEnv []corev1.EnvVarInput, container *corev1.ContainerArgs) *corev1.PodTemplateSpecArgs {
+// podTemplate completes container for role and wraps it in a pod template
+// that mounts files and, when secretEnv is not nil, takes its variables.
+func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEnv *corev1.Secret, roleEnv []corev1.EnvVarInput, container *corev1.ContainerArgs) *corev1.PodTemplateSpecArgs {
 	env := corev1.EnvVarArray{
 		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_HOST"), Value: s.targetHost},
 	}
@@ -519,9 +519,9 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, roleEnv 
 	// spec alone says what runs (and tests can run it outside a cluster).
 	container.Command = pulumi.ToStringArray([]string{"locust"})
 	container.Env = env
-	if s.secretEnv != nil {
+	if secretEnv != nil {
 		container.EnvFrom = corev1.EnvFromSourceArray{
-			corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: s.secretEnv.Metadata.Name()}},
+			corev1.EnvFromSourceArgs{SecretRef: &corev1.SecretEnvSourceArgs{Name: secretEnv.Metadata.Name()}},
 		}
 	}
 	container.VolumeMounts = corev1.VolumeMountArray{
