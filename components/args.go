@@ -1,0 +1,129 @@
+package components
+
+import (
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// LocustClusterType is the Pulumi type token of the LocustCluster component.
+const LocustClusterType = "locust-eks:index:LocustCluster"
+
+// DefaultImage is the Locust image used when LocustClusterArgs.Image is empty.
+// Master and workers always run the same image: Locust refuses workers whose
+// version differs from the master's.
+const DefaultImage = "locustio/locust:2.46.3"
+
+// Ports Locust listens on. 5558 is not among them: it has been unused since
+// Locust 0.10, and exposing it only invites confusion.
+const (
+	MasterPort = 5557 // workers connect to the master here (ZeroMQ)
+	WebPort    = 8089 // web UI and its JSON API
+)
+
+// LocustfileMountPath is where the locustfile ConfigMap is mounted, read-only,
+// in master and worker containers.
+const LocustfileMountPath = "/mnt/locust"
+
+// locustUID is the numeric id of the image's `locust` user. The image names
+// its user, so runAsNonRoot cannot verify it without the number.
+const locustUID = 1000
+
+// ManagedEnvVars are the environment variables the component sets itself or
+// that would override its arguments; LocustClusterArgs.Env must not set them.
+var ManagedEnvVars = []string{
+	"LOCUST_HOST",
+	"LOCUST_LOCUSTFILE",
+	"LOCUST_MODE_MASTER",
+	"LOCUST_MODE_WORKER",
+	"LOCUST_MASTER_NODE_HOST",
+	"LOCUST_MASTER_NODE_PORT",
+	"LOCUST_MASTER_BIND_HOST",
+	"LOCUST_MASTER_BIND_PORT",
+	"LOCUST_WEB_PORT",
+	"LOCUST_WEB_HOST",
+}
+
+// EnvVar is one extra environment variable for the Locust containers. Value is
+// an input so that it can come from another resource (a target's address, a
+// secret output).
+type EnvVar struct {
+	Name  string
+	Value pulumi.StringInput
+}
+
+// Resources are the CPU and memory requests and limits of one Locust role, as
+// Kubernetes quantities ("500m", "1", "512Mi"). An empty limit sets none: a
+// CPU limit on a single-threaded Locust process only adds CFS throttling,
+// which shows up as client-side latency in the results.
+type Resources struct {
+	CPURequest    string
+	CPULimit      string
+	MemoryRequest string
+	MemoryLimit   string
+}
+
+// DefaultMasterResources are the master's resources when none are given. The
+// master aggregates statistics from every worker and serves the web UI.
+var DefaultMasterResources = Resources{CPURequest: "1", MemoryRequest: "1Gi", MemoryLimit: "1Gi"}
+
+// DefaultWorkerResources are a worker's resources when none are given: one
+// Locust process uses at most one core (the GIL), so request exactly that.
+var DefaultWorkerResources = Resources{CPURequest: "1", MemoryRequest: "1Gi", MemoryLimit: "1Gi"}
+
+// LocustClusterArgs configures a LocustCluster.
+type LocustClusterArgs struct {
+	// Namespace to deploy into. Required.
+	Namespace string
+	// CreateNamespace creates Namespace; otherwise it must already exist.
+	CreateNamespace bool
+	// Locustfiles maps file names to their source. All of them are mounted,
+	// so helper modules can sit next to the locustfiles that import them.
+	Locustfiles map[string]string
+	// Run lists the files of Locustfiles that Locust loads, in order.
+	Run []string
+	// TargetHost is the base URL under test (LOCUST_HOST). Required.
+	TargetHost pulumi.StringInput
+	// Image is the Locust image, pinned by tag or digest. Defaults to DefaultImage.
+	Image string
+	// Workers is the number of worker pods, one Locust process each. At least 1.
+	Workers int
+	// Env are extra environment variables for master and workers.
+	Env []EnvVar
+	// SecretEnv are environment variables whose values are secrets, such as
+	// tokens for the target. They reach the pods through a Kubernetes Secret,
+	// not the pod spec, and stay encrypted in Pulumi's state.
+	SecretEnv []EnvVar
+	// MasterResources and WorkerResources default to DefaultMasterResources
+	// and DefaultWorkerResources.
+	MasterResources *Resources
+	WorkerResources *Resources
+	// NodeSelector constrains master and worker pods to matching nodes.
+	NodeSelector map[string]string
+}
+
+// LocustCluster is a distributed Locust deployment: locustfile ConfigMap,
+// master Deployment and Service, worker Deployment.
+type LocustCluster struct {
+	pulumi.ResourceState
+
+	// NamespaceResource is nil when the namespace already existed.
+	NamespaceResource *corev1.Namespace
+	Locustfiles       *corev1.ConfigMap
+	// SecretEnv is nil when LocustClusterArgs.SecretEnv is empty.
+	SecretEnv     *corev1.Secret
+	Master        *appsv1.Deployment
+	MasterService *corev1.Service
+	Worker        *appsv1.Deployment
+
+	// Namespace the cluster runs in.
+	Namespace pulumi.StringOutput
+	// MasterServiceName is the name of the master's ClusterIP Service.
+	MasterServiceName pulumi.StringOutput
+	// MasterAddress is the in-cluster DNS name workers use to reach the master.
+	MasterAddress pulumi.StringOutput
+	// PortForwardCommand opens the web UI on http://localhost:8089.
+	PortForwardCommand pulumi.StringOutput
+	// Workers is the number of worker pods.
+	Workers pulumi.IntOutput
+}

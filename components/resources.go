@@ -1,0 +1,136 @@
+package components
+
+import (
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// resourceBuilder creates the Kubernetes objects of one LocustCluster, each a
+// child of the component.
+type resourceBuilder struct {
+	ctx    *pulumi.Context
+	spec   *clusterSpec
+	parent pulumi.ResourceOption
+}
+
+func (r resourceBuilder) namespace() (*corev1.Namespace, error) {
+	return corev1.NewNamespace(r.ctx, r.spec.name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(r.spec.namespace),
+			Labels: pulumi.ToStringMap(r.spec.labels("")),
+		},
+	}, r.parent)
+}
+
+// locustfiles has no fixed name: the provider then replaces the ConfigMap
+// under a new name when a locustfile changes, so running pods keep the files
+// they started with until the Deployments roll them onto the new ConfigMap.
+func (r resourceBuilder) locustfiles(namespace pulumi.StringOutput, files map[string]string) (*corev1.ConfigMap, error) {
+	return corev1.NewConfigMap(r.ctx, r.spec.name+"-locustfiles", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(r.spec.labels("")),
+		},
+		Data: pulumi.ToStringMap(files),
+	}, r.parent)
+}
+
+// secretEnv is auto-named like the ConfigMap: a new value means a new Secret,
+// and the pods roll onto it.
+func (r resourceBuilder) secretEnv(namespace pulumi.StringOutput, vars []EnvVar) (*corev1.Secret, error) {
+	data := pulumi.StringMap{}
+	for _, e := range vars {
+		data[e.Name] = e.Value
+	}
+	return corev1.NewSecret(r.ctx, r.spec.name+"-env", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(r.spec.labels("")),
+		},
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+	}, r.parent)
+}
+
+func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.Service, error) {
+	s := r.spec
+	return corev1.NewService(r.ctx, s.name+"-master", &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(s.serviceName),
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(s.labels("master")),
+		},
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: pulumi.ToStringMap(s.selector("master")),
+			Ports: corev1.ServicePortArray{
+				servicePort("master", MasterPort),
+				servicePort("web", WebPort),
+			},
+		},
+	}, r.parent)
+}
+
+func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.ConfigMap, secretEnv *corev1.Secret) (*appsv1.Deployment, error) {
+	s := r.spec
+	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(s.name + "-master"),
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(s.labels("master")),
+		},
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(1),
+			// Two masters would split the workers between them.
+			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
+			Template: s.podTemplate("master", files, secretEnv, nil, &corev1.ContainerArgs{
+				Args: pulumi.ToStringArray(s.masterArgs()),
+				Ports: corev1.ContainerPortArray{
+					containerPort("master", MasterPort),
+					containerPort("web", WebPort),
+				},
+				ReadinessProbe: &corev1.ProbeArgs{
+					HttpGet: &corev1.HTTPGetActionArgs{
+						Path: pulumi.String("/"),
+						Port: pulumi.String("web"),
+					},
+					PeriodSeconds:    pulumi.Int(5),
+					FailureThreshold: pulumi.Int(3),
+				},
+				Resources: s.master.args(),
+			}),
+		},
+	}, r.parent)
+}
+
+func (r resourceBuilder) worker(namespace pulumi.StringOutput, replicas int, masterAddress pulumi.StringOutput, files *corev1.ConfigMap, secretEnv *corev1.Secret, masterService *corev1.Service) (*appsv1.Deployment, error) {
+	s := r.spec
+	workerEnv := []corev1.EnvVarInput{
+		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_MASTER_NODE_HOST"), Value: masterAddress},
+	}
+	return appsv1.NewDeployment(r.ctx, s.name+"-worker", &appsv1.DeploymentArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(s.name + "-worker"),
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(s.labels("worker")),
+		},
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(replicas),
+			// A rollout (a new locustfile, image or env) replaces all workers
+			// at once, as the master's Recreate does: a rolling update would
+			// leave workers running the old locustfile beside new ones. The
+			// restarted master discards the old workers anyway; they would
+			// only linger until Locust's 60 s master-heartbeat timeout.
+			// Scaling replicas is not a rollout and stops no worker.
+			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))},
+			Template: s.podTemplate("worker", files, secretEnv, workerEnv, &corev1.ContainerArgs{
+				Args:      pulumi.ToStringArray(s.workerArgs()),
+				Resources: s.worker.args(),
+			}),
+		},
+	}, r.parent, pulumi.DependsOn([]pulumi.Resource{masterService}))
+}
