@@ -1,0 +1,98 @@
+package components
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// What a distributed run does when one of its processes dies.
+
+// startRun starts master and two workers on locustfile and waits until the
+// load is flowing.
+func startRun(t *testing.T, l *locust, target *fakeTarget, runTime string) (plan, *process, []*process) {
+	t.Helper()
+	p := localPlan(t, l, "bookinfo.py", target.URL, 4, runTime)
+	master := start(t, l, "master", p.master, p.masterEnv)
+	workers := []*process{
+		start(t, l, "worker-1", p.worker, p.workerEnv),
+		start(t, l, "worker-2", p.worker, p.workerEnv),
+	}
+	waitFor(t, time.Now().Add(45*time.Second), "both workers ready and requests flowing", func() bool {
+		return len(readyWorkers(master.output())) == 2 && target.total() > 0
+	})
+	return p, master, workers
+}
+
+func TestWorkerKilledMidRun(t *testing.T) {
+	l := findLocust(t)
+	t.Parallel()
+	target := newFakeTarget(t)
+	p, master, workers := startRun(t, l, target, "10s")
+	time.Sleep(2 * time.Second)
+	if err := workers[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := target.total()
+
+	deadline := time.Now().Add(60 * time.Second)
+	if code := master.wait(t, deadline); code != 0 {
+		t.Errorf("master exited %d after losing a worker, want 0", code)
+	}
+	if code := workers[1].wait(t, deadline); code != 0 {
+		t.Errorf("surviving worker exited %d, want 0", code)
+	}
+	if !strings.Contains(master.output(), "missing") {
+		t.Errorf("master never noticed the killed worker was missing")
+	}
+	requests, failures, _ := aggregate(t, p.csvPrefix)
+	if requests == 0 || failures != 0 || target.total() <= killedAt {
+		t.Errorf("after the kill: %d requests, %d failures, target hits %d -> %d; want the run to go on", requests, failures, killedAt, target.total())
+	}
+	t.Logf("Locust %s: one of two workers SIGKILLed mid-run; the master marked it missing, the run finished on the other (%d requests, exit 0)", l.version, requests)
+}
+
+// TestMasterKilledMidRun records what workers do when their master dies. On
+// Locust before 2.19 they carry on loading the target and never exit; from
+// 2.19 they quit 60 s after the master's last heartbeat, and on Kubernetes
+// the worker Deployment restarts them against the new master.
+func TestMasterKilledMidRun(t *testing.T) {
+	l := findLocust(t)
+	t.Parallel()
+	target := newFakeTarget(t)
+	_, master, workers := startRun(t, l, target, "60s")
+	if err := master.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	master.wait(t, time.Now().Add(10*time.Second))
+	atKill := target.total()
+
+	const watch = 8 * time.Second
+	time.Sleep(watch)
+	alive := 0
+	for _, w := range workers {
+		if w.running() {
+			alive++
+		}
+	}
+	after := target.total()
+	t.Logf("Locust %s: %s after a master SIGKILL, %d of 2 workers still run and sent %d more requests to the target",
+		l.version, watch, alive, after-atKill)
+
+	if !l.atLeast(2, 19) {
+		// The behaviour the README documents for this version.
+		if alive != 2 || after <= atKill {
+			t.Errorf("Locust %s workers: %d alive, %d -> %d hits; this version's workers were expected to keep running without a master", l.version, alive, atKill, after)
+		}
+	}
+	// SIGTERM, what Kubernetes sends, ends orphaned workers cleanly.
+	for _, w := range workers {
+		if w.running() {
+			w.cmd.Process.Signal(syscall.SIGTERM)
+			if code := w.wait(t, time.Now().Add(20*time.Second)); code != 0 {
+				t.Errorf("%s exited %d on SIGTERM, want 0", w.name, code)
+			}
+		}
+	}
+}
