@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 )
 
 // What a distributed run does when one of its processes dies.
@@ -20,7 +22,7 @@ func startRun(t *testing.T, l *locust, target *fakeTarget, runTime string) (plan
 		start(t, l, "worker-2", p.worker, p.workerEnv),
 	}
 	waitFor(t, time.Now().Add(45*time.Second), "both workers ready and requests flowing", func() bool {
-		return len(readyWorkers(master.output())) == 2 && target.total() > 0
+		return len(readyWorkers(master.output())) == 2 && target.Total() > 0
 	})
 	return p, master, workers
 }
@@ -28,13 +30,13 @@ func startRun(t *testing.T, l *locust, target *fakeTarget, runTime string) (plan
 func TestWorkerKilledMidRun(t *testing.T) {
 	l := findLocust(t)
 	t.Parallel()
-	target := newFakeTarget(t)
+	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 	p, master, workers := startRun(t, l, target, "10s")
 	time.Sleep(2 * time.Second)
 	if err := workers[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	killedAt := target.total()
+	killedAt := target.Total()
 
 	deadline := time.Now().Add(60 * time.Second)
 	if code := master.wait(t, deadline); code != 0 {
@@ -47,8 +49,8 @@ func TestWorkerKilledMidRun(t *testing.T) {
 		t.Errorf("master never noticed the killed worker was missing")
 	}
 	requests, failures, _ := aggregate(t, p.csvPrefix)
-	if requests == 0 || failures != 0 || target.total() <= killedAt {
-		t.Errorf("after the kill: %d requests, %d failures, target hits %d -> %d; want the run to go on", requests, failures, killedAt, target.total())
+	if requests == 0 || failures != 0 || target.Total() <= killedAt {
+		t.Errorf("after the kill: %d requests, %d failures, target hits %d -> %d; want the run to go on", requests, failures, killedAt, target.Total())
 	}
 	t.Logf("Locust %s: one of two workers SIGKILLed mid-run; the master marked it missing, the run finished on the other (%d requests, exit 0)", l.version, requests)
 }
@@ -60,13 +62,13 @@ func TestWorkerKilledMidRun(t *testing.T) {
 func TestMasterKilledMidRun(t *testing.T) {
 	l := findLocust(t)
 	t.Parallel()
-	target := newFakeTarget(t)
+	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 	_, master, workers := startRun(t, l, target, "60s")
 	if err := master.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	master.wait(t, time.Now().Add(10*time.Second))
-	atKill := target.total()
+	atKill := target.Total()
 
 	const watch = 8 * time.Second
 	time.Sleep(watch)
@@ -76,7 +78,7 @@ func TestMasterKilledMidRun(t *testing.T) {
 			alive++
 		}
 	}
-	after := target.total()
+	after := target.Total()
 	t.Logf("Locust %s: %s after a master SIGKILL, %d of 2 workers still run and sent %d more requests to the target",
 		l.version, watch, alive, after-atKill)
 

@@ -1,14 +1,52 @@
 package components
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 )
 
 // Every shipped locustfile, run by a real master and two real workers from
-// the rendered specs, against a fake of the application it is written for.
+// the rendered specs, against a fake of the application it is written for
+// (internal/fakeapps: built from the applications' own source).
+
+// runResult is what one distributed run left behind.
+type runResult struct {
+	masterCode  int
+	workerCodes []int
+	ready       []string
+	hits        map[string]int
+	errors      []string
+	requests    int
+	failures    int
+	rps         float64
+}
+
+// runLocustfile runs locustfile with a master and two workers against app
+// for a few seconds and waits for all three processes to exit by themselves.
+func runLocustfile(t *testing.T, l *locust, locustfile string, app http.Handler) runResult {
+	t.Helper()
+	target := newFakeTarget(t, app)
+	p := localPlan(t, l, locustfile, target.URL, 4, "6s")
+	deadline := time.Now().Add(90 * time.Second)
+	master := start(t, l, "master", p.master, p.masterEnv)
+	workers := []*process{
+		start(t, l, "worker-1", p.worker, p.workerEnv),
+		start(t, l, "worker-2", p.worker, p.workerEnv),
+	}
+	r := runResult{masterCode: master.wait(t, deadline)}
+	for _, w := range workers {
+		r.workerCodes = append(r.workerCodes, w.wait(t, deadline))
+	}
+	r.ready = readyWorkers(master.output())
+	r.hits, r.errors = target.Hits(), target.Errors()
+	r.requests, r.failures, r.rps = aggregate(t, p.csvPrefix)
+	return r
+}
 
 func TestLocustfilesRunDistributed(t *testing.T) {
 	l := findLocust(t)
@@ -22,48 +60,74 @@ func TestLocustfilesRunDistributed(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			endpoints, ok := targetEndpoints[name]
+			target, ok := targets[name]
 			if !ok {
-				t.Fatalf("locustfiles/%s has no fake target: add its endpoints to targetEndpoints and the fake target", name)
+				t.Fatalf("locustfiles/%s has no fake target: add its application to targets (faketarget_test.go) and internal/fakeapps", name)
 			}
-			target := newFakeTarget(t)
-			p := localPlan(t, l, name, target.URL, 4, "6s")
-			deadline := time.Now().Add(90 * time.Second)
-
-			master := start(t, l, "master", p.master, p.masterEnv)
-			workers := []*process{
-				start(t, l, "worker-1", p.worker, p.workerEnv),
-				start(t, l, "worker-2", p.worker, p.workerEnv),
+			r := runLocustfile(t, l, name, target.app())
+			if r.masterCode != 0 || slices.ContainsFunc(r.workerCodes, func(c int) bool { return c != 0 }) {
+				t.Errorf("exit codes: master %d, workers %v; want all 0", r.masterCode, r.workerCodes)
 			}
-			for _, proc := range append([]*process{master}, workers...) {
-				if code := proc.wait(t, deadline); code != 0 {
-					t.Errorf("%s exited %d, want 0", proc.name, code)
+			if len(r.ready) != 2 {
+				t.Errorf("master reported %d workers ready (%v), want 2", len(r.ready), r.ready)
+			}
+			for _, e := range target.endpoints {
+				if r.hits[e] == 0 {
+					t.Errorf("%s received no requests; hits: %v", e, r.hits)
 				}
 			}
-
-			if ready := readyWorkers(master.output()); len(ready) != 2 {
-				t.Errorf("master reported %d workers ready (%v), want 2", len(ready), ready)
-			}
-			hits, bad := target.snapshot()
-			for _, e := range endpoints {
-				if hits[e] == 0 {
-					t.Errorf("%s received no requests; hits: %v", e, hits)
-				}
-			}
-			for e := range hits {
-				if !slices.Contains(endpoints, e) {
+			for e := range r.hits {
+				if !slices.Contains(target.endpoints, e) {
 					t.Errorf("unexpected requests to %s", e)
 				}
 			}
-			if len(bad) > 0 {
-				t.Errorf("the target rejected requests: %v", bad)
+			if len(r.errors) > 0 {
+				t.Errorf("the application refused requests: %v", r.errors)
 			}
-			requests, failures, rps := aggregate(t, p.csvPrefix)
-			if requests == 0 || failures != 0 {
-				t.Errorf("CSV stats: %d requests, %d failures; want some and none", requests, failures)
+			if r.requests == 0 || r.failures != 0 {
+				t.Errorf("CSV stats: %d requests, %d failures; want some and none", r.requests, r.failures)
 			}
 			t.Logf("Locust %s: master + 2 workers ran %s: %d requests (%.1f/s), %d failures; target hits %v",
-				l.version, name, requests, rps, failures, hits)
+				l.version, name, r.requests, r.rps, r.failures, r.hits)
+		})
+	}
+}
+
+// TestLocustfilesSeeBrokenApps runs locustfiles against applications that
+// answer, but wrongly: a load test must fail (Locust exits 1 when any request
+// failed), not report a broken system as fast. And against an older API that
+// a locustfile says it tolerates, the run must pass.
+func TestLocustfilesSeeBrokenApps(t *testing.T) {
+	l := findLocust(t)
+	for _, tc := range []struct {
+		name, locustfile string
+		app              http.Handler
+		wantFail         bool
+		wantHit          []string
+	}{
+		{"bookinfo details down", "bookinfo.py", &fakeapps.BookinfoProductPage{DetailsDown: true}, true, nil},
+		{"bookinfo ratings down", "bookinfo.py", &fakeapps.BookinfoProductPage{RatingsDown: true}, true, nil},
+		{"fights refuse heroes without pictures", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{HeroesWithoutPictures: true}, true, nil},
+		{"fights before the location service", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{WithoutLocations: true}, false,
+			[]string{"GET /api/fights/randomfighters", "GET /api/fights/randomlocation", "POST /api/fights"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runLocustfile(t, l, tc.locustfile, tc.app)
+			if tc.wantFail {
+				if r.masterCode == 0 || r.failures == 0 {
+					t.Errorf("master exited %d with %d failures in %d requests; want a non-zero exit and failures", r.masterCode, r.failures, r.requests)
+				}
+			} else if r.masterCode != 0 || r.failures != 0 || r.requests == 0 {
+				t.Errorf("master exited %d with %d failures in %d requests; want 0, none and some", r.masterCode, r.failures, r.requests)
+			}
+			for _, e := range tc.wantHit {
+				if r.hits[e] == 0 {
+					t.Errorf("%s received no requests; hits: %v", e, r.hits)
+				}
+			}
+			t.Logf("Locust %s, %s against %s: master exit %d, %d requests, %d failures; hits %v",
+				l.version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
 		})
 	}
 }

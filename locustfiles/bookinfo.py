@@ -1,11 +1,26 @@
-"""Istio Bookinfo: read the product page.
+"""Istio Bookinfo: read the product page, and see when it is broken.
 
 Run against the productpage service, for example
 http://productpage.bookinfo.svc:9080. The product page calls the details,
 reviews and ratings services, so this one request exercises the whole app.
+
+productpage answers /productpage with 200 even when a backend fails: the page
+then says so in its HTML. A status check alone would count a broken Bookinfo
+as a success, so the page's error texts are failures here.
+
+Checked against istio/istio samples/bookinfo/src/productpage/productpage.py
+and templates/productpage.html (unchanged from Istio 1.28.0 to 1.31), and the
+reviews service's rating error (reviews-application LibertyRestEndpoint.java).
 """
 
 from locust import FastHttpUser, between, task
+
+# What productpage.html renders when a backend fails.
+BROKEN_PAGE_TEXTS = (
+    "Error fetching product details",  # details down
+    "Error fetching product reviews",  # reviews down
+    "Ratings service is currently unavailable",  # ratings down, via reviews
+)
 
 
 class Reader(FastHttpUser):
@@ -13,4 +28,11 @@ class Reader(FastHttpUser):
 
     @task
     def product_page(self):
-        self.client.get("/productpage", name="GET /productpage")
+        with self.client.get("/productpage", name="GET /productpage", catch_response=True) as page:
+            if page.status_code != 200:
+                page.failure(f"status {page.status_code}")
+                return
+            for text in BROKEN_PAGE_TEXTS:
+                if text in page.text:
+                    page.failure(text)
+                    return

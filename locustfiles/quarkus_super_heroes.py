@@ -1,9 +1,24 @@
-"""Quarkus Super Heroes: draw a hero and a villain, then make them fight.
+"""Quarkus Super Heroes: draw fighters and a location, then make them fight.
 
 Run against the fights service (rest-fights), for example
-http://rest-fights.quarkus-super-heroes.svc. Each user fetches two random
-fighters and posts exactly that pair back as a fight, the way the app's own UI
-does; a fight is only attempted when the draw succeeded.
+http://rest-fights.quarkus-super-heroes.svc. Each iteration is what the UI
+(ui-super-heroes fight-service.js) and the project's own Hyperfoil test
+(rest-fights/hyperfoil/perform-fight.hf.yml) do for one fight:
+
+- GET /api/fights/randomfighters   a hero and a villain
+- GET /api/fights/randomlocation   where they fight (rest-fights 3.8 and later)
+- POST /api/fights                 {"hero": .., "villain": .., "location": ..}
+
+A rest-fights older than 3.8 has no location service: there randomlocation
+answers 404 (or an error for a fight id it cannot parse). When that is the
+answer to a user's first draw, it is not counted as a failure: the user stops
+asking and posts fights without a location, which every version accepts. Once
+a location has been drawn, an error there is a failure like any other.
+
+Checked against quarkusio/quarkus-super-heroes rest-fights
+src/main/resources/openapi/openapi.yml (main, 91d6974) and FightResource.java
+(tags 3.8.Final to 3.20.Final): hero and villain are required, each with a
+non-empty name and picture and a level; location is optional.
 """
 
 from locust import FastHttpUser, between, task
@@ -11,6 +26,33 @@ from locust import FastHttpUser, between, task
 
 class FightWatcher(FastHttpUser):
     wait_time = between(0.5, 2)
+
+    def on_start(self):
+        # None until the first draw tells whether this server has locations.
+        self.has_locations = None
+
+    def draw_location(self):
+        """The drawn location, or None when this rest-fights has none."""
+        with self.client.get(
+            "/api/fights/randomlocation",
+            name="GET /api/fights/randomlocation",
+            catch_response=True,
+        ) as draw:
+            if draw.status_code == 200:
+                self.has_locations = True
+                location = draw.json()
+                if not location.get("name"):
+                    draw.failure("location has no name")
+                    return None
+                return location
+            if self.has_locations is None and draw.status_code in (404, 500):
+                # Before 3.8, /api/fights/{id} takes "randomlocation" as a
+                # fight id: 404, or 500 where the id is no ObjectId.
+                draw.success()
+                self.has_locations = False
+                return None
+            draw.failure(f"status {draw.status_code}")
+            return None
 
     @task
     def fight(self):
@@ -26,11 +68,19 @@ class FightWatcher(FastHttpUser):
             if not fighters.get("hero") or not fighters.get("villain"):
                 draw.failure("response lacks a hero or a villain")
                 return
+        request = {"hero": fighters["hero"], "villain": fighters["villain"]}
+        if self.has_locations is not False:
+            location = self.draw_location()
+            if location is not None:
+                request["location"] = location
         with self.client.post(
             "/api/fights",
-            json=fighters,
+            json=request,
             name="POST /api/fights",
             catch_response=True,
         ) as fight:
             if fight.status_code != 200:
-                fight.failure(f"status {fight.status_code}")
+                fight.failure(f"status {fight.status_code}: {fight.text[:200]}")
+                return
+            if not fight.json().get("winnerName"):
+                fight.failure("fight has no winner")
