@@ -1,0 +1,135 @@
+package stackconfig
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var (
+	eksName          = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
+	kubeMinor        = regexp.MustCompile(`^1\.(\d{1,2})$`)
+	principalARN     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
+	vpcID            = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
+	subnetID         = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	instanceType     = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
+	dnsLabel         = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	envName          = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	labelKey         = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+	labelValue       = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
+	imageReference   = regexp.MustCompile(`^((?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$`)
+	quantityPattern  = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
+	clusterLogTypes  = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+	capacityTypes    = []string{"ON_DEMAND", "SPOT"}
+	minKubeMinor     = 29
+	maxWorkers       = 1000
+	maxNodes         = 1000
+	minDiskGiB       = 20 // the EKS AL2023 AMI's own root volume size
+	maxDiskGiB       = 16384
+	minAZs, maxAZs   = 2, 6
+	minVPCPrefixBits = 16
+	maxVPCPrefixBits = 20
+)
+
+func (p *parser) eksCluster() EKSCluster {
+	c := EKSCluster{
+		Name:              p.str("clusterName"),
+		KubernetesVersion: p.str("kubernetesVersion"),
+		LogTypes:          p.list("clusterLogTypes"),
+		PublicAccessCIDRs: p.list("publicAccessCidrs"),
+		AdminARNs:         p.list("clusterAdminArns"),
+	}
+	for _, arn := range c.AdminARNs {
+		if !principalARN.MatchString(arn) {
+			p.fail("clusterAdminArns", quote(arn), "each entry must be an IAM role or user ARN, like \"arn:aws:iam::123456789012:role/ci-preview\"")
+		}
+	}
+	p.noDuplicates("clusterAdminArns", c.AdminARNs)
+	if c.Name != "" && !eksName.MatchString(c.Name) {
+		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
+	}
+	if m := kubeMinor.FindStringSubmatch(c.KubernetesVersion); m == nil || atoi(m[1]) < minKubeMinor {
+		p.fail("kubernetesVersion", quote(c.KubernetesVersion), fmt.Sprintf("must be a Kubernetes minor version that EKS supports, like \"1.34\" (1.%d or later)", minKubeMinor))
+	}
+	for _, t := range c.LogTypes {
+		if !slices.Contains(clusterLogTypes, t) {
+			p.fail("clusterLogTypes", quote(t), "each entry must be one of "+strings.Join(clusterLogTypes, ", "))
+		}
+	}
+	p.noDuplicates("clusterLogTypes", c.LogTypes)
+	if len(c.PublicAccessCIDRs) == 0 && p.ok("publicAccessCidrs") {
+		p.fail("publicAccessCidrs", "[]", "must list the IPv4 CIDRs allowed to reach the public API endpoint, e.g. your egress IP as [\"198.51.100.7/32\"]")
+	}
+	for _, cidr := range c.PublicAccessCIDRs {
+		if _, ok := parseCIDR(cidr); !ok {
+			p.fail("publicAccessCidrs", quote(cidr), "each entry must be an IPv4 CIDR with no host bits set, like \"198.51.100.0/24\"")
+		}
+	}
+
+	n := Network{
+		VpcID:            p.str("vpcId"),
+		PublicSubnetIDs:  p.list("publicSubnetIds"),
+		PrivateSubnetIDs: p.list("privateSubnetIds"),
+	}
+	if n.VpcID != "" {
+		if !vpcID.MatchString(n.VpcID) {
+			p.fail("vpcId", quote(n.VpcID), "must be empty (the stack creates a VPC) or a VPC id like \"vpc-0a1b2c3d4e5f67890\"")
+		}
+		if len(n.PrivateSubnetIDs) < 2 {
+			p.fail("privateSubnetIds", jsonText(n.PrivateSubnetIDs), "must list at least two subnets of vpcId, in different availability zones, for the nodes")
+		}
+		for _, subnets := range n.subnetLists() {
+			key, ids := subnets.key, subnets.ids
+			for _, id := range ids {
+				if !subnetID.MatchString(id) {
+					p.fail(key, quote(id), "each entry must be a subnet id like \"subnet-0a1b2c3d4e5f67890\"")
+				}
+			}
+			p.noDuplicates(key, ids)
+		}
+	} else {
+		for _, subnets := range n.subnetLists() {
+			key, ids := subnets.key, subnets.ids
+			if len(ids) > 0 {
+				p.fail(key, jsonText(ids), "must be empty unless vpcId names the VPC these subnets belong to")
+			}
+		}
+		raw := p.str("vpcCidr")
+		prefix, ok := parseCIDR(raw)
+		if !ok || prefix.Bits() < minVPCPrefixBits || prefix.Bits() > maxVPCPrefixBits {
+			p.fail("vpcCidr", quote(raw), fmt.Sprintf("must be an IPv4 CIDR from /%d to /%d with no host bits set, like \"10.0.0.0/16\"", minVPCPrefixBits, maxVPCPrefixBits))
+		}
+		n.CIDR = prefix
+		n.AvailabilityZones = p.integer("availabilityZoneCount", minAZs, maxAZs)
+		n.NATGatewayPerAZ = p.boolean("natGatewayPerAz")
+	}
+	c.Network = n
+
+	g := NodeGroup{
+		InstanceTypes: p.list("nodeInstanceTypes"),
+		CapacityType:  p.oneOf("nodeCapacityType", capacityTypes...),
+		MinSize:       p.integer("nodeMinSize", 0, maxNodes),
+		DesiredSize:   p.integer("nodeDesiredSize", 1, maxNodes),
+		MaxSize:       p.integer("nodeMaxSize", 1, maxNodes),
+		DiskSizeGiB:   p.integer("nodeDiskSize", minDiskGiB, maxDiskGiB),
+	}
+	if len(g.InstanceTypes) == 0 && p.ok("nodeInstanceTypes") {
+		p.fail("nodeInstanceTypes", "[]", "must list at least one EC2 instance type, like [\"c6i.xlarge\"]")
+	}
+	for _, t := range g.InstanceTypes {
+		if !instanceType.MatchString(t) {
+			p.fail("nodeInstanceTypes", quote(t), "each entry must be an EC2 instance type like \"c6i.xlarge\"")
+		}
+	}
+	p.noDuplicates("nodeInstanceTypes", g.InstanceTypes)
+	if p.ok("nodeMinSize", "nodeMaxSize") && g.MinSize > g.MaxSize {
+		p.fail("nodeMinSize", strconv.Itoa(g.MinSize), fmt.Sprintf("must not exceed nodeMaxSize (%d)", g.MaxSize))
+	}
+	if p.ok("nodeMinSize", "nodeDesiredSize", "nodeMaxSize") && (g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize) {
+		p.fail("nodeDesiredSize", strconv.Itoa(g.DesiredSize), fmt.Sprintf("must be from nodeMinSize (%d) to nodeMaxSize (%d)", g.MinSize, g.MaxSize))
+	}
+	c.NodeGroup = g
+	return c
+}

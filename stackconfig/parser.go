@@ -1,0 +1,152 @@
+package stackconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// first, so that one preview shows everything to fix.
+type parser struct {
+	lookup   Lookup
+	problems []Problem
+}
+
+func (p *parser) fail(key, value, allowed string) {
+	p.problems = append(p.problems, Problem{Key: key, Value: value, Allowed: allowed})
+}
+
+// ok reports whether none of keys has a problem yet, so that checks between
+// keys do not pile onto a value already reported as unreadable.
+func (p *parser) ok(keys ...string) bool {
+	for _, pr := range p.problems {
+		if slices.Contains(keys, pr.Key) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) raw(key string) string {
+	v, _, _ := p.lookup(key)
+	return v
+}
+
+func (p *parser) secret(key string) bool {
+	_, _, secret := p.lookup(key)
+	return secret
+}
+
+func (p *parser) str(key string) string { return strings.TrimSpace(p.raw(key)) }
+
+func (p *parser) oneOf(key string, allowed ...string) string {
+	v := p.str(key)
+	if !slices.Contains(allowed, v) {
+		p.fail(key, quote(v), "must be one of "+strings.Join(allowed, ", "))
+	}
+	return v
+}
+
+func (p *parser) integer(key string, lo, hi int) int {
+	raw := p.str(key)
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		p.fail(key, quote(raw), fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+	}
+	return n
+}
+
+func (p *parser) boolean(key string) bool {
+	raw := p.str(key)
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		p.fail(key, quote(raw), "must be true or false")
+	}
+	return b
+}
+
+// list reads an array value, which Pulumi passes as JSON.
+func (p *parser) list(key string) []string {
+	raw := p.str(key)
+	if raw == "" {
+		return nil
+	}
+	var items []string
+	if err := json.Unmarshal([]byte(raw), &items); err != nil {
+		p.fail(key, raw, "must be a list of strings, set in the stack file as a YAML list or with `pulumi config set --path '"+key+"[0]' VALUE`")
+		return nil
+	}
+	return items
+}
+
+func (p *parser) noDuplicates(key string, items []string) {
+	for i, item := range items {
+		if slices.Contains(items[:i], item) {
+			p.fail(key, quote(item), "each entry may appear only once")
+		}
+	}
+}
+
+// labelMap reads a list of "key=value" Kubernetes labels.
+func (p *parser) labelMap(key string) map[string]string {
+	m := map[string]string{}
+	for _, raw := range p.list(key) {
+		k, v, found := strings.Cut(raw, "=")
+		_, dup := m[k]
+		switch {
+		case !found || !labelKey.MatchString(k) || !labelValue.MatchString(v):
+			p.fail(key, quote(raw), "each entry must be a node label as key=value, like \"node-role/locust=true\"")
+		case dup:
+			p.fail(key, quote(raw), "label "+k+" is given more than once")
+		default:
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func parseCIDR(s string) (netip.Prefix, bool) {
+	prefix, err := netip.ParsePrefix(s)
+	if err != nil || !prefix.Addr().Is4() || prefix.Masked() != prefix {
+		return netip.Prefix{}, false
+	}
+	return prefix, true
+}
+
+var quantityScale = map[string]*big.Rat{
+	"": big.NewRat(1, 1), "m": big.NewRat(1, 1000),
+	"k": big.NewRat(1e3, 1), "M": big.NewRat(1e6, 1), "G": big.NewRat(1e9, 1),
+	"T": big.NewRat(1e12, 1), "P": big.NewRat(1e15, 1), "E": big.NewRat(1e18, 1),
+	"Ki": big.NewRat(1<<10, 1), "Mi": big.NewRat(1<<20, 1), "Gi": big.NewRat(1<<30, 1),
+	"Ti": big.NewRat(1<<40, 1), "Pi": big.NewRat(1<<50, 1), "Ei": big.NewRat(1<<60, 1),
+}
+
+// parseQuantity reads the common forms of a Kubernetes resource quantity
+// exactly, so that a limit can be compared with its request.
+func parseQuantity(s string) (*big.Rat, bool) {
+	m := quantityPattern.FindStringSubmatch(s)
+	if m == nil {
+		return nil, false
+	}
+	n, ok := new(big.Rat).SetString(m[1])
+	if !ok {
+		return nil, false
+	}
+	return n.Mul(n, quantityScale[m[2]]), true
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
