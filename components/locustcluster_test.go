@@ -12,6 +12,7 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 const locustfileDir = "../locustfiles"
@@ -450,7 +451,26 @@ func TestInvalidArgs(t *testing.T) {
 		{"run names a missing file", "loadtest", func(a *LocustClusterArgs) { a.Run = []string{"shop.py"} }, `"shop.py", which is not in Locustfiles`},
 		{"nothing to run", "loadtest", func(a *LocustClusterArgs) { a.Run = nil }, "at least one locustfile"},
 		{"no target", "loadtest", func(a *LocustClusterArgs) { a.TargetHost = nil }, "TargetHost is required"},
-		{"bad namespace", "loadtest", func(a *LocustClusterArgs) { a.Namespace = "Perf" }, "DNS label"},
+		{"bad namespace", "loadtest", func(a *LocustClusterArgs) { a.Namespace = "Perf" }, "RFC 1123 label"},
+		{"name starting with a digit makes a bad Service name", "1test", func(a *LocustClusterArgs) {}, `Service name "1test-master"`},
+		{"name too long for a Service", strings.Repeat("a", 57), func(a *LocustClusterArgs) {}, "no more than 63 characters"},
+		// The ConfigMap volume keeps its own ..data link beside the files.
+		{"locustfile named ..data", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["..data"] = "" }, "must not start with '..'"},
+		{"locustfile named .", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["."] = "" }, "must not be '.'"},
+		{"locustfile named ..", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles[".."] = "" }, "must not be '..'"},
+		{"secret env name too long for a Secret key", "loadtest", func(a *LocustClusterArgs) {
+			a.SecretEnv = []EnvVar{{strings.Repeat("T", 254), pulumi.String("y")}}
+		}, "no more than 253 characters"},
+		{"env name with a space", "loadtest", func(a *LocustClusterArgs) { a.Env = []EnvVar{{"MY VAR", pulumi.String("x")}} }, "valid environment variable name"},
+		{"node selector key not a qualified name", "loadtest", func(a *LocustClusterArgs) { a.NodeSelector = map[string]string{"bad key": "x"} }, "node selector bad key=x"},
+		{"node selector value not a label value", "loadtest", func(a *LocustClusterArgs) { a.NodeSelector = map[string]string{"pool": "-x"} }, "value: a valid label must"},
+		{"image unpinned", "loadtest", func(a *LocustClusterArgs) { a.Image = "locustio/locust" }, "no tag or digest"},
+		{"image latest", "loadtest", func(a *LocustClusterArgs) { a.Image = "locustio/locust:latest" }, "moving tag latest"},
+		{"image not a reference", "loadtest", func(a *LocustClusterArgs) { a.Image = "Locustio/Locust:2" }, "must be lowercase"},
+		{"cpu request not a quantity", "loadtest", func(a *LocustClusterArgs) { a.WorkerResources = &Resources{CPURequest: "1 core"} }, `worker resources: cpu request "1 core"`},
+		{"memory limit below request", "loadtest", func(a *LocustClusterArgs) {
+			a.MasterResources = &Resources{MemoryRequest: "1Gi", MemoryLimit: "512Mi"}
+		}, "memory limit 512Mi is below the request 1Gi"},
 		{"secret env var also plain", "loadtest", func(a *LocustClusterArgs) {
 			a.Env = []EnvVar{{"TOKEN", pulumi.String("x")}}
 			a.SecretEnv = []EnvVar{{"TOKEN", pulumi.String("y")}}
@@ -476,4 +496,71 @@ func TestInvalidArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVersionLabel: the image tag becomes the app.kubernetes.io/version label
+// only when the API server would accept it as a label value. A registry takes
+// tags of 128 characters ending in '-' or '.', a label value does not.
+func TestVersionLabel(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("a", 64)
+	for _, tc := range []struct{ image, want string }{
+		{"locustio/locust:2.46.3", "2.46.3"},
+		{"locustio/locust:2.46.3-", ""},
+		{"0:0.", ""},
+		{"registry.example.com:5000/team/locust:" + strings.Repeat("v", 64), ""},
+		{"locustio/locust" + digest, ""},
+		{"locustio/locust:2.46.3" + digest, "2.46.3"},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			args := testArgs(t)
+			args.Image = tc.image
+			r := deploy(t, "loadtest", args)
+			for _, labels := range []map[string]string{r.master.Metadata.Labels, r.worker.Metadata.Labels, r.service.Metadata.Labels, r.configMap.Metadata.Labels} {
+				if got := labels["app.kubernetes.io/version"]; got != tc.want {
+					t.Errorf("version label %q, want %q", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// FuzzClusterSpec: whatever LocustClusterArgs hold, newClusterSpec never
+// panics, and what it accepts yields names and labels that the API server's
+// own validators accept.
+func FuzzClusterSpec(f *testing.F) {
+	f.Add("loadtest", "locust", "locustio/locust:2.46.3", "bookinfo.py", "API_TOKEN", "pool", "locust")
+	f.Add("1test", "Perf", "locustio/locust:2.46.3-", "..data", "MY VAR", "bad key", "-x")
+	f.Add("a", "a", "0:0.", ".", "A", "example.com/pool", "")
+	f.Add(strings.Repeat("a", 56), strings.Repeat("n", 63), "locustio/locust@sha256:"+strings.Repeat("a", 64), "x.py", strings.Repeat("T", 254), "k", strings.Repeat("v", 63))
+	f.Fuzz(func(t *testing.T, name, namespace, image, file, env, selKey, selValue string) {
+		args := &LocustClusterArgs{
+			Namespace:    namespace,
+			Locustfiles:  map[string]string{file: "from locust import User"},
+			Run:          []string{file},
+			TargetHost:   pulumi.String("http://target"),
+			Image:        image,
+			Workers:      1,
+			SecretEnv:    []EnvVar{{env, pulumi.String("s")}},
+			NodeSelector: map[string]string{selKey: selValue},
+		}
+		s, err := newClusterSpec(name, args)
+		if err != nil {
+			return
+		}
+		for _, role := range []string{"", "master", "worker"} {
+			for k, v := range s.labels(role) {
+				if errs := append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...); len(errs) > 0 {
+					t.Errorf("accepted image %q, name %q: label %s=%s is invalid: %v", image, name, k, v, errs)
+				}
+			}
+		}
+		for _, n := range []string{s.serviceName, name + "-worker"} {
+			if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+				t.Errorf("accepted name %q: object name %q is invalid: %v", name, n, errs)
+			}
+		}
+		if errs := validation.IsDNS1035Label(s.serviceName); len(errs) > 0 {
+			t.Errorf("accepted name %q: Service name %q is invalid: %v", name, s.serviceName, errs)
+		}
+	})
 }

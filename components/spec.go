@@ -4,22 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
-
-// dnsLabel is a Kubernetes DNS-1123 label, the rule for names of namespaces
-// and Services.
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
-// configMapKey is what Kubernetes accepts as a ConfigMap data key.
-var configMapKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-
-// envName is a portable environment variable name.
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // maxConfigMapBytes is the size limit Kubernetes puts on one ConfigMap.
 const maxConfigMapBytes = 1 << 20
@@ -63,19 +52,14 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 		s.worker = *args.WorkerResources
 	}
 
-	// Kubernetes turns every Service in the namespace into environment
-	// variables named after it; a Service called "locust-..." yields
-	// LOCUST_* variables, which Locust reads as its own settings and
-	// crashes on (LOCUST_WEB_PORT=tcp://...). Service links are disabled in
-	// our pods, but other pods in the namespace would still get them.
-	if !dnsLabel.MatchString(s.serviceName) || len(s.serviceName) > 63 {
-		return nil, fmt.Errorf("name %q must be a DNS label (lower-case letters, digits, '-') of at most 56 characters", name)
+	if err := ValidateName(name); err != nil {
+		return nil, fmt.Errorf("name %q: %w", name, err)
 	}
-	if strings.HasPrefix(s.serviceName, "locust") {
-		return nil, fmt.Errorf("name %q would name the master Service %q, which Kubernetes turns into LOCUST_* variables that Locust reads as its own settings; pick a name that does not start with \"locust\", such as \"loadtest\"", name, s.serviceName)
+	if err := ValidateNamespace(s.namespace); err != nil {
+		return nil, fmt.Errorf("namespace %q: %w", s.namespace, err)
 	}
-	if !dnsLabel.MatchString(s.namespace) || len(s.namespace) > 63 {
-		return nil, fmt.Errorf("namespace %q must be a DNS label (lower-case letters, digits, '-') of at most 63 characters", s.namespace)
+	if err := ValidateImage(s.image); err != nil {
+		return nil, fmt.Errorf("image %q: %w", s.image, err)
 	}
 	if args.TargetHost == nil {
 		return nil, fmt.Errorf("TargetHost is required")
@@ -88,8 +72,8 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	}
 	size := 0
 	for file, source := range args.Locustfiles {
-		if !configMapKey.MatchString(file) {
-			return nil, fmt.Errorf("locustfile name %q is not a valid ConfigMap key", file)
+		if err := ValidateLocustfileName(file); err != nil {
+			return nil, fmt.Errorf("locustfile name %q is not a valid ConfigMap key: %w", file, err)
 		}
 		size += len(file) + len(source)
 	}
@@ -101,17 +85,25 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 			return nil, fmt.Errorf("Run names %q, which is not in Locustfiles (%s)", file, strings.Join(sortedKeys(args.Locustfiles), ", "))
 		}
 	}
-	seen := map[string]bool{}
-	for _, e := range append(slices.Clone(args.Env), args.SecretEnv...) {
-		switch {
-		case !envName.MatchString(e.Name):
-			return nil, fmt.Errorf("env var name %q is not a valid name", e.Name)
-		case slices.Contains(ManagedEnvVars, e.Name):
-			return nil, fmt.Errorf("env var %s is set by the component itself", e.Name)
-		case seen[e.Name]:
+	seen := make(map[string]bool, len(args.Env)+len(args.SecretEnv))
+	for i, e := range append(slices.Clone(args.Env), args.SecretEnv...) {
+		if err := ValidateEnvName(e.Name, i >= len(args.Env)); err != nil {
+			return nil, fmt.Errorf("env var name %q: %w", e.Name, err)
+		}
+		if seen[e.Name] {
 			return nil, fmt.Errorf("env var %s is given twice", e.Name)
 		}
 		seen[e.Name] = true
+	}
+	for _, k := range sortedKeys(args.NodeSelector) {
+		if err := ValidateNodeSelector(k, args.NodeSelector[k]); err != nil {
+			return nil, fmt.Errorf("node selector %s=%s: %w", k, args.NodeSelector[k], err)
+		}
+	}
+	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("%s resources: %w", role, err)
+		}
 	}
 	s.checksum = checksum(args.Locustfiles)
 	return s, nil
@@ -137,18 +129,6 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// imageTag is the tag of the image reference, or "" for a digest-only one.
-func (s *clusterSpec) imageTag() string {
-	ref := s.image
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[i+1:]
-	}
-	return ""
-}
-
 // selector labels identify one role's pods; they never change after
 // creation, because a Deployment's selector is immutable.
 func (s *clusterSpec) selector(role string) map[string]string {
@@ -171,8 +151,8 @@ func (s *clusterSpec) labels(role string) map[string]string {
 	if role != "" {
 		l["app.kubernetes.io/component"] = role
 	}
-	if tag := s.imageTag(); tag != "" && len(tag) <= 63 {
-		l["app.kubernetes.io/version"] = tag
+	if version := imageVersionLabel(s.image); version != "" {
+		l["app.kubernetes.io/version"] = version
 	}
 	return l
 }
