@@ -369,7 +369,7 @@ func assertKubernetesProvider(t *testing.T, s stack, name string) {
 }
 
 func TestSecretEnvStaysSecret(t *testing.T) {
-	s := mustRun(t, "dev", map[string]string{"secretEnv": `["API_TOKEN=s3cr3t"]`})
+	s := mustRun(t, "dev", map[string]string{"secretEnv": `{"API_TOKEN":"s3cr3t"}`})
 	secret := s.get(t, "kubernetes:core/v1:Secret", "loadtest-env")
 	data := secret.Inputs["stringData"]
 	if !data.IsSecret() || data.SecretValue().Element.ObjectValue()["API_TOKEN"].StringValue() != "s3cr3t" {

@@ -15,12 +15,6 @@ var (
 	vpcID            = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
 	subnetID         = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	instanceType     = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
-	dnsLabel         = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	envName          = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	labelKey         = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
-	labelValue       = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
-	imageReference   = regexp.MustCompile(`^((?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:[a-f0-9]{64})?$`)
-	quantityPattern  = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 	clusterLogTypes  = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 	capacityTypes    = []string{"ON_DEMAND", "SPOT"}
 	minKubeMinor     = 29
@@ -60,7 +54,7 @@ func (p *parser) eksCluster() EKSCluster {
 	}
 	p.noDuplicates("clusterLogTypes", c.LogTypes)
 	if len(c.PublicAccessCIDRs) == 0 && p.ok("publicAccessCidrs") {
-		p.fail("publicAccessCidrs", "[]", "must list the IPv4 CIDRs allowed to reach the public API endpoint, e.g. your egress IP as [\"198.51.100.7/32\"]")
+		p.fail("publicAccessCidrs", "[]", "must list, because clusterMode is eks, the IPv4 CIDRs allowed to reach the cluster's public API endpoint, e.g. your egress IP as [\"198.51.100.7/32\"] (or set clusterMode to existing)")
 	}
 	for _, cidr := range c.PublicAccessCIDRs {
 		if _, ok := parseCIDR(cidr); !ok {

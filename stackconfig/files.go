@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -83,6 +84,36 @@ func ReadStack(projectDir, stack string) (map[string]string, error) {
 		}
 	}
 	return values, nil
+}
+
+// StackFilePlainEntries lists the entries of the map-valued config key (without
+// the "locust-eks:" prefix) that the stack settings file at path stores in
+// plain text. `pulumi config set --secret --path 'key.NAME'` stores an entry
+// as {secure: <ciphertext>}; anything else is plain. known is false when the
+// file does not hold the key as a map (no such file, a key that comes from an
+// ESC environment, or a value that is not a map, which the parser refuses on
+// its own).
+func StackFilePlainEntries(path, key string) (names []string, known bool) {
+	var sf struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if readYAML(path, &sf) != nil {
+		return nil, false
+	}
+	entries, ok := sf.Config[Project+":"+key].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	for name, v := range entries {
+		if m, isMap := v.(map[string]any); isMap && len(m) == 1 {
+			if _, secure := m["secure"]; secure {
+				continue
+			}
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, true
 }
 
 // Stacks lists the stacks that have a Pulumi.<stack>.yaml in projectDir.

@@ -1,13 +1,15 @@
 package stackconfig
 
 import (
+	"encoding/json"
 	"fmt"
-	"math/big"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/locust-eks/locust-on-eks/components"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 )
 
 func (p *parser) locust(available []string) Locust {
@@ -19,10 +21,17 @@ func (p *parser) locust(available []string) Locust {
 		Image:           p.str("image"),
 		Workers:         p.integer("workers", 1, maxWorkers),
 	}
-	if !dnsLabel.MatchString(l.Namespace) || len(l.Namespace) > 63 {
-		p.fail("namespace", quote(l.Namespace), "must be a Kubernetes namespace name: 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit")
+	if err := components.ValidateNamespace(l.Namespace); err != nil {
+		p.fail("namespace", quote(l.Namespace), "must be a Kubernetes namespace name: "+err.Error())
 	}
 
+	// The directory's file names become ConfigMap keys: a file Kubernetes
+	// would refuse is named here rather than at the API server.
+	for _, f := range available {
+		if err := components.ValidateLocustfileName(f); err != nil {
+			p.fail("locustfiles", quote(f), "every file of locustfiles/ is mounted through a ConfigMap; rename it: "+err.Error())
+		}
+	}
 	choices := "one or more of the files in locustfiles/: " + strings.Join(available, ", ")
 	if len(l.Locustfiles) == 0 && p.ok("locustfiles") {
 		p.fail("locustfiles", "[]", "must list "+choices)
@@ -40,45 +49,84 @@ func (p *parser) locust(available []string) Locust {
 		p.fail("targetHost", quote(l.TargetHost), "must be the base URL of the system under test, like \"https://shop.example.com\" (http or https, no query, no credentials)")
 	}
 
-	if m := imageReference.FindStringSubmatch(l.Image); m == nil || (m[2] == "" && m[3] == "") || m[2] == "latest" {
-		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.3\" (not :latest: master and workers must run the same Locust version)")
+	if err := components.ValidateImage(l.Image); err != nil {
+		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.3\" (not :latest: master and workers must run the same Locust version): "+err.Error())
 	}
 
-	l.Env = p.envList("extraEnv", nil, false)
-	l.SecretEnv = p.envList("secretEnv", l.Env, true)
-	if len(l.SecretEnv) > 0 && !p.secret("secretEnv") {
-		p.fail("secretEnv", "a plain-text value", "must be stored encrypted: set it with `pulumi config set --secret --path 'secretEnv[0]' NAME=value`")
-	}
+	l.Env = p.envList("extraEnv")
+	l.SecretEnv = p.secretEnv(l.Env)
 
 	l.Master = p.resources("master")
 	l.Worker = p.resources("worker")
 	return l
 }
 
-// envList reads a list of NAME=value entries. Names must not repeat, here or
-// in others, nor be set by the stack itself. Problems with secret entries
-// name the variable, never its value.
-func (p *parser) envList(key string, others []EnvVar, secret bool) []EnvVar {
+// envList reads a list of NAME=value entries. Names must be valid, must not
+// repeat, nor be set by the stack itself.
+func (p *parser) envList(key string) []EnvVar {
 	var env []EnvVar
-	taken := func(name string) bool {
-		return slices.ContainsFunc(append(slices.Clone(others), env...), func(e EnvVar) bool { return e.Name == name })
-	}
+	seen := map[string]bool{}
 	for _, raw := range p.list(key) {
 		name, value, found := strings.Cut(raw, "=")
-		shown := quote(raw)
-		if secret {
-			shown = quote(name + "=(secret)")
+		switch err := components.ValidateEnvName(name, false); {
+		case !found:
+			p.fail(key, quote(raw), "each entry must be NAME=value")
+		case err != nil:
+			p.fail(key, quote(raw), "NAME must be a valid environment variable name that the stack does not set itself (targetHost, locustfiles, master wiring): "+err.Error())
+		case seen[name]:
+			p.fail(key, quote(raw), name+" is given more than once")
+		default:
+			seen[name] = true
+			env = append(env, EnvVar{Name: name, Value: value})
 		}
-		switch {
-		case !found || !envName.MatchString(name):
-			if secret && !found {
-				shown = "an entry without '='"
-			}
-			p.fail(key, shown, "each entry must be NAME=value with NAME made of letters, digits and '_', not starting with a digit")
-		case slices.Contains(components.ManagedEnvVars, name):
-			p.fail(key, shown, name+" is set by the stack itself (targetHost, locustfiles, master wiring); set those keys instead")
-		case taken(name):
-			p.fail(key, shown, name+" is given more than once (extraEnv and secretEnv together)")
+	}
+	return env
+}
+
+// secretEnvHow is how to set one secret variable, for error messages.
+const secretEnvHow = "set each variable with `pulumi config set --secret --path 'secretEnv.NAME' VALUE`"
+
+// secretEnv reads the secretEnv map of variable names to secret values. Its
+// names are the map's keys, never taken from a value, so a value can never
+// turn up as a name, in the stack file, a diff or an error. Problems name the
+// variable and never show a byte of a value, not even of one typed wrong.
+//
+// Pulumi tells a program only that a map holds at least one secret, not which
+// entries: a plain entry set among secret ones is found in the stack's
+// settings file (plainEntries). Where the file cannot tell (the key comes from
+// an ESC environment), the map as a whole must be secret.
+func (p *parser) secretEnv(plain []EnvVar) []EnvVar {
+	raw := p.raw("secretEnv")
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	var entries map[string]any
+	if err := json.Unmarshal([]byte(raw), &entries); err != nil || entries == nil {
+		p.fail("secretEnv", "a value that is not a map of names to values", "must map each variable name to its secret value: "+secretEnvHow)
+		return nil
+	}
+	if len(entries) > 0 && !p.secret("secretEnv") {
+		p.fail("secretEnv", "plain-text values only", "must be stored encrypted: "+secretEnvHow)
+	}
+	if names, known := p.plainEntries("secretEnv"); known {
+		for _, name := range names {
+			p.fail("secretEnv."+name, "a plain-text value", "must be stored encrypted: set it again with `pulumi config set --secret --path 'secretEnv."+name+"' VALUE`")
+		}
+	}
+	taken := make(map[string]bool, len(plain))
+	for _, e := range plain {
+		taken[e.Name] = true
+	}
+	var env []EnvVar
+	for _, name := range slices.Sorted(maps.Keys(entries)) {
+		value, isString := entries[name].(string)
+		switch err := components.ValidateEnvName(name, true); {
+		case err != nil:
+			p.fail("secretEnv", quote(name), "each name must be a valid environment variable name and Secret key that the stack does not set itself: "+err.Error())
+		case taken[name]:
+			p.fail("secretEnv", quote(name), name+" is also set in extraEnv; set it in one of them")
+		case !isString:
+			p.fail("secretEnv."+name, "a value that is not a string", "must be a string: "+secretEnvHow)
 		default:
 			env = append(env, EnvVar{Name: name, Value: value})
 		}
@@ -89,14 +137,14 @@ func (p *parser) envList(key string, others []EnvVar, secret bool) []EnvVar {
 // resources reads <role>CpuRequest, <role>CpuLimit, <role>MemoryRequest and
 // <role>MemoryLimit.
 func (p *parser) resources(role string) components.Resources {
-	quantity := func(resource, kind string, required bool) (string, *big.Rat) {
+	quantity := func(resource, kind string, required bool) (string, *apiresource.Quantity) {
 		key := role + resource + kind
 		raw := p.str(key)
 		if raw == "" && !required {
 			return "", nil
 		}
-		q, ok := parseQuantity(raw)
-		if !ok || q.Sign() <= 0 {
+		q, err := components.ValidateQuantity(raw)
+		if err != nil {
 			example := map[string]string{"Cpu": "\"500m\" or \"2\"", "Memory": "\"512Mi\" or \"2Gi\""}[resource]
 			allowed := "must be a positive Kubernetes quantity like " + example
 			if !required {
@@ -105,13 +153,13 @@ func (p *parser) resources(role string) components.Resources {
 			p.fail(key, quote(raw), allowed)
 			return raw, nil
 		}
-		return raw, q
+		return raw, &q
 	}
 	var r components.Resources
 	for _, resource := range []string{"Cpu", "Memory"} {
 		request, req := quantity(resource, "Request", true)
 		limit, lim := quantity(resource, "Limit", false)
-		if req != nil && lim != nil && lim.Cmp(req) < 0 {
+		if req != nil && lim != nil && lim.Cmp(*req) < 0 {
 			p.fail(role+resource+"Limit", quote(limit), fmt.Sprintf("must not be below %s%sRequest (%s)", role, resource, request))
 		}
 		if resource == "Cpu" {

@@ -3,16 +3,18 @@ package stackconfig
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/locust-eks/locust-on-eks/components"
 )
 
 // first, so that one preview shows everything to fix.
 type parser struct {
 	lookup   Lookup
+	plain    PlainEntries
 	problems []Problem
 }
 
@@ -34,6 +36,15 @@ func (p *parser) ok(keys ...string) bool {
 func (p *parser) raw(key string) string {
 	v, _, _ := p.lookup(key)
 	return v
+}
+
+// plainEntries lists the entries of an object-valued key that the stack's
+// settings file stores in plain text; known is false when it cannot tell.
+func (p *parser) plainEntries(key string) (names []string, known bool) {
+	if p.plain == nil {
+		return nil, false
+	}
+	return p.plain(key)
 }
 
 func (p *parser) secret(key string) bool {
@@ -97,9 +108,11 @@ func (p *parser) labelMap(key string) map[string]string {
 	for _, raw := range p.list(key) {
 		k, v, found := strings.Cut(raw, "=")
 		_, dup := m[k]
-		switch {
-		case !found || !labelKey.MatchString(k) || !labelValue.MatchString(v):
+		switch err := components.ValidateNodeSelector(k, v); {
+		case !found:
 			p.fail(key, quote(raw), "each entry must be a node label as key=value, like \"node-role/locust=true\"")
+		case err != nil:
+			p.fail(key, quote(raw), "each entry must be a node label as key=value, like \"node-role/locust=true\": "+err.Error())
 		case dup:
 			p.fail(key, quote(raw), "label "+k+" is given more than once")
 		default:
@@ -115,28 +128,6 @@ func parseCIDR(s string) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return prefix, true
-}
-
-var quantityScale = map[string]*big.Rat{
-	"": big.NewRat(1, 1), "m": big.NewRat(1, 1000),
-	"k": big.NewRat(1e3, 1), "M": big.NewRat(1e6, 1), "G": big.NewRat(1e9, 1),
-	"T": big.NewRat(1e12, 1), "P": big.NewRat(1e15, 1), "E": big.NewRat(1e18, 1),
-	"Ki": big.NewRat(1<<10, 1), "Mi": big.NewRat(1<<20, 1), "Gi": big.NewRat(1<<30, 1),
-	"Ti": big.NewRat(1<<40, 1), "Pi": big.NewRat(1<<50, 1), "Ei": big.NewRat(1<<60, 1),
-}
-
-// parseQuantity reads the common forms of a Kubernetes resource quantity
-// exactly, so that a limit can be compared with its request.
-func parseQuantity(s string) (*big.Rat, bool) {
-	m := quantityPattern.FindStringSubmatch(s)
-	if m == nil {
-		return nil, false
-	}
-	n, ok := new(big.Rat).SetString(m[1])
-	if !ok {
-		return nil, false
-	}
-	return n.Mul(n, quantityScale[m[2]]), true
 }
 
 func quote(s string) string { return strconv.Quote(s) }

@@ -11,6 +11,7 @@ package stackconfig
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 
 	"github.com/locust-eks/locust-on-eks/components"
@@ -144,19 +145,33 @@ func (e *Error) Error() string {
 // whether it is set, and whether the stack stores it encrypted.
 type Lookup func(key string) (value string, ok, secret bool)
 
+// PlainEntries lists the entries of an object-valued config key (without the
+// "locust-eks:" prefix) that are stored in plain text, and whether that is
+// known at all.
+type PlainEntries func(key string) (names []string, known bool)
+
 // Load reads the stack config of a running Pulumi program. locustfiles are
 // the file names the locustfiles directory holds.
 func Load(ctx *pulumi.Context, locustfiles []string) (*Config, error) {
 	cfg := config.New(ctx, Project)
+	dir := ctx.RootDirectory()
+	if dir == "" {
+		dir = "." // Pulumi runs a program in its project directory.
+	}
+	stackFile := filepath.Join(dir, "Pulumi."+ctx.Stack()+".yaml")
 	return Parse(func(key string) (string, bool, bool) {
 		v, err := cfg.Try(key)
 		return v, err == nil, ctx.IsConfigSecret(Project + ":" + key)
+	}, func(key string) ([]string, bool) {
+		return StackFilePlainEntries(stackFile, key)
 	}, locustfiles)
 }
 
 // Parse validates raw config values. It returns *Error listing every problem.
-func Parse(lookup Lookup, locustfiles []string) (*Config, error) {
-	p := &parser{lookup: lookup}
+// plain may be nil when no stack file can say which entries of a map are
+// secret.
+func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, error) {
+	p := &parser{lookup: lookup, plain: plain}
 	c := &Config{}
 
 	c.Mode = ClusterMode(p.oneOf("clusterMode", string(ModeEKS), string(ModeExisting)))

@@ -1,9 +1,11 @@
 package stackconfig
 
 import (
+	"encoding/json"
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -46,7 +48,7 @@ func TestEveryStackFileLoadsAndValidates(t *testing.T) {
 	}
 	for _, stack := range stacks {
 		t.Run(stack, func(t *testing.T) {
-			if _, err := Parse(lookupIn(stackValues(t, stack)), available); err != nil {
+			if _, err := Parse(lookupIn(stackValues(t, stack)), nil, available); err != nil {
 				t.Fatalf("Pulumi.%s.yaml: %v", stack, err)
 			}
 		})
@@ -54,15 +56,15 @@ func TestEveryStackFileLoadsAndValidates(t *testing.T) {
 }
 
 func TestStackFilesDiffer(t *testing.T) {
-	dev, err := Parse(lookupIn(stackValues(t, "dev")), available)
+	dev, err := Parse(lookupIn(stackValues(t, "dev")), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod, err := Parse(lookupIn(stackValues(t, "prod")), available)
+	prod, err := Parse(lookupIn(stackValues(t, "prod")), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := Parse(lookupIn(stackValues(t, "local")), available)
+	local, err := Parse(lookupIn(stackValues(t, "local")), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestStackFilesDiffer(t *testing.T) {
 // declarations, so that the values documented in Pulumi.yaml are the ones used.
 func TestDefaultsComeFromPulumiYAML(t *testing.T) {
 	values := stackValues(t, "dev")
-	cfg, err := Parse(lookupIn(values), available)
+	cfg, err := Parse(lookupIn(values), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestEveryKeyIsDeclaredAndRead(t *testing.T) {
 				read[key] = true
 				v, ok := values[key]
 				return v, ok, false
-			}, available)
+			}, nil, available)
 		}
 	}
 	for key := range read {
@@ -156,7 +158,6 @@ func TestInvalidValues(t *testing.T) {
 		{"locustfile twice", "dev", map[string]string{"locustfiles": `["bookinfo.py","bookinfo.py"]`}, "locustfiles", `"bookinfo.py"`, "only once"},
 		{"malformed CIDR", "dev", map[string]string{"publicAccessCidrs": `["10.0.0.0/33"]`}, "publicAccessCidrs", `"10.0.0.0/33"`, "IPv4 CIDR"},
 		{"CIDR with host bits", "dev", map[string]string{"publicAccessCidrs": `["198.51.100.7/24"]`}, "publicAccessCidrs", `"198.51.100.7/24"`, "no host bits"},
-		{"no public CIDR", "dev", map[string]string{"publicAccessCidrs": `[]`}, "publicAccessCidrs", `[]`, "must list the IPv4 CIDRs"},
 		{"VPC CIDR too small", "dev", map[string]string{"vpcCidr": "10.0.0.0/24"}, "vpcCidr", `"10.0.0.0/24"`, "/16 to /20"},
 		{"missing target host", "dev", map[string]string{"targetHost": ""}, "targetHost", `""`, "base URL"},
 		{"target host without scheme", "dev", map[string]string{"targetHost": "shop.example.com"}, "targetHost", `"shop.example.com"`, "http or https"},
@@ -181,11 +182,20 @@ func TestInvalidValues(t *testing.T) {
 		{"limit below request", "dev", map[string]string{"workerMemoryRequest": "2Gi", "workerMemoryLimit": "1500Mi"}, "workerMemoryLimit", `"1500Mi"`, "below workerMemoryRequest (2Gi)"},
 		{"cpu limit below request", "dev", map[string]string{"masterCpuLimit": "400m"}, "masterCpuLimit", `"400m"`, "below masterCpuRequest (500m)"},
 		{"env without value", "dev", map[string]string{"extraEnv": `["API_TOKEN"]`}, "extraEnv", `"API_TOKEN"`, "NAME=value"},
-		{"env managed by the stack", "dev", map[string]string{"extraEnv": `["LOCUST_HOST=http://x"]`}, "extraEnv", `"LOCUST_HOST=http://x"`, "set by the stack itself"},
+		{"env managed by the stack", "dev", map[string]string{"extraEnv": `["LOCUST_HOST=http://x"]`}, "extraEnv", `"LOCUST_HOST=http://x"`, "set by the component itself"},
 		{"env twice", "dev", map[string]string{"extraEnv": `["A=1","A=2"]`}, "extraEnv", `"A=2"`, "more than once"},
-		{"secret env without value", "dev", map[string]string{"secretEnv": `["TOKEN"]`}, "secretEnv", `an entry without '='`, "NAME=value"},
-		{"secret env twice", "dev", map[string]string{"extraEnv": `["TOKEN=a"]`, "secretEnv": `["TOKEN=s3cr3t"]`}, "secretEnv", `"TOKEN=(secret)"`, "extraEnv and secretEnv together"},
-		{"secret env managed by the stack", "dev", map[string]string{"secretEnv": `["LOCUST_HOST=s3cr3t"]`}, "secretEnv", `"LOCUST_HOST=(secret)"`, "set by the stack itself"},
+		{"secret env as the old list", "dev", map[string]string{"secretEnv": `["TOKEN=s3cr3t"]`}, "secretEnv", `a value that is not a map of names to values`, "secretEnv.NAME"},
+		{"secret env also in extraEnv", "dev", map[string]string{"extraEnv": `["TOKEN=a"]`, "secretEnv": `{"TOKEN":"s3cr3t"}`}, "secretEnv", `"TOKEN"`, "also set in extraEnv"},
+		{"secret env managed by the stack", "dev", map[string]string{"secretEnv": `{"LOCUST_HOST":"s3cr3t"}`}, "secretEnv", `"LOCUST_HOST"`, "set by the component itself"},
+		{"secret env name too long for a Secret key", "dev", map[string]string{"secretEnv": `{"` + strings.Repeat("T", 254) + `":"s3cr3t"}`}, "secretEnv", `"TTTT`, "no more than 253 characters"},
+		{"secret env value not a string", "dev", map[string]string{"secretEnv": `{"PORT":8080}`}, "secretEnv.PORT", "a value that is not a string", "must be a string"},
+		{"env name with a space", "dev", map[string]string{"extraEnv": `["MY VAR=1"]`}, "extraEnv", `"MY VAR=1"`, "valid environment variable name"},
+		{"image with an upper-case repository", "dev", map[string]string{"image": "locustio/Locust:2.46.3"}, "image", `"locustio/Locust:2.46.3"`, "must be lowercase"},
+		{"image latest", "dev", map[string]string{"image": "locustio/locust:latest"}, "image", `"locustio/locust:latest"`, "moving tag latest"},
+		{"image without tag", "dev", map[string]string{"image": "locustio/locust"}, "image", `"locustio/locust"`, "no tag or digest"},
+		{"node selector key not a qualified name", "local", map[string]string{"nodeSelector": `["-pool=x"]`}, "nodeSelector", `"-pool=x"`, "name part must consist of alphanumeric characters"},
+		{"node selector value too long", "local", map[string]string{"nodeSelector": `["pool=` + strings.Repeat("x", 64) + `"]`}, "nodeSelector", `"pool=xxx`, "value: must be no more than 63 characters"},
+		{"public endpoint without CIDRs in eks mode", "dev", map[string]string{"publicAccessCidrs": `[]`}, "publicAccessCidrs", `[]`, "because clusterMode is eks"},
 		{"list not a list", "dev", map[string]string{"nodeInstanceTypes": `c6i.large`}, "nodeInstanceTypes", `c6i.large`, "list of strings"},
 		{"node selector in eks mode", "dev", map[string]string{"nodeSelector": `["pool=locust"]`}, "nodeSelector", `["pool=locust"]`, "must be empty when clusterMode is eks"},
 		{"bad node selector", "local", map[string]string{"nodeSelector": `["pool"]`}, "nodeSelector", `"pool"`, "key=value"},
@@ -198,7 +208,7 @@ func TestInvalidValues(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			values := stackValues(t, tt.stack)
 			maps.Copy(values, tt.set)
-			cfg, err := Parse(lookupIn(values), available)
+			cfg, err := Parse(lookupIn(values), nil, available)
 			if err == nil {
 				t.Fatalf("Parse accepted %v: %+v", tt.set, cfg)
 			}
@@ -222,7 +232,7 @@ func TestInvalidValues(t *testing.T) {
 func TestEveryProblemReportedAtOnce(t *testing.T) {
 	values := stackValues(t, "dev")
 	maps.Copy(values, map[string]string{"workers": "0", "nodeCapacityType": "CHEAP", "targetHost": "", "image": "x y"})
-	_, err := Parse(lookupIn(values), available)
+	_, err := Parse(lookupIn(values), nil, available)
 	var cfgErr *Error
 	if !errors.As(err, &cfgErr) {
 		t.Fatalf("want *Error, got %v", err)
@@ -237,15 +247,19 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 	}
 }
 
+// secretLookup serves values with secretEnv stored encrypted, as Pulumi
+// reports a map holding at least one secure entry.
+func secretLookup(values map[string]string) Lookup { return lookupIn(values) }
+
 func TestSecretEnv(t *testing.T) {
 	values := stackValues(t, "dev")
 	values["extraEnv"] = `["USER_COUNT=10"]`
-	values["secretEnv"] = `["API_TOKEN=s3cr3t=with=equals"]`
-	cfg, err := Parse(lookupIn(values), available)
+	values["secretEnv"] = `{"API_TOKEN":"s3cr3t=with=equals","B_TOKEN":"x"}`
+	cfg, err := Parse(secretLookup(values), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.Locust.SecretEnv, []EnvVar{{"API_TOKEN", "s3cr3t=with=equals"}}) || len(cfg.Locust.Env) != 1 {
+	if !slices.Equal(cfg.Locust.SecretEnv, []EnvVar{{"API_TOKEN", "s3cr3t=with=equals"}, {"B_TOKEN", "x"}}) || len(cfg.Locust.Env) != 1 {
 		t.Errorf("env %v, secret env %v", cfg.Locust.Env, cfg.Locust.SecretEnv)
 	}
 
@@ -253,23 +267,131 @@ func TestSecretEnv(t *testing.T) {
 	_, err = Parse(func(key string) (string, bool, bool) {
 		v, ok := values[key]
 		return v, ok, false
-	}, available)
-	if err == nil || !strings.Contains(err.Error(), "secretEnv: got a plain-text value; must be stored encrypted") {
+	}, nil, available)
+	if err == nil || !strings.Contains(err.Error(), "secretEnv: got plain-text values only; must be stored encrypted") {
 		t.Errorf("plain-text secretEnv: %v", err)
 	}
-	// No error message ever shows a secret value.
-	values["secretEnv"] = `["API_TOKEN=s3cr3t", "API_TOKEN=s3cr3t2", "1BAD=s3cr3t3"]`
-	_, err = Parse(lookupIn(values), available)
-	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
-		t.Errorf("error %v; want one that names the variables, not their values", err)
+}
+
+// TestSecretEnvPlainEntryAmongSecretOnes: Pulumi marks the whole map secret
+// when one entry is; the stack file tells which entry is not.
+func TestSecretEnvPlainEntryAmongSecretOnes(t *testing.T) {
+	dir := t.TempDir()
+	stackFile := filepath.Join(dir, "Pulumi.dev.yaml")
+	if err := os.WriteFile(stackFile, []byte(`config:
+  aws:region: us-east-1
+  locust-eks:secretEnv:
+    API_TOKEN:
+      secure: v1:AAAABBBBCCCC
+    OTHER: plainval
+`), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	plain := func(key string) ([]string, bool) { return StackFilePlainEntries(stackFile, key) }
+	values := stackValues(t, "dev")
+	values["secretEnv"] = `{"API_TOKEN":"tok","OTHER":"plainval"}`
+	_, err := Parse(secretLookup(values), plain, available)
+	if err == nil || !strings.Contains(err.Error(), "secretEnv.OTHER: got a plain-text value; must be stored encrypted") {
+		t.Fatalf("plain entry among secret ones: %v", err)
+	}
+	if strings.Contains(err.Error(), "API_TOKEN") || strings.Contains(err.Error(), "plainval") {
+		t.Errorf("error names the secret entry or shows the plain value: %v", err)
+	}
+
+	// All entries secure: accepted.
+	if err := os.WriteFile(stackFile, []byte("config:\n  locust-eks:secretEnv:\n    API_TOKEN:\n      secure: v1:AAAA\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	values["secretEnv"] = `{"API_TOKEN":"tok"}`
+	if _, err := Parse(secretLookup(values), plain, available); err != nil {
+		t.Errorf("all-secure secretEnv refused: %v", err)
+	}
+	// No file, or the key not in it (an ESC environment): unknown, and the
+	// map-level secrecy decides.
+	for _, path := range []string{filepath.Join(dir, "missing.yaml"), filepath.Join(projectDir, "Pulumi.dev.yaml")} {
+		if names, known := StackFilePlainEntries(path, "secretEnv"); known || names != nil {
+			t.Errorf("%s: plain entries %v, known %v; want unknown", path, names, known)
+		}
+	}
+}
+
+// TestSecretEnvErrorsShowNoValue: whatever is wrong with secretEnv, the error
+// text is the same whatever the values are, so it cannot carry a byte of one.
+func TestSecretEnvErrorsShowNoValue(t *testing.T) {
+	for _, raw := range secretEnvSeeds {
+		checkSecretEnvErrorIndependentOfValues(t, raw)
+	}
+}
+
+// secretEnvSeeds are malformed and well-formed secretEnv values; the fuzz
+// target starts from them and `go test` runs them as ordinary cases.
+var secretEnvSeeds = []string{
+	`{"API_TOKEN":"dG9rZW4=="}`,
+	`dG9rZW4=AAAA==`,                           // a token set without a name, not a map
+	`["API_TOKEN=dG9rZW4=="]`,                  // the old list shape
+	`{"dG9rZW4": "dG9rZW4=="}`,                 // fine: the name is whatever the user typed as a path
+	`{"LOCUST_HOST":"dG9rZW4=="}`,              // managed name
+	`{"1BAD":"dG9rZW4=="}`,                     // invalid name
+	`{"A":"x","A B":"dG9rZW4==","C":7}`,        // several problems
+	`{"USER_COUNT":"dG9rZW4=="}`,               // also in extraEnv
+	`"dG9rZW4=="`,                              // a bare string
+	`{"API_TOKEN":{"nested":"dG9rZW4=="}}`,     // a map value
+	`{"API_TOKEN":"dG9rZW4==", "":"dG9rZW4="}`, // an empty name
+}
+
+// checkSecretEnvErrorIndependentOfValues parses raw, and raw with every
+// string value replaced by another of the same length, and wants the same
+// outcome and the same error text. If raw is no JSON object, the replacement
+// is of raw itself.
+func checkSecretEnvErrorIndependentOfValues(t *testing.T, raw string) {
+	t.Helper()
+	values := stackValues(t, "dev")
+	values["extraEnv"] = `["USER_COUNT=10"]`
+	parse := func(secretEnv string) string {
+		values["secretEnv"] = secretEnv
+		_, err := Parse(secretLookup(values), nil, available)
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}
+	var other string
+	var obj map[string]any
+	if json.Unmarshal([]byte(raw), &obj) == nil && obj != nil {
+		for k, v := range obj {
+			if s, ok := v.(string); ok {
+				obj[k] = strings.Repeat("Z", len(s)+1)
+			}
+		}
+		b, _ := json.Marshal(obj)
+		other = string(b)
+	} else {
+		// Not a map: any other non-map must give the same error.
+		other = `"` + strings.Repeat("Z", len(raw)) + `"`
+		if strings.TrimSpace(raw) == "" {
+			other = raw
+		}
+	}
+	got, want := parse(raw), parse(other)
+	if got != want {
+		t.Errorf("secretEnv %q and %q give different errors, so the error depends on a secret value:\n%s\n---\n%s", raw, other, got, want)
+	}
+}
+
+func FuzzSecretEnvErrorsShowNoValue(f *testing.F) {
+	for _, s := range secretEnvSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		checkSecretEnvErrorIndependentOfValues(t, raw)
+	})
 }
 
 func TestExistingModeIgnoresEKSKeys(t *testing.T) {
 	values := stackValues(t, "local")
 	// Values that would be wrong in eks mode do not matter here.
 	maps.Copy(values, map[string]string{"publicAccessCidrs": "[]", "nodeCapacityType": "anything", "kubeContext": "kind-locust", "nodeSelector": `["pool=locust"]`})
-	cfg, err := Parse(lookupIn(values), available)
+	cfg, err := Parse(lookupIn(values), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +412,7 @@ func TestExistingVPC(t *testing.T) {
 		// Ignored with an existing VPC.
 		"vpcCidr": "not a cidr",
 	})
-	cfg, err := Parse(lookupIn(values), available)
+	cfg, err := Parse(lookupIn(values), nil, available)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,22 +422,22 @@ func TestExistingVPC(t *testing.T) {
 	}
 }
 
+// TestQuantities: quantities are read by the API server's own parser, so
+// every form it accepts (exponents, decimal suffixes) passes and nothing it
+// refuses does.
 func TestQuantities(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string // as a fraction
-	}{
-		{"1", "1/1"}, {"500m", "1/2"}, {"1.5", "3/2"}, {"1Ki", "1024/1"}, {"1Gi", "1073741824/1"}, {"2k", "2000/1"},
-	}
-	for _, tt := range tests {
-		q, ok := parseQuantity(tt.in)
-		if !ok || q.String() != tt.want {
-			t.Errorf("parseQuantity(%q) = %v, %v; want %s", tt.in, q, ok, tt.want)
+	for _, good := range []string{"1", "500m", "1.5", "1Ki", "2k", "1e3", "0.5"} {
+		values := stackValues(t, "local")
+		values["workerCpuRequest"] = good
+		if _, err := Parse(lookupIn(values), nil, available); err != nil {
+			t.Errorf("workerCpuRequest %q refused: %v", good, err)
 		}
 	}
-	for _, bad := range []string{"", "1 Gi", "-1", "1gi", "Gi", "1e3"} {
-		if _, ok := parseQuantity(bad); ok {
-			t.Errorf("parseQuantity(%q) accepted", bad)
+	for _, bad := range []string{"", "1 Gi", "-1", "1gi", "Gi", "0"} {
+		values := stackValues(t, "local")
+		values["workerCpuRequest"] = bad
+		if _, err := Parse(lookupIn(values), nil, available); err == nil || !strings.Contains(err.Error(), "workerCpuRequest: got "+quote(bad)) {
+			t.Errorf("workerCpuRequest %q: %v; want an error naming the key", bad, err)
 		}
 	}
 }
@@ -360,4 +482,39 @@ func TestDefaultsMatchTheComponent(t *testing.T) {
 			t.Errorf("Pulumi.yaml default of %s is %v, the component's is %q", key, got, value)
 		}
 	}
+}
+
+// FuzzParse sets one key to any value: Parse never panics, and a refusal is
+// an *Error whose every problem names a declared key (or an entry of one).
+func FuzzParse(f *testing.F) {
+	decls, err := ReadDeclarations(projectDir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys := slices.Sorted(maps.Keys(decls))
+	for i, seed := range []string{"", "0", "-1", "1e3", "[]", `["a=b"]`, `{"A":"b"}`, "locustio/locust:2.46.3-", "0:0.", "..data", `["..data"]`, strings.Repeat("x", 300), "\x00", "10.0.0.0/8"} {
+		f.Add(uint8(i), seed)
+	}
+	f.Fuzz(func(t *testing.T, k uint8, value string) {
+		key := keys[int(k)%len(keys)]
+		values := stackValues(t, "dev")
+		if k%2 == 1 {
+			values = stackValues(t, "local")
+		}
+		values[key] = value
+		_, err := Parse(lookupIn(values), nil, available)
+		if err == nil {
+			return
+		}
+		var cfgErr *Error
+		if !errors.As(err, &cfgErr) {
+			t.Fatalf("%s=%q: error %v is not a *stackconfig.Error", key, value, err)
+		}
+		for _, p := range cfgErr.Problems {
+			base, _, _ := strings.Cut(p.Key, ".")
+			if _, ok := decls[base]; !ok {
+				t.Errorf("%s=%q: problem names %q, which is no declared key", key, value, p.Key)
+			}
+		}
+	})
 }

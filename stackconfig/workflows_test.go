@@ -19,7 +19,7 @@ func awsStacks(t *testing.T) []string {
 	}
 	var out []string
 	for _, stack := range stacks {
-		cfg, err := Parse(lookupIn(stackValues(t, stack)), available)
+		cfg, err := Parse(lookupIn(stackValues(t, stack)), nil, available)
 		if err != nil {
 			t.Fatalf("Pulumi.%s.yaml: %v", stack, err)
 		}
