@@ -83,6 +83,10 @@ func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) 
 	return outputs, nil
 }
 
+// endpointCheck tells whether this machine reaches the cluster's API; tests
+// replace it, since mocked clusters have no endpoint to dial.
+var endpointCheck = ekscluster.DialEndpoint
+
 func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterArgs {
 	return &ekscluster.ClusterArgs{
 		Name:              c.Name,
@@ -90,6 +94,9 @@ func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterA
 		LogTypes:          c.LogTypes,
 		PublicAccessCIDRs: c.PublicAccessCIDRs,
 		AdminARNs:         c.AdminARNs,
+		CreatorARN:        c.CreatorARN,
+		Credentials:       c.Credentials,
+		CheckEndpoint:     endpointCheck,
 		Network: ekscluster.NetworkArgs{
 			VpcID:             c.Network.VpcID,
 			PublicSubnetIDs:   c.Network.PublicSubnetIDs,

@@ -1,23 +1,32 @@
 package stackconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 )
+
+// standardSupportVersions are the Kubernetes versions in EKS standard
+// support, from the EKS release calendar (EKS user guide,
+// kubernetes-versions): 1.34 until 2026-12-02, 1.35 (released on EKS
+// 2026-01-28) until 2027-03-27. Bump this list, and the default in
+// Pulumi.yaml, as EKS releases and retires versions.
+var standardSupportVersions = []string{"1.34", "1.35"}
 
 var (
 	eksName          = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
-	kubeMinor        = regexp.MustCompile(`^1\.(\d{1,2})$`)
+	assumedRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$`)
 	principalARN     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
 	vpcID            = regexp.MustCompile(`^vpc-[0-9a-f]{8,17}$`)
 	subnetID         = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	instanceType     = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9-]+$`)
 	clusterLogTypes  = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 	capacityTypes    = []string{"ON_DEMAND", "SPOT"}
-	minKubeMinor     = 29
 	maxWorkers       = 1000
 	maxNodes         = 1000
 	minDiskGiB       = 20 // the EKS AL2023 AMI's own root volume size
@@ -34,6 +43,11 @@ func (p *parser) eksCluster() EKSCluster {
 		LogTypes:          p.list("clusterLogTypes"),
 		PublicAccessCIDRs: p.list("publicAccessCidrs"),
 		AdminARNs:         p.list("clusterAdminArns"),
+		CreatorARN:        p.str("clusterCreatorArn"),
+		Credentials:       p.awsCredentials(),
+	}
+	if c.CreatorARN != "" && !principalARN.MatchString(c.CreatorARN) {
+		p.fail("clusterCreatorArn", quote(c.CreatorARN), "must be empty or the ARN of the IAM role or user that creates the cluster, like \"arn:aws:iam::123456789012:role/deploy\" (for an assumed role, the role's ARN, not the session's)")
 	}
 	for _, arn := range c.AdminARNs {
 		if !principalARN.MatchString(arn) {
@@ -44,8 +58,9 @@ func (p *parser) eksCluster() EKSCluster {
 	if c.Name != "" && !eksName.MatchString(c.Name) {
 		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
 	}
-	if m := kubeMinor.FindStringSubmatch(c.KubernetesVersion); m == nil || atoi(m[1]) < minKubeMinor {
-		p.fail("kubernetesVersion", quote(c.KubernetesVersion), fmt.Sprintf("must be a Kubernetes minor version that EKS supports, like \"1.34\" (1.%d or later)", minKubeMinor))
+	if !slices.Contains(standardSupportVersions, c.KubernetesVersion) {
+		p.fail("kubernetesVersion", quote(c.KubernetesVersion), "must be a Kubernetes version in EKS standard support: "+strings.Join(standardSupportVersions, " or ")+
+			" (older versions are in extended support, billed extra per cluster hour; EKS release calendar in the EKS user guide, kubernetes-versions)")
 	}
 	for _, t := range c.LogTypes {
 		if !slices.Contains(clusterLogTypes, t) {
@@ -125,5 +140,25 @@ func (p *parser) eksCluster() EKSCluster {
 		p.fail("nodeDesiredSize", strconv.Itoa(g.DesiredSize), fmt.Sprintf("must be from nodeMinSize (%d) to nodeMaxSize (%d)", g.MinSize, g.MaxSize))
 	}
 	c.NodeGroup = g
+	return c
+}
+
+// awsCredentials reads how the AWS provider authenticates: aws:region,
+// aws:profile and aws:assumeRole's roleArn, so that the Kubernetes provider
+// can authenticate as the same identity.
+func (p *parser) awsCredentials() ekscluster.Credentials {
+	c := ekscluster.Credentials{Region: p.str("aws:region"), Profile: p.str("aws:profile")}
+	if raw := p.str("aws:assumeRole"); raw != "" {
+		var role struct {
+			RoleARN string `json:"roleArn"`
+		}
+		if err := json.Unmarshal([]byte(raw), &role); err != nil || !assumedRoleARN.MatchString(role.RoleARN) {
+			p.fail("aws:assumeRole", "a value without a valid roleArn", "must be an object with roleArn, the IAM role the AWS provider assumes, which the Kubernetes provider then assumes too")
+		}
+		c.RoleARN = role.RoleARN
+	}
+	if raw := p.str("aws:assumeRoles"); raw != "" && raw != "[]" {
+		p.fail("aws:assumeRoles", "a chain of roles", "is not supported: `aws eks get-token` assumes one role; use aws:assumeRole")
+	}
 	return c
 }

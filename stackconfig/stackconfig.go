@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/locust-eks/locust-on-eks/components"
+	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )
@@ -60,8 +61,12 @@ type EKSCluster struct {
 	LogTypes          []string
 	PublicAccessCIDRs []string
 	AdminARNs         []string
-	Network           Network
-	NodeGroup         NodeGroup
+	// CreatorARN is the identity that creates the cluster, which EKS makes
+	// an administrator itself; empty when not recorded.
+	CreatorARN  string
+	Credentials ekscluster.Credentials
+	Network     Network
+	NodeGroup   NodeGroup
 }
 
 // Network is either an existing VPC (VpcID set) or one the stack creates.
@@ -141,7 +146,7 @@ func (e *Error) Error() string {
 }
 
 // Lookup returns the raw value of a project config key (without the
-// "locust-eks:" prefix) as Pulumi hands it to programs (arrays as JSON),
+// "locust-eks:" prefix; keys of other namespaces, like aws:region, with theirs) as Pulumi hands it to programs (arrays as JSON),
 // whether it is set, and whether the stack stores it encrypted.
 type Lookup func(key string) (value string, ok, secret bool)
 
@@ -160,6 +165,10 @@ func Load(ctx *pulumi.Context, locustfiles []string) (*Config, error) {
 	}
 	stackFile := filepath.Join(dir, "Pulumi."+ctx.Stack()+".yaml")
 	return Parse(func(key string) (string, bool, bool) {
+		if strings.Contains(key, ":") { // another namespace, like aws:region
+			v, err := config.Try(ctx, key)
+			return v, err == nil, ctx.IsConfigSecret(key)
+		}
 		v, err := cfg.Try(key)
 		return v, err == nil, ctx.IsConfigSecret(Project + ":" + key)
 	}, func(key string) ([]string, bool) {

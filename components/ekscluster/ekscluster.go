@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
-	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -37,8 +34,19 @@ type ClusterArgs struct {
 	// through access entries, beside the identity that creates it: the CI
 	// preview role, the people who run tests.
 	AdminARNs []string
-	Network   NetworkArgs
-	NodeGroup NodeGroupArgs
+	// CreatorARN is the IAM role or user that creates the cluster, which
+	// EKS makes an administrator itself; it never gets a second entry. Empty
+	// when the stack does not record it (see checkCaller).
+	CreatorARN string
+	// Credentials are how the AWS provider authenticates; the Kubernetes
+	// provider authenticates the same way.
+	Credentials Credentials
+	// CheckEndpoint, when set, is called with the API endpoint once it is
+	// known (at preview for an existing cluster) and fails the update early
+	// when this machine cannot reach it. DialEndpoint is the real check.
+	CheckEndpoint func(endpoint string) error
+	Network       NetworkArgs
+	NodeGroup     NodeGroupArgs
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
 }
@@ -75,8 +83,9 @@ type Cluster struct {
 
 	EKS       *eks.Cluster
 	NodeGroup *eks.ManagedNodeGroup
-	// Provider deploys onto the cluster; it authenticates with the AWS CLI
-	// (`aws eks get-token`), as the kubeconfig does.
+	// Provider deploys onto the cluster, with the AWS provider's identity,
+	// through the AWS CLI (`aws eks get-token`). It depends on the node
+	// group: what it deploys waits for nodes and is deleted before them.
 	Provider *kubernetes.Provider
 
 	// ClusterName is the EKS cluster's name.
@@ -91,6 +100,11 @@ type Cluster struct {
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	if args == nil {
 		return nil, fmt.Errorf("EksCluster %q: args are required", name)
+	}
+	// Before anything exists: an identity that could not reach the cluster
+	// would create it and then fail on every Kubernetes object.
+	if err := checkCaller(ctx, args.CreatorARN, args.AdminARNs); err != nil {
+		return nil, err
 	}
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource(ClusterType, name, c, opts...); err != nil {
@@ -123,8 +137,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if args.Name != "" {
 		clusterArgs.Name = pulumi.String(args.Name)
 	}
-	if len(args.AdminARNs) > 0 {
-		clusterArgs.AccessEntries = adminAccessEntries(args.AdminARNs)
+	if entries := adminAccessEntries(args.AdminARNs, args.CreatorARN); len(entries) > 0 {
+		clusterArgs.AccessEntries = entries
 	}
 	var err error
 	c.EKS, err = eks.NewCluster(ctx, name, clusterArgs, child)
@@ -132,40 +146,23 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		return nil, err
 	}
 
-	role, err := newNodeRole(ctx, name, args.Tags, child)
-	if err != nil {
-		return nil, err
-	}
-
 	c.NodeSelector = map[string]string{NodePoolLabel: name}
-	ng := args.NodeGroup
-	// With authentication mode API, EKS itself creates the access entry
-	// that lets a managed node group's role join the cluster.
-	c.NodeGroup, err = eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
-		Cluster:         c.EKS,
-		NodeRole:        role,
-		OperatingSystem: eks.OperatingSystemAL2023,
-		SubnetIds:       vpc.privateSubnets,
-		InstanceTypes:   pulumi.ToStringArray(ng.InstanceTypes),
-		CapacityType:    pulumi.String(ng.CapacityType),
-		ScalingConfig: &awseks.NodeGroupScalingConfigArgs{
-			MinSize:     pulumi.Int(ng.MinSize),
-			DesiredSize: pulumi.Int(ng.DesiredSize),
-			MaxSize:     pulumi.Int(ng.MaxSize),
-		},
-		DiskSize: pulumi.Int(ng.DiskSizeGiB),
-		Labels:   pulumi.ToStringMap(c.NodeSelector),
-		Tags:     pulumi.ToStringMap(args.Tags),
-	}, child)
+	c.NodeGroup, err = newNodeGroup(ctx, name, c.EKS, vpc.privateSubnets, args.NodeGroup, c.NodeSelector, args.Tags, child)
 	if err != nil {
 		return nil, err
 	}
 
 	c.ClusterName = c.EKS.EksCluster.Name()
-	c.Kubeconfig = pulumi.ToSecret(c.EKS.KubeconfigJson).(pulumi.StringOutput)
+	// The kubeconfig users get has no profile: theirs may be named
+	// differently. The provider's has the stack's own.
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig(c.EKS.EksCluster, args.Credentials.withoutProfile())).(pulumi.StringOutput)
+	providerConfig := kubeconfig(c.EKS.EksCluster, args.Credentials)
+	if args.CheckEndpoint != nil {
+		providerConfig = checkedKubeconfig(c.EKS.EksCluster, providerConfig, args.CheckEndpoint, args.PublicAccessCIDRs)
+	}
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
-		Kubeconfig: c.Kubeconfig,
-	}, child)
+		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
+	}, child, pulumi.DependsOn([]pulumi.Resource{c.NodeGroup}))
 	if err != nil {
 		return nil, err
 	}
@@ -179,69 +176,4 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	return c, nil
 }
 
-// nodePolicies are the AWS managed policies every EKS node role needs: join
-// the cluster, run the VPC CNI, pull images from ECR.
-var nodePolicies = []string{
-	"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-	"arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-	"arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-}
-
-func newNodeRole(ctx *pulumi.Context, name string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, error) {
-	role, err := iam.NewRole(ctx, name+"-nodes", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-		Tags:             pulumi.ToStringMap(tags),
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	for i, arn := range nodePolicies {
-		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("%s-nodes-%d", name, i), &iam.RolePolicyAttachmentArgs{
-			Role:      role.Name,
-			PolicyArn: pulumi.String(arn),
-		}, opts...); err != nil {
-			return nil, err
-		}
-	}
-	return role, nil
-}
-
-// clusterAdminPolicy is the EKS access policy equal to Kubernetes'
-// cluster-admin.
-const clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-
-func adminAccessEntries(arns []string) map[string]eks.AccessEntryArgs {
-	entries := make(map[string]eks.AccessEntryArgs, len(arns))
-	for i, arn := range arns {
-		entries[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
-			PrincipalArn: pulumi.String(arn),
-			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
-				"cluster-admin": eks.AccessPolicyAssociationArgs{
-					PolicyArn:   pulumi.String(clusterAdminPolicy),
-					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
-				},
-			},
-		}
-	}
-	return entries
-}
-
 func ptr[T any](v T) *T { return &v }
-
-// availabilityZones returns the first n zones of the region that need no
-// opt-in (Local Zones and Wavelength Zones do).
-func availabilityZones(ctx *pulumi.Context, n int, opts ...pulumi.InvokeOption) ([]string, error) {
-	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
-		State: ptr("available"),
-		Filters: []aws.GetAvailabilityZonesFilter{
-			{Name: "opt-in-status", Values: []string{"opt-in-not-required"}},
-		},
-	}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	if len(res.Names) < n {
-		return nil, fmt.Errorf("%d availability zones wanted, but the region offers only %d: %v", n, len(res.Names), res.Names)
-	}
-	return res.Names[:n], nil
-}

@@ -33,6 +33,23 @@ type Resource struct {
 	Inputs   resource.PropertyMap
 	// State is what the mock answered: the inputs plus provider-set fields.
 	State resource.PropertyMap
+	// Dependencies are the URNs the resource depends on (DependsOn and the
+	// resources its inputs came from), as sent to the engine, which orders
+	// creates by them and deletes in reverse.
+	Dependencies []string
+	// PropertyDependencies are, per input, the URNs its value came from.
+	PropertyDependencies map[string][]string
+}
+
+// DependsOn reports whether the resource depends, directly, on a resource
+// of type typ named name.
+func (r Resource) DependsOn(typ, name string) bool {
+	for _, urn := range r.Dependencies {
+		if urnType(resource.URN(urn)) == typ && urnName(resource.URN(urn)) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ParentType is the type of the parent resource, "" for none.
@@ -118,6 +135,11 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent, r.Provider, r.Remote = rpc.GetParent(), rpc.GetProvider(), rpc.GetRemote()
+		r.Dependencies = rpc.GetDependencies()
+		r.PropertyDependencies = map[string][]string{}
+		for k, deps := range rpc.GetPropertyDependencies() {
+			r.PropertyDependencies[k] = deps.GetUrns()
+		}
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Answers of the AWS provider's functions, as the real ones give them. The
+// rules come from the upstream data sources, not from this program:
+// terraform-provider-aws internal/service/ec2/ec2_availability_zones_data_source.go
+// (EC2 DescribeAvailabilityZones with the State and Filters, then sorted by
+// name, then ExcludeNames and ExcludeZoneIds dropped, names and zone IDs
+// kept in step) and internal/service/sts/caller_identity_data_source.go
+// (sts:GetCallerIdentity's Account, Arn, UserId).
+
+// zone is one availability zone as DescribeAvailabilityZones reports it.
+type zone struct {
+	name, id, zoneType, optIn, state string
+}
+
+// usEast1 is us-east-1 as an account might see it: the name to ID mapping
+// differs per account, and here us-east-1c is use1-az3, where EKS refuses
+// cluster subnets; a Local Zone needs opt-in.
+var usEast1 = []zone{
+	{"us-east-1a", "use1-az6", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1b", "use1-az1", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1c", "use1-az3", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1d", "use1-az2", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1e", "use1-az4", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1f", "use1-az5", "availability-zone", "opt-in-not-required", "available"},
+	{"us-east-1-bos-1a", "use1-bos1-az1", "local-zone", "not-opted-in", "available"},
+}
+
+// getAvailabilityZones answers aws:index/getAvailabilityZones.
+func getAvailabilityZones(t *testing.T, zones []zone, args resource.PropertyMap) resource.PropertyMap {
+	t.Helper()
+	strs := func(v resource.PropertyValue) []string {
+		var out []string
+		if v.IsArray() {
+			for _, e := range v.ArrayValue() {
+				out = append(out, e.StringValue())
+			}
+		}
+		return out
+	}
+	matches := func(z zone) bool {
+		if s := args["state"]; s.IsString() && s.StringValue() != z.state {
+			return false
+		}
+		if args["allAvailabilityZones"].IsNull() || !args["allAvailabilityZones"].IsBool() || !args["allAvailabilityZones"].BoolValue() {
+			// Without allAvailabilityZones, EC2 lists only zones the account has
+			// opted into (and those that need no opt-in).
+			if z.optIn == "not-opted-in" {
+				return false
+			}
+		}
+		if f := args["filters"]; f.IsArray() {
+			for _, filter := range f.ArrayValue() {
+				name, values := filter.ObjectValue()["name"].StringValue(), strs(filter.ObjectValue()["values"])
+				field := map[string]string{"opt-in-status": z.optIn, "zone-type": z.zoneType, "zone-id": z.id, "zone-name": z.name, "state": z.state}
+				v, known := field[name]
+				if !known {
+					t.Fatalf("getAvailabilityZones: the mock knows no filter %q", name)
+				}
+				if !slices.Contains(values, v) {
+					return false
+				}
+			}
+		}
+		return !slices.Contains(strs(args["excludeNames"]), z.name) && !slices.Contains(strs(args["excludeZoneIds"]), z.id)
+	}
+	sorted := slices.Clone(zones)
+	slices.SortFunc(sorted, func(a, b zone) int {
+		if a.name < b.name {
+			return -1
+		}
+		return 1
+	})
+	var names, ids []any
+	for _, z := range sorted {
+		if matches(z) {
+			names, ids = append(names, z.name), append(ids, z.id)
+		}
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"names": names, "zoneIds": ids, "id": "us-east-1"})
+}
+
+// getCallerIdentity answers aws:index/getCallerIdentity for arn.
+func getCallerIdentity(arn string) resource.PropertyMap {
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"accountId": "123456789012", "arn": arn, "userId": "AROAEXAMPLEID:session", "id": "123456789012",
+	})
+}
+
+// describedCluster adds to an aws.eks.Cluster's state what DescribeCluster
+// reports once the cluster exists: its API endpoint and CA.
+func describedCluster(args pulumi.MockResourceArgs) resource.PropertyMap {
+	state := args.Inputs.Copy()
+	state["endpoint"] = resource.NewProperty("https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com")
+	state["certificateAuthority"] = resource.NewProperty(resource.NewPropertyMapFromMap(map[string]any{"data": "LS0tLS1CRUdJTi1DQQ=="}))
+	return state
+}
+
+// Mocked clusters have an endpoint no one can dial; tests of the check set
+// their own.
+func init() { endpointCheck = func(string) error { return nil } }

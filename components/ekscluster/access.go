@@ -1,0 +1,102 @@
+package ekscluster
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Who administers the cluster. pulumi-eks v3.9.1 always creates the cluster
+// with bootstrapClusterCreatorAdminPermissions (nodejs/eks/cluster/cluster.ts,
+// accessConfig), so EKS gives the identity that creates the cluster an access
+// entry of its own; a second entry for the same principal fails ("An IAM
+// principal can't be included in more than one access entry"). That identity
+// is recorded once, in CreatorARN, and never gets a second entry; every other
+// administrator is an explicit entry from AdminARNs. Filtering out whoever runs
+// `pulumi up` instead would delete CI's own entry on CI's next run.
+
+// clusterAdminPolicy is the EKS access policy equal to Kubernetes'
+// cluster-admin.
+const clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+// adminAccessEntries are the access entries of arns, leaving out creator,
+// which EKS made an administrator itself.
+func adminAccessEntries(arns []string, creator string) map[string]eks.AccessEntryArgs {
+	entries := map[string]eks.AccessEntryArgs{}
+	for i, arn := range arns {
+		if creator != "" && samePrincipal(arn, creator) {
+			continue
+		}
+		entries[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
+			PrincipalArn: pulumi.String(arn),
+			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
+				"cluster-admin": eks.AccessPolicyAssociationArgs{
+					PolicyArn:   pulumi.String(clusterAdminPolicy),
+					AccessScope: awseks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
+				},
+			},
+		}
+	}
+	return entries
+}
+
+// checkCaller fails, before anything is created, when the identity running
+// Pulumi could not reach the cluster's Kubernetes API: it is neither the
+// recorded creator nor one of the administrators. With no creator recorded,
+// a caller listed among the administrators is ambiguous: if this run creates
+// the cluster, EKS makes the caller an administrator itself and the explicit
+// entry for it fails as a duplicate.
+func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) error {
+	id, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, opts...)
+	if err != nil {
+		return fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
+	}
+	caller := principalARN(id.Arn)
+	isAdmin := slices.ContainsFunc(admins, func(a string) bool { return samePrincipal(a, caller) })
+	switch {
+	case creator == "" && isAdmin:
+		return fmt.Errorf("clusterCreatorArn is not set and clusterAdminArns lists %s, the identity running this: "+
+			"if this run creates the cluster, EKS makes it an administrator itself and a second access entry for it fails. "+
+			"Set clusterCreatorArn to the identity that creates (or created) the cluster: pulumi config set clusterCreatorArn ARN", caller)
+	case creator != "" && !samePrincipal(creator, caller) && !isAdmin:
+		return fmt.Errorf("the identity running this, %s, is neither clusterCreatorArn (%s) nor in clusterAdminArns, "+
+			"so it could not reach the cluster's Kubernetes API; add it to clusterAdminArns", caller, creator)
+	}
+	return nil
+}
+
+// principalARN turns the ARN sts:GetCallerIdentity reports into the IAM
+// principal an access entry names: an assumed-role session
+// (arn:aws:sts::111122223333:assumed-role/NAME/SESSION) becomes its role
+// (arn:aws:iam::111122223333:role/NAME). Users and roles stay as they are.
+func principalARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "sts" || !strings.HasPrefix(parts[5], "assumed-role/") {
+		return arn
+	}
+	role := strings.Split(strings.TrimPrefix(parts[5], "assumed-role/"), "/")[0]
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", parts[1], parts[4], role)
+}
+
+// samePrincipal compares IAM principal ARNs the way an assumed-role ARN can
+// be compared with a role's: account, kind and name, ignoring a role's path
+// (which an assumed-role ARN does not carry).
+func samePrincipal(a, b string) bool {
+	key := func(arn string) string {
+		parts := strings.SplitN(principalARN(arn), ":", 6)
+		if len(parts) != 6 {
+			return arn
+		}
+		kind, name, _ := strings.Cut(parts[5], "/")
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+		return parts[1] + ":" + parts[4] + ":" + kind + "/" + name
+	}
+	return key(a) == key(b)
+}

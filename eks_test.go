@@ -1,0 +1,197 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// The EKS half of the stack against what AWS and pulumi-eks do on a real
+// `pulumi up`, as far as mocks can show it (README, "What the tests prove").
+
+// withCaller runs f with sts:GetCallerIdentity answering arn.
+func withCaller(t *testing.T, arn string) {
+	old := caller
+	caller = arn
+	t.Cleanup(func() { caller = old })
+}
+
+func TestClusterAdmins(t *testing.T) {
+	const (
+		deploy  = "arn:aws:iam::123456789012:role/deploy"
+		preview = "arn:aws:iam::123456789012:role/ci-preview"
+		alice   = "arn:aws:iam::123456789012:user/alice"
+	)
+	for _, tc := range []struct {
+		name, caller, creator string
+		admins                []string
+		wantEntries           []string // principals with an explicit access entry
+		wantErr               string
+	}{
+		{"creator listed among admins gets no second entry", "arn:aws:sts::123456789012:assumed-role/deploy/gh-run-1", deploy, []string{deploy, preview}, []string{preview}, ""},
+		{"creator with a role path, caller a session of it", "arn:aws:sts::123456789012:assumed-role/deploy/laptop", "arn:aws:iam::123456789012:role/platform/deploy", []string{preview}, []string{preview}, ""},
+		{"a later run from CI keeps CI's entry", "arn:aws:sts::123456789012:assumed-role/ci-preview/run-9", alice, []string{preview}, []string{preview}, ""},
+		{"first run from a laptop, nothing recorded", alice, "", []string{preview}, []string{preview}, ""},
+		{"caller locked out", "arn:aws:sts::123456789012:assumed-role/stranger/x", deploy, []string{preview}, nil,
+			"is neither clusterCreatorArn (arn:aws:iam::123456789012:role/deploy) nor in clusterAdminArns"},
+		{"no creator recorded and the caller listed", alice, "", []string{alice, preview}, nil, "Set clusterCreatorArn"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			withCaller(t, tc.caller)
+			admins, _ := json.Marshal(tc.admins)
+			s := run(t, "dev", map[string]string{"clusterAdminArns": string(admins), "clusterCreatorArn": tc.creator})
+			if tc.wantErr != "" {
+				if s.err == nil || !strings.Contains(s.err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", s.err, tc.wantErr)
+				}
+				if n := len(s.monitor.Resources()); n != 0 {
+					t.Errorf("%d resources registered before the error; want none", n)
+				}
+				return
+			}
+			if s.err != nil {
+				t.Fatal(s.err)
+			}
+			entries, _ := s.get(t, "eks:index:Cluster", "locust").Object()["accessEntries"].(map[string]any)
+			var got []string
+			for _, e := range entries {
+				got = append(got, e.(map[string]any)["principalArn"].(string))
+			}
+			if strings.Join(got, ",") != strings.Join(tc.wantEntries, ",") {
+				t.Errorf("access entries for %v, want %v", got, tc.wantEntries)
+			}
+		})
+	}
+}
+
+// TestNodeGroupOutlivesItsPolicies: the node role's policy attachments must
+// be created before the node group and deleted after it (the
+// aws_eks_node_group docs), so the node group depends on them, as a resource
+// and through the role ARN it is given.
+func TestNodeGroupOutlivesItsPolicies(t *testing.T) {
+	s := mustRun(t, "dev", nil)
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes")
+	for i := range 3 {
+		name := "locust-nodes-" + string(rune('0'+i))
+		if !ng.DependsOn("aws:iam/rolePolicyAttachment:RolePolicyAttachment", name) {
+			t.Errorf("node group does not depend on policy attachment %s: %v", name, ng.Dependencies)
+		}
+		found := false
+		for _, urn := range ng.PropertyDependencies["nodeRoleArn"] {
+			found = found || strings.HasSuffix(urn, "::"+name)
+		}
+		if !found {
+			t.Errorf("nodeRoleArn does not come through attachment %s: %v", name, ng.PropertyDependencies["nodeRoleArn"])
+		}
+	}
+}
+
+// TestLocustWaitsForNodes: every Kubernetes object goes through the provider,
+// which depends on the node group, so Deployments are created once nodes can
+// join and deleted before the nodes go.
+func TestLocustWaitsForNodes(t *testing.T) {
+	s := mustRun(t, "dev", nil)
+	p := s.get(t, "pulumi:providers:kubernetes", "locust")
+	if !p.DependsOn("eks:index:ManagedNodeGroup", "locust-nodes") {
+		t.Errorf("the Kubernetes provider does not depend on the node group: %v", p.Dependencies)
+	}
+	assertKubernetesProvider(t, s, "locust")
+}
+
+// TestInstancesAndVolumesTagged: node-group tags do not reach the EC2
+// instances and volumes; the launch template's tag specifications do.
+func TestInstancesAndVolumesTagged(t *testing.T) {
+	s := mustRun(t, "dev", map[string]string{"nodeDiskSize": "50"})
+	lt := s.get(t, "aws:ec2/launchTemplate:LaunchTemplate", "locust-nodes").Object()
+	specs := map[string]map[string]any{}
+	for _, spec := range lt["tagSpecifications"].([]any) {
+		m := spec.(map[string]any)
+		specs[m["resourceType"].(string)] = m["tags"].(map[string]any)
+	}
+	for _, kind := range []string{"instance", "volume"} {
+		if tags := specs[kind]; tags["project"] != "locust-eks" || tags["stack"] != "dev" {
+			t.Errorf("%s tags %v, want project and stack", kind, tags)
+		}
+	}
+	bdm := lt["blockDeviceMappings"].([]any)[0].(map[string]any)
+	ebs := bdm["ebs"].(map[string]any)
+	if bdm["deviceName"] != "/dev/xvda" || ebs["volumeSize"] != 50.0 || ebs["encrypted"] != "true" {
+		t.Errorf("root volume %v", bdm)
+	}
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes").Object()
+	if _, set := ng["diskSize"]; set {
+		t.Errorf("node group sets diskSize %v beside a launch template; EKS refuses both", ng["diskSize"])
+	}
+	tmpl, _ := ng["launchTemplate"].(map[string]any)
+	if tmpl["id"] != "locust-nodes_id" || tmpl["version"] == nil {
+		t.Errorf("node group launch template %v", tmpl)
+	}
+}
+
+// kubeconfigArgs returns the `aws` arguments of a kubeconfig's exec user.
+func kubeconfigArgs(t *testing.T, kubeconfig string) string {
+	t.Helper()
+	var cfg struct {
+		Users []struct {
+			User struct {
+				Exec struct {
+					Command string   `json:"command"`
+					Args    []string `json:"args"`
+				} `json:"exec"`
+			} `json:"user"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal([]byte(kubeconfig), &cfg); err != nil || len(cfg.Users) != 1 {
+		t.Fatalf("kubeconfig %s: %v", kubeconfig, err)
+	}
+	return cfg.Users[0].User.Exec.Command + " " + strings.Join(cfg.Users[0].User.Exec.Args, " ")
+}
+
+// TestKubernetesAsTheAWSIdentity: the Kubernetes provider gets its token as
+// the AWS provider authenticates, with aws:profile and aws:assumeRole.
+func TestKubernetesAsTheAWSIdentity(t *testing.T) {
+	const role = "arn:aws:iam::123456789012:role/deploy"
+	for _, tc := range []struct {
+		name           string
+		set            map[string]string
+		provider, user string
+	}{
+		{"default chain", nil,
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json",
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json"},
+		{"aws:profile", map[string]string{"aws:profile": "loadtest"},
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json --profile loadtest",
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json"},
+		{"aws:assumeRole", map[string]string{"aws:assumeRole": `{"roleArn":"` + role + `","sessionName":"pulumi"}`},
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json --role-arn " + role,
+			"aws --region us-east-1 eks get-token --cluster-name locust-eksCluster-1a2b3c --output json --role-arn " + role},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustRun(t, "dev", tc.set)
+			provider := s.get(t, "pulumi:providers:kubernetes", "locust").Inputs["kubeconfig"].SecretValue().Element.StringValue()
+			if got := kubeconfigArgs(t, provider); got != tc.provider {
+				t.Errorf("provider runs %q, want %q", got, tc.provider)
+			}
+			if got := kubeconfigArgs(t, s.outputs["kubeconfig"].(string)); got != tc.user {
+				t.Errorf("kubeconfig output runs %q, want %q (no profile: the user's may be named differently)", got, tc.user)
+			}
+		})
+	}
+}
+
+// TestUnreachableAPIFailsEarly: when this machine cannot reach the API
+// endpoint, the run fails with a message naming publicAccessCidrs instead of
+// every Kubernetes object timing out.
+func TestUnreachableAPIFailsEarly(t *testing.T) {
+	old := endpointCheck
+	endpointCheck = func(string) error { return errors.New("dial tcp 203.0.113.9:443: i/o timeout") }
+	t.Cleanup(func() { endpointCheck = old })
+	s := run(t, "dev", map[string]string{"publicAccessCidrs": `["198.51.100.7/32"]`})
+	if s.err == nil || !strings.Contains(s.err.Error(), "cannot be reached from this machine") || !strings.Contains(s.err.Error(), "publicAccessCidrs [198.51.100.7/32]") {
+		t.Fatalf("error %v, want one naming the endpoint and publicAccessCidrs", s.err)
+	}
+	for _, r := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		t.Errorf("Deployment %s registered although its provider could not be configured", r.Name)
+	}
+}
