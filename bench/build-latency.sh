@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What `pulumi preview` waits for before the program even runs: Go compiles
-# and links the program on every preview. Measures:
-#   warm edit-to-build  main.go edited, everything else cached, with the default
-#                       linker flags and with -ldflags=-s (no symbol table, no DWARF)
-#   warm no-change      nothing edited, built to a new temporary file as Pulumi's
+# and links the program on every preview, the way pulumi-language-go (3.248
+# and later) does it: `go build -buildvcs=false -trimpath -ldflags "-w -s"`
+# (sdk/go/pulumi-language-go/main.go), flags that win over any GOFLAGS.
+# Measures:
+#   warm edit-to-build  main.go edited, everything else cached
+#   warm no-change      nothing edited, built to a new temporary file as the
 #                       Go host does by default, and to a path whose binary is
 #                       already current, as with runtime option buildTarget
 #   warm go test        test binaries compiled and linked, no test run
@@ -23,28 +25,30 @@ trap 'cp "$work/main.go.orig" main.go; rm -rf "$work"' EXIT
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}'; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
-edit_build() { # $1: ldflags
+# The language host's own flags.
+cli_flags=(-buildvcs=false -trimpath -ldflags "-w -s")
+build() { go build "${cli_flags[@]}" -o "$1" .; }
+
+edit_build() {
   printf '\n// edited %s\n' "$(date +%s%N)" >>main.go
-  seconds go build -ldflags="$1" -o "$work/program$1" .
+  seconds build "$work/program"
   cp "$work/main.go.orig" main.go
 }
 
 echo "Go $(go version | awk '{print $3}'), $(nproc) CPUs, $runs runs each"
-go build -o "$work/program" . && go build -ldflags=-s -o "$work/program-s" . # warm both link configurations
+build "$work/program" # warm the cache for these flags
+go build -o "$work/program-debug" . # the same program with symbols, for its size
 cp main.go "$work/main.go.orig" # the builds above leave main.go as it was
 printf '%-36s %s\n' "measurement" "seconds (runs ... | median)"
-for flags in "" "-s"; do
-  label="warm edit-to-build ldflags='${flags}'"
-  all=""
-  for _ in $(seq "$runs"); do all+=" $(edit_build "$flags")"; done
-  printf '%-36s %s | %s\n' "$label" "$all" "$(echo "$all" | median)"
-done
-go build -o "$work/program" . # current again, after the edits
 all=""
-for i in $(seq "$runs"); do all+=" $(seconds go build -o "$work/fresh-$i" .)"; done
+for _ in $(seq "$runs"); do all+=" $(edit_build)"; done
+printf '%-36s %s | %s\n' "warm edit-to-build" "$all" "$(echo "$all" | median)"
+build "$work/program" # current again, after the edits
+all=""
+for i in $(seq "$runs"); do all+=" $(seconds build "$work/fresh-$i")"; done
 printf '%-36s %s | %s\n' "warm no-change, new output file" "$all" "$(echo "$all" | median)"
 all=""
-for _ in $(seq "$runs"); do all+=" $(seconds go build -o "$work/program" .)"; done
+for _ in $(seq "$runs"); do all+=" $(seconds build "$work/program")"; done
 printf '%-36s %s | %s\n' "warm no-change, buildTarget current" "$all" "$(echo "$all" | median)"
 all=""
 for _ in $(seq "$runs"); do
@@ -54,7 +58,7 @@ for _ in $(seq "$runs"); do
 done
 printf '%-36s %s | %s\n' "warm go test (build only)" "$all" "$(echo "$all" | median)"
 if $cold; then
-  printf '%-36s %s\n' "cold build (empty GOCACHE)" "$(GOCACHE="$work/gocache" seconds go build -o "$work/program-cold" .)"
+  printf '%-36s %s\n' "cold build (empty GOCACHE)" "$(GOCACHE="$work/gocache" seconds build "$work/program-cold")"
 fi
-printf 'program size: %s MB default, %s MB with -ldflags=-s\n' \
-  "$(du -m "$work/program" | cut -f1)" "$(du -m "$work/program-s" | cut -f1)"
+printf 'program size: %s MB as the language host builds it, %s MB with symbols and DWARF\n' \
+  "$(du -m "$work/program" | cut -f1)" "$(du -m "$work/program-debug" | cut -f1)"

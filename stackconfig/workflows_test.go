@@ -1,8 +1,11 @@
 package stackconfig
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -39,18 +42,51 @@ type workflow struct {
 			} `yaml:"inputs"`
 		} `yaml:"workflow_dispatch"`
 	} `yaml:"on"`
-	Jobs map[string]struct {
-		Environment string `yaml:"environment"`
-		Strategy    struct {
-			Matrix struct {
-				Include []map[string]string `yaml:"include"`
-			} `yaml:"matrix"`
-		} `yaml:"strategy"`
-		Steps []struct {
-			Uses string            `yaml:"uses"`
-			With map[string]string `yaml:"with"`
-		} `yaml:"steps"`
-	} `yaml:"jobs"`
+	Concurrency concurrency    `yaml:"concurrency"`
+	Jobs        map[string]job `yaml:"jobs"`
+}
+
+type concurrency struct {
+	Group            string `yaml:"group"`
+	CancelInProgress any    `yaml:"cancel-in-progress"`
+}
+
+type job struct {
+	If          string            `yaml:"if"`
+	Needs       any               `yaml:"needs"`
+	Uses        string            `yaml:"uses"`
+	Environment string            `yaml:"environment"`
+	Concurrency concurrency       `yaml:"concurrency"`
+	Env         map[string]string `yaml:"env"`
+	Strategy    struct {
+		Matrix struct {
+			Include []map[string]string `yaml:"include"`
+		} `yaml:"matrix"`
+	} `yaml:"strategy"`
+	Steps []step `yaml:"steps"`
+}
+
+type step struct {
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]string `yaml:"with"`
+}
+
+// needs lists a job's needs, given as one name or a list.
+func (j job) needs() []string {
+	switch n := j.Needs.(type) {
+	case string:
+		return []string{n}
+	case []any:
+		var out []string
+		for _, v := range n {
+			out = append(out, v.(string))
+		}
+		return out
+	}
+	return nil
 }
 
 func readWorkflow(t *testing.T, name string) workflow {
@@ -110,5 +146,227 @@ func TestDeployAndDestroyCoverEveryEnvironment(t *testing.T) {
 	slices.Sort(choices)
 	if !slices.Equal(choices, want) {
 		t.Errorf("destroy.yml offers %v, want %v", choices, want)
+	}
+}
+
+// TestForkPullRequestsSkipPreview: a fork's pull request has no variables,
+// secrets or OIDC token; its preview is skipped with a notice instead of
+// failing red.
+func TestForkPullRequestsSkipPreview(t *testing.T) {
+	w := readWorkflow(t, "preview.yml")
+	const sameRepo = "github.event.pull_request.head.repo.full_name == github.repository"
+	if w.Jobs["preview"].If != sameRepo {
+		t.Errorf("preview job runs if %q, want %q", w.Jobs["preview"].If, sameRepo)
+	}
+	notice := false
+	for _, j := range w.Jobs {
+		if j.If == strings.Replace(sameRepo, "==", "!=", 1) {
+			for _, s := range j.Steps {
+				notice = notice || strings.Contains(s.Run, "GITHUB_STEP_SUMMARY")
+			}
+		}
+	}
+	if !notice {
+		t.Error("no job tells a fork's pull request, in the job summary, why there is no preview")
+	}
+}
+
+// pulumiSteps are the pulumi/actions steps of a workflow, by job.
+func pulumiSteps(t *testing.T, name string) map[string]step {
+	steps := map[string]step{}
+	for jobName, j := range readWorkflow(t, name).Jobs {
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "pulumi/actions@") {
+				steps[jobName] = s
+			}
+		}
+	}
+	if len(steps) == 0 {
+		t.Fatalf("%s runs no pulumi/actions step", name)
+	}
+	return steps
+}
+
+// TestFirstRunOnANewBackend: stack files carry no secrets provider, so the
+// first run creates the stack (upsert) with the KMS provider of a repository
+// variable, and the setup step refuses to go on without one on a
+// self-managed backend instead of waiting for a passphrase.
+func TestFirstRunOnANewBackend(t *testing.T) {
+	const provider = "${{ vars.PULUMI_SECRETS_PROVIDER }}"
+	for _, name := range []string{"preview.yml", "deploy.yml", "destroy.yml"} {
+		for jobName, s := range pulumiSteps(t, name) {
+			if s.With["secrets-provider"] != provider {
+				t.Errorf("%s %s: secrets-provider %q, want %q", name, jobName, s.With["secrets-provider"], provider)
+			}
+			if name != "destroy.yml" && s.With["upsert"] != "true" {
+				t.Errorf("%s %s: upsert %q; the first run of a new stack would fail with \"no stack named\"", name, jobName, s.With["upsert"])
+			}
+			if s.With["pulumi-version"] != "3.274.1" {
+				t.Errorf("%s %s: Pulumi CLI %q, want the pinned 3.274.1", name, jobName, s.With["pulumi-version"])
+			}
+		}
+		for jobName, j := range readWorkflow(t, name).Jobs {
+			if _, runsPulumi := pulumiSteps(t, name)[jobName]; runsPulumi && j.Env["PULUMI_SECRETS_PROVIDER"] != provider {
+				t.Errorf("%s %s: PULUMI_SECRETS_PROVIDER not in the job's env, so the setup check cannot see it", name, jobName)
+			}
+		}
+	}
+	action := readFile(t, ".github/actions/pulumi-setup/action.yml")
+	if !strings.Contains(action, "PULUMI_SECRETS_PROVIDER") || !strings.Contains(action, "exit 1") {
+		t.Error("pulumi-setup does not stop when a self-managed backend has no secrets provider")
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(projectDir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestNoIneffectiveLinkerFlags: pulumi-language-go 3.248 and later builds the
+// program with its own -ldflags "-w -s", which wins over GOFLAGS.
+func TestNoIneffectiveLinkerFlags(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(projectDir, ".github/workflows/*.yml"))
+	for _, f := range files {
+		if strings.Contains(readFile(t, ".github/workflows/"+filepath.Base(f)), "GOFLAGS") {
+			t.Errorf("%s sets GOFLAGS, which the Go language host overrides", filepath.Base(f))
+		}
+	}
+}
+
+// TestToolsCache: the key has the Go version (a Go bump would otherwise
+// restore tools that tools/build.sh rebuilds, and never save the new ones),
+// and tools are saved even when the tests fail.
+func TestToolsCache(t *testing.T) {
+	w := readWorkflow(t, "test.yml")
+	var restore, save *step
+	for i, s := range w.Jobs["test"].Steps {
+		switch {
+		case strings.HasPrefix(s.Uses, "actions/cache/restore@"):
+			restore = &w.Jobs["test"].Steps[i]
+		case strings.HasPrefix(s.Uses, "actions/cache/save@"):
+			save = &w.Jobs["test"].Steps[i]
+		case strings.HasPrefix(s.Uses, "actions/cache@"):
+			t.Errorf("test.yml restores and saves the tools in one step: a failed test run never saves them")
+		}
+	}
+	if restore == nil || save == nil {
+		t.Fatal("test.yml has no separate restore and save of the tools")
+	}
+	if !strings.Contains(restore.With["key"], "steps.go.outputs.go-version") || !strings.Contains(restore.With["key"], "hashFiles('tools/**')") {
+		t.Errorf("tools cache key %q lacks the Go version or the tools' hash", restore.With["key"])
+	}
+	if !strings.Contains(save.If, "always()") {
+		t.Errorf("tools are saved if %q; want always()", save.If)
+	}
+	if c := w.Concurrency.CancelInProgress; c == true || !strings.Contains(fmt.Sprint(c), "pull_request") {
+		t.Errorf("cancel-in-progress %v would cancel a push to main", c)
+	}
+}
+
+// TestDeployOnlyAfterTests: a red commit never deploys; deploy.yml is called
+// by test.yml after the tests, on pushes to main that change something to
+// deploy.
+func TestDeployOnlyAfterTests(t *testing.T) {
+	var d struct {
+		On map[string]any `yaml:"on"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/deploy.yml")), &d); err != nil {
+		t.Fatal(err)
+	}
+	_, onPush := d.On["push"]
+	_, called := d.On["workflow_call"]
+	if onPush || !called {
+		t.Errorf("deploy.yml triggers %v; it must be called after the tests (workflow_call), not run on push", d.On)
+	}
+	w := readWorkflow(t, "test.yml")
+	var caller *job
+	for name, j := range w.Jobs {
+		if j.Uses == "./.github/workflows/deploy.yml" {
+			caller = &j
+			if !slices.Contains(j.needs(), "test") {
+				t.Errorf("job %s deploys without waiting for the tests (needs %v)", name, j.needs())
+			}
+			for _, cond := range []string{"github.event_name == 'push'", "refs/heads/main", "needs.changes.outputs.deploy == 'true'"} {
+				if !strings.Contains(j.If, cond) {
+					t.Errorf("job %s deploys if %q, lacking %q", name, j.If, cond)
+				}
+			}
+		}
+	}
+	if caller == nil {
+		t.Fatal("test.yml never calls deploy.yml")
+	}
+	diff := ""
+	for _, s := range w.Jobs["changes"].Steps {
+		diff += s.Run
+	}
+	for _, path := range []string{"main.go", "go.mod", "Pulumi.*.yaml", "components", "stackconfig", "locustfiles"} {
+		if !strings.Contains(diff, path) {
+			t.Errorf("the changes job does not look at %s", path)
+		}
+	}
+}
+
+// TestDeployAndDestroyQueueApart: GitHub keeps one waiting run per
+// concurrency group and cancels the older one; a deploy and a destroy of a
+// stack in one group would drop each other silently.
+func TestDeployAndDestroyQueueApart(t *testing.T) {
+	groups := map[string]string{}
+	stacks := readWorkflow(t, "destroy.yml").On.WorkflowDispatch.Inputs["stack"].Options
+	for _, name := range []string{"deploy.yml", "destroy.yml"} {
+		for jobName := range pulumiSteps(t, name) {
+			c := readWorkflow(t, name).Jobs[jobName].Concurrency
+			if c.Group == "" || c.CancelInProgress != false {
+				t.Errorf("%s %s: concurrency %+v; want a group that never cancels a running update", name, jobName, c)
+			}
+			// A group named after the chosen stack is each stack's group.
+			expanded := []string{c.Group}
+			if strings.Contains(c.Group, "${{ inputs.stack }}") {
+				expanded = nil
+				for _, stack := range stacks {
+					expanded = append(expanded, strings.ReplaceAll(c.Group, "${{ inputs.stack }}", stack))
+				}
+			}
+			for _, g := range expanded {
+				if other, taken := groups[g]; taken {
+					t.Errorf("%s %s shares concurrency group %q with %s", name, jobName, g, other)
+				}
+				groups[g] = name + " " + jobName
+			}
+		}
+	}
+}
+
+// TestDestroyConfirmationFailsLoudly: a mismatched confirmation must fail the
+// run, not skip the job and show green.
+func TestDestroyConfirmationFailsLoudly(t *testing.T) {
+	w := readWorkflow(t, "destroy.yml")
+	for name, j := range w.Jobs {
+		if strings.Contains(j.If, "inputs.confirm") {
+			t.Errorf("job %s is skipped on a mismatched confirmation (if: %s); the run would show green", name, j.If)
+		}
+	}
+	checked := false
+	for _, s := range w.Jobs["confirm"].Steps {
+		checked = checked || (strings.Contains(s.Run, `"$CONFIRM" != "$STACK"`) && strings.Contains(s.Run, "exit 1"))
+	}
+	if !checked || !slices.Contains(w.Jobs["destroy"].needs(), "confirm") {
+		t.Error("destroy does not wait for a confirm job that fails on a mismatch")
+	}
+}
+
+// TestSetupReadsStackFilesWithAYAMLParser and checks for the AWS CLI that
+// pulumi-eks needs even for a preview.
+func TestSetupReadsStackFilesWithAYAMLParser(t *testing.T) {
+	action := readFile(t, ".github/actions/pulumi-setup/action.yml")
+	if strings.Contains(action, "sed -n 's/^ *aws:region") || !strings.Contains(action, "go run ./cmd/stackvalue") {
+		t.Error("pulumi-setup does not read aws:region with cmd/stackvalue")
+	}
+	if !strings.Contains(action, "aws --version") || !strings.Contains(action, "minor < 7") {
+		t.Error("pulumi-setup does not make sure of AWS CLI v2 >= 2.7.0, which pulumi-eks requires")
 	}
 }
