@@ -155,6 +155,9 @@ func TestEKSStack(t *testing.T) {
 		"kubernetes:core/v1:ConfigMap":                        1,
 		"kubernetes:core/v1:Service":                          1,
 		"kubernetes:apps/v1:Deployment":                       2,
+		"kubernetes:policy/v1:PodDisruptionBudget":            2,
+		"kubernetes:networking.k8s.io/v1:NetworkPolicy":       2,
+		"aws:ec2/launchTemplate:LaunchTemplate":               1,
 	}
 	for typ, n := range want {
 		if got := s.count(typ); got != n {

@@ -3,6 +3,8 @@ package components
 import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -24,6 +26,14 @@ const (
 // LocustfileMountPath is where the locustfile ConfigMap is mounted, read-only,
 // in master and worker containers.
 const LocustfileMountPath = "/mnt/locust"
+
+// StopTimeout is how long, in seconds, Locust lets running tasks finish when
+// a test stops; pods get this much more than the default grace period
+// before Kubernetes kills them, so a stopping worker can finish and report.
+const StopTimeout = 10
+
+// terminationGracePeriodSeconds is Kubernetes' default 30 s plus StopTimeout.
+const terminationGracePeriodSeconds = 30 + StopTimeout
 
 // locustUID is the numeric id of the image's `locust` user. The image names
 // its user, so runAsNonRoot cannot verify it without the number.
@@ -100,6 +110,26 @@ type LocustClusterArgs struct {
 	WorkerResources *Resources
 	// NodeSelector constrains master and worker pods to matching nodes.
 	NodeSelector map[string]string
+	// Master and Worker place each role's pods: node labels on top of
+	// NodeSelector (a role's own value wins for a key both set), and
+	// tolerations, such as for a node pool tainted for workers only.
+	Master, Worker Placement
+	// EgressCIDRs, when not empty, are the only addresses the pods may open
+	// connections to (besides the master, for workers, and cluster DNS).
+	// Empty leaves egress open: the workers must reach the target.
+	EgressCIDRs []string
+}
+
+// Placement constrains where one role's pods run.
+type Placement struct {
+	NodeSelector map[string]string
+	Tolerations  []Toleration
+}
+
+// Toleration lets pods onto nodes with a matching taint, as a Kubernetes
+// toleration does. Operator is "Equal" (the default) or "Exists".
+type Toleration struct {
+	Key, Operator, Value, Effect string
 }
 
 // LocustCluster is a distributed Locust deployment: locustfile ConfigMap,
@@ -115,6 +145,15 @@ type LocustCluster struct {
 	Master        *appsv1.Deployment
 	MasterService *corev1.Service
 	Worker        *appsv1.Deployment
+	// MasterDisruptionBudget keeps voluntary disruptions (node drains,
+	// scale-downs) from evicting the master mid-test; WorkerDisruptionBudget
+	// lets them take at most a tenth of the workers at a time.
+	MasterDisruptionBudget *policyv1.PodDisruptionBudget
+	WorkerDisruptionBudget *policyv1.PodDisruptionBudget
+	// NetworkPolicies: ingress to the pods only from where Locust needs it,
+	// and egress limited to EgressCIDRs when given. Enforced only where the
+	// cluster runs a network policy engine.
+	NetworkPolicies []*networkingv1.NetworkPolicy
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput

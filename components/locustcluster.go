@@ -53,6 +53,15 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	if c.Worker, err = r.worker(namespace, args.Workers, masterAddress, c.Locustfiles, c.SecretEnv, c.MasterService); err != nil {
 		return nil, err
 	}
+	if c.MasterDisruptionBudget, err = r.disruptionBudget(namespace, "master", pulumi.Int(0), c.Master); err != nil {
+		return nil, err
+	}
+	if c.WorkerDisruptionBudget, err = r.disruptionBudget(namespace, "worker", pulumi.String("10%"), c.Worker); err != nil {
+		return nil, err
+	}
+	if c.NetworkPolicies, err = r.networkPolicies(namespace); err != nil {
+		return nil, err
+	}
 
 	c.Namespace = namespace
 	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()

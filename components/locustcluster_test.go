@@ -99,12 +99,14 @@ func TestResourceGraph(t *testing.T) {
 		counts[res.Type]++
 	}
 	want := map[string]int{
-		"pulumi:providers:kubernetes":   1,
-		LocustClusterType:               1,
-		"kubernetes:core/v1:Namespace":  1,
-		"kubernetes:core/v1:ConfigMap":  1,
-		"kubernetes:core/v1:Service":    1,
-		"kubernetes:apps/v1:Deployment": 2,
+		"pulumi:providers:kubernetes":                   1,
+		LocustClusterType:                               1,
+		"kubernetes:core/v1:Namespace":                  1,
+		"kubernetes:core/v1:ConfigMap":                  1,
+		"kubernetes:core/v1:Service":                    1,
+		"kubernetes:apps/v1:Deployment":                 2,
+		"kubernetes:policy/v1:PodDisruptionBudget":      2,
+		"kubernetes:networking.k8s.io/v1:NetworkPolicy": 2,
 	}
 	if !maps.Equal(counts, want) {
 		t.Errorf("resource counts = %v, want %v", counts, want)

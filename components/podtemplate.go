@@ -49,8 +49,10 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEn
 			RunAsGroup:     pulumi.Int(locustUID),
 			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 		},
-		NodeSelector: pulumi.ToStringMap(s.nodeSelector),
-		Containers:   corev1.ContainerArray{container},
+		NodeSelector:                  pulumi.ToStringMap(s.placement[role].NodeSelector),
+		Tolerations:                   tolerations(s.placement[role].Tolerations),
+		TerminationGracePeriodSeconds: pulumi.Int(terminationGracePeriodSeconds),
+		Containers:                    corev1.ContainerArray{container},
 		Volumes: corev1.VolumeArray{
 			corev1.VolumeArgs{
 				Name: pulumi.String("locustfiles"),
@@ -114,4 +116,25 @@ func containerPort(name string, port int) corev1.ContainerPortInput {
 		ContainerPort: pulumi.Int(port),
 		Protocol:      pulumi.String("TCP"),
 	}
+}
+
+func tolerations(ts []Toleration) corev1.TolerationArray {
+	var out corev1.TolerationArray
+	for _, t := range ts {
+		arg := corev1.TolerationArgs{}
+		if t.Key != "" {
+			arg.Key = pulumi.String(t.Key)
+		}
+		if t.Operator != "" {
+			arg.Operator = pulumi.String(t.Operator)
+		}
+		if t.Value != "" {
+			arg.Value = pulumi.String(t.Value)
+		}
+		if t.Effect != "" {
+			arg.Effect = pulumi.String(t.Effect)
+		}
+		out = append(out, arg)
+	}
+	return out
 }

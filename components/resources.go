@@ -4,6 +4,8 @@ import (
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -15,11 +17,15 @@ type resourceBuilder struct {
 	parent pulumi.ResourceOption
 }
 
+// namespace enforces Kubernetes' "restricted" Pod Security Standard: the
+// Locust pods meet it, and nothing less locked-down gets in beside them.
 func (r resourceBuilder) namespace() (*corev1.Namespace, error) {
+	labels := r.spec.labels("")
+	labels["pod-security.kubernetes.io/enforce"] = "restricted"
 	return corev1.NewNamespace(r.ctx, r.spec.name, &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name:   pulumi.String(r.spec.namespace),
-			Labels: pulumi.ToStringMap(r.spec.labels("")),
+			Labels: pulumi.ToStringMap(labels),
 		},
 	}, r.parent)
 }
@@ -133,4 +139,103 @@ func (r resourceBuilder) worker(namespace pulumi.StringOutput, replicas int, mas
 			}),
 		},
 	}, r.parent, pulumi.DependsOn([]pulumi.Resource{masterService}))
+}
+
+// disruptionBudget limits voluntary evictions of one role's pods: for the
+// master none at all (a drain waits until the master is moved by hand or the
+// test is over), for the workers a tenth at a time, rounded up.
+func (r resourceBuilder) disruptionBudget(namespace pulumi.StringOutput, role string, maxUnavailable pulumi.Input, deps ...pulumi.Resource) (*policyv1.PodDisruptionBudget, error) {
+	s := r.spec
+	return policyv1.NewPodDisruptionBudget(r.ctx, s.name+"-"+role, &policyv1.PodDisruptionBudgetArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:      pulumi.String(s.name + "-" + role),
+			Namespace: namespace,
+			Labels:    pulumi.ToStringMap(s.labels(role)),
+		},
+		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+			MaxUnavailable: maxUnavailable,
+			Selector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector(role))},
+		},
+	}, r.parent, pulumi.DependsOn(deps))
+}
+
+// networkPolicies: no ingress to this cluster's pods except the master's
+// ZeroMQ port from its own workers and its web port from the namespace
+// (kubectl port-forward enters through the kubelet, which policies do not
+// filter); egress open unless EgressCIDRs narrows it.
+func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*networkingv1.NetworkPolicy, error) {
+	s := r.spec
+	instance := map[string]string{"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": s.name}
+	tcp := func(port int) networkingv1.NetworkPolicyPortArgs {
+		return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
+	}
+	policy := func(suffix string, spec *networkingv1.NetworkPolicySpecArgs) (*networkingv1.NetworkPolicy, error) {
+		return networkingv1.NewNetworkPolicy(r.ctx, s.name+"-"+suffix, &networkingv1.NetworkPolicyArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:      pulumi.String(s.name + "-" + suffix),
+				Namespace: namespace,
+				Labels:    pulumi.ToStringMap(s.labels("")),
+			},
+			Spec: spec,
+		}, r.parent)
+	}
+	deny, err := policy("deny-ingress", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(instance)},
+		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	master, err := policy("master-ingress", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
+		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
+			networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
+				Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
+			},
+			networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}},
+				Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	policies := []*networkingv1.NetworkPolicy{deny, master}
+	if len(s.egressCIDRs) == 0 {
+		return policies, nil
+	}
+	to := networkingv1.NetworkPolicyPeerArray{}
+	for _, cidr := range s.egressCIDRs {
+		to = append(to, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	egress, err := policy("egress", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(instance)},
+		PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+		Egress: networkingv1.NetworkPolicyEgressRuleArray{
+			networkingv1.NetworkPolicyEgressRuleArgs{To: to},
+			// Workers to their master.
+			networkingv1.NetworkPolicyEgressRuleArgs{
+				To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))}}},
+				Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
+			},
+			// Cluster DNS, to resolve the master's Service and the target.
+			networkingv1.NetworkPolicyEgressRuleArgs{
+				To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
+					NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String("kube-system")}},
+					PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
+				}},
+				Ports: networkingv1.NetworkPolicyPortArray{
+					networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
+					tcp(53),
+				},
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(policies, egress), nil
 }

@@ -3,6 +3,7 @@ package components
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -161,6 +162,48 @@ func (r Resources) validate() error {
 				return fmt.Errorf("%s limit %s is below the request %s", res.name, res.limit, res.request)
 			}
 		}
+	}
+	return nil
+}
+
+// ValidateToleration checks a toleration as the API server does: a qualified
+// key (empty only with Exists), Equal or Exists, no value with Exists, and
+// one of the taint effects or none (all effects).
+func ValidateToleration(t Toleration) error {
+	var errs []string
+	if t.Key != "" {
+		errs = append(errs, validation.IsQualifiedName(t.Key)...)
+	}
+	switch t.Operator {
+	case "", "Equal":
+		if t.Key == "" {
+			errs = append(errs, "an empty key needs operator Exists")
+		}
+		if t.Value != "" {
+			errs = append(errs, validation.IsValidLabelValue(t.Value)...)
+		}
+	case "Exists":
+		if t.Value != "" {
+			errs = append(errs, "operator Exists takes no value")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("operator %q is not Equal or Exists", t.Operator))
+	}
+	if !slices.Contains([]string{"", "NoSchedule", "PreferNoSchedule", "NoExecute"}, t.Effect) {
+		errs = append(errs, fmt.Sprintf("effect %q is not NoSchedule, PreferNoSchedule or NoExecute", t.Effect))
+	}
+	return joined(errs)
+}
+
+// ValidateCIDR checks an IPv4 or IPv6 CIDR as a NetworkPolicy's ipBlock
+// takes it.
+func ValidateCIDR(cidr string) error {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return err
+	}
+	if prefix.Masked() != prefix {
+		return fmt.Errorf("it has host bits set; %s is the network", prefix.Masked())
 	}
 	return nil
 }

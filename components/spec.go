@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -16,31 +17,46 @@ const maxConfigMapBytes = 1 << 20
 // clusterSpec is the validated, defaulted form of LocustClusterArgs plus the
 // values derived from it that more than one resource needs.
 type clusterSpec struct {
-	name         string
-	namespace    string
-	serviceName  string
-	image        string
-	run          []string
-	checksum     string
-	targetHost   pulumi.StringInput
-	env          []EnvVar
-	master       Resources
-	worker       Resources
-	nodeSelector map[string]string
+	name        string
+	namespace   string
+	serviceName string
+	image       string
+	run         []string
+	checksum    string
+	targetHost  pulumi.StringInput
+	env         []EnvVar
+	master      Resources
+	worker      Resources
+	placement   map[string]Placement
+	egressCIDRs []string
+}
+
+// mergePlacement is role's placement with the shared node selector under it.
+func mergePlacement(shared map[string]string, role Placement) Placement {
+	sel := maps.Clone(shared)
+	if sel == nil {
+		sel = map[string]string{}
+	}
+	maps.Copy(sel, role.NodeSelector)
+	return Placement{NodeSelector: sel, Tolerations: role.Tolerations}
 }
 
 func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) {
 	s := &clusterSpec{
-		name:         name,
-		namespace:    args.Namespace,
-		serviceName:  name + "-master",
-		image:        args.Image,
-		run:          args.Run,
-		targetHost:   args.TargetHost,
-		env:          args.Env,
-		master:       DefaultMasterResources,
-		worker:       DefaultWorkerResources,
-		nodeSelector: args.NodeSelector,
+		name:        name,
+		namespace:   args.Namespace,
+		serviceName: name + "-master",
+		image:       args.Image,
+		run:         args.Run,
+		targetHost:  args.TargetHost,
+		env:         args.Env,
+		master:      DefaultMasterResources,
+		worker:      DefaultWorkerResources,
+		placement: map[string]Placement{
+			"master": mergePlacement(args.NodeSelector, args.Master),
+			"worker": mergePlacement(args.NodeSelector, args.Worker),
+		},
+		egressCIDRs: args.EgressCIDRs,
 	}
 	if s.image == "" {
 		s.image = DefaultImage
@@ -95,9 +111,23 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 		}
 		seen[e.Name] = true
 	}
-	for _, k := range sortedKeys(args.NodeSelector) {
-		if err := ValidateNodeSelector(k, args.NodeSelector[k]); err != nil {
-			return nil, fmt.Errorf("node selector %s=%s: %w", k, args.NodeSelector[k], err)
+	for role, sel := range map[string]map[string]string{"": args.NodeSelector, "master ": args.Master.NodeSelector, "worker ": args.Worker.NodeSelector} {
+		for _, k := range sortedKeys(sel) {
+			if err := ValidateNodeSelector(k, sel[k]); err != nil {
+				return nil, fmt.Errorf("%snode selector %s=%s: %w", role, k, sel[k], err)
+			}
+		}
+	}
+	for role, p := range map[string]Placement{"master": args.Master, "worker": args.Worker} {
+		for _, tol := range p.Tolerations {
+			if err := ValidateToleration(tol); err != nil {
+				return nil, fmt.Errorf("%s toleration %+v: %w", role, tol, err)
+			}
+		}
+	}
+	for _, cidr := range args.EgressCIDRs {
+		if err := ValidateCIDR(cidr); err != nil {
+			return nil, fmt.Errorf("egress CIDR %q: %w", cidr, err)
 		}
 	}
 	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {
@@ -172,6 +202,8 @@ func (s *clusterSpec) masterArgs() []string {
 		"--master",
 		fmt.Sprintf("--master-bind-port=%d", MasterPort),
 		fmt.Sprintf("--web-port=%d", WebPort),
+		// The master hands it to the workers with each test.
+		fmt.Sprintf("--stop-timeout=%d", StopTimeout),
 		s.locustfileArg(),
 	}
 }

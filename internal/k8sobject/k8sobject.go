@@ -78,7 +78,14 @@ type PodSpec struct {
 	EnableServiceLinks           *bool             `json:"enableServiceLinks"`
 	AutomountServiceAccountToken *bool             `json:"automountServiceAccountToken"`
 	NodeSelector                 map[string]string `json:"nodeSelector"`
-	SecurityContext              struct {
+	Tolerations                  []struct {
+		Key      string `json:"key"`
+		Operator string `json:"operator"`
+		Value    string `json:"value"`
+		Effect   string `json:"effect"`
+	} `json:"tolerations"`
+	TerminationGracePeriodSeconds *int `json:"terminationGracePeriodSeconds"`
+	SecurityContext               struct {
 		RunAsNonRoot   *bool `json:"runAsNonRoot"`
 		RunAsUser      *int  `json:"runAsUser"`
 		RunAsGroup     *int  `json:"runAsGroup"`
