@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -107,3 +108,32 @@ func describedCluster(args pulumi.MockResourceArgs) resource.PropertyMap {
 // Mocked clusters have an endpoint no one can dial; tests of the check set
 // their own.
 func init() { endpointCheck = func(string) error { return nil } }
+
+// instanceTypes are EC2's DescribeInstanceTypes figures for the types the
+// stacks use: vCPUs and memory from the EC2 instance type pages, ENIs and
+// IPv4 addresses per ENI from aws/amazon-vpc-cni-k8s
+// pkg/vpc/vpc_ip_resource_limit.go.
+var instanceTypes = map[string]map[string]any{
+	"c6i.large":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
+	"c6a.large":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
+	"c5.large":   {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
+	"c6i.xlarge": {"defaultVcpus": 4, "memorySize": 8192, "maximumNetworkInterfaces": 4, "maximumIpv4AddressesPerInterface": 15},
+	"m6i.large":  {"defaultVcpus": 2, "memorySize": 8192, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
+	"m6i.xlarge": {"defaultVcpus": 4, "memorySize": 16384, "maximumNetworkInterfaces": 4, "maximumIpv4AddressesPerInterface": 15},
+	"t3.medium":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 6},
+}
+
+// getInstanceType answers aws:ec2/getInstanceType; EC2 refuses a type it
+// does not know (InvalidInstanceType).
+func getInstanceType(args resource.PropertyMap) (resource.PropertyMap, error) {
+	name := args["instanceType"].StringValue()
+	spec, ok := instanceTypes[name]
+	if !ok {
+		return nil, fmt.Errorf("InvalidInstanceType: The following supplied instance types do not exist: [%s]", name)
+	}
+	out := map[string]any{"instanceType": name, "id": name}
+	for k, v := range spec {
+		out[k] = v
+	}
+	return resource.NewPropertyMapFromMap(out), nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -71,7 +72,7 @@ func TestClusterAdmins(t *testing.T) {
 // and through the role ARN it is given.
 func TestNodeGroupOutlivesItsPolicies(t *testing.T) {
 	s := mustRun(t, "dev", nil)
-	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes")
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-workers")
 	for i := range 3 {
 		name := "locust-nodes-" + string(rune('0'+i))
 		if !ng.DependsOn("aws:iam/rolePolicyAttachment:RolePolicyAttachment", name) {
@@ -93,7 +94,7 @@ func TestNodeGroupOutlivesItsPolicies(t *testing.T) {
 func TestLocustWaitsForNodes(t *testing.T) {
 	s := mustRun(t, "dev", nil)
 	p := s.get(t, "pulumi:providers:kubernetes", "locust")
-	if !p.DependsOn("eks:index:ManagedNodeGroup", "locust-nodes") {
+	if !p.DependsOn("eks:index:ManagedNodeGroup", "locust-workers") {
 		t.Errorf("the Kubernetes provider does not depend on the node group: %v", p.Dependencies)
 	}
 	assertKubernetesProvider(t, s, "locust")
@@ -119,7 +120,7 @@ func TestInstancesAndVolumesTagged(t *testing.T) {
 	if bdm["deviceName"] != "/dev/xvda" || ebs["volumeSize"] != 50.0 || ebs["encrypted"] != "true" {
 		t.Errorf("root volume %v", bdm)
 	}
-	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-nodes").Object()
+	ng := s.get(t, "eks:index:ManagedNodeGroup", "locust-workers").Object()
 	if _, set := ng["diskSize"]; set {
 		t.Errorf("node group sets diskSize %v beside a launch template; EKS refuses both", ng["diskSize"])
 	}
@@ -193,5 +194,80 @@ func TestUnreachableAPIFailsEarly(t *testing.T) {
 	}
 	for _, r := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
 		t.Errorf("Deployment %s registered although its provider could not be configured", r.Name)
+	}
+}
+
+// TestTwoNodeGroups: the master and the cluster's own pods run on an
+// on-demand group; the workers on their own tainted group, which only they
+// tolerate, so a spot reclaim never takes the master and nothing else
+// competes with the load generators for CPU.
+func TestTwoNodeGroups(t *testing.T) {
+	s := mustRun(t, "dev", nil)
+	system := s.get(t, "eks:index:ManagedNodeGroup", "locust-system").Object()
+	workers := s.get(t, "eks:index:ManagedNodeGroup", "locust-workers").Object()
+	if system["capacityType"] != "ON_DEMAND" || mustJSON(system["instanceTypes"]) != `["t3.medium"]` || system["taints"] != nil {
+		t.Errorf("system node group %v %v taints %v; want on-demand t3.medium without taints", system["capacityType"], system["instanceTypes"], system["taints"])
+	}
+	if got := mustJSON(workers["taints"]); got != `[{"effect":"NO_SCHEDULE","key":"locust-eks/workers","value":"true"}]` {
+		t.Errorf("worker node group taints %s", got)
+	}
+	for _, d := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		spec := d.Object()["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+		pool, tolerations := spec["nodeSelector"].(map[string]any)["locust-eks/node-pool"], mustJSON(spec["tolerations"])
+		switch d.Name {
+		case "loadtest-master":
+			if pool != "system" || spec["tolerations"] != nil {
+				t.Errorf("master on pool %v with tolerations %s; want the system pool, none", pool, tolerations)
+			}
+		case "loadtest-worker":
+			if pool != "workers" || tolerations != `[{"effect":"NoSchedule","key":"locust-eks/workers","operator":"Equal","value":"true"}]` {
+				t.Errorf("workers on pool %v with tolerations %s", pool, tolerations)
+			}
+		}
+	}
+}
+
+// TestNodePlan: the worker group is sized from the workers at preview, the
+// plan is a stack output, and workers that cannot fit fail the preview
+// naming the keys, with the numbers.
+func TestNodePlan(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stack   string
+		set     map[string]string
+		desired float64
+		err     string
+	}{
+		{"dev: two workers, one per large node", "dev", nil, 2, ""},
+		{"dev: three workers, three nodes", "dev", map[string]string{"workers": "3"}, 3, ""},
+		{"dev: twenty workers do not fit", "dev", map[string]string{"workers": "20"}, 0, "workers: 20 workers of 1000m CPU and 1024Mi need 20 c6i.large nodes (1 per node: 1780m CPU, 3114Mi for pods each), more than nodeMaxSize 3"},
+		{"dev: twenty small workers fit", "dev", map[string]string{"workers": "20", "workerCpuRequest": "250m", "workerMemoryRequest": "256Mi", "workerMemoryLimit": "256Mi"}, 3, ""},
+		{"prod: ten workers, three per xlarge", "prod", nil, 4, ""},
+		{"an explicit size wins", "dev", map[string]string{"nodeDesiredSize": "3"}, 3, ""},
+		{"an instance type EC2 does not know", "dev", map[string]string{"nodeInstanceTypes": `["c9z.large"]`}, 0, "looking up instance type c9z.large: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := run(t, tc.stack, tc.set)
+			if tc.err != "" {
+				if s.err == nil || !strings.Contains(s.err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", s.err, tc.err)
+				}
+				if n := len(s.monitor.Resources()); n != 0 {
+					t.Errorf("%d resources registered before the error; want none", n)
+				}
+				return
+			}
+			if s.err != nil {
+				t.Fatal(s.err)
+			}
+			sc := s.get(t, "eks:index:ManagedNodeGroup", "locust-workers").Object()["scalingConfig"].(map[string]any)
+			if sc["desiredSize"] != tc.desired {
+				t.Errorf("worker node group desired size %v, want %v", sc["desiredSize"], tc.desired)
+			}
+			plan, _ := s.outputs["nodePlan"].(map[string]any)
+			if plan == nil || fmt.Sprint(plan["workers"].(map[string]any)["nodes"]) != fmt.Sprint(int(tc.desired)) || plan["system"].(map[string]any)["nodes"] == nil {
+				t.Errorf("nodePlan output %v", s.outputs["nodePlan"])
+			}
+		})
 	}
 }

@@ -51,14 +51,21 @@ func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) 
 
 	outputs := pulumi.Map{}
 	var provider *kubernetes.Provider
-	var nodeSelector map[string]string
+	var place placement
 	switch cfg.Mode {
 	case stackconfig.ModeEKS:
-		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, ctx.Stack()))
+		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, cfg.Locust, ctx.Stack()))
 		if err != nil {
 			return nil, err
 		}
-		provider, nodeSelector = cluster.Provider, cluster.NodeSelector
+		provider = cluster.Provider
+		taint := ekscluster.WorkerTaint
+		place.master = components.Placement{NodeSelector: cluster.SystemNodeSelector}
+		place.worker = components.Placement{
+			NodeSelector: cluster.WorkerNodeSelector,
+			Tolerations:  []components.Toleration{{Key: taint.Key, Operator: "Equal", Value: taint.Value, Effect: taint.Effect}},
+		}
+		outputs["nodePlan"] = cluster.Plan.Map()
 		outputs["clusterName"] = cluster.ClusterName
 		outputs["kubeconfig"] = cluster.Kubeconfig
 	case stackconfig.ModeExisting:
@@ -66,11 +73,13 @@ func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) 
 		if err != nil {
 			return nil, err
 		}
-		nodeSelector = cfg.Existing.NodeSelector
+		place.nodeSelector = cfg.Existing.NodeSelector
+		place.master = components.Placement{NodeSelector: cfg.Existing.MasterNodeSelector}
+		place.worker = components.Placement{NodeSelector: cfg.Existing.WorkerNodeSelector, Tolerations: cfg.Existing.WorkerTolerations}
 		outputs["kubeContext"] = pulumi.String(cfg.Existing.Context)
 	}
 
-	locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, nodeSelector),
+	locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, place),
 		pulumi.Provider(provider))
 	if err != nil {
 		return nil, err
@@ -87,7 +96,7 @@ func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) 
 // replace it, since mocked clusters have no endpoint to dial.
 var endpointCheck = ekscluster.DialEndpoint
 
-func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterArgs {
+func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string) *ekscluster.ClusterArgs {
 	return &ekscluster.ClusterArgs{
 		Name:              c.Name,
 		KubernetesVersion: c.KubernetesVersion,
@@ -104,6 +113,12 @@ func eksClusterArgs(c stackconfig.EKSCluster, stack string) *ekscluster.ClusterA
 			CIDR:              c.Network.CIDR,
 			AvailabilityZones: c.Network.AvailabilityZones,
 			NATGatewayPerAZ:   c.Network.NATGatewayPerAZ,
+		},
+		SystemInstanceTypes: c.SystemInstanceTypes,
+		Demand: ekscluster.Demand{
+			Workers: l.Workers,
+			Worker:  ekscluster.Request{CPU: l.Worker.CPURequest, Memory: l.Worker.MemoryRequest},
+			Master:  ekscluster.Request{CPU: l.Master.CPURequest, Memory: l.Master.MemoryRequest},
 		},
 		NodeGroup: ekscluster.NodeGroupArgs{
 			InstanceTypes: c.NodeGroup.InstanceTypes,
@@ -149,7 +164,14 @@ func expandHome(path string) (string, error) {
 	return filepath.Join(home, rest), nil
 }
 
-func locustClusterArgs(l stackconfig.Locust, files map[string]string, nodeSelector map[string]string) *components.LocustClusterArgs {
+// placement is where the cluster puts the Locust pods: in eks mode on the
+// stack's node groups, in existing mode where the config says.
+type placement struct {
+	nodeSelector   map[string]string
+	master, worker components.Placement
+}
+
+func locustClusterArgs(l stackconfig.Locust, files map[string]string, place placement) *components.LocustClusterArgs {
 	env := make([]components.EnvVar, len(l.Env))
 	for i, e := range l.Env {
 		env[i] = components.EnvVar{Name: e.Name, Value: pulumi.String(e.Value)}
@@ -170,6 +192,9 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, nodeSelect
 		SecretEnv:       secretEnv,
 		MasterResources: &l.Master,
 		WorkerResources: &l.Worker,
-		NodeSelector:    nodeSelector,
+		NodeSelector:    place.nodeSelector,
+		Master:          place.master,
+		Worker:          place.worker,
+		EgressCIDRs:     l.EgressCIDRs,
 	}
 }

@@ -120,7 +120,7 @@ func (p *parser) eksCluster() EKSCluster {
 		InstanceTypes: p.list("nodeInstanceTypes"),
 		CapacityType:  p.oneOf("nodeCapacityType", capacityTypes...),
 		MinSize:       p.integer("nodeMinSize", 0, maxNodes),
-		DesiredSize:   p.integer("nodeDesiredSize", 1, maxNodes),
+		DesiredSize:   p.integer("nodeDesiredSize", 0, maxNodes),
 		MaxSize:       p.integer("nodeMaxSize", 1, maxNodes),
 		DiskSizeGiB:   p.integer("nodeDiskSize", minDiskGiB, maxDiskGiB),
 	}
@@ -136,10 +136,20 @@ func (p *parser) eksCluster() EKSCluster {
 	if p.ok("nodeMinSize", "nodeMaxSize") && g.MinSize > g.MaxSize {
 		p.fail("nodeMinSize", strconv.Itoa(g.MinSize), fmt.Sprintf("must not exceed nodeMaxSize (%d)", g.MaxSize))
 	}
-	if p.ok("nodeMinSize", "nodeDesiredSize", "nodeMaxSize") && (g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize) {
-		p.fail("nodeDesiredSize", strconv.Itoa(g.DesiredSize), fmt.Sprintf("must be from nodeMinSize (%d) to nodeMaxSize (%d)", g.MinSize, g.MaxSize))
+	if p.ok("nodeMinSize", "nodeDesiredSize", "nodeMaxSize") && g.DesiredSize != 0 && (g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize) {
+		p.fail("nodeDesiredSize", strconv.Itoa(g.DesiredSize), fmt.Sprintf("must be 0 (sized from the workers) or from nodeMinSize (%d) to nodeMaxSize (%d)", g.MinSize, g.MaxSize))
 	}
 	c.NodeGroup = g
+	c.SystemInstanceTypes = p.list("systemNodeInstanceTypes")
+	if len(c.SystemInstanceTypes) == 0 && p.ok("systemNodeInstanceTypes") {
+		p.fail("systemNodeInstanceTypes", "[]", "must list at least one EC2 instance type for the master's on-demand node group, like [\"m6i.large\"]")
+	}
+	for _, t := range c.SystemInstanceTypes {
+		if !instanceType.MatchString(t) {
+			p.fail("systemNodeInstanceTypes", quote(t), "each entry must be an EC2 instance type like \"m6i.large\"")
+		}
+	}
+	p.noDuplicates("systemNodeInstanceTypes", c.SystemInstanceTypes)
 	return c
 }
 

@@ -53,6 +53,14 @@ func (p *parser) locust(available []string) Locust {
 		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.3\" (not :latest: master and workers must run the same Locust version): "+err.Error())
 	}
 
+	l.EgressCIDRs = p.list("egressCidrs")
+	for _, cidr := range l.EgressCIDRs {
+		if err := components.ValidateCIDR(cidr); err != nil {
+			p.fail("egressCidrs", quote(cidr), "each entry must be a CIDR the Locust pods may connect to, like \"10.0.0.0/16\" (empty: egress stays open): "+err.Error())
+		}
+	}
+	p.noDuplicates("egressCidrs", l.EgressCIDRs)
+
 	l.Env = p.envList("extraEnv")
 	l.SecretEnv = p.secretEnv(l.Env)
 

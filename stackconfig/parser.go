@@ -122,6 +122,31 @@ func (p *parser) labelMap(key string) map[string]string {
 	return m
 }
 
+// tolerations reads a list of tolerations written as `key=value:Effect`
+// (Equal), `key:Effect` or `key` (Exists, any value; without an effect, any
+// effect).
+func (p *parser) tolerations(key string) []components.Toleration {
+	var out []components.Toleration
+	for _, raw := range p.list(key) {
+		rest, effect, _ := strings.Cut(raw, ":")
+		k, v, hasValue := strings.Cut(rest, "=")
+		t := components.Toleration{Key: k, Operator: "Exists", Effect: effect}
+		if hasValue {
+			t.Operator, t.Value = "Equal", v
+		}
+		if err := components.ValidateToleration(t); err != nil || k == "" {
+			msg := "each entry must be a toleration as key=value:Effect, key:Effect or key, like \"locust-eks/workers:NoSchedule\""
+			if err != nil {
+				msg += ": " + err.Error()
+			}
+			p.fail(key, quote(raw), msg)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 func parseCIDR(s string) (netip.Prefix, bool) {
 	prefix, err := netip.ParsePrefix(s)
 	if err != nil || !prefix.Addr().Is4() || prefix.Masked() != prefix {

@@ -10,8 +10,10 @@ package stackconfig
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/locust-eks/locust-on-eks/components"
@@ -49,8 +51,12 @@ type ExistingCluster struct {
 	Kubeconfig string
 	// Context is the kubeconfig context; empty means its current context.
 	Context string
-	// NodeSelector places the Locust pods on matching nodes.
-	NodeSelector map[string]string
+	// NodeSelector places the Locust pods on matching nodes;
+	// MasterNodeSelector and WorkerNodeSelector add to it per role.
+	NodeSelector, MasterNodeSelector, WorkerNodeSelector map[string]string
+	// WorkerTolerations let the workers onto tainted nodes, such as a node
+	// pool kept for load generation.
+	WorkerTolerations []components.Toleration
 }
 
 // EKSCluster is the cluster, network and node group the stack creates.
@@ -65,6 +71,8 @@ type EKSCluster struct {
 	// an administrator itself; empty when not recorded.
 	CreatorARN  string
 	Credentials ekscluster.Credentials
+	// SystemInstanceTypes are the on-demand node group's, for the master.
+	SystemInstanceTypes []string
 	Network     Network
 	NodeGroup   NodeGroup
 }
@@ -118,6 +126,8 @@ type Locust struct {
 	SecretEnv []EnvVar
 	Master    components.Resources
 	Worker    components.Resources
+	// EgressCIDRs, when set, are the only addresses the pods may reach.
+	EgressCIDRs []string
 }
 
 // EnvVar is one extra environment variable for the Locust containers.
@@ -184,18 +194,30 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 	c := &Config{}
 
 	c.Mode = ClusterMode(p.oneOf("clusterMode", string(ModeEKS), string(ModeExisting)))
-	nodeSelector := p.labelMap("nodeSelector")
+	placement := map[string]bool{}
+	existing := ExistingCluster{
+		NodeSelector:       p.labelMap("nodeSelector"),
+		MasterNodeSelector: p.labelMap("masterNodeSelector"),
+		WorkerNodeSelector: p.labelMap("workerNodeSelector"),
+		WorkerTolerations:  p.tolerations("workerTolerations"),
+	}
+	for key, set := range map[string]bool{
+		"nodeSelector": len(existing.NodeSelector) > 0, "masterNodeSelector": len(existing.MasterNodeSelector) > 0,
+		"workerNodeSelector": len(existing.WorkerNodeSelector) > 0, "workerTolerations": len(existing.WorkerTolerations) > 0,
+	} {
+		placement[key] = set
+	}
 
 	switch c.Mode {
 	case ModeExisting:
-		c.Existing = ExistingCluster{
-			Kubeconfig:   p.str("kubeconfig"),
-			Context:      p.str("kubeContext"),
-			NodeSelector: nodeSelector,
-		}
+		existing.Kubeconfig = p.str("kubeconfig")
+		existing.Context = p.str("kubeContext")
+		c.Existing = existing
 	case ModeEKS:
-		if len(nodeSelector) > 0 {
-			p.fail("nodeSelector", p.raw("nodeSelector"), "must be empty when clusterMode is eks: pods are placed on the stack's own node group")
+		for _, key := range slices.Sorted(maps.Keys(placement)) {
+			if placement[key] {
+				p.fail(key, p.raw(key), "must be empty when clusterMode is eks: the master runs on the stack's system node group and the workers on its tainted worker node group")
+			}
 		}
 		c.EKS = p.eksCluster()
 	}

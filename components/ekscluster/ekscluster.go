@@ -15,8 +15,8 @@ import (
 // ClusterType is the Pulumi type token of the Cluster component.
 const ClusterType = "locust-eks:aws:EksCluster"
 
-// NodePoolLabel is the node label the node group carries and the Locust pods
-// select on, so that they never land on nodes added for anything else.
+// NodePoolLabel is the node label each node group carries, "system" or
+// "workers", and the Locust pods select on.
 const NodePoolLabel = "locust-eks/node-pool"
 
 // ClusterArgs configures a Cluster.
@@ -46,7 +46,15 @@ type ClusterArgs struct {
 	// when this machine cannot reach it. DialEndpoint is the real check.
 	CheckEndpoint func(endpoint string) error
 	Network       NetworkArgs
-	NodeGroup     NodeGroupArgs
+	// NodeGroup is the workers' node group: tainted, so that only the
+	// Locust workers run there; spot allowed.
+	NodeGroup NodeGroupArgs
+	// SystemInstanceTypes are the types of the on-demand node group for the
+	// master and the cluster's own pods, which a spot reclaim never takes.
+	SystemInstanceTypes []string
+	// Demand is what the Locust pods request; both node groups are sized
+	// from it at preview.
+	Demand Demand
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
 }
@@ -72,17 +80,22 @@ type NodeGroupArgs struct {
 	// CapacityType is ON_DEMAND or SPOT.
 	CapacityType string
 	MinSize      int
-	DesiredSize  int
-	MaxSize      int
-	DiskSizeGiB  int
+	// DesiredSize 0 sizes the node group from the workers' needs.
+	DesiredSize int
+	MaxSize     int
+	DiskSizeGiB int
 }
 
 // Cluster is an EKS cluster with its network, node group and provider.
 type Cluster struct {
 	pulumi.ResourceState
 
-	EKS       *eks.Cluster
-	NodeGroup *eks.ManagedNodeGroup
+	EKS *eks.Cluster
+	// NodeGroup holds the workers, SystemNodeGroup the master and add-ons.
+	NodeGroup       *eks.ManagedNodeGroup
+	SystemNodeGroup *eks.ManagedNodeGroup
+	// Plan is how many nodes of which type each node group starts with.
+	Plan NodePlan
 	// Provider deploys onto the cluster, with the AWS provider's identity,
 	// through the AWS CLI (`aws eks get-token`). It depends on the node
 	// group: what it deploys waits for nodes and is deleted before them.
@@ -92,8 +105,9 @@ type Cluster struct {
 	ClusterName pulumi.StringOutput
 	// Kubeconfig is the cluster's kubeconfig as JSON; a secret.
 	Kubeconfig pulumi.StringOutput
-	// NodeSelector selects the node group's nodes.
-	NodeSelector map[string]string
+	// SystemNodeSelector and WorkerNodeSelector select each group's nodes;
+	// the workers must also tolerate WorkerTaint.
+	SystemNodeSelector, WorkerNodeSelector map[string]string
 }
 
 // NewCluster creates the cluster, and the VPC when args.Network names none.
@@ -106,7 +120,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := checkCaller(ctx, args.CreatorARN, args.AdminARNs); err != nil {
 		return nil, err
 	}
-	c := &Cluster{}
+	plan, err := planNodes(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Plan: plan}
 	if err := ctx.RegisterComponentResource(ClusterType, name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -132,7 +150,10 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		PublicSubnetIds:              vpc.publicSubnets,
 		PrivateSubnetIds:             vpc.privateSubnets,
 		NodeAssociatePublicIpAddress: ptr(false),
-		Tags:                         pulumi.ToStringMap(args.Tags),
+		// The VPC CNI's network policy agent enforces the LocustCluster's
+		// NetworkPolicies; without it they are stored and ignored.
+		VpcCniOptions: &eks.VpcCniOptionsArgs{EnableNetworkPolicy: pulumi.Bool(true)},
+		Tags:          pulumi.ToStringMap(args.Tags),
 	}
 	if args.Name != "" {
 		clusterArgs.Name = pulumi.String(args.Name)
@@ -140,14 +161,30 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if entries := adminAccessEntries(args.AdminARNs, args.CreatorARN); len(entries) > 0 {
 		clusterArgs.AccessEntries = entries
 	}
-	var err error
 	c.EKS, err = eks.NewCluster(ctx, name, clusterArgs, child)
 	if err != nil {
 		return nil, err
 	}
 
-	c.NodeSelector = map[string]string{NodePoolLabel: name}
-	c.NodeGroup, err = newNodeGroup(ctx, name, c.EKS, vpc.privateSubnets, args.NodeGroup, c.NodeSelector, args.Tags, child)
+	c.SystemNodeSelector = map[string]string{NodePoolLabel: "system"}
+	c.WorkerNodeSelector = map[string]string{NodePoolLabel: "workers"}
+	shared, err := newNodeGroupShared(ctx, name, c.EKS, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, args.Tags, child)
+	if err != nil {
+		return nil, err
+	}
+	c.SystemNodeGroup, err = shared.newPool(ctx, pool{
+		name: name + "-system", instanceTypes: args.SystemInstanceTypes, capacityType: "ON_DEMAND",
+		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: max(2, c.Plan.System.Nodes), labels: c.SystemNodeSelector,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ng := args.NodeGroup
+	c.NodeGroup, err = shared.newPool(ctx, pool{
+		name: name + "-workers", instanceTypes: ng.InstanceTypes, capacityType: ng.CapacityType,
+		minSize: ng.MinSize, desiredSize: c.Plan.Workers.Nodes, maxSize: ng.MaxSize,
+		labels: c.WorkerNodeSelector, taints: []Taint{WorkerTaint},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +199,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
-	}, child, pulumi.DependsOn([]pulumi.Resource{c.NodeGroup}))
+	}, child, pulumi.DependsOn([]pulumi.Resource{c.SystemNodeGroup, c.NodeGroup}))
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +207,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"clusterName": c.ClusterName,
 		"kubeconfig":  c.Kubeconfig,
+		"nodePlan":    c.Plan.Map(),
 	}); err != nil {
 		return nil, err
 	}
@@ -177,3 +215,26 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// planNodes sizes both node groups from what EC2 says of their instance
+// types; it runs at preview, so pods that cannot fit fail it.
+func planNodes(ctx *pulumi.Context, args *ClusterArgs) (NodePlan, error) {
+	workerTypes, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	systemTypes, err := instanceCapacities(ctx, args.SystemInstanceTypes)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	ng := args.NodeGroup
+	workers, err := PlanWorkers(args.Demand, workerTypes, ng.MinSize, ng.DesiredSize, ng.MaxSize)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	system, err := PlanSystem(args.Demand, systemTypes)
+	if err != nil {
+		return NodePlan{}, err
+	}
+	return NodePlan{Workers: workers, System: system}, nil
+}

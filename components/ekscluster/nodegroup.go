@@ -2,6 +2,7 @@ package ekscluster
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -22,16 +23,46 @@ var nodePolicies = []string{
 // rootDevice is the root volume of the EKS-optimised AL2023 AMI.
 const rootDevice = "/dev/xvda"
 
-// newNodeGroup creates the node role, a launch template and the managed node
-// group. With authentication mode API, EKS itself creates the access entry
-// that lets a managed node group's role join the cluster.
-func newNodeGroup(ctx *pulumi.Context, name string, cluster *eks.Cluster, subnets pulumi.StringArrayInput, ng NodeGroupArgs,
-	labels, tags map[string]string, opts ...pulumi.ResourceOption) (*eks.ManagedNodeGroup, error) {
+// WorkerTaint keeps everything but the Locust workers, which tolerate it,
+// off the worker node group's load-generating nodes.
+var WorkerTaint = Taint{Key: "locust-eks/workers", Value: "true", Effect: "NoSchedule"}
+
+// Taint is a node taint, with its Kubernetes effect name.
+type Taint struct{ Key, Value, Effect string }
+
+// eksTaintEffects maps Kubernetes taint effects to the EKS API's names.
+var eksTaintEffects = map[string]string{"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+
+// pool is one managed node group to create.
+type pool struct {
+	name          string
+	instanceTypes []string
+	capacityType  string
+	minSize       int
+	desiredSize   int
+	maxSize       int
+	labels        map[string]string
+	taints        []Taint
+}
+
+// nodeGroupShared is what both node groups use: the node role (its ARN
+// handed over only once its policies are attached) and the launch template.
+type nodeGroupShared struct {
+	roleARN   pulumi.StringOutput
+	policies  []pulumi.Resource
+	template  *ec2.LaunchTemplate
+	cluster   *eks.Cluster
+	subnets   pulumi.StringArrayInput
+	tags      map[string]string
+	resources []pulumi.ResourceOption
+}
+
+func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, subnets pulumi.StringArrayInput, diskGiB int, tags map[string]string, opts ...pulumi.ResourceOption) (*nodeGroupShared, error) {
 	role, attachments, err := newNodeRole(ctx, name, tags, opts...)
 	if err != nil {
 		return nil, err
 	}
-	template, err := newLaunchTemplate(ctx, name, ng.DiskSizeGiB, tags, opts...)
+	template, err := newLaunchTemplate(ctx, name, diskGiB, tags, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -41,31 +72,42 @@ func newNodeGroup(ctx *pulumi.Context, name string, cluster *eks.Cluster, subnet
 	// attached, so the node group inside pulumi-eks's component depends on
 	// them too, not only the component.
 	roleARN := pulumi.All(role.Arn, attachmentIDs(attachments)).ApplyT(func(v []any) string { return v[0].(string) }).(pulumi.StringOutput)
-	dependsOn := make([]pulumi.Resource, len(attachments))
+	policies := make([]pulumi.Resource, len(attachments))
 	for i, a := range attachments {
-		dependsOn[i] = a
+		policies[i] = a
 	}
-	return eks.NewManagedNodeGroup(ctx, name+"-nodes", &eks.ManagedNodeGroupArgs{
-		Cluster:         cluster,
-		NodeRoleArn:     roleARN,
+	return &nodeGroupShared{roleARN: roleARN, policies: policies, template: template, cluster: cluster, subnets: subnets, tags: tags, resources: opts}, nil
+}
+
+// newPool creates one managed node group. With authentication mode API, EKS
+// itself creates the access entry that lets its role join the cluster.
+func (s *nodeGroupShared) newPool(ctx *pulumi.Context, p pool) (*eks.ManagedNodeGroup, error) {
+	var taints awseks.NodeGroupTaintArray
+	for _, t := range p.taints {
+		taints = append(taints, awseks.NodeGroupTaintArgs{Key: pulumi.String(t.Key), Value: pulumi.String(t.Value), Effect: pulumi.String(eksTaintEffects[t.Effect])})
+	}
+	return eks.NewManagedNodeGroup(ctx, p.name, &eks.ManagedNodeGroupArgs{
+		Cluster:         s.cluster,
+		NodeRoleArn:     s.roleARN,
 		OperatingSystem: eks.OperatingSystemAL2023,
-		SubnetIds:       subnets,
-		InstanceTypes:   pulumi.ToStringArray(ng.InstanceTypes),
-		CapacityType:    pulumi.String(ng.CapacityType),
+		SubnetIds:       s.subnets,
+		InstanceTypes:   pulumi.ToStringArray(p.instanceTypes),
+		CapacityType:    pulumi.String(p.capacityType),
 		ScalingConfig: &awseks.NodeGroupScalingConfigArgs{
-			MinSize:     pulumi.Int(ng.MinSize),
-			DesiredSize: pulumi.Int(ng.DesiredSize),
-			MaxSize:     pulumi.Int(ng.MaxSize),
+			MinSize:     pulumi.Int(p.minSize),
+			DesiredSize: pulumi.Int(p.desiredSize),
+			MaxSize:     pulumi.Int(p.maxSize),
 		},
 		// The disk size lives in the launch template: EKS refuses a node
 		// group that sets both.
 		LaunchTemplate: &awseks.NodeGroupLaunchTemplateArgs{
-			Id:      template.ID(),
-			Version: template.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
+			Id:      s.template.ID(),
+			Version: s.template.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
 		},
-		Labels: pulumi.ToStringMap(labels),
-		Tags:   pulumi.ToStringMap(tags),
-	}, append(opts, pulumi.DependsOn(dependsOn))...)
+		Labels: pulumi.ToStringMap(p.labels),
+		Taints: taints,
+		Tags:   pulumi.ToStringMap(s.tags),
+	}, append(slices.Clone(s.resources), pulumi.DependsOn(s.policies))...)
 }
 
 func newNodeRole(ctx *pulumi.Context, name string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, []*iam.RolePolicyAttachment, error) {

@@ -1,0 +1,213 @@
+package ekscluster
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// How many nodes the Locust pods need, worked out at preview from what EC2
+// says of the instance types and what an EKS AL2023 node keeps for itself.
+// Sources, all upstream:
+//   - max pods: nodeadm's calculateStandardMaxPods
+//     (awslabs/amazon-eks-ami nodeadm/internal/kubelet/eni_max_pods.go),
+//     ENIs x (IPv4 addresses per ENI - 1) + 2, which managed node groups
+//     cap at 110 below 30 vCPUs and 250 above (EKS user guide,
+//     choosing-instance-type);
+//   - kube-reserved: nodeadm's withDefaultReservedResources
+//     (nodeadm/internal/kubelet/config.go): CPU 6% of the first core, 1% of
+//     the second, 0.5% of the third and fourth, 0.25% of the rest; memory
+//     11 MiB per pod plus 255 MiB; eviction at 100 MiB available;
+//   - memory capacity: the kernel's MemTotal is below the instance's size;
+//     as Karpenter does (karpenter-provider-aws VM_MEMORY_OVERHEAD_PERCENT),
+//     7.5% is taken off;
+//   - on every node, the DaemonSets EKS installs: aws-node with its node
+//     agent, 25m CPU each (aws/amazon-vpc-cni-k8s config/master/aws-k8s-cni.yaml),
+//     and kube-proxy, 100m CPU; CoreDNS, two replicas of 100m CPU and 70 MiB,
+//     runs on the system node group.
+
+// InstanceCapacity is what EC2's DescribeInstanceTypes reports of a type.
+type InstanceCapacity struct {
+	Type       string
+	VCPUs      int
+	MemoryMiB  int
+	ENIs       int
+	IPv4PerENI int
+}
+
+// MaxPods is the kubelet's maxPods on a managed node group node.
+func (c InstanceCapacity) MaxPods() int {
+	pods := c.ENIs*(c.IPv4PerENI-1) + 2
+	ceiling := 110
+	if c.VCPUs > 30 {
+		ceiling = 250
+	}
+	return min(pods, ceiling)
+}
+
+// Allocatable is what the node offers pods, before DaemonSets.
+func (c InstanceCapacity) Allocatable() (cpuMilli, memoryMiB int64) {
+	total := int64(c.VCPUs) * 1000
+	bounds := []int64{0, 1000, 2000, 4000, total}
+	per10000 := []int64{600, 100, 50, 25}
+	reserved := int64(0)
+	for i, rate := range per10000 {
+		if total > bounds[i] {
+			reserved += (min(total, max(bounds[i+1], bounds[i])) - bounds[i]) * rate / 10000
+		}
+	}
+	memory := int64(c.MemoryMiB)*925/1000 - (11*int64(c.MaxPods()) + 255) - 100
+	return total - reserved, memory
+}
+
+// Per-node and cluster-wide pods EKS runs beside the workload.
+const (
+	daemonSetCPUMilli = 50 + 100 // aws-node (two containers) and kube-proxy
+	daemonSetPods     = 2
+	coreDNSReplicas   = 2
+	coreDNSCPUMilli   = 100
+	coreDNSMemoryMiB  = 70
+)
+
+// Request is one pod's CPU and memory request, as Kubernetes quantities.
+type Request struct{ CPU, Memory string }
+
+func (r Request) values() (cpuMilli, memoryMiB int64, err error) {
+	cpu, err := resource.ParseQuantity(r.CPU)
+	if err != nil {
+		return 0, 0, fmt.Errorf("CPU request %q: %w", r.CPU, err)
+	}
+	mem, err := resource.ParseQuantity(r.Memory)
+	if err != nil {
+		return 0, 0, fmt.Errorf("memory request %q: %w", r.Memory, err)
+	}
+	return cpu.MilliValue(), (mem.Value() + 1<<20 - 1) >> 20, nil
+}
+
+// Demand is what the Locust pods ask of the nodes.
+type Demand struct {
+	Workers        int
+	Worker, Master Request
+}
+
+// Pool is the plan for one node group.
+type Pool struct {
+	InstanceType string
+	// Nodes is the node group's desired size.
+	Nodes int
+	// PodsPerNode is how many of the pool's own pods (workers, or the master
+	// and CoreDNS) one node holds.
+	PodsPerNode int
+	// Allocatable per node, after kube-reserved, eviction and DaemonSets.
+	CPUMilli  int64
+	MemoryMiB int64
+}
+
+// NodePlan is the plan for both node groups; a stack output.
+type NodePlan struct {
+	Workers Pool
+	System  Pool
+}
+
+// smallest is the instance type with the least room: a node group of
+// several types (for spot capacity) may get any of them.
+func smallest(types []InstanceCapacity) Pool {
+	var p Pool
+	for i, t := range types {
+		cpu, mem := t.Allocatable()
+		cpu -= daemonSetCPUMilli
+		if i == 0 || cpu < p.CPUMilli || (cpu == p.CPUMilli && mem < p.MemoryMiB) {
+			p = Pool{InstanceType: t.Type, CPUMilli: cpu, MemoryMiB: mem, PodsPerNode: t.MaxPods() - daemonSetPods}
+		}
+	}
+	return p
+}
+
+// PlanWorkers sizes the worker node group: desired is what the workers need,
+// raised to minSize; an explicit desired (above 0) wins when it fits. It
+// fails, with the numbers, when the workers cannot fit even at maxSize.
+func PlanWorkers(d Demand, types []InstanceCapacity, minSize, desired, maxSize int) (Pool, error) {
+	p := smallest(types)
+	cpu, mem, err := d.Worker.values()
+	if err != nil {
+		return p, err
+	}
+	perNode := p.PodsPerNode
+	if cpu > 0 {
+		perNode = min(perNode, int(p.CPUMilli/cpu))
+	}
+	if mem > 0 {
+		perNode = min(perNode, int(p.MemoryMiB/mem))
+	}
+	p.PodsPerNode = perNode
+	if perNode < 1 {
+		return p, fmt.Errorf("one worker (workerCpuRequest %s, workerMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi memory for pods: lower the requests or pick larger nodeInstanceTypes",
+			d.Worker.CPU, d.Worker.Memory, p.InstanceType, p.CPUMilli, p.MemoryMiB)
+	}
+	needed := (d.Workers + perNode - 1) / perNode
+	switch {
+	case needed > maxSize:
+		return p, fmt.Errorf("workers: %d workers of %dm CPU and %dMi need %d %s nodes (%d per node: %dm CPU, %dMi for pods each), more than nodeMaxSize %d: "+
+			"raise nodeMaxSize, pick larger nodeInstanceTypes or lower workerCpuRequest/workerMemoryRequest (needed %dm CPU and %dMi, available at nodeMaxSize %dm and %dMi)",
+			d.Workers, cpu, mem, needed, p.InstanceType, perNode, p.CPUMilli, p.MemoryMiB, maxSize,
+			int64(d.Workers)*cpu, int64(d.Workers)*mem, int64(maxSize)*p.CPUMilli, int64(maxSize)*p.MemoryMiB)
+	case desired > 0 && desired < needed:
+		return p, fmt.Errorf("nodeDesiredSize: %d %s nodes hold %d workers (%d each), fewer than workers %d: raise nodeDesiredSize to %d, or set it to 0 to size the node group from the workers",
+			desired, p.InstanceType, desired*perNode, perNode, d.Workers, needed)
+	case desired > 0:
+		p.Nodes = desired
+	default:
+		p.Nodes = max(needed, minSize)
+	}
+	return p, nil
+}
+
+// PlanSystem sizes the system node group for the master and CoreDNS.
+func PlanSystem(d Demand, types []InstanceCapacity) (Pool, error) {
+	p := smallest(types)
+	cpu, mem, err := d.Master.values()
+	if err != nil {
+		return p, err
+	}
+	if cpu > p.CPUMilli || mem > p.MemoryMiB {
+		return p, fmt.Errorf("the master (masterCpuRequest %s, masterMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi for pods: pick larger systemNodeInstanceTypes",
+			d.Master.CPU, d.Master.Memory, p.InstanceType, p.CPUMilli, p.MemoryMiB)
+	}
+	needCPU, needMem := cpu+coreDNSReplicas*coreDNSCPUMilli, mem+coreDNSReplicas*coreDNSMemoryMiB
+	p.Nodes = max(1, int(max((needCPU+p.CPUMilli-1)/p.CPUMilli, (needMem+p.MemoryMiB-1)/p.MemoryMiB)))
+	p.PodsPerNode = 1 + coreDNSReplicas
+	return p, nil
+}
+
+// instanceCapacities asks EC2 about each type; the lookup runs at preview.
+func instanceCapacities(ctx *pulumi.Context, types []string, opts ...pulumi.InvokeOption) ([]InstanceCapacity, error) {
+	var out []InstanceCapacity
+	for _, t := range slices.Compact(slices.Clone(types)) {
+		res, err := ec2.GetInstanceType(ctx, &ec2.GetInstanceTypeArgs{InstanceType: t}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up instance type %s: %w", t, err)
+		}
+		out = append(out, InstanceCapacity{
+			Type: t, VCPUs: res.DefaultVcpus, MemoryMiB: res.MemorySize,
+			ENIs: res.MaximumNetworkInterfaces, IPv4PerENI: res.MaximumIpv4AddressesPerInterface,
+		})
+	}
+	return out, nil
+}
+
+// Map is the plan as a stack output.
+func (p NodePlan) Map() pulumi.Map {
+	pool := func(p Pool) pulumi.Map {
+		return pulumi.Map{
+			"instanceType": pulumi.String(p.InstanceType),
+			"nodes":        pulumi.Int(p.Nodes),
+			"podsPerNode":  pulumi.Int(p.PodsPerNode),
+			"cpuMilli":     pulumi.Int(int(p.CPUMilli)),
+			"memoryMiB":    pulumi.Int(int(p.MemoryMiB)),
+		}
+	}
+	return pulumi.Map{"workers": pool(p.Workers), "system": pool(p.System)}
+}
