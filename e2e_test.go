@@ -76,9 +76,10 @@ func TestEndToEnd(t *testing.T) {
 
 	// The Pulumi side: private home, file backend, the locally built plugin.
 	home := t.TempDir()
+	backendDir, workDir := t.TempDir(), t.TempDir()
 	env := map[string]string{
 		"PULUMI_HOME":                                 home,
-		"PULUMI_BACKEND_URL":                          "file://" + t.TempDir(),
+		"PULUMI_BACKEND_URL":                          "file://" + backendDir,
 		"PULUMI_CONFIG_PASSPHRASE":                    "end-to-end",
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -114,7 +115,7 @@ func TestEndToEnd(t *testing.T) {
 	stack, err := auto.UpsertStackInlineSource(ctx, "local", project.Name.String(), program(locustfiles),
 		auto.Project(*project),
 		auto.Stacks(map[string]workspace.ProjectStack{"local": *stackSettings}),
-		auto.WorkDir(t.TempDir()),
+		auto.WorkDir(workDir),
 		auto.PulumiHome(home),
 		auto.Pulumi(cli),
 		auto.EnvVars(env),
@@ -145,13 +146,21 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("first preview plans no creates: %v", preview.ChangeSummary)
 	}
 	t.Logf("first preview: %v", preview.ChangeSummary)
+	// A token for the test code, set as a user would: encrypted, by path.
+	secretValue := "e2e-token-" + randomHex(t) + "=="
+	setSecret(t, ctx, stack, "secretEnv.API_TOKEN", secretValue)
 	stop = timings.start("first up")
-	up, err := stack.Up(ctx)
+	stream := collectEvents()
+	up, err := stack.Up(ctx, optup.EventStreams(stream.ch))
 	stop()
 	if err != nil {
 		t.Fatalf("up: %v", err)
 	}
 	checkDeployed(t, kube, up.Outputs, workers)
+	checkSecretNeverLeaks(t, kube, secretValue, map[string][]byte{
+		"the engine's event stream of up": stream.json(t),
+		"up's output":                     []byte(up.StdOut + up.StdErr),
+	}, backendDir, workDir)
 
 	// 2. A second up changes nothing.
 	stop = timings.start("no-op preview + up")
@@ -222,6 +231,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("worker Deployment: %d/%d available, uid %s (was %s); want 3/3, same object", w.Status.AvailableReplicas, w.Spec.Replicas, w.Metadata.UID, uid)
 	}
 
+	// 4b. Values at the edge of what the validators accept: the real API
+	// server must accept them too.
+	stop = timings.start("edge values: up")
+	checkEdgeValuesAccepted(t, ctx, stack, kube, locustfiles)
+	stop()
+
 	// 5. An invalid value fails the preview, naming the key, and changes nothing.
 	snapshot := kube.resourceVersions()
 	setConfig(t, ctx, stack, map[string]string{"workers": "0"})
@@ -238,6 +253,9 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("the cluster changed after a failed config: %v -> %v", snapshot, after)
 	}
 	setConfig(t, ctx, stack, map[string]string{"workers": "3"})
+	stop = timings.start("rejected values: previews")
+	checkRejectedAtPreview(t, ctx, stack, kube, secretValue)
+	stop()
 
 	// 6. destroy leaves nothing of ours.
 	stop = timings.start("destroy")

@@ -73,8 +73,8 @@ type EKSCluster struct {
 	Credentials ekscluster.Credentials
 	// SystemInstanceTypes are the on-demand node group's, for the master.
 	SystemInstanceTypes []string
-	Network     Network
-	NodeGroup   NodeGroup
+	Network             Network
+	NodeGroup           NodeGroup
 }
 
 // Network is either an existing VPC (VpcID set) or one the stack creates.
