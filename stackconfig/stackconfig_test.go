@@ -202,6 +202,12 @@ func TestInvalidValues(t *testing.T) {
 		{"image without tag", "dev", map[string]string{"image": "locustio/locust"}, "image", `"locustio/locust"`, "no tag or digest"},
 		{"node selector key not a qualified name", "local", map[string]string{"nodeSelector": `["-pool=x"]`}, "nodeSelector", `"-pool=x"`, "name part must consist of alphanumeric characters"},
 		{"node selector value too long", "local", map[string]string{"nodeSelector": `["pool=` + strings.Repeat("x", 64) + `"]`}, "nodeSelector", `"pool=xxx`, "value: must be no more than 63 characters"},
+		{"worker toleration with a bad effect", "local", map[string]string{"workerTolerations": `["pool=load:NoWay"]`}, "workerTolerations", `"pool=load:NoWay"`, "is not NoSchedule"},
+		{"worker toleration without a key", "local", map[string]string{"workerTolerations": `[":NoSchedule"]`}, "workerTolerations", `":NoSchedule"`, "key=value:Effect"},
+		{"worker node selector in eks mode", "dev", map[string]string{"workerNodeSelector": `["pool=x"]`}, "workerNodeSelector", `["pool=x"]`, "tainted worker node group"},
+		{"egress CIDR with host bits", "dev", map[string]string{"egressCidrs": `["10.0.0.1/16"]`}, "egressCidrs", `"10.0.0.1/16"`, "host bits"},
+		{"desired size out of range", "dev", map[string]string{"nodeDesiredSize": "7"}, "nodeDesiredSize", `7`, "must be 0 (sized from the workers)"},
+		{"no system instance types", "dev", map[string]string{"systemNodeInstanceTypes": `[]`}, "systemNodeInstanceTypes", `[]`, "on-demand node group"},
 		{"public endpoint without CIDRs in eks mode", "dev", map[string]string{"publicAccessCidrs": `[]`}, "publicAccessCidrs", `[]`, "because clusterMode is eks"},
 		{"list not a list", "dev", map[string]string{"nodeInstanceTypes": `c6i.large`}, "nodeInstanceTypes", `c6i.large`, "list of strings"},
 		{"node selector in eks mode", "dev", map[string]string{"nodeSelector": `["pool=locust"]`}, "nodeSelector", `["pool=locust"]`, "must be empty when clusterMode is eks"},
@@ -407,6 +413,31 @@ func TestExistingModeIgnoresEKSKeys(t *testing.T) {
 	}
 	if cfg.Existing.NodeSelector["pool"] != "locust" {
 		t.Errorf("nodeSelector = %v", cfg.Existing.NodeSelector)
+	}
+}
+
+func TestExistingModePlacement(t *testing.T) {
+	values := stackValues(t, "local")
+	maps.Copy(values, map[string]string{
+		"masterNodeSelector": `["pool=system"]`,
+		"workerNodeSelector": `["pool=load"]`,
+		"workerTolerations":  `["locust-eks/workers=true:NoSchedule", "dedicated:NoExecute", "spot"]`,
+		"egressCidrs":        `["10.20.0.0/16", "2001:db8::/32"]`,
+	})
+	cfg, err := Parse(lookupIn(values), nil, available)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []components.Toleration{
+		{Key: "locust-eks/workers", Operator: "Equal", Value: "true", Effect: "NoSchedule"},
+		{Key: "dedicated", Operator: "Exists", Effect: "NoExecute"},
+		{Key: "spot", Operator: "Exists"},
+	}
+	if !slices.Equal(cfg.Existing.WorkerTolerations, want) || cfg.Existing.MasterNodeSelector["pool"] != "system" || cfg.Existing.WorkerNodeSelector["pool"] != "load" {
+		t.Errorf("existing = %+v", cfg.Existing)
+	}
+	if len(cfg.Locust.EgressCIDRs) != 2 {
+		t.Errorf("egress = %v", cfg.Locust.EgressCIDRs)
 	}
 }
 
