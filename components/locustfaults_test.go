@@ -22,7 +22,7 @@ func startRun(t *testing.T, l *locust, target *fakeTarget, runTime string) (plan
 		start(t, l, "worker-2", p.worker, p.workerEnv),
 	}
 	waitFor(t, time.Now().Add(45*time.Second), "both workers ready and requests flowing", func() bool {
-		return len(readyWorkers(master.output())) == 2 && target.Total() > 0
+		return len(readyWorkers(master.Output())) == 2 && target.Total() > 0
 	})
 	return p, master, workers
 }
@@ -33,26 +33,26 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 	p, master, workers := startRun(t, l, target, "10s")
 	time.Sleep(2 * time.Second)
-	if err := workers[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := workers[0].Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killedAt := target.Total()
 
 	deadline := time.Now().Add(60 * time.Second)
-	if code := master.wait(t, deadline); code != 0 {
+	if code := master.Wait(t, deadline); code != 0 {
 		t.Errorf("master exited %d after losing a worker, want 0", code)
 	}
-	if code := workers[1].wait(t, deadline); code != 0 {
+	if code := workers[1].Wait(t, deadline); code != 0 {
 		t.Errorf("surviving worker exited %d, want 0", code)
 	}
-	if !strings.Contains(master.output(), "missing") {
+	if !strings.Contains(master.Output(), "missing") {
 		t.Errorf("master never noticed the killed worker was missing")
 	}
 	requests, failures, _ := aggregate(t, p.csvPrefix)
 	if requests == 0 || failures != 0 || target.Total() <= killedAt {
 		t.Errorf("after the kill: %d requests, %d failures, target hits %d -> %d; want the run to go on", requests, failures, killedAt, target.Total())
 	}
-	t.Logf("Locust %s: one of two workers SIGKILLed mid-run; the master marked it missing, the run finished on the other (%d requests, exit 0)", l.version, requests)
+	t.Logf("Locust %s: one of two workers SIGKILLed mid-run; the master marked it missing, the run finished on the other (%d requests, exit 0)", l.Version, requests)
 }
 
 // TestMasterKilledMidRun records what workers do when their master dies. On
@@ -64,36 +64,36 @@ func TestMasterKilledMidRun(t *testing.T) {
 	t.Parallel()
 	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 	_, master, workers := startRun(t, l, target, "60s")
-	if err := master.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := master.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	master.wait(t, time.Now().Add(10*time.Second))
+	master.Wait(t, time.Now().Add(10*time.Second))
 	atKill := target.Total()
 
 	const watch = 8 * time.Second
 	time.Sleep(watch)
 	alive := 0
 	for _, w := range workers {
-		if w.running() {
+		if w.Running() {
 			alive++
 		}
 	}
 	after := target.Total()
 	t.Logf("Locust %s: %s after a master SIGKILL, %d of 2 workers still run and sent %d more requests to the target",
-		l.version, watch, alive, after-atKill)
+		l.Version, watch, alive, after-atKill)
 
-	if !l.atLeast(2, 19) {
+	if !l.AtLeast(2, 19) {
 		// The behaviour the README documents for this version.
 		if alive != 2 || after <= atKill {
-			t.Errorf("Locust %s workers: %d alive, %d -> %d hits; this version's workers were expected to keep running without a master", l.version, alive, atKill, after)
+			t.Errorf("Locust %s workers: %d alive, %d -> %d hits; this version's workers were expected to keep running without a master", l.Version, alive, atKill, after)
 		}
 	}
 	// SIGTERM, what Kubernetes sends, ends orphaned workers cleanly.
 	for _, w := range workers {
-		if w.running() {
-			w.cmd.Process.Signal(syscall.SIGTERM)
-			if code := w.wait(t, time.Now().Add(20*time.Second)); code != 0 {
-				t.Errorf("%s exited %d on SIGTERM, want 0", w.name, code)
+		if w.Running() {
+			w.Cmd.Process.Signal(syscall.SIGTERM)
+			if code := w.Wait(t, time.Now().Add(20*time.Second)); code != 0 {
+				t.Errorf("%s exited %d on SIGTERM, want 0", w.Name, code)
 			}
 		}
 	}

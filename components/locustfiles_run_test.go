@@ -38,11 +38,11 @@ func runLocustfile(t *testing.T, l *locust, locustfile string, app http.Handler)
 		start(t, l, "worker-1", p.worker, p.workerEnv),
 		start(t, l, "worker-2", p.worker, p.workerEnv),
 	}
-	r := runResult{masterCode: master.wait(t, deadline)}
+	r := runResult{masterCode: master.Wait(t, deadline)}
 	for _, w := range workers {
-		r.workerCodes = append(r.workerCodes, w.wait(t, deadline))
+		r.workerCodes = append(r.workerCodes, w.Wait(t, deadline))
 	}
-	r.ready = readyWorkers(master.output())
+	r.ready = readyWorkers(master.Output())
 	r.hits, r.errors = target.Hits(), target.Errors()
 	r.requests, r.failures, r.rps = aggregate(t, p.csvPrefix)
 	return r
@@ -88,7 +88,7 @@ func TestLocustfilesRunDistributed(t *testing.T) {
 				t.Errorf("CSV stats: %d requests, %d failures; want some and none", r.requests, r.failures)
 			}
 			t.Logf("Locust %s: master + 2 workers ran %s: %d requests (%.1f/s), %d failures; target hits %v",
-				l.version, name, r.requests, r.rps, r.failures, r.hits)
+				l.Version, name, r.requests, r.rps, r.failures, r.hits)
 		})
 	}
 }
@@ -127,7 +127,7 @@ func TestLocustfilesSeeBrokenApps(t *testing.T) {
 				}
 			}
 			t.Logf("Locust %s, %s against %s: master exit %d, %d requests, %d failures; hits %v",
-				l.version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
+				l.Version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
 		})
 	}
 }
