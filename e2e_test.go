@@ -157,6 +157,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	checkDeployed(t, kube, up.Outputs, workers)
+	checkPolicies(t, kube)
 	checkSecretNeverLeaks(t, kube, secretValue, map[string][]byte{
 		"the engine's event stream of up": stream.json(t),
 		"up's output":                     []byte(up.StdOut + up.StdErr),
