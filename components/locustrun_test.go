@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
@@ -76,30 +75,9 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 	masterAddress := r.outputs["masterAddress"].(string)
 
 	localize := func(c k8sobject.Container) (argv, env []string) {
-		if len(c.Command) == 0 || c.Command[0] != "locust" {
-			t.Fatalf("%s command is %v; the test knows how to run only the image's locust", c.Name, c.Command)
-		}
-		argv = append([]string{l.Python, "-m", "locust"}, c.Command[1:]...)
-		mount := ""
-		for _, m := range c.VolumeMounts {
-			if m.Name == "locustfiles" {
-				mount = m.MountPath
-			}
-		}
-		for _, a := range c.Args {
-			a = strings.ReplaceAll(a, mount+"/", dir+"/")
-			for port, local := range ports {
-				if p := "=" + strconv.Itoa(port); strings.HasSuffix(a, p) {
-					a = strings.TrimSuffix(a, p) + "=" + strconv.Itoa(local)
-				}
-			}
-			argv = append(argv, a)
-		}
-		for _, e := range c.Env {
-			if e.Value == masterAddress {
-				e.Value = "127.0.0.1"
-			}
-			env = append(env, e.Name+"="+e.Value)
+		argv, env, err := locusttest.Localize(c, l, dir, ports, masterAddress)
+		if err != nil {
+			t.Fatal(err)
 		}
 		return argv, env
 	}

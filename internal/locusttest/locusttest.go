@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 )
 
 // locust is a Locust installation these tests can start.
@@ -236,6 +238,39 @@ func WaitFor(t *testing.T, deadline time.Time, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Localize turns a rendered Locust container into a local command. Only what
+// cannot hold outside a cluster changes: the image's locust becomes l's, the
+// locustfiles mount becomes dir, each Service port in ports becomes its local
+// port, and the master's Service address becomes 127.0.0.1.
+func Localize(c k8sobject.Container, l *Locust, dir string, ports map[int]int, masterAddress string) (argv, env []string, err error) {
+	if len(c.Command) == 0 || c.Command[0] != "locust" {
+		return nil, nil, fmt.Errorf("%s command is %v; only the image's locust can run here", c.Name, c.Command)
+	}
+	argv = append([]string{l.Python, "-m", "locust"}, c.Command[1:]...)
+	mount := ""
+	for _, m := range c.VolumeMounts {
+		if m.Name == "locustfiles" {
+			mount = m.MountPath
+		}
+	}
+	for _, a := range c.Args {
+		a = strings.ReplaceAll(a, mount+"/", dir+"/")
+		for port, local := range ports {
+			if p := "=" + strconv.Itoa(port); strings.HasSuffix(a, p) {
+				a = strings.TrimSuffix(a, p) + "=" + strconv.Itoa(local)
+			}
+		}
+		argv = append(argv, a)
+	}
+	for _, e := range c.Env {
+		if e.Value == masterAddress {
+			e.Value = "127.0.0.1"
+		}
+		env = append(env, e.Name+"="+e.Value)
+	}
+	return argv, env, nil
 }
 
 // Cleanup removes the private copy of Locust; call it from TestMain after

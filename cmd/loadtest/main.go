@@ -1,0 +1,40 @@
+// Command loadtest runs one load test against a deployed LocustCluster's
+// master, records the results and gates on them:
+//
+//	go run ./cmd/loadtest --stack dev --master-url http://localhost:8089 \
+//	    --users 200 --spawn-rate 20 --run-time 5m --expect-workers 10 \
+//	    --max-fail-ratio 0.01 --max-p95-ms 800
+//
+// It waits for the workers, resets the stats, starts the swarm through the
+// master's web API, shows progress, and when the run ends (or on Ctrl-C or
+// SIGTERM, after stopping the swarm) saves Locust's stats, failures and
+// exceptions CSV, its HTML report, a summary.json and a summary.md under
+// results/<stack>/<UTC time>/, compares with the previous run of the stack
+// (or --baseline) and checks the thresholds. In GitHub Actions the Markdown
+// summary also goes to the job summary.
+//
+// Exit codes: 0 the run passed its thresholds; 1 thresholds breached (they
+// are listed); 2 the test could not run (bad flags, master unreachable,
+// workers missing); 3 interrupted (partial results saved).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitBreached    = 1
+	exitCouldNotRun = 2
+	exitInterrupted = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+)
+
+// options are the command's flags.
+type options struct {
+	stack, masterURL, host, resultsDir, baseline, image string
+	users, expectWorkers                                int
+	spawnRate                                           float64
+	runTime, waitWorkers, interval                      time.Duration
+	thresholds                                          runreport.Thresholds
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
+	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, e.g. http://localhost:8089 after `$(pulumi stack output portForwardCommand)` (required)")
+	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")
+	fs.IntVar(&o.users, "users", 10, "simulated users")
+	fs.Float64Var(&o.spawnRate, "spawn-rate", 1, "users started per second")
+	fs.DurationVar(&o.runTime, "run-time", time.Minute, "how long the test runs")
+	fs.IntVar(&o.expectWorkers, "expect-workers", 1, "workers that must be connected before the test starts")
+	fs.DurationVar(&o.waitWorkers, "wait-workers", 2*time.Minute, "how long to wait for them")
+	fs.DurationVar(&o.interval, "progress-interval", 5*time.Second, "seconds between progress lines when not on a terminal")
+	fs.StringVar(&o.resultsDir, "results-dir", "results", "where results/<stack>/<time>/ goes")
+	fs.StringVar(&o.baseline, "baseline", "", "a results folder to compare with; default: the stack's previous run")
+	fs.StringVar(&o.image, "image", "", "the Locust image, recorded in summary.json")
+	fs.Float64Var(&o.thresholds.MaxFailRatio, "max-fail-ratio", -1, "highest share of failed requests, 0 to 1 (negative: no limit)")
+	fs.Float64Var(&o.thresholds.MaxP95Ms, "max-p95-ms", 0, "highest p95 response time in ms (0: no limit)")
+	fs.Float64Var(&o.thresholds.MaxP99Ms, "max-p99-ms", 0, "highest p99 response time in ms (0: no limit)")
+	fs.BoolVar(&o.thresholds.PerEndpoint, "per-endpoint", false, "apply the fail ratio and percentile limits to every endpoint, not only the total")
+	fs.Float64Var(&o.thresholds.MinRPS, "min-rps", 0, "lowest total requests per second (0: no limit)")
+	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline p95 and rps may be, in percent (0: no limit)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.stack == "":
+		return o, errors.New("--stack is required: it names the results folder and the baseline")
+	case o.masterURL == "":
+		return o, errors.New("--master-url is required: reaching the master through the stack's outputs is not built yet; " +
+			"open a port-forward with `$(pulumi stack output portForwardCommand --stack " + o.stack + ")` and pass --master-url http://localhost:8089")
+	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
+		return o, errors.New("--users and --expect-workers must be at least 1, --spawn-rate above 0, --run-time at least 1s")
+	case strings.ContainsAny(o.stack, `/\`) || o.stack == "." || o.stack == "..":
+		return o, fmt.Errorf("--stack %q must be a stack name, not a path", o.stack)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "loadtest:", err)
+		}
+		return exitCouldNotRun
+	}
+	master, err := locustapi.New(o.masterURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
+	}
+	workers, err := waitForWorkers(ctx, master, o, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
+	}
+
+	started := time.Now().UTC()
+	fmt.Fprintf(stdout, "starting %d users at %g/s for %s with %d workers\n", o.users, o.spawnRate, o.runTime, workers)
+	if err := master.Start(ctx, locustapi.Swarm{Users: o.users, SpawnRate: o.spawnRate, Host: o.host, RunTime: o.runTime}); err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
+	}
+	interrupted := watch(ctx, master, o, started, isTerminal(stdout), stdout)
+	if interrupted {
+		// The signal ended ctx; stopping the swarm gets a context of its own.
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := master.Stop(stopCtx)
+		cancel()
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest: stopping the swarm:", err)
+		} else {
+			fmt.Fprintln(stdout, "interrupted: the swarm is stopped; saving what the run has so far")
+		}
+	}
+
+	saveCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	summary, dir, err := save(saveCtx, master, o, started, workers, interrupted, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
+	}
+	fmt.Fprintf(stdout, "results: %s\n", dir)
+	fmt.Fprintf(stdout, "%d requests, %d failures, %.1f rps, p95 %.0f ms, p99 %.0f ms\n",
+		summary.Stats.Total.Requests, summary.Stats.Total.Failures, summary.Stats.Total.RPS, summary.Stats.Total.P95Ms, summary.Stats.Total.P99Ms)
+	for _, c := range summary.Changes {
+		if c.Endpoint == "all requests" {
+			fmt.Fprintf(stdout, "vs %s: %s %.4g -> %.4g (%+.1f%%)\n", summary.Baseline, c.Figure, c.Baseline, c.Now, c.Pct)
+		}
+	}
+	switch {
+	case interrupted:
+		fmt.Fprintln(stdout, "verdict: INTERRUPTED")
+		return exitInterrupted
+	case len(summary.Breaches) > 0:
+		fmt.Fprintln(stdout, "verdict: FAIL, thresholds breached:")
+		for _, b := range summary.Breaches {
+			fmt.Fprintln(stdout, "  -", b)
+		}
+		return exitBreached
+	}
+	fmt.Fprintln(stdout, "verdict: PASS")
+	return exitOK
+}
+
+// waitForWorkers polls the master until the expected workers are
+// connected, saying what it waits for.
+func waitForWorkers(ctx context.Context, master *locustapi.Client, o options, stdout io.Writer) (int, error) {
+	deadline := time.Now().Add(o.waitWorkers)
+	fmt.Fprintf(stdout, "waiting up to %s for %d workers at %s\n", o.waitWorkers, o.expectWorkers, o.masterURL)
+	var last error
+	connected := 0
+	for {
+		stats, err := master.Stats(ctx)
+		if err == nil {
+			connected = stats.ConnectedWorkers()
+			if connected >= o.expectWorkers {
+				return connected, nil
+			}
+			if stats.State != locustapi.StateReady && stats.State != locustapi.StateStopped {
+				return connected, fmt.Errorf("the master is %s, not ready: a test is already running; stop it in the web UI or wait", stats.State)
+			}
+		}
+		last = err
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if last != nil {
+				return 0, fmt.Errorf("could not reach the Locust master within %s: %v (is the port-forward open?)", o.waitWorkers, last)
+			}
+			return connected, fmt.Errorf("only %d of %d workers connected to the master within %s: check the worker pods (kubectl get pods -l app.kubernetes.io/component=worker)", connected, o.expectWorkers, o.waitWorkers)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// watch shows progress until the master stops the run by itself, or ctx
+// ends (interrupted).
+func watch(ctx context.Context, master *locustapi.Client, o options, started time.Time, tty bool, out io.Writer) (interrupted bool) {
+	tick := o.interval
+	if tty {
+		tick = time.Second
+	}
+	seenRunning := false
+	limit := started.Add(o.runTime + time.Minute) // the master stops at run time; this only bounds the wait
+	for {
+		select {
+		case <-ctx.Done():
+			if tty {
+				fmt.Fprintln(out)
+			}
+			return true
+		case <-time.After(tick):
+		}
+		stats, err := master.Stats(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			fmt.Fprintln(out, "progress: the master did not answer:", err)
+			continue
+		}
+		elapsed := time.Since(started).Truncate(time.Second)
+		p95 := 0.0
+		if stats.P95Ms != nil {
+			p95 = *stats.P95Ms
+		}
+		line := fmt.Sprintf("%s/%s users %d rps %.1f failures %.1f%% p95 %.0fms workers %d %s",
+			min(elapsed, o.runTime), o.runTime, stats.UserCount, stats.TotalRPS, 100*stats.FailRatio, p95, stats.ConnectedWorkers(), stats.State)
+		if tty {
+			done := min(1, float64(elapsed)/float64(o.runTime))
+			bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
+			fmt.Fprintf(out, "\r[%s] %s ", bar, line)
+		} else {
+			fmt.Fprintln(out, "progress:", line)
+		}
+		switch stats.State {
+		case locustapi.StateSpawning, locustapi.StateRunning:
+			seenRunning = true
+		case locustapi.StateStopped:
+			if seenRunning || time.Since(started) > o.runTime {
+				if tty {
+					fmt.Fprintln(out)
+				}
+				return false
+			}
+		}
+		if time.Now().After(limit) {
+			fmt.Fprintln(out, "progress: the master has not stopped a minute past the run time; stopping it")
+			master.Stop(ctx)
+			return false
+		}
+	}
+}
+
+// save downloads Locust's reports and writes the summary.
+func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string) (runreport.Summary, string, error) {
+	stackDir := filepath.Join(o.resultsDir, o.stack)
+	dir := filepath.Join(stackDir, started.Format("20060102T150405Z"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runreport.Summary{}, "", err
+	}
+	files := map[string]string{
+		"stats.csv":      "/stats/requests/csv",
+		"failures.csv":   "/stats/failures/csv",
+		"exceptions.csv": "/exceptions/csv",
+		"report.html":    "/stats/report",
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		b, err := master.Get(ctx, files[name])
+		if err != nil {
+			return runreport.Summary{}, dir, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return runreport.Summary{}, dir, err
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "stats.csv"))
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	stats, err := runreport.ParseStatsCSV(f)
+	f.Close()
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+
+	s := runreport.Summary{
+		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Workers: workers,
+		GitCommit: gitCommit(getenv), Stats: stats, Thresholds: o.thresholds, Interrupted: interrupted,
+		Parameters: map[string]string{
+			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
+			"host": o.host, "masterUrl": o.masterURL,
+		},
+	}
+	baselineDir := o.baseline
+	if baselineDir == "" {
+		baselineDir = previousRun(stackDir, dir)
+	}
+	var baseline *runreport.Stats
+	if baselineDir != "" {
+		b, err := os.ReadFile(filepath.Join(baselineDir, "summary.json"))
+		var prev runreport.Summary
+		if err == nil && json.Unmarshal(b, &prev) == nil {
+			baseline = &prev.Stats
+			s.Baseline = baselineDir
+			s.Changes = runreport.Compare(stats, prev.Stats)
+		} else if o.baseline != "" {
+			return s, dir, fmt.Errorf("--baseline %s: no readable summary.json there", o.baseline)
+		}
+	}
+	s.Breaches = o.thresholds.Check(stats, baseline)
+	switch {
+	case interrupted:
+		s.Verdict = "interrupted"
+	case len(s.Breaches) > 0:
+		s.Verdict = "fail"
+	default:
+		s.Verdict = "pass"
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
+		return s, dir, err
+	}
+	md := s.Markdown()
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
+		return s, dir, err
+	}
+	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.WriteString(md)
+			f.Close()
+		}
+	}
+	return s, dir, nil
+}
+
+// previousRun is the newest earlier run of the stack with a summary.
+func previousRun(stackDir, current string) string {
+	entries, _ := os.ReadDir(stackDir)
+	for i := len(entries) - 1; i >= 0; i-- {
+		dir := filepath.Join(stackDir, entries[i].Name())
+		if dir >= current {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+func gitCommit(getenv func(string) string) string {
+	if sha := getenv("GITHUB_SHA"); sha != "" {
+		return sha
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(out))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/components"
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// These tests run the command against a real Locust master (with its web
+// UI, not headless) and two real workers, started from the containers the
+// LocustCluster renders, loading a fake Bookinfo built from its source.
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	locusttest.Cleanup()
+	os.Exit(code)
+}
+
+const locustfileDir = "../../locustfiles"
+
+// cluster is a running master and its workers.
+type cluster struct {
+	webURL  string
+	master  *locusttest.Process
+	workers []*locusttest.Process
+	target  *fakeapps.Recorder
+}
+
+// startCluster renders a LocustCluster with workers workers, and starts the
+// master and the given number of them locally.
+func startCluster(t *testing.T, app http.Handler, start int) cluster {
+	t.Helper()
+	l := locusttest.Find(t)
+	rec := fakeapps.Record(app)
+	target := httptest.NewServer(rec)
+	t.Cleanup(target.Close)
+
+	files, err := components.ReadLocustfiles(locustfileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &pulumimock.Monitor{}
+	var masterAddress string
+	err = pulumimock.Run("loadtest-test", "test", nil, nil, m, func(ctx *pulumi.Context) error {
+		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		lc, err := components.NewLocustCluster(ctx, "loadtest", &components.LocustClusterArgs{
+			Namespace: "locust", Locustfiles: files, Run: []string{"bookinfo.py"},
+			TargetHost: pulumi.String(target.URL), Workers: 2,
+			MasterResources: &components.Resources{CPURequest: "100m", MemoryRequest: "128Mi"},
+			WorkerResources: &components.Resources{CPURequest: "100m", MemoryRequest: "128Mi"},
+		}, pulumi.Provider(p))
+		if err != nil {
+			return err
+		}
+		v, err := pulumimock.Await(ctx.Context(), lc.MasterAddress)
+		masterAddress, _ = v.(string)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := func(name string) k8sobject.Container {
+		r, ok := m.Get("kubernetes:apps/v1:Deployment", name)
+		if !ok {
+			t.Fatalf("no Deployment %s", name)
+		}
+		var d k8sobject.Deployment
+		if err := r.Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Spec.Containers[0]
+	}
+	dir, _ := filepath.Abs(locustfileDir)
+	web := locusttest.FreePort(t)
+	ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: web}
+	masterArgv, masterEnv, err := locusttest.Localize(container("loadtest-master"), l, dir, ports, masterAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerArgv, workerEnv, err := locusttest.Localize(container("loadtest-worker"), l, dir, ports, masterAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cluster{webURL: fmt.Sprintf("http://127.0.0.1:%d", web), target: rec}
+	c.master = locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
+	for i := range start {
+		c.workers = append(c.workers, locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv))
+	}
+	return c
+}
+
+// runCommand runs the command in-process, as main would.
+func runCommand(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errOut syncBuffer
+	code = run(ctx, args, &out, &errOut, func(string) string { return "" })
+	return code, out.String(), errOut.String()
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func readSummary(t *testing.T, dir string) runreport.Summary {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s runreport.Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// resultDir is the folder the command said it wrote.
+func resultDir(t *testing.T, stdout string) string {
+	t.Helper()
+	for _, line := range strings.Split(stdout, "\n") {
+		if dir, ok := strings.CutPrefix(line, "results: "); ok {
+			return dir
+		}
+	}
+	t.Fatalf("the command named no results folder:\n%s", stdout)
+	return ""
+}
+
+func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
+	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
+	results := t.TempDir()
+	args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
+		"--run-time", "4s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
+		"--results-dir", results, "--max-fail-ratio", "0", "--max-p95-ms", "5000"}
+	code, stdout, stderr := runCommand(context.Background(), args...)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"waiting up to 1m0s for 2 workers", "progress: ", "workers 2", "verdict: PASS"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	dir := resultDir(t, stdout)
+	for _, f := range []string{"stats.csv", "failures.csv", "exceptions.csv", "report.html", "summary.json", "summary.md"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	s := readSummary(t, dir)
+	csvFile, _ := os.Open(filepath.Join(dir, "stats.csv"))
+	fromCSV, err := runreport.ParseStatsCSV(csvFile)
+	csvFile.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats.Total != fromCSV.Total || s.Stats.Total.Requests == 0 || s.Verdict != "pass" || s.Workers != 2 {
+		t.Errorf("summary %+v; the CSV says %+v", s.Stats.Total, fromCSV.Total)
+	}
+	if hits := c.target.Hits()["GET /productpage"]; hits < s.Stats.Total.Requests {
+		t.Errorf("the target saw %d requests, the summary says %d", hits, s.Stats.Total.Requests)
+	}
+	if html, _ := os.ReadFile(filepath.Join(dir, "report.html")); !strings.Contains(string(html), "<html") {
+		t.Error("report.html is no HTML report")
+	}
+
+	// A second run compares with the first and fails a threshold it cannot
+	// meet, naming it.
+	time.Sleep(1100 * time.Millisecond) // a new results folder name
+	code, stdout, _ = runCommand(context.Background(), append(args[:len(args)-4], "--min-rps", "1000000")...)
+	if code != exitBreached || !strings.Contains(stdout, "min rps of all requests") || !strings.Contains(stdout, "vs "+dir) {
+		t.Errorf("exit %d, want %d naming min rps and comparing with %s:\n%s", code, exitBreached, dir, stdout)
+	}
+	second := readSummary(t, resultDir(t, stdout))
+	if second.Baseline != dir || len(second.Changes) == 0 || second.Verdict != "fail" {
+		t.Errorf("second summary: baseline %q, %d changes, verdict %s", second.Baseline, len(second.Changes), second.Verdict)
+	}
+	if md, _ := os.ReadFile(filepath.Join(resultDir(t, stdout), "summary.md")); !strings.Contains(string(md), "Thresholds breached") || !strings.Contains(string(md), "| GET /productpage |") {
+		t.Errorf("summary.md:\n%s", md)
+	}
+}
+
+func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
+	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// What SIGTERM does to main's context, once the workers have reported
+		// load to the master (every 3 s).
+		master, _ := locustapi.New(c.webURL)
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in the master's stats", func() bool {
+			b, err := master.Get(context.Background(), "/stats/requests/csv")
+			if err != nil {
+				return false
+			}
+			s, err := runreport.ParseStatsCSV(bytes.NewReader(b))
+			return err == nil && s.Total.Requests > 0
+		})
+		cancel()
+	}()
+	code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
+		"--run-time", "60s", "--expect-workers", "2", "--progress-interval", "1s", "--results-dir", t.TempDir())
+	if code != exitInterrupted || !strings.Contains(stdout, "the swarm is stopped") {
+		t.Fatalf("exit %d, want %d with the swarm stopped:\n%s\n%s", code, exitInterrupted, stdout, stderr)
+	}
+	s := readSummary(t, resultDir(t, stdout))
+	if !s.Interrupted || s.Verdict != "interrupted" || s.Stats.Total.Requests == 0 {
+		t.Errorf("summary of an interrupted run: %+v", s)
+	}
+	// The master stopped the users: no more load reaches the target.
+	time.Sleep(2 * time.Second)
+	before := c.target.Total()
+	time.Sleep(2 * time.Second)
+	if after := c.target.Total(); after != before {
+		t.Errorf("the target still gets requests after the interrupt: %d -> %d", before, after)
+	}
+}
+
+func TestCouldNotRun(t *testing.T) {
+	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 1)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unreachable master", []string{"--stack", "local", "--master-url", fmt.Sprintf("http://127.0.0.1:%d", locusttest.FreePort(t)), "--wait-workers", "2s"}, "could not reach the Locust master"},
+		{"missing workers", []string{"--stack", "local", "--master-url", c.webURL, "--expect-workers", "2", "--wait-workers", "8s"}, "only 1 of 2 workers connected"},
+		{"no master URL", []string{"--stack", "dev"}, "portForwardCommand --stack dev"},
+		{"no stack", []string{"--master-url", c.webURL}, "--stack is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCommand(context.Background(), append(tc.args, "--results-dir", t.TempDir())...)
+			if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q\n%s", code, stderr, exitCouldNotRun, tc.want, stdout)
+			}
+		})
+	}
+}

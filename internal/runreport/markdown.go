@@ -1,0 +1,62 @@
+package runreport
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Summary is what summary.json holds about one run.
+type Summary struct {
+	Stack      string            `json:"stack"`
+	StartedAt  string            `json:"startedAt"`
+	Parameters map[string]string `json:"parameters"`
+	Locust     string            `json:"locustVersion,omitempty"`
+	Image      string            `json:"image,omitempty"`
+	Workers    int               `json:"workers"`
+	GitCommit  string            `json:"gitCommit,omitempty"`
+	Stats      Stats             `json:"stats"`
+	Thresholds Thresholds        `json:"thresholds"`
+	Breaches   []Breach          `json:"breaches"`
+	Baseline   string            `json:"baseline,omitempty"`
+	Changes    []Change          `json:"changes,omitempty"`
+	// Interrupted is set when the run was stopped before its run time.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Verdict is "pass", "fail" or "interrupted".
+	Verdict string `json:"verdict"`
+}
+
+// Markdown is the report for a pull request, a job summary or a person.
+func (s Summary) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Load test %s: %s\n\n", s.Stack, strings.ToUpper(s.Verdict))
+	fmt.Fprintf(&b, "Started %s, %d workers", s.StartedAt, s.Workers)
+	if s.Locust != "" {
+		fmt.Fprintf(&b, ", Locust %s", s.Locust)
+	}
+	if s.GitCommit != "" {
+		fmt.Fprintf(&b, ", commit %s", s.GitCommit)
+	}
+	b.WriteString(".\n\n| endpoint | requests | failures | rps | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	row := func(name string, e Endpoint) {
+		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |\n", strings.ReplaceAll(name, "|", `\|`), e.Requests, e.Failures, e.RPS, e.P50Ms, e.P95Ms, e.P99Ms)
+	}
+	for _, e := range s.Stats.Endpoints {
+		row(e.Key(), e)
+	}
+	row("**all requests**", s.Stats.Total)
+	if len(s.Breaches) > 0 {
+		b.WriteString("\n**Thresholds breached:**\n\n")
+		for _, br := range s.Breaches {
+			fmt.Fprintf(&b, "- %s\n", br)
+		}
+	} else {
+		b.WriteString("\nAll thresholds met.\n")
+	}
+	if s.Baseline != "" {
+		fmt.Fprintf(&b, "\nAgainst the baseline %s:\n\n| endpoint | figure | baseline | now | change |\n|---|---|---:|---:|---:|\n", s.Baseline)
+		for _, c := range s.Changes {
+			fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %+.1f%% |\n", strings.ReplaceAll(c.Endpoint, "|", `\|`), c.Figure, c.Baseline, c.Now, c.Pct)
+		}
+	}
+	return b.String()
+}
