@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -69,7 +70,11 @@ func checkPolicies(t *testing.T, kube *kubectl) {
 	kube.getJSON(&policies, "networkpolicies")
 	specs := map[string]string{}
 	for _, p := range policies.Items {
-		specs[p.Metadata.Name] = string(p.Spec)
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, p.Spec); err != nil {
+			t.Fatal(err)
+		}
+		specs[p.Metadata.Name] = compact.String()
 	}
 	if s := specs["loadtest-deny-ingress"]; !strings.Contains(s, `"policyTypes":["Ingress"]`) || strings.Contains(s, `"ingress"`) {
 		t.Errorf("deny-ingress policy in the cluster: %s", s)

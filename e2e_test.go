@@ -112,7 +112,7 @@ func TestEndToEnd(t *testing.T) {
 	if filepath.Base(bin) != "bin" {
 		t.Fatalf("%s must be a directory named bin (the Automation API runs <root>/bin/pulumi)", bin)
 	}
-	stack, err := auto.UpsertStackInlineSource(ctx, "local", project.Name.String(), program(locustfiles),
+	stack, err := auto.UpsertStackInlineSource(ctx, "local", project.Name.String(), program(locustfiles, workDir),
 		auto.Project(*project),
 		auto.Stacks(map[string]workspace.ProjectStack{"local": *stackSettings}),
 		auto.WorkDir(workDir),

@@ -18,14 +18,18 @@ import (
 )
 
 func main() {
-	pulumi.Run(program("locustfiles"))
+	// The language host tells the program where Pulumi.<stack>.yaml is.
+	pulumi.Run(program("locustfiles", ""))
 }
 
 // program is the whole stack. It reads the locustfiles from locustfileDir,
-// so tests can run it on a copy they edit.
-func program(locustfileDir string) pulumi.RunFunc {
+// so tests can run it on a copy they edit, and the stack's settings file
+// from stackFileDir, or the project directory when that is empty (an inline
+// Automation API program has none, so its caller says where the workspace
+// is).
+func program(locustfileDir, stackFileDir string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		outputs, err := deployStack(ctx, locustfileDir)
+		outputs, err := deployStack(ctx, locustfileDir, stackFileDir)
 		if err != nil {
 			return err
 		}
@@ -37,14 +41,14 @@ func program(locustfileDir string) pulumi.RunFunc {
 }
 
 // deployStack is config in, cluster, provider, LocustCluster, outputs.
-func deployStack(ctx *pulumi.Context, locustfileDir string) (pulumi.Map, error) {
+func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulumi.Map, error) {
 	files, err := components.ReadLocustfiles(locustfileDir)
 	if err != nil {
 		return nil, err
 	}
 	// Everything is validated before the first resource is registered, so a
 	// bad value never leaves a half-created stack behind.
-	cfg, err := stackconfig.Load(ctx, slices.Sorted(maps.Keys(files)))
+	cfg, err := stackconfig.Load(ctx, slices.Sorted(maps.Keys(files)), stackFileDir)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 
 	s.err = pulumimock.Run(stackconfig.Project, name, config, []string{"secretEnv"}, s.monitor, func(c *pulumi.Context) error {
 		ctx = c
-		outputs, err := deployStack(c, "locustfiles")
+		outputs, err := deployStack(c, "locustfiles", "")
 		if err != nil {
 			return err
 		}

@@ -166,10 +166,15 @@ type Lookup func(key string) (value string, ok, secret bool)
 type PlainEntries func(key string) (names []string, known bool)
 
 // Load reads the stack config of a running Pulumi program. locustfiles are
-// the file names the locustfiles directory holds.
-func Load(ctx *pulumi.Context, locustfiles []string) (*Config, error) {
+// the file names the locustfiles directory holds. stackFileDir holds
+// Pulumi.<stack>.yaml; empty means the project's root directory, which the
+// language host tells the program.
+func Load(ctx *pulumi.Context, locustfiles []string, stackFileDir string) (*Config, error) {
 	cfg := config.New(ctx, Project)
-	dir := ctx.RootDirectory()
+	dir := stackFileDir
+	if dir == "" {
+		dir = ctx.RootDirectory()
+	}
 	if dir == "" {
 		dir = "." // Pulumi runs a program in its project directory.
 	}
