@@ -137,3 +137,15 @@ func getInstanceType(args resource.PropertyMap) (resource.PropertyMap, error) {
 	}
 	return resource.NewPropertyMapFromMap(out), nil
 }
+
+// autonamedBucket is a BucketV2's state as pulumi-aws auto-names it: the
+// logical name, a dash and seven random characters (here fixed), when no
+// bucket name is given; the id is the name.
+func autonamedBucket(args pulumi.MockResourceArgs) resource.PropertyMap {
+	state := args.Inputs.Copy()
+	if b, ok := state["bucket"]; !ok || !b.IsString() {
+		state["bucket"] = resource.NewProperty(args.Name + "-1a2b3c4")
+	}
+	state["arn"] = resource.NewProperty("arn:aws:s3:::" + state["bucket"].StringValue())
+	return state
+}

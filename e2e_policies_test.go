@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 )
 
 // What the real API server holds of disruption, network and Pod Security
@@ -99,4 +103,27 @@ func checkPolicies(t *testing.T, kube *kubectl) {
 		t.Errorf("a privileged pod in the namespace: %v %s; want it refused by Pod Security admission", err, out)
 	}
 	t.Logf("policies: budgets %v, %d NetworkPolicies, Locust pods admitted under restricted Pod Security, a privileged pod refused", budgets, len(specs))
+}
+
+// checkLoadTestOutputs reads the stack's outputs as cmd/loadtest does, with
+// the real CLI's `pulumi stack output --json`.
+func checkLoadTestOutputs(t *testing.T, ctx context.Context, pulumi, workDir string, env map[string]string) {
+	t.Helper()
+	environ := os.Environ()
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	out, err := stackoutputs.Read(ctx, pulumi, workDir, "local", environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Workers != 2 || out.Namespace != "locust" || out.MasterService != "loadtest-master" || out.ResultsBucket != "" {
+		t.Errorf("stack outputs as cmd/loadtest reads them: %+v", out)
+	}
+	// Pulumi.yaml's defaults, as the stack hands them to the command.
+	lt := *out.LoadTest
+	if lt.Users != 10 || lt.SpawnRate != 1 || lt.RunTime != "1m0s" || lt.MaxFailRatio != -1 || lt.MaxP95Ms != 0 {
+		t.Errorf("loadTest output: %+v", lt)
+	}
+	t.Logf("stack outputs read through the CLI as cmd/loadtest does: %d workers, loadTest %+v", out.Workers, lt)
 }

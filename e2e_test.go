@@ -158,6 +158,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	checkDeployed(t, kube, up.Outputs, workers)
 	checkPolicies(t, kube)
+	checkLoadTestOutputs(t, ctx, filepath.Join(bin, "pulumi"), workDir, env)
 	checkSecretNeverLeaks(t, kube, secretValue, map[string][]byte{
 		"the engine's event stream of up": stream.json(t),
 		"up's output":                     []byte(up.StdOut + up.StdErr),

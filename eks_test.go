@@ -271,3 +271,53 @@ func TestNodePlan(t *testing.T) {
 		})
 	}
 }
+
+// TestResultsBucket: eks stacks keep load-test results in a private,
+// encrypted, versioned bucket that expires them, and destroy keeps a bucket
+// with results unless told otherwise.
+func TestResultsBucket(t *testing.T) {
+	s := mustRun(t, "dev", nil)
+	b := s.get(t, "aws:s3/bucketV2:BucketV2", "results").Object()
+	if b["forceDestroy"] != false || b["tags"].(map[string]any)["stack"] != "dev" {
+		t.Errorf("bucket %v", b)
+	}
+	pab := s.get(t, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "results").Object()
+	for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+		if pab[k] != true {
+			t.Errorf("public access block %s = %v", k, pab[k])
+		}
+	}
+	if got := mustJSON(s.get(t, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "results").Object()["rules"]); !strings.Contains(got, `"sseAlgorithm":"AES256"`) {
+		t.Errorf("encryption rules %s", got)
+	}
+	if got := mustJSON(s.get(t, "aws:s3/bucketVersioningV2:BucketVersioningV2", "results").Object()["versioningConfiguration"]); got != `{"status":"Enabled"}` {
+		t.Errorf("versioning %s", got)
+	}
+	lc := s.get(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "results")
+	if got := mustJSON(lc.Object()["rules"]); !strings.Contains(got, `"expiration":{"days":90}`) || !strings.Contains(got, `"noncurrentDays":90`) {
+		t.Errorf("lifecycle rules %s", got)
+	}
+	if !lc.DependsOn("aws:s3/bucketVersioningV2:BucketVersioningV2", "results") {
+		t.Error("the lifecycle rule does not wait for versioning")
+	}
+	if s.outputs["resultsBucket"] != "results-1a2b3c4" {
+		t.Errorf("resultsBucket output %v", s.outputs["resultsBucket"])
+	}
+
+	forced := mustRun(t, "dev", map[string]string{"resultsBucketForceDestroy": "true", "resultsBucketExpireDays": "0"})
+	if b := forced.get(t, "aws:s3/bucketV2:BucketV2", "results").Object(); b["forceDestroy"] != true {
+		t.Errorf("forceDestroy %v", b["forceDestroy"])
+	}
+	if got := mustJSON(forced.get(t, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "results").Object()["rules"]); strings.Contains(got, "expiration") {
+		t.Errorf("expireDays 0 still expires: %s", got)
+	}
+
+	named := mustRun(t, "dev", map[string]string{"resultsBucket": "team-loadtests"})
+	if named.count("aws:s3/bucketV2:BucketV2") != 0 || named.outputs["resultsBucket"] != "team-loadtests" {
+		t.Errorf("a named bucket: %d created, output %v", named.count("aws:s3/bucketV2:BucketV2"), named.outputs["resultsBucket"])
+	}
+	local := mustRun(t, "local", nil)
+	if _, ok := local.outputs["resultsBucket"]; ok || local.count("aws:s3/bucketV2:BucketV2") != 0 {
+		t.Errorf("existing mode without resultsBucket: output %v", local.outputs["resultsBucket"])
+	}
+}

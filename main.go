@@ -12,6 +12,7 @@ import (
 
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
+	"github.com/locust-eks/locust-on-eks/components/resultsbucket"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -93,6 +94,19 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	outputs["masterAddress"] = locust.MasterAddress
 	outputs["portForwardCommand"] = locust.PortForwardCommand
 	outputs["workers"] = locust.Workers
+	outputs["loadTest"] = loadTestOutput(cfg.LoadTest)
+	switch {
+	case cfg.LoadTest.ResultsBucket != "":
+		outputs["resultsBucket"] = pulumi.String(cfg.LoadTest.ResultsBucket)
+	case cfg.Mode == stackconfig.ModeEKS:
+		bucket, err := resultsbucket.New(ctx, "results", resultsbucket.Args{
+			ExpireDays: cfg.LoadTest.ExpireDays, ForceDestroy: cfg.LoadTest.ForceDestroy, Tags: stackTags(ctx.Stack()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		outputs["resultsBucket"] = bucket.Name
+	}
 	return outputs, nil
 }
 
@@ -132,8 +146,7 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 			MaxSize:       c.NodeGroup.MaxSize,
 			DiskSizeGiB:   c.NodeGroup.DiskSizeGiB,
 		},
-		// Cost reports and clean-up scripts find a stack's resources by these.
-		Tags: map[string]string{"project": stackconfig.Project, "stack": stack},
+		Tags: stackTags(stack),
 	}
 }
 
@@ -168,6 +181,12 @@ func expandHome(path string) (string, error) {
 	return filepath.Join(home, rest), nil
 }
 
+// stackTags go on every AWS resource of the stack: cost reports and
+// clean-up scripts find a stack's resources by them.
+func stackTags(stack string) map[string]string {
+	return map[string]string{"project": stackconfig.Project, "stack": stack}
+}
+
 // placement is where the cluster puts the Locust pods: in eks mode on the
 // stack's node groups, in existing mode where the config says.
 type placement struct {
@@ -200,5 +219,20 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		Master:          place.master,
 		Worker:          place.worker,
 		EgressCIDRs:     l.EgressCIDRs,
+	}
+}
+
+// loadTestOutput hands the stack's load-test parameters and thresholds to
+// cmd/loadtest, which reads them from the stack's outputs.
+func loadTestOutput(lt stackconfig.LoadTest) pulumi.Map {
+	return pulumi.Map{
+		"users":            pulumi.Int(lt.Users),
+		"spawnRate":        pulumi.Int(lt.SpawnRate),
+		"runTime":          pulumi.String(lt.RunTime.String()),
+		"maxFailRatio":     pulumi.Float64(lt.MaxFailRatio),
+		"maxP95Ms":         pulumi.Int(lt.MaxP95Ms),
+		"maxP99Ms":         pulumi.Int(lt.MaxP99Ms),
+		"minRps":           pulumi.Int(lt.MinRPS),
+		"maxRegressionPct": pulumi.Int(lt.MaxRegressionPct),
 	}
 }

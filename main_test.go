@@ -13,6 +13,7 @@ import (
 
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
+	"github.com/locust-eks/locust-on-eks/components/resultsbucket"
 	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -51,8 +52,12 @@ func run(t *testing.T, name string, set map[string]string) stack {
 	// outputs. Answer with a kubeconfig and a reference to an aws.eks.Cluster,
 	// registered here as the real component would.
 	s.monitor.NewResourceHook = func(args pulumi.MockResourceArgs) (string, resource.PropertyMap, bool, error) {
-		if args.TypeToken == "aws:eks/cluster:Cluster" {
+		switch args.TypeToken {
+		case "aws:eks/cluster:Cluster":
 			return args.Name + "_id", describedCluster(args), true, nil
+		case "aws:s3/bucketV2:BucketV2":
+			state := autonamedBucket(args)
+			return state["bucket"].StringValue(), state, true, nil
 		}
 		if args.TypeToken != "eks:index:Cluster" {
 			return "", nil, false, nil
@@ -167,11 +172,12 @@ func TestEKSStack(t *testing.T) {
 		}
 	}
 
-	// Every AWS resource belongs to the EKS component.
+	// Every AWS resource belongs to a component: the cluster's, or the
+	// results bucket's.
 	for _, r := range s.monitor.Resources() {
 		if (strings.HasPrefix(r.Type, "aws:") || strings.HasPrefix(r.Type, "eks:")) && r.Name != "locust-eksCluster" &&
-			r.ParentType() != ekscluster.ClusterType {
-			t.Errorf("%s %s has parent %q, want the EksCluster component", r.Type, r.Name, r.ParentType())
+			r.ParentType() != ekscluster.ClusterType && r.ParentType() != resultsbucket.BucketType {
+			t.Errorf("%s %s has parent %q, want the EksCluster or ResultsBucket component", r.Type, r.Name, r.ParentType())
 		}
 	}
 

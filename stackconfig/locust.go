@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/locust-eks/locust-on-eks/components"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
@@ -180,3 +183,40 @@ func (p *parser) resources(role string) components.Resources {
 }
 
 // parser reads typed values and collects problems instead of stopping at the
+
+// bucketName is S3's rule for general purpose bucket names (Amazon S3 user
+// guide, "Bucket naming rules").
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// loadTest reads the loadTest* and resultsBucket* keys.
+func (p *parser) loadTest() LoadTest {
+	lt := LoadTest{
+		Users:            p.integer("loadTestUsers", 1, 1_000_000),
+		SpawnRate:        p.integer("loadTestSpawnRate", 1, 100_000),
+		MaxP95Ms:         p.integer("loadTestMaxP95Ms", 0, 3_600_000),
+		MaxP99Ms:         p.integer("loadTestMaxP99Ms", 0, 3_600_000),
+		MinRPS:           p.integer("loadTestMinRps", 0, 100_000_000),
+		MaxRegressionPct: p.integer("loadTestMaxRegressionPct", 0, 1000),
+		MaxFailRatio:     -1,
+	}
+	raw := p.str("loadTestRunTime")
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		p.fail("loadTestRunTime", quote(raw), "must be a Go duration from 1s to 24h, like \"5m\" or \"1h30m\"")
+	}
+	lt.RunTime = d
+	lt.ResultsBucket = p.str("resultsBucket")
+	if lt.ResultsBucket != "" && !bucketName.MatchString(lt.ResultsBucket) {
+		p.fail("resultsBucket", quote(lt.ResultsBucket), "must be empty or an S3 bucket name: 3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit")
+	}
+	lt.ExpireDays = p.integer("resultsBucketExpireDays", 0, 36500)
+	lt.ForceDestroy = p.boolean("resultsBucketForceDestroy")
+	if raw := p.str("loadTestMaxFailRatio"); raw != "" {
+		r, err := strconv.ParseFloat(raw, 64)
+		if err != nil || r < 0 || r > 1 {
+			p.fail("loadTestMaxFailRatio", quote(raw), "must be empty (no limit) or a share of failed requests from 0 to 1, like \"0.01\"")
+		}
+		lt.MaxFailRatio = r
+	}
+	return lt
+}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
@@ -42,6 +43,24 @@ type Config struct {
 	Existing ExistingCluster // used in ModeExisting
 	EKS      EKSCluster      // used in ModeEKS
 	Locust   Locust
+	// LoadTest is what cmd/loadtest runs by default, through the stack's
+	// outputs.
+	LoadTest LoadTest
+}
+
+// LoadTest are a stack's load-test parameters and thresholds; zero limits
+// are none, and MaxFailRatio is negative for none.
+type LoadTest struct {
+	Users, SpawnRate           int
+	RunTime                    time.Duration
+	MaxFailRatio               float64
+	MaxP95Ms, MaxP99Ms, MinRPS int
+	MaxRegressionPct           int
+	// ResultsBucket names an existing bucket; empty creates one in eks
+	// mode. ExpireDays and ForceDestroy are the created bucket's.
+	ResultsBucket string
+	ExpireDays    int
+	ForceDestroy  bool
 }
 
 // ExistingCluster says how to reach a cluster the stack does not create.
@@ -227,6 +246,7 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 		c.EKS = p.eksCluster()
 	}
 	c.Locust = p.locust(locustfiles)
+	c.LoadTest = p.loadTest()
 
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}

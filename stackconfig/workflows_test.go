@@ -370,3 +370,36 @@ func TestSetupReadsStackFilesWithAYAMLParser(t *testing.T) {
 		t.Error("pulumi-setup does not make sure of AWS CLI v2 >= 2.7.0, which pulumi-eks requires")
 	}
 }
+
+// TestLoadTestWorkflow: a load test of any AWS stack, from its own GitHub
+// Environment with OIDC, failing on breached thresholds and keeping the
+// results even then.
+func TestLoadTestWorkflow(t *testing.T) {
+	w := readWorkflow(t, "loadtest.yml")
+	choices := w.On.WorkflowDispatch.Inputs["stack"].Options
+	slices.Sort(choices)
+	if want := awsStacks(t); !slices.Equal(choices, want) {
+		t.Errorf("loadtest.yml offers %v, want %v", choices, want)
+	}
+	j, ok := w.Jobs["loadtest"]
+	if !ok {
+		t.Fatal("loadtest.yml has no loadtest job")
+	}
+	var setup, command, upload bool
+	for _, s := range j.Steps {
+		switch {
+		case s.Uses == "./.github/actions/pulumi-setup":
+			setup = true
+		case strings.Contains(s.Run, "go run ./cmd/loadtest") && strings.Contains(s.Run, "--stack") && strings.Contains(s.Run, "--max-fail-ratio"):
+			command = true
+		case strings.HasPrefix(s.Uses, "actions/upload-artifact@") && strings.Contains(s.If, "always()") && s.With["path"] == "results/":
+			upload = true
+		}
+	}
+	if !setup || !command || !upload {
+		t.Errorf("loadtest.yml: OIDC setup %v, the command with thresholds %v, results kept on failure %v; want all", setup, command, upload)
+	}
+	if !strings.Contains(j.Environment, "inputs.stack") {
+		t.Errorf("loadtest job runs in environment %q; want the chosen stack's", j.Environment)
+	}
+}

@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 )
 
 // options are the command's flags.
@@ -27,6 +29,37 @@ type options struct {
 	spawnRate                                           float64
 	runTime, waitWorkers, interval                      time.Duration
 	thresholds                                          runreport.Thresholds
+	// outputs reads the stack's outputs with the pulumi CLI.
+	outputs bool
+	// bucket keeps results in S3; endpoint is an S3-compatible store's.
+	bucket, endpoint string
+	// set are the flags given on the command line; they win over outputs.
+	set map[string]bool
+}
+
+// applyOutputs takes the stack's load-test parameters, thresholds, worker
+// count and results bucket for every flag not given on the command line.
+func (o *options) applyOutputs(out stackoutputs.Outputs) {
+	lt := out.LoadTest
+	take := func(flag string, apply func()) {
+		if !o.set[flag] {
+			apply()
+		}
+	}
+	take("users", func() { o.users = lt.Users })
+	take("spawn-rate", func() { o.spawnRate = lt.SpawnRate })
+	take("run-time", func() {
+		if d, err := time.ParseDuration(lt.RunTime); err == nil {
+			o.runTime = d
+		}
+	})
+	take("expect-workers", func() { o.expectWorkers = out.Workers })
+	take("results-bucket", func() { o.bucket = out.ResultsBucket })
+	take("max-fail-ratio", func() { o.thresholds.MaxFailRatio = lt.MaxFailRatio })
+	take("max-p95-ms", func() { o.thresholds.MaxP95Ms = lt.MaxP95Ms })
+	take("max-p99-ms", func() { o.thresholds.MaxP99Ms = lt.MaxP99Ms })
+	take("min-rps", func() { o.thresholds.MinRPS = lt.MinRPS })
+	take("max-regression-pct", func() { o.thresholds.MaxRegressionPct = lt.MaxRegressionPct })
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -51,9 +84,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.thresholds.PerEndpoint, "per-endpoint", false, "apply the fail ratio and percentile limits to every endpoint, not only the total")
 	fs.Float64Var(&o.thresholds.MinRPS, "min-rps", 0, "lowest total requests per second (0: no limit)")
 	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline p95 and rps may be, in percent (0: no limit)")
+	fs.StringVar(&o.bucket, "results-bucket", "", "S3 bucket to upload the results to and read baselines from (default: the stack's resultsBucket output; empty: local only)")
+	fs.StringVar(&o.endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store instead of AWS S3")
+	fs.BoolVar(&o.outputs, "stack-outputs", true, "take parameters, thresholds and the worker count from the stack's outputs (pulumi stack output), for the flags not given")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
 	switch {
 	case o.stack == "":
 		return o, errors.New("--stack is required: it names the results folder and the baseline")
@@ -75,6 +113,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			fmt.Fprintln(stderr, "loadtest:", err)
 		}
 		return exitCouldNotRun
+	}
+	if o.outputs {
+		if out, err := readOutputs(ctx, o.stack); err != nil {
+			fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
+		} else {
+			o.applyOutputs(out)
+			fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
+		}
 	}
 	master, err := locustapi.New(o.masterURL)
 	if err != nil {
@@ -108,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	saveCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	summary, dir, err := save(saveCtx, master, o, started, workers, interrupted, getenv)
+	summary, dir, err := save(saveCtx, master, o, started, workers, interrupted, getenv, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
@@ -134,6 +180,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	fmt.Fprintln(stdout, "verdict: PASS")
 	return exitOK
+}
+
+// readOutputs reads the stack's outputs with the pulumi CLI, from the
+// project directory this runs in.
+func readOutputs(ctx context.Context, stack string) (stackoutputs.Outputs, error) {
+	pulumi, err := exec.LookPath("pulumi")
+	if err != nil {
+		return stackoutputs.Outputs{}, errors.New("the pulumi CLI is not on PATH")
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return stackoutputs.Read(ctx, pulumi, ".", stack, nil)
 }
 
 // waitForWorkers polls the master until the expected workers are
@@ -228,7 +286,7 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 }
 
 // save downloads Locust's reports and writes the summary.
-func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string) (runreport.Summary, string, error) {
+func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
 	stackDir := filepath.Join(o.resultsDir, o.stack)
 	dir := filepath.Join(stackDir, started.Format("20060102T150405Z"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -267,21 +325,21 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 			"host": o.host, "masterUrl": o.masterURL,
 		},
 	}
-	baselineDir := o.baseline
-	if baselineDir == "" {
-		baselineDir = previousRun(stackDir, dir)
+	var store *resultstore.Store
+	if o.bucket != "" {
+		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
+			return s, dir, err
+		}
+	}
+	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
+	if err != nil {
+		return s, dir, err
 	}
 	var baseline *runreport.Stats
-	if baselineDir != "" {
-		b, err := os.ReadFile(filepath.Join(baselineDir, "summary.json"))
-		var prev runreport.Summary
-		if err == nil && json.Unmarshal(b, &prev) == nil {
-			baseline = &prev.Stats
-			s.Baseline = baselineDir
-			s.Changes = runreport.Compare(stats, prev.Stats)
-		} else if o.baseline != "" {
-			return s, dir, fmt.Errorf("--baseline %s: no readable summary.json there", o.baseline)
-		}
+	if prev != nil {
+		baseline = &prev.Stats
+		s.Baseline = from
+		s.Changes = runreport.Compare(stats, prev.Stats)
 	}
 	s.Breaches = o.thresholds.Check(stats, baseline)
 	switch {
@@ -300,6 +358,14 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
 		return s, dir, err
 	}
+	if store != nil {
+		prefix := o.stack + "/" + filepath.Base(dir)
+		n, err := store.Upload(ctx, dir, prefix)
+		if err != nil {
+			return s, dir, err
+		}
+		fmt.Fprintf(out, "uploaded %d files to s3://%s/%s/\n", n, o.bucket, prefix)
+	}
 	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {
@@ -308,6 +374,49 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 		}
 	}
 	return s, dir, nil
+}
+
+// findBaseline reads the summary of the run to compare with: --baseline, or
+// the stack's previous run in the results folder, or else in the bucket.
+// It returns nil when there is none yet.
+func findBaseline(ctx context.Context, o options, stackDir, current string, store *resultstore.Store) (*runreport.Summary, string, error) {
+	read := func(b []byte, from string) (*runreport.Summary, string, error) {
+		var prev runreport.Summary
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return nil, "", fmt.Errorf("baseline %s: summary.json: %w", from, err)
+		}
+		return &prev, from, nil
+	}
+	if o.baseline != "" {
+		b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
+		if err != nil {
+			return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
+		}
+		return read(b, o.baseline)
+	}
+	if dir := previousRun(stackDir, current); dir != "" {
+		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		if err != nil {
+			return nil, "", err
+		}
+		return read(b, dir)
+	}
+	if store == nil {
+		return nil, "", nil
+	}
+	run, err := store.Previous(ctx, o.stack, filepath.Base(current))
+	if err != nil || run == "" {
+		return nil, "", err
+	}
+	key := o.stack + "/" + run + "/summary.json"
+	b, err := store.Get(ctx, key)
+	if errors.Is(err, resultstore.ErrNotFound) {
+		return nil, "", nil // an interrupted upload; no baseline rather than none at all
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
 }
 
 // previousRun is the newest earlier run of the stack with a summary.

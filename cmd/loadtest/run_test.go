@@ -14,13 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -114,7 +118,8 @@ func startCluster(t *testing.T, app http.Handler, start int) cluster {
 // runCommand runs the command in-process, as main would.
 func runCommand(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errOut syncBuffer
-	code = run(ctx, args, &out, &errOut, func(string) string { return "" })
+	// These tests give every figure as a flag; no stack outputs.
+	code = run(ctx, append([]string{"--stack-outputs=false"}, args...), &out, &errOut, func(string) string { return "" })
 	return code, out.String(), errOut.String()
 }
 
@@ -268,5 +273,73 @@ func TestCouldNotRun(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want %d and %q\n%s", code, stderr, exitCouldNotRun, tc.want, stdout)
 			}
 		})
+	}
+}
+
+// TestFlagsWinOverStackOutputs: the stack's loadTest output fills every flag
+// not given on the command line.
+func TestFlagsWinOverStackOutputs(t *testing.T) {
+	out, err := stackoutputs.Parse([]byte(`{"namespace":"locust","masterService":"loadtest-master","workers":4,
+		"loadTest":{"users":200,"spawnRate":20,"runTime":"5m0s","maxFailRatio":0.01,"maxP95Ms":800,"maxP99Ms":0,"minRps":50,"maxRegressionPct":10}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"--stack", "dev", "--master-url", "http://localhost:8089", "--users", "7", "--max-p95-ms", "300"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.applyOutputs(out)
+	want := runreport.Thresholds{MaxFailRatio: 0.01, MaxP95Ms: 300, MinRPS: 50, MaxRegressionPct: 10}
+	if o.users != 7 || o.spawnRate != 20 || o.runTime != 5*time.Minute || o.expectWorkers != 4 || o.thresholds != want {
+		t.Errorf("options %+v, thresholds %+v; want users 7 and p95 300 from the flags, the rest from the outputs", o, o.thresholds)
+	}
+	if _, err := stackoutputs.Parse([]byte(`{"namespace":"locust"}`)); err == nil || !strings.Contains(err.Error(), "pulumi up") {
+		t.Errorf("outputs of an older deployment: %v", err)
+	}
+}
+
+// TestResultsInS3: each run's folder goes to the bucket, and a run on
+// another machine (an empty local results folder) compares with the
+// previous run found there. The S3 side is gofakes3, an implementation of
+// the S3 protocol, spoken to by the AWS SDK as it speaks to AWS.
+func TestResultsInS3(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("loadtest-results"); err != nil {
+		t.Fatal(err)
+	}
+	s3 := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3.Close)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+
+	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
+	args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
+		"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
+		"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
+	code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+	if code != exitOK || !strings.Contains(stdout, "uploaded 6 files to s3://loadtest-results/dev/") {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	first := filepath.Base(resultDir(t, stdout))
+	store, err := resultstore.New(context.Background(), "loadtest-results", s3.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := store.Get(context.Background(), "dev/"+first+"/summary.json")
+	if err != nil || !bytes.Contains(b, []byte(`"verdict": "pass"`)) {
+		t.Fatalf("summary.json in the bucket: %v %s", err, b)
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	code, stdout, stderr = runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	second := readSummary(t, resultDir(t, stdout))
+	if want := "s3://loadtest-results/dev/" + first; second.Baseline != want || len(second.Changes) == 0 {
+		t.Errorf("second run's baseline %q (%d changes), want %s from the bucket", second.Baseline, len(second.Changes), want)
 	}
 }

@@ -1,0 +1,114 @@
+// Package resultstore keeps load-test results in S3 (or an S3-compatible
+// store): it uploads a run's folder and finds the previous run of a stack
+// to compare with.
+package resultstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Store is one bucket.
+type Store struct {
+	bucket string
+	client *s3.Client
+}
+
+// New connects to bucket with the AWS SDK's default credential chain (the
+// environment, a profile, an assumed role: what the AWS CLI would use).
+// endpoint, when not empty, is an S3-compatible store addressed by path.
+func New(ctx context.Context, bucket, endpoint string) (*Store, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS credentials for the results bucket: %w", err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+	return &Store{bucket: bucket, client: client}, nil
+}
+
+// Upload copies every file of dir to <prefix>/<file name>.
+func (s *Store) Upload(ctx context.Context, dir, prefix string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return n, err
+		}
+		_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(s.bucket), Key: aws.String(path.Join(prefix, e.Name())), Body: f,
+		})
+		f.Close()
+		if err != nil {
+			return n, fmt.Errorf("uploading %s to s3://%s/%s: %w", e.Name(), s.bucket, prefix, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Previous is the newest run under <stack>/ older than current (a run
+// folder's name is its UTC start time, so names sort by time), or "" when
+// there is none.
+func (s *Store) Previous(ctx context.Context, stack, current string) (string, error) {
+	var runs []string
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(s.bucket), Prefix: aws.String(stack + "/"), Delimiter: aws.String("/"),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("listing s3://%s/%s/: %w", s.bucket, stack, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			run := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), stack+"/"), "/")
+			if run < current {
+				runs = append(runs, run)
+			}
+		}
+	}
+	if len(runs) == 0 {
+		return "", nil
+	}
+	slices.Sort(runs)
+	return runs[len(runs)-1], nil
+}
+
+// ErrNotFound is returned for a key the bucket does not hold.
+var ErrNotFound = errors.New("not in the results bucket")
+
+// Get reads one object.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		var nf interface{ ErrorCode() string }
+		if errors.As(err, &nf) && (nf.ErrorCode() == "NoSuchKey" || nf.ErrorCode() == "NotFound") {
+			return nil, fmt.Errorf("s3://%s/%s: %w", s.bucket, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading s3://%s/%s: %w", s.bucket, key, err)
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}

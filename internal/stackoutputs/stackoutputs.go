@@ -1,0 +1,60 @@
+// Package stackoutputs reads what a deployed stack of this project exports
+// that a load test needs: where the master is, how many workers to expect,
+// and the stack's load-test parameters and thresholds.
+package stackoutputs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// LoadTest is the stack output loadTest (main.go's loadTestOutput).
+type LoadTest struct {
+	Users            int     `json:"users"`
+	SpawnRate        float64 `json:"spawnRate"`
+	RunTime          string  `json:"runTime"`
+	MaxFailRatio     float64 `json:"maxFailRatio"`
+	MaxP95Ms         float64 `json:"maxP95Ms"`
+	MaxP99Ms         float64 `json:"maxP99Ms"`
+	MinRPS           float64 `json:"minRps"`
+	MaxRegressionPct float64 `json:"maxRegressionPct"`
+}
+
+// Outputs are the outputs a load test uses.
+type Outputs struct {
+	Namespace     string    `json:"namespace"`
+	MasterService string    `json:"masterService"`
+	Workers       int       `json:"workers"`
+	ResultsBucket string    `json:"resultsBucket"`
+	LoadTest      *LoadTest `json:"loadTest"`
+}
+
+// Parse decodes `pulumi stack output --json`.
+func Parse(b []byte) (Outputs, error) {
+	var o Outputs
+	if err := json.Unmarshal(b, &o); err != nil {
+		return o, fmt.Errorf("reading the stack's outputs: %w", err)
+	}
+	if o.LoadTest == nil || o.Workers == 0 {
+		return o, fmt.Errorf("the stack's outputs have no loadTest or workers: deploy the stack with this version of the program (pulumi up)")
+	}
+	return o, nil
+}
+
+// Read runs `pulumi stack output --json --stack stack` in dir, the
+// project's directory, with the given environment (nil: this process's).
+func Read(ctx context.Context, pulumi, dir, stack string, env []string) (Outputs, error) {
+	cmd := exec.CommandContext(ctx, pulumi, "stack", "output", "--json", "--stack", stack)
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Outputs{}, fmt.Errorf("pulumi stack output --stack %s: %v: %s", stack, err, strings.TrimSpace(stderr.String()))
+	}
+	return Parse(out)
+}
