@@ -159,6 +159,9 @@ func TestEndToEnd(t *testing.T) {
 	checkDeployed(t, kube, up.Outputs, workers)
 	checkPolicies(t, kube)
 	checkLoadTestOutputs(t, ctx, filepath.Join(bin, "pulumi"), workDir, env)
+	stop = timings.start("cmd/loadtest through a port-forward")
+	checkLoadTest(t, ctx, bin, workDir, locustfiles, env, kube, cluster.kubeconfig)
+	stop()
 	checkSecretNeverLeaks(t, kube, secretValue, map[string][]byte{
 		"the engine's event stream of up": stream.json(t),
 		"up's output":                     []byte(up.StdOut + up.StdErr),

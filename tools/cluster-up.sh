@@ -47,6 +47,9 @@ options:
   kubeSchedulerBinary: $bin/kube-scheduler
   kwokControllerBinary: $bin/kwok
   etcdBinary: $bin/etcd
+  # PortForward: a fake pod's port forwarded to a real local process, so
+  # that a port-forward through the API server reaches a local Locust.
+  enableCRDs: [PortForward]
 ${kubectl_bin:+  kubectlBinary: $kubectl_bin}
 YAML
 

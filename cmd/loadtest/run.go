@@ -16,11 +16,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/kubeforward"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 )
+
+// webPort is the master Service's web port (components.WebPort; this
+// command does not import the component).
+const webPort = 8089
 
 // options are the command's flags.
 type options struct {
@@ -67,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
-	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, e.g. http://localhost:8089 after `$(pulumi stack output portForwardCommand)` (required)")
+	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs")
 	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")
 	fs.IntVar(&o.users, "users", 10, "simulated users")
 	fs.Float64Var(&o.spawnRate, "spawn-rate", 1, "users started per second")
@@ -95,9 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case o.stack == "":
 		return o, errors.New("--stack is required: it names the results folder and the baseline")
-	case o.masterURL == "":
-		return o, errors.New("--master-url is required: reaching the master through the stack's outputs is not built yet; " +
-			"open a port-forward with `$(pulumi stack output portForwardCommand --stack " + o.stack + ")` and pass --master-url http://localhost:8089")
+	case o.masterURL == "" && !o.outputs:
+		return o, errors.New("--master-url is required with --stack-outputs=false: without the stack's outputs the command cannot find the master")
 	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
 		return o, errors.New("--users and --expect-workers must be at least 1, --spawn-rate above 0, --run-time at least 1s")
 	case strings.ContainsAny(o.stack, `/\`) || o.stack == "." || o.stack == "..":
@@ -107,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	launched := time.Now()
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -115,11 +120,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitCouldNotRun
 	}
 	if o.outputs {
-		if out, err := readOutputs(ctx, o.stack); err != nil {
+		out, err := readOutputs(ctx, o.stack)
+		switch {
+		case err != nil && o.masterURL == "":
+			fmt.Fprintf(stderr, "loadtest: the stack's outputs tell where the master is, and they cannot be read: %v (or pass --master-url)\n", err)
+			return exitCouldNotRun
+		case err != nil:
 			fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
-		} else {
+		default:
 			o.applyOutputs(out)
 			fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
+			if o.masterURL == "" {
+				fmt.Fprintf(stdout, "port-forward to service/%s in namespace %s\n", out.MasterService, out.Namespace)
+				fwd, err := kubeforward.ToService(ctx, kubeforward.Config{Kubeconfig: []byte(out.Kubeconfig), Context: out.KubeContext}, out.Namespace, out.MasterService, webPort)
+				if err != nil {
+					fmt.Fprintln(stderr, "loadtest: reaching the master:", err)
+					return exitCouldNotRun
+				}
+				defer fwd.Close()
+				o.masterURL = fmt.Sprintf("http://127.0.0.1:%d", fwd.LocalPort)
+				fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
+			}
 		}
 	}
 	master, err := locustapi.New(o.masterURL)
@@ -139,6 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
 	}
+	fmt.Fprintf(stdout, "swarm started %.2fs after launch\n", time.Since(launched).Seconds())
 	interrupted := watch(ctx, master, o, started, isTerminal(stdout), stdout)
 	if interrupted {
 		// The signal ended ctx; stopping the swarm gets a context of its own.

@@ -264,7 +264,7 @@ func TestCouldNotRun(t *testing.T) {
 	}{
 		{"unreachable master", []string{"--stack", "local", "--master-url", fmt.Sprintf("http://127.0.0.1:%d", locusttest.FreePort(t)), "--wait-workers", "2s"}, "could not reach the Locust master"},
 		{"missing workers", []string{"--stack", "local", "--master-url", c.webURL, "--expect-workers", "2", "--wait-workers", "8s"}, "only 1 of 2 workers connected"},
-		{"no master URL", []string{"--stack", "dev"}, "portForwardCommand --stack dev"},
+		{"no master URL and no outputs", []string{"--stack", "dev"}, "--master-url is required with --stack-outputs=false"},
 		{"no stack", []string{"--master-url", c.webURL}, "--stack is required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,11 +26,15 @@ type LoadTest struct {
 
 // Outputs are the outputs a load test uses.
 type Outputs struct {
-	Namespace     string    `json:"namespace"`
-	MasterService string    `json:"masterService"`
-	Workers       int       `json:"workers"`
-	ResultsBucket string    `json:"resultsBucket"`
-	LoadTest      *LoadTest `json:"loadTest"`
+	Namespace     string `json:"namespace"`
+	MasterService string `json:"masterService"`
+	Workers       int    `json:"workers"`
+	ResultsBucket string `json:"resultsBucket"`
+	// Kubeconfig is the EKS cluster's kubeconfig (a secret output, read
+	// with --show-secrets); KubeContext the context of existing-cluster mode.
+	Kubeconfig  string    `json:"kubeconfig"`
+	KubeContext string    `json:"kubeContext"`
+	LoadTest    *LoadTest `json:"loadTest"`
 }
 
 // Parse decodes `pulumi stack output --json`.
@@ -45,10 +49,11 @@ func Parse(b []byte) (Outputs, error) {
 	return o, nil
 }
 
-// Read runs `pulumi stack output --json --stack stack` in dir, the
-// project's directory, with the given environment (nil: this process's).
+// Read runs `pulumi stack output --json --show-secrets --stack stack` in
+// dir, the project's directory, with the given environment (nil: this
+// process's). The secrets (the kubeconfig) stay in memory.
 func Read(ctx context.Context, pulumi, dir, stack string, env []string) (Outputs, error) {
-	cmd := exec.CommandContext(ctx, pulumi, "stack", "output", "--json", "--stack", stack)
+	cmd := exec.CommandContext(ctx, pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack)
 	cmd.Dir, cmd.Env = dir, env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
