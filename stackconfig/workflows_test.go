@@ -372,8 +372,8 @@ func TestSetupReadsStackFilesWithAYAMLParser(t *testing.T) {
 }
 
 // TestLoadTestWorkflow: a load test of any AWS stack, from its own GitHub
-// Environment with OIDC, failing on breached thresholds and keeping the
-// results even then.
+// Environment with OIDC, with the stack's thresholds (from its outputs),
+// failing on breached ones and keeping the results even then.
 func TestLoadTestWorkflow(t *testing.T) {
 	w := readWorkflow(t, "loadtest.yml")
 	choices := w.On.WorkflowDispatch.Inputs["stack"].Options
@@ -390,14 +390,14 @@ func TestLoadTestWorkflow(t *testing.T) {
 		switch {
 		case s.Uses == "./.github/actions/pulumi-setup":
 			setup = true
-		case strings.Contains(s.Run, "go run ./cmd/loadtest") && strings.Contains(s.Run, "--stack") && strings.Contains(s.Run, "--max-fail-ratio"):
+		case strings.Contains(s.Run, "go run ./cmd/loadtest") && strings.Contains(s.Run, "--stack") && !strings.Contains(s.Run, "--stack-outputs=false"):
 			command = true
 		case strings.HasPrefix(s.Uses, "actions/upload-artifact@") && strings.Contains(s.If, "always()") && s.With["path"] == "results/":
 			upload = true
 		}
 	}
 	if !setup || !command || !upload {
-		t.Errorf("loadtest.yml: OIDC setup %v, the command with thresholds %v, results kept on failure %v; want all", setup, command, upload)
+		t.Errorf("loadtest.yml: OIDC setup %v, the command with the stack's outputs (thresholds, port-forward) %v, results kept on failure %v; want all", setup, command, upload)
 	}
 	if !strings.Contains(j.Environment, "inputs.stack") {
 		t.Errorf("loadtest job runs in environment %q; want the chosen stack's", j.Environment)
