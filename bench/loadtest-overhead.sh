@@ -24,36 +24,10 @@ trap cleanup EXIT
 echo "building cmd/loadtest" >&2
 (cd "$root" && go build -o "$work/loadtest" ./cmd/loadtest)
 
-# Debian's python3-locust 2.12.1 reports an empty version; run a copy with it.
-pkg=$($python -c 'import locust, os; print(os.path.dirname(locust.__file__))')
-version=$($python -c 'import locust; print(locust.__version__)')
-if [[ -z "$version" ]]; then
-  version=$(dpkg-query -W -f='${Version}' python3-locust); version=${version#*:}; version=${version%%-*}
-  cp -r "$pkg" "$work/locust"
-  printf 'version = "%s"\n' "$version" >"$work/locust/_version.py"
-  export PYTHONPATH=$work
-fi
-export PYTHONDONTWRITEBYTECODE=1
-free_port() { $python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-nginx_port=$(free_port)
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid nginx.pid;
-error_log error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fastcgi;
-  uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
-  server { listen 127.0.0.1:$nginx_port; location / { return 200 "ok\n"; } }
-}
-CONF
-nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
-
+# shellcheck source=bench/local-locust.sh
+source "$here/local-locust.sh"
+use_private_locust
+start_nginx
 master_port=$(free_port) web_port=$(free_port)
 locust() { $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
 locust --master --master-bind-host 127.0.0.1 --master-bind-port "$master_port" --web-host 127.0.0.1 --web-port "$web_port" >"$work/master.log" 2>&1 &

@@ -117,22 +117,13 @@ func (p *parser) eksCluster() EKSCluster {
 	c.Network = n
 
 	g := NodeGroup{
-		InstanceTypes: p.list("nodeInstanceTypes"),
+		InstanceTypes: p.instanceTypes("nodeInstanceTypes", "the workers' node group", "c6i.xlarge"),
 		CapacityType:  p.oneOf("nodeCapacityType", capacityTypes...),
 		MinSize:       p.integer("nodeMinSize", 0, maxNodes),
 		DesiredSize:   p.integer("nodeDesiredSize", 0, maxNodes),
 		MaxSize:       p.integer("nodeMaxSize", 1, maxNodes),
 		DiskSizeGiB:   p.integer("nodeDiskSize", minDiskGiB, maxDiskGiB),
 	}
-	if len(g.InstanceTypes) == 0 && p.ok("nodeInstanceTypes") {
-		p.fail("nodeInstanceTypes", "[]", "must list at least one EC2 instance type, like [\"c6i.xlarge\"]")
-	}
-	for _, t := range g.InstanceTypes {
-		if !instanceType.MatchString(t) {
-			p.fail("nodeInstanceTypes", quote(t), "each entry must be an EC2 instance type like \"c6i.xlarge\"")
-		}
-	}
-	p.noDuplicates("nodeInstanceTypes", g.InstanceTypes)
 	if p.ok("nodeMinSize", "nodeMaxSize") && g.MinSize > g.MaxSize {
 		p.fail("nodeMinSize", strconv.Itoa(g.MinSize), fmt.Sprintf("must not exceed nodeMaxSize (%d)", g.MaxSize))
 	}
@@ -140,17 +131,24 @@ func (p *parser) eksCluster() EKSCluster {
 		p.fail("nodeDesiredSize", strconv.Itoa(g.DesiredSize), fmt.Sprintf("must be 0 (sized from the workers) or from nodeMinSize (%d) to nodeMaxSize (%d)", g.MinSize, g.MaxSize))
 	}
 	c.NodeGroup = g
-	c.SystemInstanceTypes = p.list("systemNodeInstanceTypes")
-	if len(c.SystemInstanceTypes) == 0 && p.ok("systemNodeInstanceTypes") {
-		p.fail("systemNodeInstanceTypes", "[]", "must list at least one EC2 instance type for the master's on-demand node group, like [\"m6i.large\"]")
+	c.SystemInstanceTypes = p.instanceTypes("systemNodeInstanceTypes", "the master's on-demand node group", "m6i.large")
+	return c
+}
+
+// instanceTypes reads a non-empty list of EC2 instance types for a node
+// group; whether EC2 offers them is asked at preview (ekscluster).
+func (p *parser) instanceTypes(key, group, example string) []string {
+	types := p.list(key)
+	if len(types) == 0 && p.ok(key) {
+		p.fail(key, "[]", fmt.Sprintf("must list at least one EC2 instance type for %s, like [%q]", group, example))
 	}
-	for _, t := range c.SystemInstanceTypes {
+	for _, t := range types {
 		if !instanceType.MatchString(t) {
-			p.fail("systemNodeInstanceTypes", quote(t), "each entry must be an EC2 instance type like \"m6i.large\"")
+			p.fail(key, quote(t), fmt.Sprintf("each entry must be an EC2 instance type like %q", example))
 		}
 	}
-	p.noDuplicates("systemNodeInstanceTypes", c.SystemInstanceTypes)
-	return c
+	p.noDuplicates(key, types)
+	return types
 }
 
 // awsCredentials reads how the AWS provider authenticates: aws:region,
