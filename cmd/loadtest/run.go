@@ -60,6 +60,7 @@ func (o *options) applyOutputs(out stackoutputs.Outputs) {
 	})
 	take("expect-workers", func() { o.expectWorkers = out.Workers })
 	take("results-bucket", func() { o.bucket = out.ResultsBucket })
+	take("image", func() { o.image = out.Image })
 	take("max-fail-ratio", func() { o.thresholds.MaxFailRatio = lt.MaxFailRatio })
 	take("max-p95-ms", func() { o.thresholds.MaxP95Ms = lt.MaxP95Ms })
 	take("max-p99-ms", func() { o.thresholds.MaxP99Ms = lt.MaxP99Ms })
@@ -340,7 +341,7 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	}
 
 	s := runreport.Summary{
-		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Workers: workers,
+		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
 		GitCommit: gitCommit(getenv), Stats: stats, Thresholds: o.thresholds, Interrupted: interrupted,
 		Parameters: map[string]string{
 			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
@@ -439,6 +440,17 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 		return nil, "", err
 	}
 	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
+}
+
+// locustVersion is the Locust version of an official image (its tag, as
+// in locustio/locust:2.46.3), or "" when the image does not say.
+func locustVersion(image string) string {
+	ref, _, _ := strings.Cut(image, "@")
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") || !strings.HasPrefix(ref, "locustio/locust:") {
+		return ""
+	}
+	return ref[i+1:]
 }
 
 // previousRun is the newest earlier run of the stack with a summary.

@@ -115,11 +115,14 @@ func startCluster(t *testing.T, app http.Handler, start int) cluster {
 	return c
 }
 
+// testEnv is the environment runCommand gives the command.
+var testEnv = map[string]string{}
+
 // runCommand runs the command in-process, as main would.
 func runCommand(ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	var out, errOut syncBuffer
 	// These tests give every figure as a flag; no stack outputs.
-	code = run(ctx, append([]string{"--stack-outputs=false"}, args...), &out, &errOut, func(string) string { return "" })
+	code = run(ctx, append([]string{"--stack-outputs=false"}, args...), &out, &errOut, func(k string) string { return testEnv[k] })
 	return code, out.String(), errOut.String()
 }
 
@@ -169,7 +172,11 @@ func resultDir(t *testing.T, stdout string) string {
 func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
 	results := t.TempDir()
-	args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
+	// In GitHub Actions the Markdown summary goes to the job summary too.
+	jobSummary := filepath.Join(t.TempDir(), "step-summary.md")
+	testEnv["GITHUB_STEP_SUMMARY"] = jobSummary
+	t.Cleanup(func() { delete(testEnv, "GITHUB_STEP_SUMMARY") })
+	args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--image", "locustio/locust:2.46.3",
 		"--run-time", "4s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 		"--results-dir", results, "--max-fail-ratio", "0", "--max-p95-ms", "5000"}
 	code, stdout, stderr := runCommand(context.Background(), args...)
@@ -188,6 +195,9 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 		}
 	}
 	s := readSummary(t, dir)
+	if js, _ := os.ReadFile(jobSummary); !strings.Contains(string(js), "## Load test local: PASS") || s.Locust != "2.46.3" || s.Image != "locustio/locust:2.46.3" {
+		t.Errorf("job summary %q, Locust %q, image %q", js, s.Locust, s.Image)
+	}
 	csvFile, _ := os.Open(filepath.Join(dir, "stats.csv"))
 	fromCSV, err := runreport.ParseStatsCSV(csvFile)
 	csvFile.Close()

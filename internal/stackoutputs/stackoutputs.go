@@ -30,6 +30,8 @@ type Outputs struct {
 	MasterService string `json:"masterService"`
 	Workers       int    `json:"workers"`
 	ResultsBucket string `json:"resultsBucket"`
+	// Image is the Locust image the pods run.
+	Image string `json:"image"`
 	// Kubeconfig is the EKS cluster's kubeconfig (a secret output, read
 	// with --show-secrets); KubeContext the context of existing-cluster mode.
 	Kubeconfig  string    `json:"kubeconfig"`
