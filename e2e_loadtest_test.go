@@ -30,10 +30,12 @@ func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles 
 	defer target.Close()
 
 	master, worker := kube.deployment("loadtest-master"), kube.deployment("loadtest-worker")
+	// The files as the API server holds them in the mounted ConfigMap.
+	mounted := locusttest.Mount(t, kube.configMapData(master.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
 	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
 	const masterAddress = "loadtest-master.locust.svc"
 	localize := func(d k8sobject.Deployment) (argv, env []string) {
-		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, locustfiles, ports, masterAddress)
+		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, masterAddress)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,8 @@
 package components
 
 import (
+	_ "embed"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
@@ -26,6 +28,15 @@ const (
 // LocustfileMountPath is where the locustfile ConfigMap is mounted, read-only,
 // in master and worker containers.
 const LocustfileMountPath = "/mnt/locust"
+
+// WorkerPluginFile is the file the component mounts beside the locustfiles
+// and loads after them: when Kubernetes stops a worker (SIGTERM), it sends
+// the master the samples since its last report before quitting, which
+// Locust itself does not. A locustfile may not take this name.
+const WorkerPluginFile = "locust_eks_worker.py"
+
+//go:embed locust_eks_worker.py
+var workerPlugin string
 
 // StopTimeout is how long, in seconds, Locust lets running tasks finish when
 // a test stops; pods get this much more than the default grace period

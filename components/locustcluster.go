@@ -35,7 +35,7 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		}
 		namespace = c.NamespaceResource.Metadata.Name().Elem()
 	}
-	if c.Locustfiles, err = r.locustfiles(namespace, args.Locustfiles); err != nil {
+	if c.Locustfiles, err = r.locustfiles(namespace, spec.files); err != nil {
 		return nil, err
 	}
 	if len(args.SecretEnv) > 0 {

@@ -227,7 +227,7 @@ func TestLocustfilesConfigMap(t *testing.T) {
 	args.Run = []string{"bookinfo.py", "cloud_carbon_footprint.py"}
 	r := deploy(t, "loadtest", args)
 
-	// The ConfigMap holds exactly the files on disk.
+	// The ConfigMap holds exactly the files on disk, and the worker plugin.
 	entries, err := os.ReadDir(locustfileDir)
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +240,7 @@ func TestLocustfilesConfigMap(t *testing.T) {
 		}
 		onDisk[e.Name()] = string(b)
 	}
+	onDisk[WorkerPluginFile] = workerPlugin
 	if !maps.Equal(r.configMap.Data, onDisk) {
 		t.Errorf("ConfigMap data keys %v differ from locustfiles/ %v", slices.Sorted(maps.Keys(r.configMap.Data)), slices.Sorted(maps.Keys(onDisk)))
 	}
@@ -247,8 +248,9 @@ func TestLocustfilesConfigMap(t *testing.T) {
 	for _, role := range []string{"master", "worker"} {
 		d := map[string]k8sobject.Deployment{"master": r.master, "worker": r.worker}[role]
 		c := r.container(role)
-		// Files are listed one by one: a directory makes Locust import each twice.
-		want := "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/cloud_carbon_footprint.py"
+		// Files are listed one by one: a directory makes Locust import each
+		// twice. The worker plugin comes last.
+		want := "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/cloud_carbon_footprint.py,/mnt/locust/locust_eks_worker.py"
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("%s args %v lack %s", role, c.Args, want)
 		}
@@ -479,6 +481,7 @@ func TestInvalidArgs(t *testing.T) {
 		}, "TOKEN is given twice"},
 		{"managed env var", "loadtest", func(a *LocustClusterArgs) { a.Env = []EnvVar{{"LOCUST_HOST", pulumi.String("x")}} }, "set by the component"},
 		{"file name not a ConfigMap key", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["sub/dir.py"] = "" }, "not a valid ConfigMap key"},
+		{"locustfile named as the worker plugin", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles[WorkerPluginFile] = "" }, "the component's own"},
 		{"too large for a ConfigMap", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["big.csv"] = strings.Repeat("x", 1<<20) }, "at most 1048576"},
 	}
 	for _, tt := range tests {

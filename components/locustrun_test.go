@@ -64,10 +64,8 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 	args.Workers = 2
 	r := deploy(t, "loadtest", args)
 
-	dir, err := filepath.Abs(locustfileDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The files as the pods mount them: the ConfigMap's.
+	dir := locusttest.Mount(t, r.configMap.Data)
 	ports := map[int]int{}
 	for _, p := range r.service.Spec.Ports {
 		ports[p.Port] = freePort(t)

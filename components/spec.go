@@ -29,6 +29,8 @@ type clusterSpec struct {
 	worker      Resources
 	placement   map[string]Placement
 	egressCIDRs []string
+	// files are the ConfigMap's: the locustfiles and the worker plugin.
+	files map[string]string
 }
 
 // mergePlacement is role's placement with the shared node selector under it.
@@ -86,7 +88,10 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	if len(args.Run) == 0 {
 		return nil, fmt.Errorf("Run must name at least one locustfile")
 	}
-	size := 0
+	if _, taken := args.Locustfiles[WorkerPluginFile]; taken {
+		return nil, fmt.Errorf("locustfile name %q is the component's own (its worker plugin); rename the file", WorkerPluginFile)
+	}
+	size := len(WorkerPluginFile) + len(workerPlugin)
 	for file, source := range args.Locustfiles {
 		if err := ValidateLocustfileName(file); err != nil {
 			return nil, fmt.Errorf("locustfile name %q is not a valid ConfigMap key: %w", file, err)
@@ -135,7 +140,12 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 			return nil, fmt.Errorf("%s resources: %w", role, err)
 		}
 	}
-	s.checksum = checksum(args.Locustfiles)
+	s.files = maps.Clone(args.Locustfiles)
+	if s.files == nil {
+		s.files = map[string]string{}
+	}
+	s.files[WorkerPluginFile] = workerPlugin
+	s.checksum = checksum(s.files)
 	return s, nil
 }
 
@@ -187,12 +197,13 @@ func (s *clusterSpec) labels(role string) map[string]string {
 	return l
 }
 
-// locustfileArg lists the files to load. A directory would make Locust import
-// every file twice on a ConfigMap mount, once more through the `..data` link.
+// locustfileArg lists the files to load, the component's worker plugin
+// last. A directory would make Locust import every file twice on a
+// ConfigMap mount, once more through the `..data` link.
 func (s *clusterSpec) locustfileArg() string {
-	paths := make([]string, len(s.run))
-	for i, f := range s.run {
-		paths[i] = LocustfileMountPath + "/" + f
+	paths := make([]string, 0, len(s.run)+1)
+	for _, f := range append(slices.Clone(s.run), WorkerPluginFile) {
+		paths = append(paths, LocustfileMountPath+"/"+f)
 	}
 	return "--locustfile=" + strings.Join(paths, ",")
 }

@@ -96,7 +96,17 @@ func startCluster(t *testing.T, app http.Handler, start int) cluster {
 		}
 		return d.Spec.Template.Spec.Containers[0]
 	}
-	dir, _ := filepath.Abs(locustfileDir)
+	cm := m.OfType("kubernetes:core/v1:ConfigMap")
+	if len(cm) != 1 {
+		t.Fatalf("%d ConfigMaps rendered", len(cm))
+	}
+	var mounted struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := cm[0].Decode(&mounted); err != nil {
+		t.Fatal(err)
+	}
+	dir := locusttest.Mount(t, mounted.Data)
 	web := locusttest.FreePort(t)
 	ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: web}
 	masterArgv, masterEnv, err := locusttest.Localize(container("loadtest-master"), l, dir, ports, masterAddress)

@@ -273,6 +273,19 @@ func Localize(c k8sobject.Container, l *Locust, dir string, ports map[int]int, m
 	return argv, env, nil
 }
 
+// Mount writes a ConfigMap's data into a new folder, as the pods see it
+// mounted, and returns the folder.
+func Mount(t *testing.T, data map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // Cleanup removes the private copy of Locust; call it from TestMain after
 // the tests ran.
 func Cleanup() {
