@@ -215,10 +215,11 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// ReadyWorkers are the distinct workers the master reported as ready. The
-// master may log the same worker more than once, from its retried handshakes.
+// readyWorker is the line a master logs for a worker that joined.
 var readyWorker = regexp.MustCompile(`(?:Worker|Client) '?([^ ']+)'? (?:\(index \d+\) )?reported as ready`)
 
+// ReadyWorkers are the distinct workers the master reported as ready. The
+// master may log the same worker more than once, from its retried handshakes.
 func ReadyWorkers(masterLog string) []string {
 	var ids []string
 	for _, m := range readyWorker.FindAllStringSubmatch(masterLog, -1) {
