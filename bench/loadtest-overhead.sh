@@ -29,7 +29,9 @@ source "$here/local-locust.sh"
 use_private_locust
 start_nginx
 master_port=$(free_port) web_port=$(free_port)
-locust() { $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
+# Always started in the background: exec makes $! the Locust process itself,
+# so that the clean-up stops it.
+locust() { exec $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
 locust --master --master-bind-host 127.0.0.1 --master-bind-port "$master_port" --web-host 127.0.0.1 --web-port "$web_port" >"$work/master.log" 2>&1 &
 pids+=($!)
 for i in 1 2; do

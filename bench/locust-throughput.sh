@@ -24,7 +24,9 @@ trap cleanup EXIT
 source "$here/local-locust.sh"
 use_private_locust
 start_nginx
-locust() { taskset -c "$cpus" $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
+# Always started in the background: exec makes $! the Locust process itself,
+# so that the clean-up stops it.
+locust() { exec taskset -c "$cpus" $python -m locust -f "$here/nginx_target.py" -H "http://127.0.0.1:$nginx_port" "$@"; }
 
 # rps PREFIX: the Aggregated Requests/s of a Locust CSV.
 rps() { awk -F, 'NR==1{for(i=1;i<=NF;i++) if($i=="Requests/s") c=i} $2=="Aggregated"{print $c}' "$1_stats.csv"; }
