@@ -7,14 +7,15 @@
 # rejects its workers as "pre 2.0": use_private_locust runs a copy that
 # carries the real version.
 
+# It sets locust_version.
 use_private_locust() {
-  local pkg version
+  local pkg
   pkg=$($python -c 'import locust, os; print(os.path.dirname(locust.__file__))')
-  version=$($python -c 'import locust; print(locust.__version__)')
-  if [[ -z "$version" ]]; then
-    version=$(dpkg-query -W -f='${Version}' python3-locust); version=${version#*:}; version=${version%%-*}
+  locust_version=$($python -c 'import locust; print(locust.__version__)')
+  if [[ -z "$locust_version" ]]; then
+    locust_version=$(dpkg-query -W -f='${Version}' python3-locust); locust_version=${locust_version#*:}; locust_version=${locust_version%%-*}
     cp -r "$pkg" "$work/locust"
-    printf 'version = "%s"\n' "$version" >"$work/locust/_version.py"
+    printf 'version = "%s"\n' "$locust_version" >"$work/locust/_version.py"
     export PYTHONPATH=$work
   fi
   export PYTHONDONTWRITEBYTECODE=1

@@ -56,7 +56,7 @@ standalone() {
 
 median() { sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
-echo "Locust $version, $users users, ${seconds}s per run, $runs runs, CPUs $cpus, target nginx on 127.0.0.1:$nginx_port"
+echo "Locust $locust_version, $users users, ${seconds}s per run, $runs runs, CPUs $cpus, target nginx on 127.0.0.1:$nginx_port"
 printf '%-4s %26s %26s\n' run "master+2 workers (req/s)" "2 standalone (req/s)"
 : >"$work/d.txt"; : >"$work/s.txt"
 for i in $(seq "$runs"); do
