@@ -94,7 +94,7 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	outputs["masterAddress"] = locust.MasterAddress
 	outputs["portForwardCommand"] = locust.PortForwardCommand
 	outputs["workers"] = locust.Workers
-	outputs["image"] = pulumi.String(locustImage(cfg.Locust.Image))
+	outputs["image"] = locust.Image
 	outputs["loadTest"] = loadTestOutput(cfg.LoadTest)
 	switch {
 	case cfg.LoadTest.ResultsBucket != "":
@@ -221,15 +221,6 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		Worker:          place.worker,
 		EgressCIDRs:     l.EgressCIDRs,
 	}
-}
-
-// locustImage is the image the pods run: the configured one or the
-// component's default.
-func locustImage(image string) string {
-	if image == "" {
-		return components.DefaultImage
-	}
-	return image
 }
 
 // loadTestOutput hands the stack's load-test parameters and thresholds to

@@ -176,4 +176,6 @@ type LocustCluster struct {
 	PortForwardCommand pulumi.StringOutput
 	// Workers is the number of worker pods.
 	Workers pulumi.IntOutput
+	// Image is the Locust image master and workers run.
+	Image pulumi.StringOutput
 }

@@ -69,6 +69,7 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	c.PortForwardCommand = pulumi.Sprintf("kubectl port-forward --namespace %s service/%s %d:%d",
 		namespace, c.MasterServiceName, WebPort, WebPort)
 	c.Workers = pulumi.Int(args.Workers).ToIntOutput()
+	c.Image = pulumi.String(spec.image).ToStringOutput()
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"namespace":          c.Namespace,
@@ -76,6 +77,7 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		"masterAddress":      c.MasterAddress,
 		"portForwardCommand": c.PortForwardCommand,
 		"workers":            c.Workers,
+		"image":              c.Image,
 	}); err != nil {
 		return nil, err
 	}

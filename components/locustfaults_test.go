@@ -11,11 +11,11 @@ import (
 
 // What a distributed run does when one of its processes dies.
 
-// startRun starts master and two workers on locustfile and waits until the
-// load is flowing.
-func startRun(t *testing.T, l *locust, target *fakeTarget, runTime string) (plan, *process, []*process) {
+// startRun starts master and two workers on bookinfo.py with users users
+// and waits until the load is flowing.
+func startRun(t *testing.T, l *locust, target *fakeTarget, users int, runTime string) (plan, *process, []*process) {
 	t.Helper()
-	p := localPlan(t, l, "bookinfo.py", target.URL, 4, runTime)
+	p := localPlan(t, l, "bookinfo.py", target.URL, users, runTime)
 	master := start(t, l, "master", p.master, p.masterEnv)
 	workers := []*process{
 		start(t, l, "worker-1", p.worker, p.workerEnv),
@@ -31,7 +31,7 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	l := findLocust(t)
 	t.Parallel()
 	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
-	p, master, workers := startRun(t, l, target, "10s")
+	p, master, workers := startRun(t, l, target, 4, "10s")
 	time.Sleep(2 * time.Second)
 	if err := workers[0].Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestMasterKilledMidRun(t *testing.T) {
 	l := findLocust(t)
 	t.Parallel()
 	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
-	_, master, workers := startRun(t, l, target, "60s")
+	_, master, workers := startRun(t, l, target, 4, "60s")
 	if err := master.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +110,7 @@ func TestStoppedWorkerReportsItsLastSamples(t *testing.T) {
 	target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 	// 40 users make every second between reports count: about 25 requests
 	// per second per worker.
-	p := localPlan(t, l, "bookinfo.py", target.URL, 40, "9s")
-	master := start(t, l, "master", p.master, p.masterEnv)
-	workers := []*process{
-		start(t, l, "worker-1", p.worker, p.workerEnv),
-		start(t, l, "worker-2", p.worker, p.workerEnv),
-	}
-	waitFor(t, time.Now().Add(45*time.Second), "both workers ready and requests flowing", func() bool {
-		return len(readyWorkers(master.Output())) == 2 && target.Total() > 0
-	})
+	p, master, workers := startRun(t, l, target, 40, "9s")
 	// Between two reports of the worker, so that samples are pending.
 	time.Sleep(4500 * time.Millisecond)
 	if err := workers[0].Cmd.Process.Signal(syscall.SIGTERM); err != nil {
