@@ -25,31 +25,37 @@ import (
 // the master pod's web port at the local master.
 func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles string, env map[string]string, kube *kubectl, kubeconfig string) {
 	t.Helper()
-	l := locusttest.Find(t)
-	target := httptest.NewServer(fakeapps.Record(&fakeapps.BookinfoProductPage{}))
-	defer target.Close()
-
+	command := filepath.Join(t.TempDir(), "loadtest")
+	if out, err := exec.Command("go", "build", "-o", command, "./cmd/loadtest").CombinedOutput(); err != nil {
+		t.Fatalf("building cmd/loadtest: %v\n%s", err, out)
+	}
 	master, worker := kube.deployment("loadtest-master"), kube.deployment("loadtest-worker")
 	// The files as the API server holds them in the mounted ConfigMap.
 	mounted := locusttest.Mount(t, kube.configMapData(master.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
-	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
-	const masterAddress = "loadtest-master.locust.svc"
-	localize := func(d k8sobject.Deployment) (argv, env []string) {
-		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, masterAddress)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return argv, env
-	}
-	masterArgv, masterEnv := localize(master)
-	workerArgv, workerEnv := localize(worker)
-	locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
-	for i := range 2 {
-		locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv)
-	}
-
 	pod := strings.TrimSpace(string(must(kube.run("", "get", "pods", "-l", "app.kubernetes.io/component=master", "-o", "jsonpath={.items[0].metadata.name}"))))
-	kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
+	const masterAddress = "loadtest-master.locust.svc"
+
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		target := fakeapps.Record(&fakeapps.BookinfoProductPage{})
+		server := httptest.NewServer(target)
+		defer server.Close()
+		ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
+		localize := func(d k8sobject.Deployment) (argv, env []string) {
+			argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, masterAddress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return argv, env
+		}
+		masterArgv, masterEnv := localize(master)
+		workerArgv, workerEnv := localize(worker)
+		locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
+		for i := range 2 {
+			locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv)
+		}
+		// The master pod's web port, forwarded by KWOK to this version's
+		// master.
+		kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
 kind: PortForward
 metadata:
   name: %s
@@ -62,35 +68,32 @@ spec:
       port: %d
 `, pod, ports[8089]))
 
-	command := filepath.Join(t.TempDir(), "loadtest")
-	if out, err := exec.Command("go", "build", "-o", command, "./cmd/loadtest").CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/loadtest: %v\n%s", err, out)
-	}
-	results := t.TempDir()
-	cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", target.URL, "--users", "4", "--spawn-rate", "4",
-		"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
-	cmd.Dir = workDir
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		t.Fatalf("cmd/loadtest --stack local: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
-	for _, want := range []string{"stack local: 2 workers", "port-forward to service/loadtest-master in namespace locust", "forwarding 127.0.0.1:", "verdict: PASS"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("cmd/loadtest output lacks %q:\n%s", want, stdout.String())
+		results := t.TempDir()
+		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "4", "--spawn-rate", "4",
+			"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
+		cmd.Dir = workDir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-	}
-	runs, _ := filepath.Glob(filepath.Join(results, "local", "*", "summary.json"))
-	if len(runs) != 1 {
-		t.Errorf("results: %v", runs)
-	}
-	t.Logf("cmd/loadtest --stack local through the API server's port-forward: %s, exit 0", time.Since(start).Round(time.Second))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("cmd/loadtest --stack local: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		}
+		for _, want := range []string{"stack local: 2 workers", "port-forward to service/loadtest-master in namespace locust", "forwarding 127.0.0.1:", "verdict: PASS"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("cmd/loadtest output lacks %q:\n%s", want, stdout.String())
+			}
+		}
+		runs, _ := filepath.Glob(filepath.Join(results, "local", "*", "summary.json"))
+		if len(runs) != 1 {
+			t.Fatalf("results: %v", runs)
+		}
+		t.Logf("Locust %s: cmd/loadtest --stack local through the API server's port-forward: %s, exit 0",
+			l.Version, time.Since(start).Round(time.Second))
+	})
 }
 
 func must(b []byte, err error) []byte {

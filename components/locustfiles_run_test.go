@@ -49,48 +49,49 @@ func runLocustfile(t *testing.T, l *locust, locustfile string, app http.Handler)
 }
 
 func TestLocustfilesRunDistributed(t *testing.T) {
-	l := findLocust(t)
-	files, err := ReadLocustfiles(locustfileDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name := range files {
-		if !strings.HasSuffix(name, ".py") {
-			continue
+	eachLocust(t, func(t *testing.T, l *locust) {
+		files, err := ReadLocustfiles(locustfileDir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			target, ok := targets[name]
-			if !ok {
-				t.Fatalf("locustfiles/%s has no fake target: add its application to targets (faketarget_test.go) and internal/fakeapps", name)
+		for name := range files {
+			if !strings.HasSuffix(name, ".py") {
+				continue
 			}
-			r := runLocustfile(t, l, name, target.app())
-			if r.masterCode != 0 || slices.ContainsFunc(r.workerCodes, func(c int) bool { return c != 0 }) {
-				t.Errorf("exit codes: master %d, workers %v; want all 0", r.masterCode, r.workerCodes)
-			}
-			if len(r.ready) != 2 {
-				t.Errorf("master reported %d workers ready (%v), want 2", len(r.ready), r.ready)
-			}
-			for _, e := range target.endpoints {
-				if r.hits[e] == 0 {
-					t.Errorf("%s received no requests; hits: %v", e, r.hits)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				target, ok := targets[name]
+				if !ok {
+					t.Fatalf("locustfiles/%s has no fake target: add its application to targets (faketarget_test.go) and internal/fakeapps", name)
 				}
-			}
-			for e := range r.hits {
-				if !slices.Contains(target.endpoints, e) {
-					t.Errorf("unexpected requests to %s", e)
+				r := runLocustfile(t, l, name, target.app())
+				if r.masterCode != 0 || slices.ContainsFunc(r.workerCodes, func(c int) bool { return c != 0 }) {
+					t.Errorf("exit codes: master %d, workers %v; want all 0", r.masterCode, r.workerCodes)
 				}
-			}
-			if len(r.errors) > 0 {
-				t.Errorf("the application refused requests: %v", r.errors)
-			}
-			if r.requests == 0 || r.failures != 0 {
-				t.Errorf("CSV stats: %d requests, %d failures; want some and none", r.requests, r.failures)
-			}
-			t.Logf("Locust %s: master + 2 workers ran %s: %d requests (%.1f/s), %d failures; target hits %v",
-				l.Version, name, r.requests, r.rps, r.failures, r.hits)
-		})
-	}
+				if len(r.ready) != 2 {
+					t.Errorf("master reported %d workers ready (%v), want 2", len(r.ready), r.ready)
+				}
+				for _, e := range target.endpoints {
+					if r.hits[e] == 0 {
+						t.Errorf("%s received no requests; hits: %v", e, r.hits)
+					}
+				}
+				for e := range r.hits {
+					if !slices.Contains(target.endpoints, e) {
+						t.Errorf("unexpected requests to %s", e)
+					}
+				}
+				if len(r.errors) > 0 {
+					t.Errorf("the application refused requests: %v", r.errors)
+				}
+				if r.requests == 0 || r.failures != 0 {
+					t.Errorf("CSV stats: %d requests, %d failures; want some and none", r.requests, r.failures)
+				}
+				t.Logf("Locust %s: master + 2 workers ran %s: %d requests (%.1f/s), %d failures; target hits %v",
+					l.Version, name, r.requests, r.rps, r.failures, r.hits)
+			})
+		}
+	})
 }
 
 // TestLocustfilesSeeBrokenApps runs locustfiles against applications that
@@ -98,36 +99,37 @@ func TestLocustfilesRunDistributed(t *testing.T) {
 // failed), not report a broken system as fast. And against an older API that
 // a locustfile says it tolerates, the run must pass.
 func TestLocustfilesSeeBrokenApps(t *testing.T) {
-	l := findLocust(t)
-	for _, tc := range []struct {
-		name, locustfile string
-		app              http.Handler
-		wantFail         bool
-		wantHit          []string
-	}{
-		{"bookinfo details down", "bookinfo.py", &fakeapps.BookinfoProductPage{DetailsDown: true}, true, nil},
-		{"bookinfo ratings down", "bookinfo.py", &fakeapps.BookinfoProductPage{RatingsDown: true}, true, nil},
-		{"fights refuse heroes without pictures", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{HeroesWithoutPictures: true}, true, nil},
-		{"fights before the location service", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{WithoutLocations: true}, false,
-			[]string{"GET /api/fights/randomfighters", "GET /api/fights/randomlocation", "POST /api/fights"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := runLocustfile(t, l, tc.locustfile, tc.app)
-			if tc.wantFail {
-				if r.masterCode == 0 || r.failures == 0 {
-					t.Errorf("master exited %d with %d failures in %d requests; want a non-zero exit and failures", r.masterCode, r.failures, r.requests)
+	eachLocust(t, func(t *testing.T, l *locust) {
+		for _, tc := range []struct {
+			name, locustfile string
+			app              http.Handler
+			wantFail         bool
+			wantHit          []string
+		}{
+			{"bookinfo details down", "bookinfo.py", &fakeapps.BookinfoProductPage{DetailsDown: true}, true, nil},
+			{"bookinfo ratings down", "bookinfo.py", &fakeapps.BookinfoProductPage{RatingsDown: true}, true, nil},
+			{"fights refuse heroes without pictures", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{HeroesWithoutPictures: true}, true, nil},
+			{"fights before the location service", "quarkus_super_heroes.py", &fakeapps.SuperHeroesFights{WithoutLocations: true}, false,
+				[]string{"GET /api/fights/randomfighters", "GET /api/fights/randomlocation", "POST /api/fights"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				r := runLocustfile(t, l, tc.locustfile, tc.app)
+				if tc.wantFail {
+					if r.masterCode == 0 || r.failures == 0 {
+						t.Errorf("master exited %d with %d failures in %d requests; want a non-zero exit and failures", r.masterCode, r.failures, r.requests)
+					}
+				} else if r.masterCode != 0 || r.failures != 0 || r.requests == 0 {
+					t.Errorf("master exited %d with %d failures in %d requests; want 0, none and some", r.masterCode, r.failures, r.requests)
 				}
-			} else if r.masterCode != 0 || r.failures != 0 || r.requests == 0 {
-				t.Errorf("master exited %d with %d failures in %d requests; want 0, none and some", r.masterCode, r.failures, r.requests)
-			}
-			for _, e := range tc.wantHit {
-				if r.hits[e] == 0 {
-					t.Errorf("%s received no requests; hits: %v", e, r.hits)
+				for _, e := range tc.wantHit {
+					if r.hits[e] == 0 {
+						t.Errorf("%s received no requests; hits: %v", e, r.hits)
+					}
 				}
-			}
-			t.Logf("Locust %s, %s against %s: master exit %d, %d requests, %d failures; hits %v",
-				l.Version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
-		})
-	}
+				t.Logf("Locust %s, %s against %s: master exit %d, %d requests, %d failures; hits %v",
+					l.Version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
+			})
+		}
+	})
 }

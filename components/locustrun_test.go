@@ -35,7 +35,7 @@ type (
 )
 
 var (
-	findLocust   = locusttest.Find
+	eachLocust   = locusttest.Each
 	start        = locusttest.Start
 	freePort     = locusttest.FreePort
 	readyWorkers = locusttest.ReadyWorkers

@@ -49,11 +49,10 @@ type cluster struct {
 	target  *fakeapps.Recorder
 }
 
-// startCluster renders a LocustCluster with workers workers, and starts the
-// master and the given number of them locally.
-func startCluster(t *testing.T, app http.Handler, start int) cluster {
+// startCluster renders a LocustCluster with two workers, and starts its
+// master and start of the workers locally on Locust l.
+func startCluster(t *testing.T, l *locusttest.Locust, app http.Handler, start int) cluster {
 	t.Helper()
-	l := locusttest.Find(t)
 	rec := fakeapps.Record(app)
 	target := httptest.NewServer(rec)
 	t.Cleanup(target.Close)
@@ -180,120 +179,126 @@ func resultDir(t *testing.T, stdout string) string {
 }
 
 func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
-	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
-	results := t.TempDir()
-	// In GitHub Actions the Markdown summary goes to the job summary too.
-	jobSummary := filepath.Join(t.TempDir(), "step-summary.md")
-	testEnv["GITHUB_STEP_SUMMARY"] = jobSummary
-	t.Cleanup(func() { delete(testEnv, "GITHUB_STEP_SUMMARY") })
-	args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--image", "locustio/locust:2.46.3",
-		"--run-time", "4s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
-		"--results-dir", results, "--max-fail-ratio", "0", "--max-p95-ms", "5000"}
-	code, stdout, stderr := runCommand(context.Background(), args...)
-	if code != exitOK {
-		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"waiting up to 1m0s for 2 workers", "progress: ", "workers 2", "verdict: PASS"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout)
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
+		results := t.TempDir()
+		// In GitHub Actions the Markdown summary goes to the job summary too.
+		jobSummary := filepath.Join(t.TempDir(), "step-summary.md")
+		testEnv["GITHUB_STEP_SUMMARY"] = jobSummary
+		t.Cleanup(func() { delete(testEnv, "GITHUB_STEP_SUMMARY") })
+		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--image", "locustio/locust:2.46.3",
+			"--run-time", "4s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
+			"--results-dir", results, "--max-fail-ratio", "0", "--max-p95-ms", "5000"}
+		code, stdout, stderr := runCommand(context.Background(), args...)
+		if code != exitOK {
+			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
-	}
-	dir := resultDir(t, stdout)
-	for _, f := range []string{"stats.csv", "failures.csv", "exceptions.csv", "report.html", "summary.json", "summary.md"} {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
-			t.Errorf("%s missing or empty: %v", f, err)
+		for _, want := range []string{"waiting up to 1m0s for 2 workers", "progress: ", "workers 2", "verdict: PASS"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, stdout)
+			}
 		}
-	}
-	s := readSummary(t, dir)
-	if js, _ := os.ReadFile(jobSummary); !strings.Contains(string(js), "## Load test local: PASS") || s.Locust != "2.46.3" || s.Image != "locustio/locust:2.46.3" {
-		t.Errorf("job summary %q, Locust %q, image %q", js, s.Locust, s.Image)
-	}
-	csvFile, _ := os.Open(filepath.Join(dir, "stats.csv"))
-	fromCSV, err := runreport.ParseStatsCSV(csvFile)
-	csvFile.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Stats.Total != fromCSV.Total || s.Stats.Total.Requests == 0 || s.Verdict != "pass" || s.Workers != 2 {
-		t.Errorf("summary %+v; the CSV says %+v", s.Stats.Total, fromCSV.Total)
-	}
-	if hits := c.target.Hits()["GET /productpage"]; hits < s.Stats.Total.Requests {
-		t.Errorf("the target saw %d requests, the summary says %d", hits, s.Stats.Total.Requests)
-	}
-	if html, _ := os.ReadFile(filepath.Join(dir, "report.html")); !strings.Contains(string(html), "<html") {
-		t.Error("report.html is no HTML report")
-	}
+		dir := resultDir(t, stdout)
+		for _, f := range []string{"stats.csv", "failures.csv", "exceptions.csv", "report.html", "summary.json", "summary.md"} {
+			if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s missing or empty: %v", f, err)
+			}
+		}
+		s := readSummary(t, dir)
+		if js, _ := os.ReadFile(jobSummary); !strings.Contains(string(js), "## Load test local: PASS") || s.Locust != "2.46.3" || s.Image != "locustio/locust:2.46.3" {
+			t.Errorf("job summary %q, Locust %q, image %q", js, s.Locust, s.Image)
+		}
+		csvFile, _ := os.Open(filepath.Join(dir, "stats.csv"))
+		fromCSV, err := runreport.ParseStatsCSV(csvFile)
+		csvFile.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Stats.Total != fromCSV.Total || s.Stats.Total.Requests == 0 || s.Verdict != "pass" || s.Workers != 2 {
+			t.Errorf("summary %+v; the CSV says %+v", s.Stats.Total, fromCSV.Total)
+		}
+		if hits := c.target.Hits()["GET /productpage"]; hits < s.Stats.Total.Requests {
+			t.Errorf("the target saw %d requests, the summary says %d", hits, s.Stats.Total.Requests)
+		}
+		if html, _ := os.ReadFile(filepath.Join(dir, "report.html")); !strings.Contains(string(html), "<html") {
+			t.Error("report.html is no HTML report")
+		}
 
-	// A second run compares with the first and fails a threshold it cannot
-	// meet, naming it.
-	time.Sleep(1100 * time.Millisecond) // a new results folder name
-	code, stdout, _ = runCommand(context.Background(), append(args[:len(args)-4], "--min-rps", "1000000")...)
-	if code != exitBreached || !strings.Contains(stdout, "min rps of all requests") || !strings.Contains(stdout, "vs "+dir) {
-		t.Errorf("exit %d, want %d naming min rps and comparing with %s:\n%s", code, exitBreached, dir, stdout)
-	}
-	second := readSummary(t, resultDir(t, stdout))
-	if second.Baseline != dir || len(second.Changes) == 0 || second.Verdict != "fail" {
-		t.Errorf("second summary: baseline %q, %d changes, verdict %s", second.Baseline, len(second.Changes), second.Verdict)
-	}
-	if md, _ := os.ReadFile(filepath.Join(resultDir(t, stdout), "summary.md")); !strings.Contains(string(md), "Thresholds breached") || !strings.Contains(string(md), "| GET /productpage |") {
-		t.Errorf("summary.md:\n%s", md)
-	}
+		// A second run compares with the first and fails a threshold it cannot
+		// meet, naming it.
+		time.Sleep(1100 * time.Millisecond) // a new results folder name
+		code, stdout, _ = runCommand(context.Background(), append(args[:len(args)-4], "--min-rps", "1000000")...)
+		if code != exitBreached || !strings.Contains(stdout, "min rps of all requests") || !strings.Contains(stdout, "vs "+dir) {
+			t.Errorf("exit %d, want %d naming min rps and comparing with %s:\n%s", code, exitBreached, dir, stdout)
+		}
+		second := readSummary(t, resultDir(t, stdout))
+		if second.Baseline != dir || len(second.Changes) == 0 || second.Verdict != "fail" {
+			t.Errorf("second summary: baseline %q, %d changes, verdict %s", second.Baseline, len(second.Changes), second.Verdict)
+		}
+		if md, _ := os.ReadFile(filepath.Join(resultDir(t, stdout), "summary.md")); !strings.Contains(string(md), "Thresholds breached") || !strings.Contains(string(md), "| GET /productpage |") {
+			t.Errorf("summary.md:\n%s", md)
+		}
+	})
 }
 
 func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
-	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		// What SIGTERM does to main's context, once the workers have reported
-		// load to the master (every 3 s).
-		master, _ := locustapi.New(c.webURL)
-		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in the master's stats", func() bool {
-			b, err := master.Get(context.Background(), "/stats/requests/csv")
-			if err != nil {
-				return false
-			}
-			s, err := runreport.ParseStatsCSV(bytes.NewReader(b))
-			return err == nil && s.Total.Requests > 0
-		})
-		cancel()
-	}()
-	code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
-		"--run-time", "60s", "--expect-workers", "2", "--progress-interval", "1s", "--results-dir", t.TempDir())
-	if code != exitInterrupted || !strings.Contains(stdout, "the swarm is stopped") {
-		t.Fatalf("exit %d, want %d with the swarm stopped:\n%s\n%s", code, exitInterrupted, stdout, stderr)
-	}
-	s := readSummary(t, resultDir(t, stdout))
-	if !s.Interrupted || s.Verdict != "interrupted" || s.Stats.Total.Requests == 0 {
-		t.Errorf("summary of an interrupted run: %+v", s)
-	}
-	// The master stopped the users: no more load reaches the target.
-	time.Sleep(2 * time.Second)
-	before := c.target.Total()
-	time.Sleep(2 * time.Second)
-	if after := c.target.Total(); after != before {
-		t.Errorf("the target still gets requests after the interrupt: %d -> %d", before, after)
-	}
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			// What SIGTERM does to main's context, once the workers have reported
+			// load to the master (every 3 s).
+			master, _ := locustapi.New(c.webURL)
+			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in the master's stats", func() bool {
+				b, err := master.Get(context.Background(), "/stats/requests/csv")
+				if err != nil {
+					return false
+				}
+				s, err := runreport.ParseStatsCSV(bytes.NewReader(b))
+				return err == nil && s.Total.Requests > 0
+			})
+			cancel()
+		}()
+		code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
+			"--run-time", "60s", "--expect-workers", "2", "--progress-interval", "1s", "--results-dir", t.TempDir())
+		if code != exitInterrupted || !strings.Contains(stdout, "the swarm is stopped") {
+			t.Fatalf("exit %d, want %d with the swarm stopped:\n%s\n%s", code, exitInterrupted, stdout, stderr)
+		}
+		s := readSummary(t, resultDir(t, stdout))
+		if !s.Interrupted || s.Verdict != "interrupted" || s.Stats.Total.Requests == 0 {
+			t.Errorf("summary of an interrupted run: %+v", s)
+		}
+		// The master stopped the users: no more load reaches the target.
+		time.Sleep(2 * time.Second)
+		before := c.target.Total()
+		time.Sleep(2 * time.Second)
+		if after := c.target.Total(); after != before {
+			t.Errorf("the target still gets requests after the interrupt: %d -> %d", before, after)
+		}
+	})
 }
 
 func TestCouldNotRun(t *testing.T) {
-	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 1)
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unreachable master", []string{"--stack", "local", "--master-url", fmt.Sprintf("http://127.0.0.1:%d", locusttest.FreePort(t)), "--wait-workers", "2s"}, "could not reach the Locust master"},
-		{"missing workers", []string{"--stack", "local", "--master-url", c.webURL, "--expect-workers", "2", "--wait-workers", "8s"}, "only 1 of 2 workers connected"},
-		{"no master URL and no outputs", []string{"--stack", "dev"}, "--master-url is required with --stack-outputs=false"},
-		{"no stack", []string{"--master-url", c.webURL}, "--stack is required"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCommand(context.Background(), append(tc.args, "--results-dir", t.TempDir())...)
-			if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
-				t.Errorf("exit %d, stderr %q; want %d and %q\n%s", code, stderr, exitCouldNotRun, tc.want, stdout)
-			}
-		})
-	}
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 1)
+		for _, tc := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"unreachable master", []string{"--stack", "local", "--master-url", fmt.Sprintf("http://127.0.0.1:%d", locusttest.FreePort(t)), "--wait-workers", "2s"}, "could not reach the Locust master"},
+			{"missing workers", []string{"--stack", "local", "--master-url", c.webURL, "--expect-workers", "2", "--wait-workers", "8s"}, "only 1 of 2 workers connected"},
+			{"no master URL and no outputs", []string{"--stack", "dev"}, "--master-url is required with --stack-outputs=false"},
+			{"no stack", []string{"--master-url", c.webURL}, "--stack is required"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				code, stdout, stderr := runCommand(context.Background(), append(tc.args, "--results-dir", t.TempDir())...)
+				if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
+					t.Errorf("exit %d, stderr %q; want %d and %q\n%s", code, stderr, exitCouldNotRun, tc.want, stdout)
+				}
+			})
+		}
+	})
 }
 
 // TestFlagsWinOverStackOutputs: the stack's loadTest output fills every flag
@@ -323,43 +328,45 @@ func TestFlagsWinOverStackOutputs(t *testing.T) {
 // previous run found there. The S3 side is gofakes3, an implementation of
 // the S3 protocol, spoken to by the AWS SDK as it speaks to AWS.
 func TestResultsInS3(t *testing.T) {
-	backend := s3mem.New()
-	if err := backend.CreateBucket("loadtest-results"); err != nil {
-		t.Fatal(err)
-	}
-	s3 := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(s3.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		backend := s3mem.New()
+		if err := backend.CreateBucket("loadtest-results"); err != nil {
+			t.Fatal(err)
+		}
+		s3 := httptest.NewServer(gofakes3.New(backend).Server())
+		t.Cleanup(s3.Close)
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+		t.Setenv("AWS_REGION", "us-east-1")
+		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 
-	c := startCluster(t, &fakeapps.BookinfoProductPage{}, 2)
-	args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
-		"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
-		"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
-	code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-	if code != exitOK || !strings.Contains(stdout, "uploaded 6 files to s3://loadtest-results/dev/") {
-		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	first := filepath.Base(resultDir(t, stdout))
-	store, err := resultstore.New(context.Background(), "loadtest-results", s3.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := store.Get(context.Background(), "dev/"+first+"/summary.json")
-	if err != nil || !bytes.Contains(b, []byte(`"verdict": "pass"`)) {
-		t.Fatalf("summary.json in the bucket: %v %s", err, b)
-	}
+		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
+		args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
+			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
+			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
+		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		if code != exitOK || !strings.Contains(stdout, "uploaded 6 files to s3://loadtest-results/dev/") {
+			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		first := filepath.Base(resultDir(t, stdout))
+		store, err := resultstore.New(context.Background(), "loadtest-results", s3.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := store.Get(context.Background(), "dev/"+first+"/summary.json")
+		if err != nil || !bytes.Contains(b, []byte(`"verdict": "pass"`)) {
+			t.Fatalf("summary.json in the bucket: %v %s", err, b)
+		}
 
-	time.Sleep(1100 * time.Millisecond)
-	code, stdout, stderr = runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-	if code != exitOK {
-		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	second := readSummary(t, resultDir(t, stdout))
-	if want := "s3://loadtest-results/dev/" + first; second.Baseline != want || len(second.Changes) == 0 {
-		t.Errorf("second run's baseline %q (%d changes), want %s from the bucket", second.Baseline, len(second.Changes), want)
-	}
+		time.Sleep(1100 * time.Millisecond)
+		code, stdout, stderr = runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		if code != exitOK {
+			t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		second := readSummary(t, resultDir(t, stdout))
+		if want := "s3://loadtest-results/dev/" + first; second.Baseline != want || len(second.Changes) == 0 {
+			t.Errorf("second run's baseline %q (%d changes), want %s from the bucket", second.Baseline, len(second.Changes), want)
+		}
+	})
 }

@@ -1,12 +1,20 @@
-// Package locusttest runs real Locust processes for tests: it finds a
-// Locust installation (Debian's python3-locust, as .ci/run installs it,
-// with the version its build leaves out put back in a private copy), starts
-// masters and workers with their output kept, and reads what a master logs.
+// Package locusttest runs real Locust processes for tests, on every Locust
+// version this machine provides: Debian 12's python3-locust 2.12.1 (what
+// .ci/run installs) and Debian 13's 2.24.0 (a root folder that
+// tools/locust-debian13.sh builds into bin/). Each prints an empty version
+// string as Debian packs it, and a master with an empty version rejects its
+// workers; the harness puts the version back. It starts masters and workers
+// with their output kept, and reads what a master logs.
+//
+// A test names the behaviour it checks and calls Each, which runs it once
+// per version, as a subtest named by the version; where versions differ,
+// the test asserts each version's own behaviour (AtLeast).
 //
 // This is test support: nothing outside tests imports it.
 package locusttest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -23,7 +31,7 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 )
 
-// locust is a Locust installation these tests can start.
+// Locust is a Locust installation these tests can start.
 type Locust struct {
 	// Python runs Locust as `Python -m locust`.
 	Python string
@@ -33,51 +41,159 @@ type Locust struct {
 	Version string
 }
 
+// installation is one Locust version the suite runs on, and how to find it.
+type installation struct {
+	version string // what it must report
+	origin  string // where it comes from, for messages
+	setUp   string // what provides it on a fresh machine
+	find    func() (*Locust, error)
+}
+
+// installations are the versions the suite runs on, oldest first. Each is
+// needed: under CI a missing one fails the tests that start Locust.
+var installations = []installation{
+	{
+		version: "2.12.1", origin: "Debian 12's python3-locust",
+		setUp: "apt-get install python3-locust (bash .ci/run deps does)",
+		find:  findDebian12,
+	},
+	{
+		version: "2.24.0", origin: "Debian 13's python3-locust, in a root folder",
+		setUp: "tools/locust-debian13.sh bin/locust-debian13 (bash .ci/run tools does), or set LOCUST_EKS_DEBIAN13 to such a folder",
+		find:  findDebian13,
+	},
+}
+
 var (
 	once       sync.Once
-	found      *Locust
-	findErr    error
-	skipReason string
+	found      []*Locust
+	missing    []string // why each absent version is absent
 	privateDir string
 )
 
-// Find finds a python3 that imports locust. Debian's python3-locust
-// (what .ci/run installs) lives in /usr/lib/python3/dist-packages, which only
-// Debian's /usr/bin/python3 sees, so that one is tried first.
-func Find(t *testing.T) *Locust {
-	t.Helper()
+// Versions are the Locust versions this machine provides, oldest first, and
+// a sentence for each one it lacks.
+func Versions() (have []*Locust, lacking []string) {
 	once.Do(func() {
-		var pythons []string
-		for _, p := range []string{"/usr/bin/python3", "python3"} {
-			if path, err := exec.LookPath(p); err == nil && !slices.Contains(pythons, path) {
-				pythons = append(pythons, path)
+		for _, in := range installations {
+			l, err := in.find()
+			switch {
+			case err != nil:
+				missing = append(missing, fmt.Sprintf("Locust %s (%s) is not available: %v; %s", in.version, in.origin, err, in.setUp))
+			case l.Version != in.version:
+				missing = append(missing, fmt.Sprintf("%s is Locust %q here, not %s; the suite is written for %s", in.origin, l.Version, in.version, in.version))
+			default:
+				found = append(found, l)
 			}
 		}
-		if len(pythons) == 0 {
-			skipReason = "python3 is not installed, so no Locust process can run here; install python3-locust (as .ci/run does) to run this test"
-			return
-		}
-		for _, python := range pythons {
-			out, err := exec.Command(python, "-c", "import locust, os; print(os.path.dirname(locust.__file__)); print(locust.__version__)").Output()
-			if err != nil {
-				continue
-			}
-			dir, version, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			found = &Locust{Python: python, Version: strings.TrimSpace(version)}
-			if found.Version == "" {
-				findErr = found.privateCopy(dir)
-			}
-			return
-		}
-		findErr = fmt.Errorf("python3 is installed (%v) but none of them imports locust: install Debian's python3-locust, as .ci/run does", pythons)
 	})
-	if skipReason != "" {
-		t.Skip(skipReason)
+	return found, missing
+}
+
+// Each runs f once per Locust version, as subtests named like
+// "locust-2.12.1". A version this machine lacks fails the test where every
+// version is required (CI, and .ci/run: see required), and is skipped
+// elsewhere, saying why and what installs it.
+func Each(t *testing.T, f func(t *testing.T, l *Locust)) {
+	t.Helper()
+	have, lacking := Versions()
+	for _, why := range lacking {
+		if required() {
+			t.Error(why)
+		} else {
+			t.Log("skipped: " + why)
+		}
 	}
-	if findErr != nil {
-		t.Fatal(findErr)
+	if len(have) == 0 && len(lacking) > 0 && !required() {
+		t.Skip("no Locust version is available here")
 	}
-	return found
+	for _, l := range have {
+		t.Run("locust-"+l.Version, func(t *testing.T) { f(t, l) })
+	}
+}
+
+// required reports whether every Locust version must be there: in CI (CI
+// set, as GitHub Actions and this project's CI set it) and under .ci/run,
+// which sets LOCUST_EKS_REQUIRE_ALL_VERSIONS because it installs them all.
+func required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("LOCUST_EKS_REQUIRE_ALL_VERSIONS") != ""
+}
+
+// findDebian12 finds Debian's python3-locust: it lives in
+// /usr/lib/python3/dist-packages, which only Debian's /usr/bin/python3
+// sees.
+func findDebian12() (*Locust, error) {
+	const python = "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		return nil, err
+	}
+	dir, version, err := importLocust(python)
+	if err != nil {
+		return nil, err
+	}
+	l := &Locust{Python: python, Version: version}
+	if version == "" {
+		if err := l.privateCopy(dir); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// findDebian13 finds the launcher tools/locust-debian13.sh writes, in
+// $LOCUST_EKS_DEBIAN13 or else bin/locust-debian13 of this module. The
+// build puts the version in place; no private copy is needed.
+func findDebian13() (*Locust, error) {
+	dir := os.Getenv("LOCUST_EKS_DEBIAN13")
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(root, "bin", "locust-debian13")
+	}
+	python := filepath.Join(dir, "python3")
+	if _, err := os.Stat(python); err != nil {
+		return nil, err
+	}
+	_, version, err := importLocust(python)
+	if err != nil {
+		return nil, err
+	}
+	return &Locust{Python: python, Version: version}, nil
+}
+
+// importLocust asks python where its locust package is and what version it
+// reports.
+func importLocust(python string) (dir, version string, err error) {
+	var stderr bytes.Buffer
+	cmd := exec.Command(python, "-c", "import locust, os; print(os.path.dirname(locust.__file__)); print(locust.__version__)")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", "", fmt.Errorf("%s cannot import locust: %v: %s", python, err, tail(stderr.String(), 3))
+	}
+	dir, version, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return dir, strings.TrimSpace(version), nil
+}
+
+// moduleRoot is the folder of this module's go.mod, found upwards from the
+// test's working directory (its package folder).
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/locust-eks/locust-on-eks\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod of github.com/locust-eks/locust-on-eks above the working directory")
+		}
+		dir = parent
+	}
 }
 
 // privateCopy works around Debian's python3-locust 2.12.1, which reports an
