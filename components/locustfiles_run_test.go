@@ -24,6 +24,10 @@ type runResult struct {
 	requests    int
 	failures    int
 	rps         float64
+	// exceptions are the errors raised in user code, from the master's
+	// exceptions CSV: a request whose check raised is missing from the
+	// stats and shows here instead.
+	exceptions []string
 }
 
 // runLocustfile runs locustfile with a master and two workers against app
@@ -45,6 +49,7 @@ func runLocustfile(t *testing.T, l *locust, locustfile string, app http.Handler)
 	r.ready = readyWorkers(master.Output())
 	r.hits, r.errors = target.Hits(), target.Errors()
 	r.requests, r.failures, r.rps = aggregate(t, p.csvPrefix)
+	r.exceptions = exceptions(t, p.csvPrefix)
 	return r
 }
 
@@ -129,6 +134,80 @@ func TestLocustfilesSeeBrokenApps(t *testing.T) {
 				}
 				t.Logf("Locust %s, %s against %s: master exit %d, %d requests, %d failures; hits %v",
 					l.Version, tc.locustfile, tc.name, r.masterCode, r.requests, r.failures, r.hits)
+			})
+		}
+	})
+}
+
+// brokenServer is a target that fails the way real ones do under load, for
+// any route: it closes the connection without an answer, answers an HTML
+// error page with 200 (a proxy's or a framework's), or answers a JSON array
+// where an object is expected. It is no model of an application: it breaks
+// the assumptions a locustfile makes about its answers.
+type brokenServer string
+
+const (
+	closesConnections brokenServer = "closes connections"
+	answersHTML       brokenServer = "answers HTML"
+	answersArrays     brokenServer = "answers [] for objects"
+)
+
+func (b brokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch b {
+	case closesConnections:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	case answersHTML:
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<html><body><h1>502 Bad Gateway</h1></body></html>"))
+	case answersArrays:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("[]"))
+	}
+}
+
+// TestLocustfilesRecordEveryRequest: whatever a target answers, every
+// request a locustfile makes is in the stats, as a success or a failure
+// with a reason; none is lost to an exception raised inside a
+// catch_response block (Locust then records nothing: fasthttp.py@2.46.3:
+// 738-743, the same at 2.12.1 and 2.24.0).
+func TestLocustfilesRecordEveryRequest(t *testing.T) {
+	eachLocust(t, func(t *testing.T, l *locust) {
+		for _, tc := range []struct {
+			locustfile string
+			server     brokenServer
+		}{
+			{"bookinfo.py", closesConnections},
+			{"quarkus_super_heroes.py", closesConnections},
+			{"quarkus_super_heroes.py", answersHTML},
+			{"quarkus_super_heroes.py", answersArrays},
+			{"cloud_carbon_footprint.py", closesConnections},
+			{"cloud_carbon_footprint.py", answersHTML},
+			{"cloud_carbon_footprint.py", answersArrays},
+		} {
+			t.Run(tc.locustfile+" "+string(tc.server), func(t *testing.T) {
+				t.Parallel()
+				r := runLocustfile(t, l, tc.locustfile, tc.server)
+				served := 0
+				for _, n := range r.hits {
+					served += n
+				}
+				if served == 0 || r.requests != served {
+					t.Errorf("the target got %d requests, Locust's stats count %d: requests are missing from the stats", served, r.requests)
+				}
+				if len(r.exceptions) > 0 {
+					t.Errorf("the locustfile raised: %v", r.exceptions)
+				}
+				if tc.server != answersArrays || tc.locustfile != "cloud_carbon_footprint.py" {
+					// An empty list of estimates is a valid CCF answer.
+					if r.failures == 0 {
+						t.Errorf("%d requests and no failure against a server that %s", r.requests, tc.server)
+					}
+				}
+				t.Logf("Locust %s, %s against a server that %s: %d requests (the target got %d), %d failures, exit %d",
+					l.Version, tc.locustfile, tc.server, r.requests, served, r.failures, r.masterCode)
 			})
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
@@ -94,6 +95,26 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 		"--csv="+p.csvPrefix,
 	)
 	return p
+}
+
+// exceptions reads the master's exceptions CSV: one line per distinct error
+// raised in user code.
+func exceptions(t *testing.T, prefix string) []string {
+	t.Helper()
+	f, err := os.Open(prefix + "_exceptions.csv")
+	if err != nil {
+		t.Fatalf("master wrote no exceptions CSV: %v", err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	if err != nil || len(rows) < 1 {
+		t.Fatalf("reading the exceptions CSV: %v (%d rows)", err, len(rows))
+	}
+	var found []string
+	for _, row := range rows[1:] {
+		found = append(found, strings.Join(row, " | "))
+	}
+	return found
 }
 
 // aggregate reads the master's CSV stats: total requests and failures.

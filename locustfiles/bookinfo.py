@@ -23,6 +23,19 @@ BROKEN_PAGE_TEXTS = (
 )
 
 
+def body_text(response):
+    """The body as text; "" when there is none (status 0: the connection
+    failed) or Locust cannot decode it. Inside catch_response, any exception
+    but a ResponseError drops the request from the stats (Locust's
+    fasthttp.py@2.46.3:738-743), so nothing here may raise: .text is None
+    without a body or a detectable charset (fasthttp.py@2.46.3:537-554), and
+    str() raises LookupError on a charset it does not know."""
+    try:
+        return response.text or ""
+    except LookupError:
+        return ""
+
+
 class Reader(FastHttpUser):
     wait_time = between(0.5, 1.5)
 
@@ -32,7 +45,11 @@ class Reader(FastHttpUser):
             if page.status_code != 200:
                 page.failure(f"status {page.status_code}")
                 return
-            for text in BROKEN_PAGE_TEXTS:
-                if text in page.text:
-                    page.failure(text)
+            text = body_text(page)
+            if not text:
+                page.failure("empty page")
+                return
+            for broken in BROKEN_PAGE_TEXTS:
+                if broken in text:
+                    page.failure(broken)
                     return

@@ -61,6 +61,19 @@ def months_before(day, months):
 MONTHS = date_range_months()
 
 
+def body_text(response):
+    """The body as text; "" when there is none (status 0: the connection
+    failed) or Locust cannot decode it. Inside catch_response, any exception
+    but a ResponseError drops the request from the stats (Locust's
+    fasthttp.py@2.46.3:738-743), so nothing here may raise: .text is None
+    without a body or a detectable charset (fasthttp.py@2.46.3:537-554), and
+    str() raises LookupError on a charset it does not know."""
+    try:
+        return response.text or ""
+    except LookupError:
+        return ""
+
+
 class DashboardVisitor(FastHttpUser):
     wait_time = between(1, 3)
 
@@ -90,13 +103,14 @@ class DashboardVisitor(FastHttpUser):
                 name="GET /api/footprint",
                 catch_response=True,
             ) as page:
+                text = body_text(page)
                 if page.status_code != 200:
-                    page.failure(f"status {page.status_code}: {page.text[:200]}")
+                    page.failure(f"status {page.status_code}: {text[:200]}")
                     return
                 try:
-                    estimates = json.loads(page.text)
+                    estimates = json.loads(text)
                 except ValueError:
-                    page.failure("response is not JSON")
+                    page.failure(f"response is not JSON: {text[:100]!r}")
                     return
                 if not isinstance(estimates, list):
                     page.failure("response is not a list of estimates")

@@ -21,7 +21,37 @@ src/main/resources/openapi/openapi.yml (main, 91d6974) and FightResource.java
 non-empty name and picture and a level; location is optional.
 """
 
+import json
+
 from locust import FastHttpUser, between, task
+
+
+def body_text(response):
+    """The body as text; "" when there is none (status 0: the connection
+    failed) or Locust cannot decode it. Inside catch_response, any exception
+    but a ResponseError drops the request from the stats (Locust's
+    fasthttp.py@2.46.3:738-743), so nothing here may raise: .text is None
+    without a body or a detectable charset (fasthttp.py@2.46.3:537-554), and
+    str() raises LookupError on a charset it does not know."""
+    try:
+        return response.text or ""
+    except LookupError:
+        return ""
+
+
+def json_object(response, what):
+    """The body as a JSON object, or None with the response marked failed,
+    saying why: no body, not JSON, or JSON of another shape."""
+    text = body_text(response)
+    try:
+        body = json.loads(text)
+    except ValueError:
+        response.failure(f"{what} is not JSON: {text[:100]!r}")
+        return None
+    if not isinstance(body, dict):
+        response.failure(f"{what} is a JSON {type(body).__name__}, not an object")
+        return None
+    return body
 
 
 class FightWatcher(FastHttpUser):
@@ -40,7 +70,9 @@ class FightWatcher(FastHttpUser):
         ) as draw:
             if draw.status_code == 200:
                 self.has_locations = True
-                location = draw.json()
+                location = json_object(draw, "the location")
+                if location is None:
+                    return None
                 if not location.get("name"):
                     draw.failure("location has no name")
                     return None
@@ -64,7 +96,9 @@ class FightWatcher(FastHttpUser):
             if draw.status_code != 200:
                 draw.failure(f"status {draw.status_code}")
                 return
-            fighters = draw.json()
+            fighters = json_object(draw, "the fighters")
+            if fighters is None:
+                return
             if not fighters.get("hero") or not fighters.get("villain"):
                 draw.failure("response lacks a hero or a villain")
                 return
@@ -80,7 +114,8 @@ class FightWatcher(FastHttpUser):
             catch_response=True,
         ) as fight:
             if fight.status_code != 200:
-                fight.failure(f"status {fight.status_code}: {fight.text[:200]}")
+                fight.failure(f"status {fight.status_code}: {body_text(fight)[:200]}")
                 return
-            if not fight.json().get("winnerName"):
+            result = json_object(fight, "the fight")
+            if result is not None and not result.get("winnerName"):
                 fight.failure("fight has no winner")
