@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
 )
 
 // checkLoadTest runs cmd/loadtest as a user would, `--stack local`: it reads
@@ -91,8 +93,16 @@ spec:
 		if len(runs) != 1 {
 			t.Fatalf("results: %v", runs)
 		}
-		t.Logf("Locust %s: cmd/loadtest --stack local through the API server's port-forward: %s, exit 0",
-			l.Version, time.Since(start).Round(time.Second))
+		var summary runreport.Summary
+		if err := json.Unmarshal(must(os.ReadFile(runs[0])), &summary); err != nil {
+			t.Fatal(err)
+		}
+		// Every request the target answered is in the saved results.
+		if served := target.Total(); summary.Stats.Total.Requests != served {
+			t.Errorf("the target served %d requests, summary.json counts %d", served, summary.Stats.Total.Requests)
+		}
+		t.Logf("Locust %s: cmd/loadtest --stack local through the API server's port-forward: %s, exit 0, %d requests, as many as the target served",
+			l.Version, time.Since(start).Round(time.Second), summary.Stats.Total.Requests)
 	})
 }
 

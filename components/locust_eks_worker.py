@@ -1,26 +1,50 @@
-"""locust-eks: a worker that is stopped reports its last samples first.
+"""locust-eks: every request a worker made reaches the master's results.
 
-Loaded beside the locustfiles by every LocustCluster pod. Kubernetes stops a
-worker with SIGTERM (a scale-down, a rollout, a node drain); Locust then
-tells the master it quits, and the requests made since the worker's last
-report (every 3 s) never reach the master's results. This listener sends that
-last report before the quit message. It defines no User, and does nothing on
-the master.
+Loaded beside the locustfiles by every LocustCluster pod. It defines no User,
+and does nothing on the master.
+
+A worker reports its samples to the master every 3 s (WORKER_REPORT_INTERVAL).
+Read in Locust's runners.py at 2.12.1, 2.24.0 and 2.46.3, two moments lose
+the samples made since the last report:
+
+- The master stops a test (run time over, the web UI's stop, the loadtest
+  command). The worker stops its users (Runner.stop, which fires test_stop
+  once they have stopped: runners.py@2.12.1:419, @2.24.0:409, @2.46.3:412)
+  and at once tells the master it has stopped (client_stopped:
+  @2.12.1:1338, @2.24.0:1379, @2.46.3:1416). Its last samples follow up to
+  3 s later, when the master already says "stopped" and the results have been
+  read.
+- Kubernetes stops the worker with SIGTERM (a scale-down, a rollout, a node
+  drain). Locust fires `quitting`, whose runner listener tells the master the
+  worker quits (@2.12.1:1209-1210, @2.24.0:1243-1244, @2.46.3:1264-1265)
+  while its users still run; what they finish during the stop grace is never
+  reported.
+
+So on a worker: when a test stops (test_stop), the report goes out before
+client_stopped; the master handles one worker's messages in order, so it has
+merged them before it counts that worker stopped. And on `quitting`, the users
+stop first (within --stop-timeout, which fires test_stop and so sends the
+report), then the runner's own listener says quit.
 """
 
 from locust import events
-from locust.runners import WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 
 
 @events.init.add_listener
-def _report_before_quitting(environment, **_kwargs):
+def _report_every_sample(environment, **_kwargs):
     runner = environment.runner
     if not isinstance(runner, WorkerRunner) or not hasattr(runner, "_send_stats"):
         return
 
-    def send_last_report(**_kw):
+    def report_now(**_kw):
         runner._send_stats()
 
-    # The quitting event runs its listeners in reverse order: added after
-    # the runner's own (which sends "quit"), this one runs before it.
-    environment.events.quitting.add_listener(send_last_report)
+    def stop_users_first(**_kw):
+        if runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            runner.stop()  # fires test_stop: the last report goes out
+
+    environment.events.test_stop.add_listener(report_now)
+    # The quitting event runs its listeners in reverse order: added after the
+    # runner's own (which sends "quit"), this one runs before it.
+    environment.events.quitting.add_listener(stop_users_first)

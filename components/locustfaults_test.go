@@ -1,12 +1,14 @@
 package components
 
 import (
+	"context"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 )
 
 // What a distributed run does when one of its processes dies.
@@ -104,36 +106,65 @@ func TestMasterKilledMidRun(t *testing.T) {
 }
 
 // TestStoppedWorkerReportsItsLastSamples: Kubernetes stops a worker with
-// SIGTERM. Locust alone then tells the master it quits, and the requests
-// since the worker's last report (every 3 s) are lost; the component's
-// worker plugin (locust_eks_worker.py) sends that report first. So what the
-// master counts is what the target served.
+// SIGTERM. Locust alone then tells the master it quits while its users still
+// run, and what they do after that, and since the worker's last report
+// (every 3 s), is lost. The component's worker plugin (locust_eks_worker.py)
+// stops the users first, within the stop timeout, then reports, then lets
+// Locust quit. Each answer takes 700 ms, so users are mid-request at the
+// SIGTERM: what they finish during the stop grace must reach the master too.
 func TestStoppedWorkerReportsItsLastSamples(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		t.Parallel()
-		target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
-		// 40 users make every second between reports count: about 25 requests
-		// per second per worker.
-		p, master, workers := startRun(t, l, target, 40, "9s")
+		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 700 * time.Millisecond}
+		target := newFakeTarget(t, app)
+		// The master as the component runs it: web UI on, the test started
+		// and ended (by its run time) through the web API.
+		p := webPlan(t, l, "bookinfo.py", target.URL)
+		master := start(t, l, "master", p.master, p.masterEnv)
+		workers := []*process{
+			start(t, l, "worker-1", p.worker, p.workerEnv),
+			start(t, l, "worker-2", p.worker, p.workerEnv),
+		}
+		api, err := locustapi.New(p.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
+			s, err := api.Stats(ctx)
+			return err == nil && s.ConnectedWorkers() == 2
+		})
+		if err := api.Start(ctx, locustapi.Swarm{Users: 20, SpawnRate: 20, RunTime: 12 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
 		// Between two reports of the worker, so that samples are pending.
+		waitFor(t, time.Now().Add(30*time.Second), "requests flowing", func() bool { return target.Total() > 0 })
 		time.Sleep(4500 * time.Millisecond)
+		stoppedAt := time.Now()
 		if err := workers[0].Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		if code := workers[0].Wait(t, deadline); code != 0 {
+		if code := workers[0].Wait(t, time.Now().Add(60*time.Second)); code != 0 {
 			t.Errorf("worker exited %d on SIGTERM, want 0", code)
 		}
-		master.Wait(t, deadline)
-		workers[1].Wait(t, deadline)
-		requests, _, _ := aggregate(t, p.csvPrefix)
-		served := target.Total()
-		// A request cut off by the stop is served but never recorded; with
-		// 0.5 to 1.5 s between a user's requests, hardly any are in flight.
-		if served-requests > 5 {
-			t.Errorf("the target served %d requests, the master counted %d: the stopped worker's last samples were lost", served, requests)
+		// Answers that went out during the stopped worker's grace (the other
+		// worker's too: the run goes on).
+		late := app.AnsweredAfter(stoppedAt)
+		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+			t.Fatal(err)
 		}
-		t.Logf("Locust %s: a worker stopped with SIGTERM mid-run; the target served %d requests, the master counted %d", l.Version, served, requests)
+		s, err := api.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if served := target.Total(); s.Requests != served {
+			t.Errorf("the target answered %d requests, the master counts %d: the stopped worker's last samples were lost", served, s.Requests)
+		}
+		if !master.Running() || !workers[1].Running() {
+			t.Errorf("the master or the other worker exited; both should run on")
+		}
+		t.Logf("Locust %s: a worker stopped with SIGTERM while its users were mid-request; the target answered %d requests (%d after the SIGTERM), the master counts %d",
+			l.Version, target.Total(), late, s.Requests)
 	})
 }

@@ -49,15 +49,16 @@ type plan struct {
 	masterEnv      []string
 	workerEnv      []string
 	csvPrefix      string
+	// webURL is the master's web UI, when it runs one (webPlan).
+	webURL string
 }
 
-// localPlan renders a LocustCluster running locustfile against target and
-// turns its containers into local commands. Only what cannot hold outside a
-// cluster changes: the Service DNS name becomes 127.0.0.1, the Service's
-// ports become free local ports, and the ConfigMap mount path becomes the
-// locustfiles directory. Then it adds what bounds a test run: headless,
-// users, spawn rate, run time and the CSV output.
-func localPlan(t *testing.T, l *locust, locustfile, target string, users int, runTime string) plan {
+// renderedPlan renders a LocustCluster running locustfile against target
+// and turns its containers into local commands. Only what cannot hold
+// outside a cluster changes: the Service DNS name becomes 127.0.0.1, the
+// Service's ports become free local ports, and the ConfigMap mount path
+// becomes the locustfiles directory.
+func renderedPlan(t *testing.T, l *locust, locustfile, target string) plan {
 	t.Helper()
 	args := testArgs(t)
 	args.Run = []string{locustfile}
@@ -81,11 +82,21 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 		return argv, env
 	}
 
-	p := plan{csvPrefix: filepath.Join(t.TempDir(), "stats")}
+	p := plan{csvPrefix: filepath.Join(t.TempDir(), "stats"), webURL: fmt.Sprintf("http://127.0.0.1:%d", ports[WebPort])}
 	p.master, p.masterEnv = localize(r.container("master"))
 	p.worker, p.workerEnv = localize(r.container("worker"))
+	p.master = append(p.master, "--master-bind-host=127.0.0.1")
+	return p
+}
+
+// localPlan is renderedPlan bounded as a headless run: users, spawn rate,
+// run time and the CSV output. A headless master quits at the run time and
+// waits only 0.5 s for its workers' last reports (MasterRunner.quit,
+// runners.py@2.46.3:909-916); the component's master never runs headless.
+func localPlan(t *testing.T, l *locust, locustfile, target string, users int, runTime string) plan {
+	t.Helper()
+	p := renderedPlan(t, l, locustfile, target)
 	p.master = append(p.master,
-		"--master-bind-host=127.0.0.1",
 		"--headless",
 		fmt.Sprintf("--users=%d", users),
 		fmt.Sprintf("--spawn-rate=%d", users),
@@ -94,6 +105,15 @@ func localPlan(t *testing.T, l *locust, locustfile, target string, users int, ru
 		"--expect-workers-max-wait=30",
 		"--csv="+p.csvPrefix,
 	)
+	return p
+}
+
+// webPlan is renderedPlan with the master's web UI on, as the component runs
+// it: tests are started and stopped through its API (p.webURL).
+func webPlan(t *testing.T, l *locust, locustfile, target string) plan {
+	t.Helper()
+	p := renderedPlan(t, l, locustfile, target)
+	p.master = append(p.master, "--web-host=127.0.0.1")
 	return p
 }
 

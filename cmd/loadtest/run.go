@@ -165,10 +165,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	interrupted := watch(ctx, master, o, started, isTerminal(stdout), stdout)
 	if interrupted {
 		// The signal ended ctx; stopping the swarm gets a context of its own.
-		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err := master.Stop(stopCtx)
-		cancel()
-		if err != nil {
+		fmt.Fprintf(stdout, "interrupted: stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
+		if err := master.Stop(context.Background()); err != nil {
 			fmt.Fprintln(stderr, "loadtest: stopping the swarm:", err)
 		} else {
 			fmt.Fprintln(stdout, "interrupted: the swarm is stopped; saving what the run has so far")
@@ -276,12 +274,9 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 			continue
 		}
 		elapsed := time.Since(started).Truncate(time.Second)
-		p95 := 0.0
-		if stats.P95Ms != nil {
-			p95 = *stats.P95Ms
-		}
-		line := fmt.Sprintf("%s/%s users %d rps %.1f failures %.1f%% p95 %.0fms workers %d %s",
-			min(elapsed, o.runTime), o.runTime, stats.UserCount, stats.TotalRPS, 100*stats.FailRatio, p95, stats.ConnectedWorkers(), stats.State)
+		line := fmt.Sprintf("%s/%s users %d rps %s failures %.1f%% p95 %s workers %d %s",
+			min(elapsed, o.runTime), o.runTime, stats.UserCount, figure(stats.CurrentRPS, "%.1f"), 100*stats.FailRatio,
+			figure(stats.CurrentP95Ms, "%.0fms"), stats.ConnectedWorkers(), stats.State)
 		if tty {
 			done := min(1, float64(elapsed)/float64(o.runTime))
 			bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
@@ -302,10 +297,21 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 		}
 		if time.Now().After(limit) {
 			fmt.Fprintln(out, "progress: the master has not stopped a minute past the run time; stopping it")
-			master.Stop(ctx)
+			if err := master.Stop(ctx); err != nil {
+				fmt.Fprintln(out, "progress: stopping the swarm:", err)
+			}
 			return false
 		}
 	}
+}
+
+// figure formats a live figure, or "-" when the master did not send it: a
+// missing figure never shows as zero.
+func figure(v *float64, format string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *v)
 }
 
 // save downloads Locust's reports and writes the summary.

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Recorder counts the requests an application receives, per "METHOD /path",
@@ -113,4 +114,50 @@ func writeText(w http.ResponseWriter, status int, contentType, body string) {
 func isJSON(r *http.Request) bool {
 	mediaType, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
+}
+
+// Slow answers every request of an application after a delay, so that a load
+// test's users are mid-request when a stop comes, and keeps when each answer
+// went out. The delay is the only thing it adds.
+type Slow struct {
+	App   http.Handler
+	Delay time.Duration
+
+	mu    sync.Mutex
+	first time.Time   // the first request's arrival
+	done  []time.Time // when each answer went out
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Slow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.mu.Unlock()
+	time.Sleep(s.Delay)
+	s.App.ServeHTTP(w, r)
+	s.mu.Lock()
+	s.done = append(s.done, time.Now())
+	s.mu.Unlock()
+}
+
+// First is when the first request arrived; zero before any.
+func (s *Slow) First() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first
+}
+
+// AnsweredAfter counts the answers that went out after t.
+func (s *Slow) AnsweredAfter(t time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.done {
+		if d.After(t) {
+			n++
+		}
+	}
+	return n
 }

@@ -38,8 +38,17 @@ func New(baseURL string) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("master URL %q: want http(s)://host:port", baseURL)
 	}
-	return &Client{base: u, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &Client{base: u, http: &http.Client{}}, nil
 }
+
+// requestTimeout bounds every request but /stop's.
+const requestTimeout = 30 * time.Second
+
+// StopTimeout bounds /stop: the master answers it once its workers have
+// stopped their users, waiting for them up to its --stop-timeout plus 60 s
+// (MasterRunner.stop: runners.py@2.12.1:899, where a precedence slip makes
+// it the stop timeout alone, and @2.46.3:898).
+const StopTimeout = 90 * time.Second
 
 // Worker is one worker as the master sees it.
 type Worker struct {
@@ -50,13 +59,73 @@ type Worker struct {
 }
 
 // Stats is the master's /stats/requests: live figures of the current test.
+// Its keys changed between Locust versions; Stats reads each figure from
+// where the version that answered puts it, and leaves a figure the master
+// did not send nil, never zero.
 type Stats struct {
+	State     string
+	UserCount int
+	FailRatio float64
+	Workers   []Worker
+	// Requests and Failures are the run's totals so far, from the total
+	// ("Aggregated") entry; Requests is -1 when the master sent no such
+	// entry.
+	Requests, Failures int
+	// CurrentRPS is the current request rate (the last seconds), from the
+	// total entry's current_rps. Every version sends it there:
+	// web.py@2.12.1:364, stats.py@2.24.0:697 and @2.46.3:703 (to_dict). The
+	// top-level total_rps is not used: it was the current rate up to 2.43.3
+	// (web.py@2.24.0:415) and is the run's average from 2.43.4
+	// (web.py@2.46.3:489).
+	CurrentRPS *float64
+	// CurrentP95Ms is the p95 of the last seconds' responses, in ms:
+	// current_response_time_percentile_95 at 2.12 (web.py@2.12.1:390-392),
+	// current_response_time_percentiles["response_time_percentile_0.95"]
+	// from 2.22 (web.py@2.24.0:421-426 with the default web UI,
+	// web.py@2.46.3:492-497). nil when the master sent neither (a 2.2x
+	// master with --legacy-ui, or no samples yet).
+	CurrentP95Ms *float64
+}
+
+// wireStats is /stats/requests as the master sends it, for every version
+// Stats reads.
+type wireStats struct {
 	State     string   `json:"state"`
 	UserCount int      `json:"user_count"`
-	TotalRPS  float64  `json:"total_rps"`
 	FailRatio float64  `json:"fail_ratio"`
-	P95Ms     *float64 `json:"current_response_time_percentile_95"`
 	Workers   []Worker `json:"workers"`
+	// Entries are per endpoint, the total ("Aggregated") last: web.py chains
+	// it after the entries at every version (web.py@2.12.1:353,
+	// @2.24.0:396, @2.46.3:478), also when it truncates them.
+	Entries []struct {
+		Name        string   `json:"name"`
+		NumRequests int      `json:"num_requests"`
+		NumFailures int      `json:"num_failures"`
+		CurrentRPS  *float64 `json:"current_rps"`
+	} `json:"stats"`
+	P95Ms       *float64            `json:"current_response_time_percentile_95"`
+	Percentiles map[string]*float64 `json:"current_response_time_percentiles"`
+}
+
+// totalEntry is the name of Locust's total row (stats.py: RequestStats.total).
+const totalEntry = "Aggregated"
+
+// UnmarshalJSON reads /stats/requests of any Locust version from 2.12.
+func (s *Stats) UnmarshalJSON(b []byte) error {
+	var w wireStats
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*s = Stats{State: w.State, UserCount: w.UserCount, FailRatio: w.FailRatio, Workers: w.Workers, Requests: -1}
+	if n := len(w.Entries); n > 0 && w.Entries[n-1].Name == totalEntry {
+		total := w.Entries[n-1]
+		s.Requests, s.Failures, s.CurrentRPS = total.NumRequests, total.NumFailures, total.CurrentRPS
+	}
+	s.CurrentP95Ms = w.P95Ms
+	if p, ok := w.Percentiles["response_time_percentile_0.95"]; ok {
+		s.CurrentP95Ms = p
+	}
+	return nil
 }
 
 // ConnectedWorkers counts workers that are not missing.
@@ -109,6 +178,8 @@ func (c *Client) Start(ctx context.Context, s Swarm) error {
 	if s.RunTime > 0 {
 		form.Set("run_time", strconv.Itoa(int(s.RunTime.Round(time.Second)/time.Second))+"s")
 	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/swarm", strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
@@ -132,14 +203,51 @@ func (c *Client) Start(ctx context.Context, s Swarm) error {
 	return nil
 }
 
-// Stop stops the test; the workers stay connected.
+// Stop stops the test and returns once the master has; the workers stay
+// connected. The master answers /stop when its workers report no users
+// left; it says "stopped" when each has sent client_stopped, which the
+// component's worker plugin sends after the worker's last samples
+// (components/locust_eks_worker.py). Stop waits for that state: only then
+// do the master's results hold every request the workers made.
 func (c *Client) Stop(ctx context.Context) error {
-	_, err := c.Get(ctx, "/stop")
-	return err
+	stopCtx, cancel := context.WithTimeout(ctx, StopTimeout)
+	defer cancel()
+	if _, err := c.get(stopCtx, "/stop"); err != nil {
+		return err
+	}
+	return c.WaitStopped(ctx, 30*time.Second)
+}
+
+// WaitStopped polls the master until it says "stopped", for at most limit.
+func (c *Client) WaitStopped(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		s, err := c.Stats(ctx)
+		if err == nil && s.State == StateStopped {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("waiting for the master to stop: %w", err)
+			}
+			return fmt.Errorf("the master still says %q %s after the stop: its workers have not all reported that they stopped", s.State, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Get fetches a path of the master's web API, such as /stats/requests/csv.
 func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	return c.get(ctx, path)
+}
+
+func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
 	if err != nil {
 		return nil, err

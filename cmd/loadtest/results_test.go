@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+)
+
+// TestSavedResultsHoldEveryServedRequest: however a run ends, the results the
+// command saves count every request the target answered, on every Locust
+// version. Each answer takes 1 s, so users are mid-request when the stop
+// comes; the master's --stop-timeout (10 s, as the component renders it)
+// lets them finish, and those late answers must be in the results too.
+func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		for _, end := range []struct {
+			name      string
+			runTime   time.Duration
+			interrupt time.Duration // after the first request; 0: the run time ends the run
+		}{
+			{"by run time", 5 * time.Second, 0},
+			{"by a signal", time.Minute, 5 * time.Second},
+		} {
+			t.Run(end.name, func(t *testing.T) {
+				app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Second}
+				c := startCluster(t, l, app, 2)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var stopAt time.Time // when the stop began, at the latest
+				if end.interrupt > 0 {
+					go func() {
+						locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool { return c.target.Total() > 0 })
+						time.Sleep(end.interrupt)
+						stopAt = time.Now()
+						cancel() // what SIGTERM or Ctrl-C does to main's context
+					}()
+				}
+				code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
+					"--run-time", end.runTime.String(), "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
+					"--results-dir", t.TempDir())
+				want := exitOK
+				if end.interrupt > 0 {
+					want = exitInterrupted
+				} else {
+					// The master's run-time timer starts before the first
+					// request: by then the stop had begun.
+					stopAt = app.First().Add(end.runTime)
+				}
+				if code != want {
+					t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+				}
+				s := readSummary(t, resultDir(t, stdout))
+				served := c.target.Total()
+				late := app.AnsweredAfter(stopAt)
+				if s.Stats.Total.Requests != served {
+					t.Errorf("the target answered %d requests (%d of them after the stop began), summary.json counts %d", served, late, s.Stats.Total.Requests)
+				}
+				if late == 0 {
+					t.Errorf("no request was answered after the stop began: the test did not stop users mid-request")
+				}
+				t.Logf("Locust %s, ended %s: the target answered %d requests, %d after the stop began; summary.json counts %d",
+					l.Version, end.name, served, late, s.Stats.Total.Requests)
+			})
+		}
+	})
+}
+
+// TestProgressShowsWhatTheMasterSends: the live p95 and request rate come
+// from the keys each Locust version sends, checked against the target: a
+// 300 ms answer cannot have a p95 under 300 ms, and a rate shown must be
+// one the target saw.
+func TestProgressShowsWhatTheMasterSends(t *testing.T) {
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 300 * time.Millisecond}
+		c := startCluster(t, l, app, 2)
+		master, err := locustapi.New(c.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var live []locustapi.Stats
+		var mu sync.Mutex
+		go func() {
+			// What the command's progress reads, read beside it.
+			for ctx.Err() == nil {
+				if s, err := master.Stats(ctx); err == nil && s.State == locustapi.StateRunning {
+					mu.Lock()
+					live = append(live, s)
+					mu.Unlock()
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+		code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "6", "--spawn-rate", "6",
+			"--run-time", "8s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
+		cancel()
+		if code != exitOK {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		var p95s, rates []float64
+		for _, s := range live {
+			if s.CurrentP95Ms != nil {
+				p95s = append(p95s, *s.CurrentP95Ms)
+			}
+			if s.CurrentRPS != nil && s.Requests > 0 {
+				rates = append(rates, *s.CurrentRPS)
+			}
+		}
+		if len(p95s) == 0 || len(rates) == 0 {
+			t.Fatalf("Locust %s sent no live p95 (%d readings) or rate (%d) in %d readings while running", l.Version, len(p95s), len(rates), len(live))
+		}
+		for _, p := range p95s {
+			if p != 0 && p < 300 {
+				t.Errorf("live p95 %.0f ms, but every answer took at least 300 ms", p)
+			}
+		}
+		// Six users, each waiting 0.5 to 1.5 s between 300 ms answers, send
+		// at most two requests in any one second: 12 per second at most.
+		if peak := maxOf(rates); peak <= 0 || peak > 12 {
+			t.Errorf("live rates %v: the target can have served at most 12 per second, and some", rates)
+		}
+		if !progressP95.MatchString(stdout) {
+			t.Errorf("no progress line showed the p95 the master sent:\n%s", stdout)
+		}
+		t.Logf("Locust %s: live p95 %v ms, rates %v /s; the target answered %d requests", l.Version, p95s, rates, c.target.Total())
+	})
+}
+
+// progressP95 is a progress line's p95 when the master sent one.
+var progressP95 = regexp.MustCompile(`p95 [0-9]+ms`)
+
+func maxOf(v []float64) float64 {
+	m := v[0]
+	for _, x := range v[1:] {
+		m = max(m, x)
+	}
+	return m
+}
