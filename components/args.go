@@ -63,6 +63,49 @@ var ManagedEnvVars = []string{
 	"LOCUST_MASTER_BIND_PORT",
 	"LOCUST_WEB_PORT",
 	"LOCUST_WEB_HOST",
+	// Locust's command line wins over its environment, so a value here
+	// would be ignored; the pods' grace period is sized from StopTimeout.
+	"LOCUST_STOP_TIMEOUT",
+}
+
+// RefusedEnvVars are the Locust settings that LocustClusterArgs.Env must not
+// set, each with the reason, because they break the cluster, the probes or
+// cmd/loadtest. Locust reads an option from the environment variable named
+// by env_var in its argument parser (locust/argument_parser.py at 2.12.1,
+// 2.24.0 and 2.46.3); every other LOCUST_* setting there is allowed
+// (LOCUST_TAGS, LOCUST_EXCLUDE_TAGS, LOCUST_RESET_STATS, LOCUST_LOGLEVEL,
+// LOCUST_CONFIG_USERS, LOCUST_EXIT_CODE_ON_ERROR, LOCUST_USER_CLASSES...).
+var RefusedEnvVars = map[string]string{
+	// main.py@2.46.3:206-255: refused with --master; on a worker the
+	// parent only waits for its forked children and installs no SIGTERM
+	// handler, which PID 1 needs.
+	"LOCUST_PROCESSES": "Locust refuses it with --master, and on a worker PID 1 becomes a parent that ignores SIGTERM, so its forked workers are killed without sending their last samples; set more workers instead",
+	"LOCUST_HEADLESS":  "the master would start a test at once and serve no web UI, which the probes and cmd/loadtest use",
+	"LOCUST_AUTOSTART": "the master would start a test each time its pod starts; start tests with cmd/loadtest or the web UI",
+	"LOCUST_AUTOQUIT":  "it ends the master after an autostarted test, and Kubernetes restarts it; start tests with cmd/loadtest or the web UI",
+	// argument_parser.py: -u, -r and -t are "only used together with
+	// --headless or --autostart".
+	"LOCUST_USERS":         "Locust reads it only with --headless or --autostart; give cmd/loadtest --users (or use the web UI form)",
+	"LOCUST_SPAWN_RATE":    "Locust reads it only with --headless or --autostart; give cmd/loadtest --spawn-rate (or use the web UI form)",
+	"LOCUST_HATCH_RATE":    "it is the old name of LOCUST_SPAWN_RATE, which Locust reads only with --headless or --autostart; give cmd/loadtest --spawn-rate",
+	"LOCUST_RUN_TIME":      "Locust reads it only with --headless or --autostart; give cmd/loadtest --run-time (or use the web UI form)",
+	"LOCUST_WEB_LOGIN":     "the login page would refuse the probes and cmd/loadtest",
+	"LOCUST_WEB_AUTH":      "basic auth would refuse the probes and cmd/loadtest",
+	"LOCUST_WEB_BASE_PATH": "the web UI would move off /, where the probes and cmd/loadtest find it",
+	"LOCUST_TLS_CERT":      "the web UI would speak only HTTPS, which the probes and cmd/loadtest do not, from a file the pods do not have",
+	"LOCUST_TLS_KEY":       "the web UI would speak only HTTPS, which the probes and cmd/loadtest do not, from a file the pods do not have",
+	// web.py /swarm with the picker on: no user_classes in the form runs
+	// every class, and no shape_class ("Default") drops the shape.
+	"LOCUST_USERCLASS_PICKER": "a test cmd/loadtest starts would run every User class and drop the locustfile's LoadTestShape",
+	"LOCUST_BUILD_PATH":       "the web UI would be served from a folder the pods do not have",
+	// 2.2x switches to the old web UI; from 2.3x Locust exits on it.
+	"LOCUST_LEGACY_UI": "current Locust refuses to start with it (the old web UI is gone)",
+	// The containers' root filesystem is read-only, and a pod's files go
+	// with the pod.
+	"LOCUST_CSV":              "the pods' filesystem is read-only and lost with the pod; cmd/loadtest saves the CSV files",
+	"LOCUST_CSV_FULL_HISTORY": "the pods' filesystem is read-only and lost with the pod; cmd/loadtest saves the CSV files",
+	"LOCUST_HTML":             "the pods' filesystem is read-only and lost with the pod; cmd/loadtest saves the HTML report",
+	"LOCUST_LOGFILE":          "logs would leave standard output, where kubectl logs finds them, for the pods' read-only filesystem",
 }
 
 // EnvVar is one extra environment variable for the Locust containers. Value is

@@ -64,7 +64,8 @@ func ValidateLocustfileName(file string) error {
 
 // ValidateEnvName checks an environment variable name. A secret one is also
 // a key of the Secret the pods take it from, so it must be a valid Secret
-// data key as well. Names the component sets itself are refused.
+// data key as well. Names the component sets itself are refused, and so
+// are the Locust settings in RefusedEnvVars, with the reason.
 func ValidateEnvName(name string, secret bool) error {
 	errs := validation.IsEnvVarName(name)
 	if secret {
@@ -72,6 +73,9 @@ func ValidateEnvName(name string, secret bool) error {
 	}
 	if len(errs) == 0 && slices.Contains(ManagedEnvVars, name) {
 		errs = append(errs, "it is set by the component itself")
+	}
+	if why, refused := RefusedEnvVars[name]; len(errs) == 0 && refused {
+		errs = append(errs, "it is refused: "+why)
 	}
 	return joined(slices.Compact(errs))
 }

@@ -83,7 +83,7 @@ func (p *parser) envList(key string) []EnvVar {
 		case !found:
 			p.fail(key, quote(raw), "each entry must be NAME=value")
 		case err != nil:
-			p.fail(key, quote(raw), "NAME must be a valid environment variable name that the stack does not set itself (targetHost, locustfiles, master wiring): "+err.Error())
+			p.fail(key, quote(raw), "NAME must be a valid environment variable name, neither one the stack sets itself (targetHost, locustfiles, master wiring) nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
 		case seen[name]:
 			p.fail(key, quote(raw), name+" is given more than once")
 		default:
@@ -133,7 +133,7 @@ func (p *parser) secretEnv(plain []EnvVar) []EnvVar {
 		value, isString := entries[name].(string)
 		switch err := components.ValidateEnvName(name, true); {
 		case err != nil:
-			p.fail("secretEnv", quote(name), "each name must be a valid environment variable name and Secret key that the stack does not set itself: "+err.Error())
+			p.fail("secretEnv", quote(name), "each name must be a valid environment variable name and Secret key, neither one the stack sets itself nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
 		case taken[name]:
 			p.fail("secretEnv", quote(name), name+" is also set in extraEnv; set it in one of them")
 		case !isString:
