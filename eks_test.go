@@ -66,6 +66,45 @@ func TestClusterAdmins(t *testing.T) {
 	}
 }
 
+// TestAccessEntriesFollowTheirPrincipal: pulumi-eks creates one
+// aws.eks.AccessEntry per key of accessEntries, named "<cluster>-<key>"
+// (createAccessEntries, nodejs/eks/cluster/authenticationMode.ts), and
+// principal_arn cannot change in place. Reordering or shortening
+// clusterAdminArns must leave every remaining principal under the same
+// resource name with the same principal, or the replacement entry is
+// created while the principal still has one, which EKS refuses.
+func TestAccessEntriesFollowTheirPrincipal(t *testing.T) {
+	const (
+		a = "arn:aws:iam::123456789012:role/ci-preview"
+		b = "arn:aws:iam::123456789012:user/alice"
+		c = "arn:aws:iam::123456789012:role/platform/ops"
+	)
+	withCaller(t, "arn:aws:sts::123456789012:assumed-role/deploy/gh-run-1")
+	// The resource names pulumi-eks gives the entries, and each one's principal.
+	entryNames := func(admins ...string) map[string]string {
+		t.Helper()
+		list, _ := json.Marshal(admins)
+		s := mustRun(t, "dev", map[string]string{"clusterAdminArns": string(list), "clusterCreatorArn": "arn:aws:iam::123456789012:role/deploy"})
+		entries, _ := s.get(t, "eks:index:Cluster", "locust").Object()["accessEntries"].(map[string]any)
+		names := map[string]string{}
+		for key, e := range entries {
+			names["locust-"+key] = e.(map[string]any)["principalArn"].(string)
+		}
+		if len(names) != len(admins) {
+			t.Fatalf("%d access entries for %d administrators: %v", len(names), len(admins), names)
+		}
+		return names
+	}
+	before := entryNames(a, b, c)
+	for _, after := range []map[string]string{entryNames(c, a, b), entryNames(b, c), entryNames(c)} {
+		for name, principal := range after {
+			if before[name] != principal {
+				t.Errorf("entry %s names %s, before %q: a remaining administrator's entry would be replaced", name, principal, before[name])
+			}
+		}
+	}
+}
+
 // TestNodeGroupOutlivesItsPolicies: the node role's policy attachments must
 // be created before the node group and deleted after it (the
 // aws_eks_node_group docs), so the node group depends on them, as a resource

@@ -203,7 +203,7 @@ func TestEKSStack(t *testing.T) {
 	}
 	admins := mustRun(t, "dev", map[string]string{"clusterAdminArns": `["arn:aws:iam::123456789012:role/ci-preview"]`})
 	entries := admins.get(t, "eks:index:Cluster", "locust").Object()["accessEntries"]
-	if got := mustJSON(entries); got != `{"admin-0":{"accessPolicies":{"cluster-admin":{"accessScope":{"type":"cluster"},"policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}},"principalArn":"arn:aws:iam::123456789012:role/ci-preview"}}` {
+	if got := mustJSON(entries); got != `{"admin-23746ff348d2":{"accessPolicies":{"cluster-admin":{"accessScope":{"type":"cluster"},"policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}},"principalArn":"arn:aws:iam::123456789012:role/ci-preview"}}` {
 		t.Errorf("access entries = %s", got)
 	}
 

@@ -1,6 +1,8 @@
 package ekscluster
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,14 +27,28 @@ import (
 const clusterAdminPolicy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 // adminAccessEntries are the access entries of arns, leaving out creator,
-// which EKS made an administrator itself.
+// which EKS made an administrator itself, and a principal listed twice.
+//
+// pulumi-eks names each entry's resource after its key ("<cluster>-<key>",
+// createAccessEntries in nodejs/eks/cluster/authenticationMode.ts), and an
+// entry's principal cannot change in place (principal_arn forces a new
+// resource). A key taken from the list position moved principals between
+// entries when the list was reordered or shortened: the replacement is
+// created before the old entry is deleted, for a principal that still has
+// an entry, and EKS refuses a second one. The key is taken from the
+// principal itself, so an administrator's entry keeps its resource whatever
+// else the list does.
 func adminAccessEntries(arns []string, creator string) map[string]eks.AccessEntryArgs {
 	entries := map[string]eks.AccessEntryArgs{}
-	for i, arn := range arns {
+	for _, arn := range arns {
 		if creator != "" && samePrincipal(arn, creator) {
 			continue
 		}
-		entries[fmt.Sprintf("admin-%d", i)] = eks.AccessEntryArgs{
+		key := accessEntryKey(arn)
+		if _, listed := entries[key]; listed {
+			continue
+		}
+		entries[key] = eks.AccessEntryArgs{
 			PrincipalArn: pulumi.String(arn),
 			AccessPolicies: map[string]eks.AccessPolicyAssociationInput{
 				"cluster-admin": eks.AccessPolicyAssociationArgs{
@@ -43,6 +59,14 @@ func adminAccessEntries(arns []string, creator string) map[string]eks.AccessEntr
 		}
 	}
 	return entries
+}
+
+// accessEntryKey names the access entry of one principal: "admin-" and a
+// digest of the principal as samePrincipal compares it, short enough for
+// the resource names built from it.
+func accessEntryKey(arn string) string {
+	sum := sha256.Sum256([]byte(principalKey(arn)))
+	return "admin-" + hex.EncodeToString(sum[:6])
 }
 
 // checkCaller fails, before anything is created, when the identity running
@@ -87,16 +111,19 @@ func principalARN(arn string) string {
 // be compared with a role's: account, kind and name, ignoring a role's path
 // (which an assumed-role ARN does not carry).
 func samePrincipal(a, b string) bool {
-	key := func(arn string) string {
-		parts := strings.SplitN(principalARN(arn), ":", 6)
-		if len(parts) != 6 {
-			return arn
-		}
-		kind, name, _ := strings.Cut(parts[5], "/")
-		if i := strings.LastIndex(name, "/"); i >= 0 {
-			name = name[i+1:]
-		}
-		return parts[1] + ":" + parts[4] + ":" + kind + "/" + name
+	return principalKey(a) == principalKey(b)
+}
+
+// principalKey is what samePrincipal compares: partition, account, kind and
+// name of the principal.
+func principalKey(arn string) string {
+	parts := strings.SplitN(principalARN(arn), ":", 6)
+	if len(parts) != 6 {
+		return arn
 	}
-	return key(a) == key(b)
+	kind, name, _ := strings.Cut(parts[5], "/")
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	return parts[1] + ":" + parts[4] + ":" + kind + "/" + name
 }
