@@ -169,6 +169,34 @@ func TestInstancesAndVolumesTagged(t *testing.T) {
 	}
 }
 
+// TestNodeGroupsFollowAndUpdate: both node groups carry the cluster's
+// Kubernetes version (pulumi-eks sets none when a launch template is given:
+// nodejs/eks/nodegroup.ts at v3.9.1), so a version bump reaches the nodes;
+// updates go through the master's PodDisruptionBudget (forceUpdateVersion,
+// aws_eks_node_group); the nodes' metadata service needs IMDSv2 tokens and
+// answers no pod (hop limit 1, EC2 LaunchTemplateInstanceMetadataOptions).
+func TestNodeGroupsFollowAndUpdate(t *testing.T) {
+	for _, version := range []string{"1.34", "1.35"} {
+		s := mustRun(t, "dev", map[string]string{"kubernetesVersion": version})
+		if got := s.get(t, "eks:index:Cluster", "locust").Object()["version"]; got != version {
+			t.Fatalf("cluster version %v, want %s", got, version)
+		}
+		for _, name := range []string{"locust-system", "locust-workers"} {
+			ng := s.get(t, "eks:index:ManagedNodeGroup", name).Object()
+			if ng["version"] != version {
+				t.Errorf("kubernetesVersion %s: node group %s version %v, want the cluster's", version, name, ng["version"])
+			}
+			if ng["forceUpdateVersion"] != true {
+				t.Errorf("node group %s forceUpdateVersion %v: updates would fail on the master's disruption budget", name, ng["forceUpdateVersion"])
+			}
+		}
+		md, _ := s.get(t, "aws:ec2/launchTemplate:LaunchTemplate", "locust-nodes").Object()["metadataOptions"].(map[string]any)
+		if md["httpTokens"] != "required" || md["httpPutResponseHopLimit"] != 1.0 || md["httpEndpoint"] != "enabled" {
+			t.Errorf("launch template metadataOptions %v, want tokens required and hop limit 1", md)
+		}
+	}
+}
+
 // kubeconfigArgs returns the `aws` arguments of a kubeconfig's exec user.
 func kubeconfigArgs(t *testing.T, kubeconfig string) string {
 	t.Helper()

@@ -168,7 +168,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	c.SystemNodeSelector = map[string]string{NodePoolLabel: "system"}
 	c.WorkerNodeSelector = map[string]string{NodePoolLabel: "workers"}
-	shared, err := newNodeGroupShared(ctx, name, c.EKS, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, args.Tags, child)
+	shared, err := newNodeGroupShared(ctx, name, c.EKS, args.KubernetesVersion, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, args.Tags, child)
 	if err != nil {
 		return nil, err
 	}

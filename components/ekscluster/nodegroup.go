@@ -48,16 +48,18 @@ type pool struct {
 // nodeGroupShared is what both node groups use: the node role (its ARN
 // handed over only once its policies are attached) and the launch template.
 type nodeGroupShared struct {
-	roleARN   pulumi.StringOutput
-	policies  []pulumi.Resource
-	template  *ec2.LaunchTemplate
-	cluster   *eks.Cluster
-	subnets   pulumi.StringArrayInput
-	tags      map[string]string
+	roleARN  pulumi.StringOutput
+	policies []pulumi.Resource
+	template *ec2.LaunchTemplate
+	cluster  *eks.Cluster
+	subnets  pulumi.StringArrayInput
+	tags     map[string]string
+	// version is the cluster's Kubernetes version, which the nodes follow.
+	version   string
 	resources []pulumi.ResourceOption
 }
 
-func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, subnets pulumi.StringArrayInput, diskGiB int, tags map[string]string, opts ...pulumi.ResourceOption) (*nodeGroupShared, error) {
+func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, version string, subnets pulumi.StringArrayInput, diskGiB int, tags map[string]string, opts ...pulumi.ResourceOption) (*nodeGroupShared, error) {
 	role, attachments, err := newNodeRole(ctx, name, tags, opts...)
 	if err != nil {
 		return nil, err
@@ -76,11 +78,25 @@ func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, 
 	for i, a := range attachments {
 		policies[i] = a
 	}
-	return &nodeGroupShared{roleARN: roleARN, policies: policies, template: template, cluster: cluster, subnets: subnets, tags: tags, resources: opts}, nil
+	return &nodeGroupShared{roleARN: roleARN, policies: policies, template: template, cluster: cluster, version: version, subnets: subnets, tags: tags, resources: opts}, nil
 }
 
 // newPool creates one managed node group. With authentication mode API, EKS
 // itself creates the access entry that lets its role join the cluster.
+//
+// Its version is the cluster's: with a launch template pulumi-eks sets none
+// (nodejs/eks/nodegroup.ts, createManagedNodeGroupInternal, v3.9.1), so a
+// kubernetesVersion bump upgraded the control plane alone, and EKS refuses
+// the next bump while the nodes lag a minor version behind. The node group
+// takes the cluster as an input, so the engine upgrades the control plane
+// first, as EKS requires.
+//
+// forceUpdateVersion: the master's PodDisruptionBudget allows no eviction,
+// so every managed update (a version bump, a new launch template version)
+// would drain the system node, fail to evict the master for 15 minutes and
+// end in PodEvictionFailure (EKS user guide, "managed node update
+// behavior"). The updates come from `pulumi up`, which the same team runs;
+// a test running then is stopped, as it would be by the master's new pods.
 func (s *nodeGroupShared) newPool(ctx *pulumi.Context, p pool) (*eks.ManagedNodeGroup, error) {
 	var taints awseks.NodeGroupTaintArray
 	for _, t := range p.taints {
@@ -104,9 +120,11 @@ func (s *nodeGroupShared) newPool(ctx *pulumi.Context, p pool) (*eks.ManagedNode
 			Id:      s.template.ID(),
 			Version: s.template.LatestVersion.ApplyT(strconv.Itoa).(pulumi.StringOutput),
 		},
-		Labels: pulumi.ToStringMap(p.labels),
-		Taints: taints,
-		Tags:   pulumi.ToStringMap(s.tags),
+		Version:            pulumi.String(s.version),
+		ForceUpdateVersion: pulumi.Bool(true),
+		Labels:             pulumi.ToStringMap(p.labels),
+		Taints:             taints,
+		Tags:               pulumi.ToStringMap(s.tags),
 	}, append(slices.Clone(s.resources), pulumi.DependsOn(s.policies))...)
 }
 
@@ -164,7 +182,18 @@ func newLaunchTemplate(ctx *pulumi.Context, name string, diskGiB int, tags map[s
 			},
 		},
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{spec("instance"), spec("volume")},
-		Tags:              pulumi.ToStringMap(tags),
+		// IMDSv2 only, one hop: the instance itself reaches the metadata
+		// service, a pod (one more hop through its network namespace) does
+		// not, so Locust pods running user code cannot take the node role's
+		// credentials. Without these the AMI's defaults apply (AL2023 is
+		// flagged for IMDSv2 with a hop limit of 2: EC2 user guide,
+		// "Configure instance metadata options for new instances").
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint:            pulumi.String("enabled"),
+			HttpTokens:              pulumi.String("required"),
+			HttpPutResponseHopLimit: pulumi.Int(1),
+		},
+		Tags: pulumi.ToStringMap(tags),
 		// A new version for each change; the node group rolls onto it.
 		UpdateDefaultVersion: pulumi.Bool(true),
 	}, opts...)
