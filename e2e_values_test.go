@@ -214,6 +214,19 @@ func checkRejectedAtPreview(t *testing.T, ctx context.Context, stack auto.Stack,
 			func() { setConfig(t, ctx, stack, map[string]string{"workerCpuRequest": "250m"}) }, `workerCpuRequest: got "1 core"`, ""},
 		{"secret env entry set in plain text", func() { setPlain(t, ctx, stack, "secretEnv.OTHER", "plain-"+secret) },
 			func() { removeConfig(t, ctx, stack, "secretEnv.OTHER") }, "secretEnv.OTHER: got a plain-text value", secret},
+		{"secret env entry set without --path", func() {
+			if err := stack.SetConfigWithOptions(ctx, stackconfig.Project+":secretEnv.LATER", auto.ConfigValue{Value: "later-" + secret, Secret: true}, &auto.ConfigOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}, func() {
+			if err := stack.RemoveConfigWithOptions(ctx, stackconfig.Project+":secretEnv.LATER", &auto.ConfigOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}, "secretEnv.LATER: got a key of its own (value not shown)", secret},
+		{"a secret typed into a secret env name", func() { setSecret(t, ctx, stack, "secretEnv.API_KEY="+secret, "") },
+			func() { removeConfig(t, ctx, stack, "secretEnv.API_KEY="+secret) }, "starting API_KEY=", secret},
+		{"Locust setting that breaks the workers", func() { setPlain(t, ctx, stack, "extraEnv[0]", "LOCUST_PROCESSES=4") },
+			func() { removeConfig(t, ctx, stack, "extraEnv") }, `extraEnv: got "LOCUST_PROCESSES=4"`, ""},
 	} {
 		before, err := stack.GetAllConfig(ctx)
 		if err != nil {

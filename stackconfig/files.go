@@ -116,6 +116,56 @@ func StackFilePlainEntries(path, key string) (names []string, known bool) {
 	return names, true
 }
 
+// StackFileUndeclared lists the keys of this project's namespace (without
+// the "locust-eks:" prefix) that the stack settings file at stackFile sets
+// and Pulumi.yaml in projectDir does not declare. Pulumi passes them to the
+// program without a word, and the program never reads them: a secretEnv
+// entry set without --path lands here, as "secretEnv.NAME". known is false
+// when either file cannot be read.
+func StackFileUndeclared(projectDir, stackFile string) (keys []string, known bool) {
+	decls, err := ReadDeclarations(projectDir)
+	if err != nil {
+		return nil, false
+	}
+	var sf struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if readYAML(stackFile, &sf) != nil {
+		return nil, false
+	}
+	for key := range sf.Config {
+		short, ours := strings.CutPrefix(key, Project+":")
+		if _, declared := decls[short]; ours && !declared {
+			keys = append(keys, short)
+		}
+	}
+	slices.Sort(keys)
+	return keys, true
+}
+
+// undeclaredProblems says, for each undeclared key, what the user most
+// likely meant, without showing its value (it may be a secret).
+func undeclaredProblems(keys []string, decls func(string) bool) []Problem {
+	var problems []Problem
+	for _, key := range keys {
+		parent, _, nested := strings.Cut(key, ".")
+		switch {
+		case nested && decls(parent):
+			secret := ""
+			if parent == "secretEnv" {
+				secret = "--secret "
+			}
+			problems = append(problems, Problem{Key: key, Value: "a key of its own (value not shown)",
+				Allowed: "the program never reads it: an entry of " + parent + " is set with --path. Remove it with `pulumi config rm '" + key +
+					"'` and set it with `pulumi config set " + secret + "--path '" + key + "' VALUE`"})
+		default:
+			problems = append(problems, Problem{Key: key, Value: "a key Pulumi.yaml does not declare (value not shown)",
+				Allowed: "the program never reads it: check its spelling against the README's config reference, or remove it with `pulumi config rm '" + key + "'`"})
+		}
+	}
+	return problems
+}
+
 // Stacks lists the stacks that have a Pulumi.<stack>.yaml in projectDir.
 func Stacks(projectDir string) ([]string, error) {
 	matches, err := filepath.Glob(filepath.Join(projectDir, "Pulumi.*.yaml"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/locust-eks/locust-on-eks/components"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 func (p *parser) locust(available []string) Locust {
@@ -133,7 +134,7 @@ func (p *parser) secretEnv(plain []EnvVar) []EnvVar {
 		value, isString := entries[name].(string)
 		switch err := components.ValidateEnvName(name, true); {
 		case err != nil:
-			p.fail("secretEnv", quote(name), "each name must be a valid environment variable name and Secret key, neither one the stack sets itself nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
+			p.fail("secretEnv", secretEnvName(name), "each name must be a valid environment variable name and Secret key, neither one the stack sets itself nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
 		case taken[name]:
 			p.fail("secretEnv", quote(name), name+" is also set in extraEnv; set it in one of them")
 		case !isString:
@@ -143,6 +144,28 @@ func (p *parser) secretEnv(plain []EnvVar) []EnvVar {
 		}
 	}
 	return env
+}
+
+// secretEnvName shows a refused secretEnv name. A valid one is shown; an
+// invalid one may be a secret typed into the name (`--path
+// secretEnv.API_TOKEN="$TOKEN"` makes the name API_TOKEN=<the token>), so
+// only its length, where it goes wrong and a valid part before '=' are.
+func secretEnvName(name string) string {
+	if len(validation.IsEnvVarName(name)) == 0 {
+		return quote(name)
+	}
+	described := fmt.Sprintf("a name of %d characters (not shown: it may hold a secret)", len(name))
+	for i, r := range name {
+		valid := r == '-' || r == '.' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || (i > 0 && '0' <= r && r <= '9')
+		if !valid {
+			described += fmt.Sprintf(", its character %d not allowed", i+1)
+			break
+		}
+	}
+	if before, _, found := strings.Cut(name, "="); found && before != "" && len(validation.IsEnvVarName(before)) == 0 {
+		described += fmt.Sprintf(", starting %s= (a value typed into the name? set it with `pulumi config set --secret --path 'secretEnv.%s' VALUE`)", before, before)
+	}
+	return described
 }
 
 // resources reads <role>CpuRequest, <role>CpuLimit, <role>MemoryRequest and

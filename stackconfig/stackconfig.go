@@ -9,6 +9,7 @@
 package stackconfig
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -198,7 +199,7 @@ func Load(ctx *pulumi.Context, locustfiles []string, stackFileDir string) (*Conf
 		dir = "." // Pulumi runs a program in its project directory.
 	}
 	stackFile := filepath.Join(dir, "Pulumi."+ctx.Stack()+".yaml")
-	return Parse(func(key string) (string, bool, bool) {
+	c, err := Parse(func(key string) (string, bool, bool) {
 		if strings.Contains(key, ":") { // another namespace, like aws:region
 			v, err := config.Try(ctx, key)
 			return v, err == nil, ctx.IsConfigSecret(key)
@@ -208,6 +209,22 @@ func Load(ctx *pulumi.Context, locustfiles []string, stackFileDir string) (*Conf
 	}, func(key string) ([]string, bool) {
 		return StackFilePlainEntries(stackFile, key)
 	}, locustfiles)
+	// Keys the program would never read are refused with the rest, so a
+	// value set under a wrong name cannot go unnoticed (a secretEnv entry
+	// set without --path would otherwise drop the variable from the pods).
+	undeclared, _ := StackFileUndeclared(dir, stackFile)
+	if len(undeclared) == 0 {
+		return c, err
+	}
+	decls, _ := ReadDeclarations(dir)
+	problems := undeclaredProblems(undeclared, func(key string) bool { _, ok := decls[key]; return ok })
+	var invalid *Error
+	if errors.As(err, &invalid) {
+		problems = append(invalid.Problems, problems...)
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, &Error{Problems: problems}
 }
 
 // Parse validates raw config values. It returns *Error listing every problem.

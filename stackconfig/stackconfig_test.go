@@ -584,3 +584,84 @@ func BenchmarkParseLargeEnv(b *testing.B) {
 		}
 	}
 }
+
+// TestSecretTypedIntoANameIsNotShown: `pulumi config set --secret --path
+// secretEnv.API_TOKEN="$TOKEN"` (an '=' for a space) makes the token part of
+// the entry's name. The refusal says what is wrong without printing it.
+func TestSecretTypedIntoANameIsNotShown(t *testing.T) {
+	const token = "tok3n/S3cret+value"
+	values := stackValues(t, "dev")
+	values["secretEnv"] = `{"API_TOKEN=` + token + `":""}`
+	_, err := Parse(lookupIn(values), nil, available)
+	if err == nil {
+		t.Fatal("a name holding '=' was accepted")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "tok3n") || strings.Contains(msg, "S3cret") {
+		t.Fatalf("the error shows the token:\n%s", msg)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("a name of %d characters", len("API_TOKEN="+token)),
+		"its character 10 not allowed",
+		"starting API_TOKEN=",
+		"pulumi config set --secret --path 'secretEnv.API_TOKEN' VALUE",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+// TestUndeclaredKeysRefused: Pulumi hands the program every key of the
+// stack file, declared or not, and says nothing about one it never reads.
+// `pulumi config set --secret secretEnv.API_TOKEN X` (no --path) stores the
+// key "locust-eks:secretEnv.API_TOKEN" beside the secretEnv map, as its CLI
+// does (pulumi config set: a key is a path only with --path).
+func TestUndeclaredKeysRefused(t *testing.T) {
+	dir := t.TempDir()
+	project, err := os.ReadFile(filepath.Join(projectDir, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), project, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stackFile := filepath.Join(dir, "Pulumi.dev.yaml")
+	const settings = `config:
+  aws:region: eu-west-1
+  locust-eks:workers: "3"
+  locust-eks:wokers: "4"
+  locust-eks:secretEnv.API_TOKEN:
+    secure: v1:AAAAAAAAAAAAAAAA:c2VjcmV0LXRva2Vu
+`
+	if err := os.WriteFile(stackFile, []byte(settings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keys, known := StackFileUndeclared(dir, stackFile)
+	if !known || strings.Join(keys, ",") != "secretEnv.API_TOKEN,wokers" {
+		t.Fatalf("undeclared keys %v (known %v), want secretEnv.API_TOKEN and wokers", keys, known)
+	}
+	decls, err := ReadDeclarations(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := undeclaredProblems(keys, func(k string) bool { _, ok := decls[k]; return ok })
+	msg := (&Error{Problems: problems}).Error()
+	for _, want := range []string{
+		"secretEnv.API_TOKEN: got a key of its own (value not shown)",
+		"pulumi config rm 'secretEnv.API_TOKEN'",
+		"pulumi config set --secret --path 'secretEnv.API_TOKEN' VALUE",
+		"wokers: got a key Pulumi.yaml does not declare",
+		"pulumi config rm 'wokers'",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, `"4"`) || strings.Contains(msg, "c2VjcmV0") {
+		t.Errorf("the message shows a value:\n%s", msg)
+	}
+	if _, known := StackFileUndeclared(dir, filepath.Join(dir, "Pulumi.none.yaml")); known {
+		t.Error("a missing stack file reported as known")
+	}
+}
