@@ -371,7 +371,27 @@ func TestResultsBucket(t *testing.T) {
 		t.Errorf("resultsBucket output %v", s.outputs["resultsBucket"])
 	}
 
+	// Destroy without force keeps the bucket and every setting of it: none
+	// is deleted, so none is stripped before the bucket fails BucketNotEmpty.
+	parts := 0
+	for _, r := range s.monitor.Resources() {
+		if strings.HasPrefix(r.Type, "aws:s3/") {
+			parts++
+			if !r.RetainOnDelete {
+				t.Errorf("%s %s is deleted by destroy; without force the results bucket keeps all its parts", r.Type, r.Name)
+			}
+		}
+	}
+	if parts != 6 {
+		t.Errorf("%d S3 resources, want the bucket and its 5 settings", parts)
+	}
+
 	forced := mustRun(t, "dev", map[string]string{"resultsBucketForceDestroy": "true", "resultsBucketExpireDays": "0"})
+	for _, r := range forced.monitor.Resources() {
+		if strings.HasPrefix(r.Type, "aws:s3/") && r.RetainOnDelete {
+			t.Errorf("%s %s is kept on destroy though resultsBucketForceDestroy is true", r.Type, r.Name)
+		}
+	}
 	if b := forced.get(t, "aws:s3/bucketV2:BucketV2", "results").Object(); b["forceDestroy"] != true {
 		t.Errorf("forceDestroy %v", b["forceDestroy"])
 	}

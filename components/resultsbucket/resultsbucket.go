@@ -17,9 +17,11 @@ type Args struct {
 	// ExpireDays removes results this many days old (and replaced versions
 	// as old); 0 keeps them forever.
 	ExpireDays int
-	// ForceDestroy lets `pulumi destroy` delete the bucket with results in
-	// it. Without it, destroy fails on a bucket that is not empty, so that
-	// no one loses a campaign's results by tearing down its cluster.
+	// ForceDestroy lets `pulumi destroy` delete the bucket with the results
+	// in it. Without it, destroy leaves the bucket and its settings in
+	// place, results and protections intact, and only drops them from the
+	// stack, so that no one loses a campaign's results by tearing down its
+	// cluster.
 	ForceDestroy bool
 	Tags         map[string]string
 }
@@ -43,12 +45,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource(BucketType, name, b, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(b)
+	// Without force, every part is retained on delete. Deleting them in
+	// turn would strip the settings first (public access block,
+	// encryption, versioning, expiry: the bucket's dependents go before it)
+	// and then fail on the bucket, BucketNotEmpty, leaving destroy red and a
+	// bucket of results without its protections. The option is recorded in
+	// the state by `up`, which destroy reads: changing ForceDestroy needs an
+	// `up` before the destroy, as the bucket's own forceDestroy does.
+	child := []pulumi.ResourceOption{pulumi.Parent(b), pulumi.RetainOnDelete(!args.ForceDestroy)}
 	var err error
 	b.Bucket, err = s3.NewBucketV2(ctx, name, &s3.BucketV2Args{
 		ForceDestroy: pulumi.Bool(args.ForceDestroy),
 		Tags:         pulumi.ToStringMap(args.Tags),
-	}, child)
+	}, child...)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +67,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
 		Bucket: id,
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, child); err != nil {
+	}, child...); err != nil {
 		return nil, err
 	}
 	if _, err := s3.NewBucketPublicAccessBlock(ctx, name, &s3.BucketPublicAccessBlockArgs{
@@ -67,7 +76,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		BlockPublicPolicy:     pulumi.Bool(true),
 		IgnorePublicAcls:      pulumi.Bool(true),
 		RestrictPublicBuckets: pulumi.Bool(true),
-	}, child); err != nil {
+	}, child...); err != nil {
 		return nil, err
 	}
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name, &s3.BucketServerSideEncryptionConfigurationV2Args{
@@ -79,14 +88,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 				},
 			},
 		},
-	}, child); err != nil {
+	}, child...); err != nil {
 		return nil, err
 	}
 	// Versioning keeps a baseline that a later run overwrote by mistake.
 	versioning, err := s3.NewBucketVersioningV2(ctx, name, &s3.BucketVersioningV2Args{
 		Bucket:                  id,
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, child)
+	}, child...)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +116,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name, &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: id,
 		Rules:  s3.BucketLifecycleConfigurationV2RuleArray{rule},
-	}, child, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
+	}, append(child, pulumi.DependsOn([]pulumi.Resource{versioning}))...); err != nil {
 		return nil, err
 	}
 	b.Name = b.Bucket.Bucket

@@ -39,6 +39,9 @@ type Resource struct {
 	Dependencies []string
 	// PropertyDependencies are, per input, the URNs its value came from.
 	PropertyDependencies map[string][]string
+	// RetainOnDelete is the resource option: deleting the resource only
+	// drops it from the stack's state.
+	RetainOnDelete bool
 }
 
 // DependsOn reports whether the resource depends, directly, on a resource
@@ -136,6 +139,7 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent, r.Provider, r.Remote = rpc.GetParent(), rpc.GetProvider(), rpc.GetRemote()
 		r.Dependencies = rpc.GetDependencies()
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.PropertyDependencies = map[string][]string{}
 		for k, deps := range rpc.GetPropertyDependencies() {
 			r.PropertyDependencies[k] = deps.GetUrns()
