@@ -112,15 +112,31 @@ func init() { endpointCheck = func(string) error { return nil } }
 // instanceTypes are EC2's DescribeInstanceTypes figures for the types the
 // stacks use: vCPUs and memory from the EC2 instance type pages, ENIs and
 // IPv4 addresses per ENI from aws/amazon-vpc-cni-k8s
-// pkg/vpc/vpc_ip_resource_limit.go.
+// pkg/vpc/vpc_ip_resource_limit.go. maximumNetworkInterfaces is the sum over
+// the network cards (NetworkInfo.MaximumNetworkInterfaces); networkCards
+// lists each card's own (NetworkCardInfo.MaximumNetworkInterfaces), as the
+// aws_ec2_instance_type data source maps them (network_cards: index,
+// maximum_interfaces). c6in.32xlarge has two cards of 8: 394 pods in
+// nodeadm's eni-max-pods.txt, from the default card's 8.
 var instanceTypes = map[string]map[string]any{
-	"c6i.large":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
-	"c6a.large":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
-	"c5.large":   {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
-	"c6i.xlarge": {"defaultVcpus": 4, "memorySize": 8192, "maximumNetworkInterfaces": 4, "maximumIpv4AddressesPerInterface": 15},
-	"m6i.large":  {"defaultVcpus": 2, "memorySize": 8192, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 10},
-	"m6i.xlarge": {"defaultVcpus": 4, "memorySize": 16384, "maximumNetworkInterfaces": 4, "maximumIpv4AddressesPerInterface": 15},
-	"t3.medium":  {"defaultVcpus": 2, "memorySize": 4096, "maximumNetworkInterfaces": 3, "maximumIpv4AddressesPerInterface": 6},
+	"c6i.large":     oneCard(2, 4096, 3, 10),
+	"c6a.large":     oneCard(2, 4096, 3, 10),
+	"c5.large":      oneCard(2, 4096, 3, 10),
+	"c6i.xlarge":    oneCard(4, 8192, 4, 15),
+	"c6i.4xlarge":   oneCard(16, 32768, 8, 30),
+	"m6i.large":     oneCard(2, 8192, 3, 10),
+	"m6i.xlarge":    oneCard(4, 16384, 4, 15),
+	"t3.medium":     oneCard(2, 4096, 3, 6),
+	"c6in.32xlarge": {"defaultVcpus": 128, "memorySize": 262144, "maximumNetworkInterfaces": 16, "maximumIpv4AddressesPerInterface": 50, "defaultNetworkCardIndex": 0, "maximumNetworkCards": 2, "networkCards": []any{card(0, 8), card(1, 8)}},
+}
+
+func oneCard(vcpus, memoryMiB, enis, ipv4 int) map[string]any {
+	return map[string]any{"defaultVcpus": vcpus, "memorySize": memoryMiB, "maximumNetworkInterfaces": enis, "maximumIpv4AddressesPerInterface": ipv4,
+		"defaultNetworkCardIndex": 0, "maximumNetworkCards": 1, "networkCards": []any{card(0, enis)}}
+}
+
+func card(index, enis int) map[string]any {
+	return map[string]any{"index": index, "maximumInterfaces": enis, "baselineBandwidth": 0.0, "peakBandwidth": 0.0, "performance": ""}
 }
 
 // getInstanceType answers aws:ec2/getInstanceType; EC2 refuses a type it

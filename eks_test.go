@@ -339,6 +339,23 @@ func TestNodePlan(t *testing.T) {
 	}
 }
 
+// TestNodePlanCountsTheDefaultNetworkCard: nodeadm counts the interfaces of
+// the default network card, not EC2's total over all cards, for the max
+// pods it reserves memory for: a c6in.32xlarge (two cards of 8) reserves
+// 11 x 394 + 255 MiB, not 11 x 786 + 255.
+func TestNodePlanCountsTheDefaultNetworkCard(t *testing.T) {
+	s := mustRun(t, "dev", map[string]string{"nodeInstanceTypes": `["c6in.32xlarge"]`})
+	plan, _ := s.outputs["nodePlan"].(map[string]any)
+	workers, _ := plan["workers"].(map[string]any)
+	// 262144 x 0.925 - (11 x 394 + 255) - 100
+	if got := fmt.Sprint(workers["memoryMiB"]); got != "237794" {
+		t.Errorf("c6in.32xlarge memory for pods %s MiB, want 237794 (reserved for 394 pods)", got)
+	}
+	if got := fmt.Sprint(workers["podsPerNode"]); got == "" || workers["instanceType"] != "c6in.32xlarge" {
+		t.Errorf("worker plan %v", workers)
+	}
+}
+
 // TestResultsBucket: eks stacks keep load-test results in a private,
 // encrypted, versioned bucket that expires them, and destroy keeps a bucket
 // with results unless told otherwise.

@@ -12,11 +12,13 @@ import (
 // How many nodes the Locust pods need, worked out at preview from what EC2
 // says of the instance types and what an EKS AL2023 node keeps for itself.
 // Sources, all upstream:
-//   - max pods: nodeadm's calculateStandardMaxPods
-//     (awslabs/amazon-eks-ami nodeadm/internal/kubelet/eni_max_pods.go),
-//     ENIs x (IPv4 addresses per ENI - 1) + 2, which managed node groups
-//     cap at 110 below 30 vCPUs and 250 above (EKS user guide,
-//     choosing-instance-type);
+//   - max pods: nodeadm's getMaxPodsFromENIInfo
+//     (awslabs/amazon-eks-ami nodeadm/internal/kubelet/maxpods),
+//     ENIs of the default network card x (IPv4 addresses per ENI - 1) + 2,
+//     which managed node groups cap at 110 below 30 vCPUs and 250 above,
+//     the smallest of the group's types for all its nodes (EKS user guide,
+//     choosing-instance-type); kube-reserved memory is still reserved for
+//     the uncapped figure;
 //   - kube-reserved: nodeadm's withDefaultReservedResources
 //     (nodeadm/internal/kubelet/config.go): CPU 6% of the first core, 1% of
 //     the second, 0.5% of the third and fourth, 0.25% of the rest; memory
@@ -31,21 +33,33 @@ import (
 
 // InstanceCapacity is what EC2's DescribeInstanceTypes reports of a type.
 type InstanceCapacity struct {
-	Type       string
-	VCPUs      int
-	MemoryMiB  int
+	Type      string
+	VCPUs     int
+	MemoryMiB int
+	// ENIs are the network interfaces of the default network card, the
+	// figure nodeadm and the VPC CNI count (GetENIMaxPodsFromEC2 in
+	// nodeadm/internal/kubelet/maxpods, eni-max-pods.txt: c6in.32xlarge has
+	// 16 interfaces on two cards and 394 pods, 8 x 49 + 2).
 	ENIs       int
 	IPv4PerENI int
 }
 
-// MaxPods is the kubelet's maxPods on a managed node group node.
+// ENIMaxPods is nodeadm's max pods figure for the type before any cap:
+// what it reserves kube-reserved memory for (withDefaultReservedResources
+// in nodeadm/internal/kubelet/config.go computes 11 MiB per pod from it;
+// the managed node group's cap is applied to the kubelet's maxPods alone).
+func (c InstanceCapacity) ENIMaxPods() int {
+	return c.ENIs*(c.IPv4PerENI-1) + 2
+}
+
+// MaxPods is the kubelet's maxPods on a managed node group node of this
+// type alone: EKS caps it at 110 below 30 vCPUs and 250 above.
 func (c InstanceCapacity) MaxPods() int {
-	pods := c.ENIs*(c.IPv4PerENI-1) + 2
 	ceiling := 110
 	if c.VCPUs > 30 {
 		ceiling = 250
 	}
-	return min(pods, ceiling)
+	return min(c.ENIMaxPods(), ceiling)
 }
 
 // Allocatable is what the node offers pods, before DaemonSets.
@@ -59,7 +73,7 @@ func (c InstanceCapacity) Allocatable() (cpuMilli, memoryMiB int64) {
 			reserved += (min(total, max(bounds[i+1], bounds[i])) - bounds[i]) * rate / 10000
 		}
 	}
-	memory := int64(c.MemoryMiB)*925/1000 - (11*int64(c.MaxPods()) + 255) - 100
+	memory := int64(c.MemoryMiB)*925/1000 - (11*int64(c.ENIMaxPods()) + 255) - 100
 	return total - reserved, memory
 }
 
@@ -112,37 +126,52 @@ type NodePlan struct {
 	System  Pool
 }
 
-// smallest is the instance type with the least room: a node group of
-// several types (for spot capacity) may get any of them.
-func smallest(types []InstanceCapacity) Pool {
-	var p Pool
+// rooms is the room of a node of each type of a node group, which may get
+// any of them (for spot capacity). A managed node group gives all its nodes
+// the smallest max pods of its instance types (EKS user guide,
+// choosing-instance-type).
+func rooms(types []InstanceCapacity) []Pool {
+	groupPods := 0
 	for i, t := range types {
-		cpu, mem := t.Allocatable()
-		cpu -= daemonSetCPUMilli
-		if i == 0 || cpu < p.CPUMilli || (cpu == p.CPUMilli && mem < p.MemoryMiB) {
-			p = Pool{InstanceType: t.Type, CPUMilli: cpu, MemoryMiB: mem, PodsPerNode: t.MaxPods() - daemonSetPods}
+		if i == 0 || t.MaxPods() < groupPods {
+			groupPods = t.MaxPods()
 		}
 	}
-	return p
+	out := make([]Pool, len(types))
+	for i, t := range types {
+		cpu, mem := t.Allocatable()
+		out[i] = Pool{InstanceType: t.Type, CPUMilli: cpu - daemonSetCPUMilli, MemoryMiB: mem, PodsPerNode: groupPods - daemonSetPods}
+	}
+	return out
 }
 
 // PlanWorkers sizes the worker node group: desired is what the workers need,
 // raised to minSize; an explicit desired (above 0) wins when it fits. It
-// fails, with the numbers, when the workers cannot fit even at maxSize.
+// fails, with the numbers, when the workers cannot fit even at maxSize. The
+// node type holding the fewest workers decides.
 func PlanWorkers(d Demand, types []InstanceCapacity, minSize, desired, maxSize int) (Pool, error) {
-	p := smallest(types)
+	if len(types) == 0 {
+		return Pool{}, fmt.Errorf("no instance types to plan the workers' nodes with")
+	}
 	cpu, mem, err := d.Worker.values()
 	if err != nil {
-		return p, err
+		return Pool{}, err
+	}
+	var p Pool
+	for i, room := range rooms(types) {
+		perNode := room.PodsPerNode
+		if cpu > 0 {
+			perNode = min(perNode, int(room.CPUMilli/cpu))
+		}
+		if mem > 0 {
+			perNode = min(perNode, int(room.MemoryMiB/mem))
+		}
+		room.PodsPerNode = perNode
+		if i == 0 || perNode < p.PodsPerNode {
+			p = room
+		}
 	}
 	perNode := p.PodsPerNode
-	if cpu > 0 {
-		perNode = min(perNode, int(p.CPUMilli/cpu))
-	}
-	if mem > 0 {
-		perNode = min(perNode, int(p.MemoryMiB/mem))
-	}
-	p.PodsPerNode = perNode
 	if perNode < 1 {
 		return p, fmt.Errorf("one worker (workerCpuRequest %s, workerMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi memory for pods: lower the requests or pick larger nodeInstanceTypes",
 			d.Worker.CPU, d.Worker.Memory, p.InstanceType, p.CPUMilli, p.MemoryMiB)
@@ -165,20 +194,29 @@ func PlanWorkers(d Demand, types []InstanceCapacity, minSize, desired, maxSize i
 	return p, nil
 }
 
-// PlanSystem sizes the system node group for the master and CoreDNS.
+// PlanSystem sizes the system node group for the master and CoreDNS, on the
+// type that needs the most nodes.
 func PlanSystem(d Demand, types []InstanceCapacity) (Pool, error) {
-	p := smallest(types)
+	if len(types) == 0 {
+		return Pool{}, fmt.Errorf("no instance types to plan the system nodes with")
+	}
 	cpu, mem, err := d.Master.values()
 	if err != nil {
-		return p, err
-	}
-	if cpu > p.CPUMilli || mem > p.MemoryMiB {
-		return p, fmt.Errorf("the master (masterCpuRequest %s, masterMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi for pods: pick larger systemNodeInstanceTypes",
-			d.Master.CPU, d.Master.Memory, p.InstanceType, p.CPUMilli, p.MemoryMiB)
+		return Pool{}, err
 	}
 	needCPU, needMem := cpu+coreDNSReplicas*coreDNSCPUMilli, mem+coreDNSReplicas*coreDNSMemoryMiB
-	p.Nodes = max(1, int(max((needCPU+p.CPUMilli-1)/p.CPUMilli, (needMem+p.MemoryMiB-1)/p.MemoryMiB)))
-	p.PodsPerNode = 1 + coreDNSReplicas
+	var p Pool
+	for i, room := range rooms(types) {
+		if cpu > room.CPUMilli || mem > room.MemoryMiB {
+			return room, fmt.Errorf("the master (masterCpuRequest %s, masterMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi for pods: pick larger systemNodeInstanceTypes",
+				d.Master.CPU, d.Master.Memory, room.InstanceType, room.CPUMilli, room.MemoryMiB)
+		}
+		room.Nodes = max(1, int(max((needCPU+room.CPUMilli-1)/room.CPUMilli, (needMem+room.MemoryMiB-1)/room.MemoryMiB)))
+		room.PodsPerNode = 1 + coreDNSReplicas
+		if i == 0 || room.Nodes > p.Nodes || (room.Nodes == p.Nodes && room.CPUMilli < p.CPUMilli) {
+			p = room
+		}
+	}
 	return p, nil
 }
 
@@ -190,9 +228,17 @@ func instanceCapacities(ctx *pulumi.Context, types []string, opts ...pulumi.Invo
 		if err != nil {
 			return nil, fmt.Errorf("looking up instance type %s: %w", t, err)
 		}
+		// Where EC2 lists network cards, the default card's interfaces count;
+		// MaximumNetworkInterfaces adds up every card's.
+		enis := res.MaximumNetworkInterfaces
+		for _, card := range res.NetworkCards {
+			if card.Index == res.DefaultNetworkCardIndex {
+				enis = card.MaximumInterfaces
+			}
+		}
 		out = append(out, InstanceCapacity{
 			Type: t, VCPUs: res.DefaultVcpus, MemoryMiB: res.MemorySize,
-			ENIs: res.MaximumNetworkInterfaces, IPv4PerENI: res.MaximumIpv4AddressesPerInterface,
+			ENIs: enis, IPv4PerENI: res.MaximumIpv4AddressesPerInterface,
 		})
 	}
 	return out, nil

@@ -15,6 +15,8 @@ var (
 	c6iXLarge = InstanceCapacity{Type: "c6i.xlarge", VCPUs: 4, MemoryMiB: 8192, ENIs: 4, IPv4PerENI: 15}
 	m6iLarge  = InstanceCapacity{Type: "m6i.large", VCPUs: 2, MemoryMiB: 8192, ENIs: 3, IPv4PerENI: 10}
 	t3Medium  = InstanceCapacity{Type: "t3.medium", VCPUs: 2, MemoryMiB: 4096, ENIs: 3, IPv4PerENI: 6}
+	// 234 pods in eni-max-pods.txt, capped at 110 by a managed node group.
+	c6i4XLarge = InstanceCapacity{Type: "c6i.4xlarge", VCPUs: 16, MemoryMiB: 32768, ENIs: 8, IPv4PerENI: 30}
 )
 
 // TestAllocatable checks the formula against numbers computed upstream:
@@ -31,6 +33,9 @@ func TestAllocatable(t *testing.T) {
 		{t3Medium, 17, 1930, 3246},
 		{m6iLarge, 29, 1930, 6903},
 		{c6iXLarge, 58, 3920, 6584},
+		// Memory reserved for 234 pods (11 x 234 + 255 MiB), as Karpenter
+		// reports it, though the kubelet runs at most 110.
+		{c6i4XLarge, 110, 15890, 27381},
 	} {
 		cpu, mem := tc.c.Allocatable()
 		if tc.c.MaxPods() != tc.pods || cpu != tc.cpuMilli || mem != tc.mem {
@@ -62,6 +67,11 @@ func TestPlanWorkers(t *testing.T) {
 		{"pods bound", 60, Request{CPU: "10m", Memory: "10Mi"}, []InstanceCapacity{t3Medium}, 1, 0, 10, 4, 15, ""},
 		{"a worker larger than a node", 1, Request{CPU: "2", Memory: "1Gi"}, []InstanceCapacity{c6iLarge}, 1, 0, 3, 0, 0, "does not fit on a c6i.large node"},
 		{"the smallest type decides", 4, oneCore, []InstanceCapacity{c6iXLarge, c6iLarge}, 1, 0, 10, 4, 1, ""},
+		// 27 pods fit on a c6i.large alone, but the group's max pods is
+		// t3.medium's 17 on every node: 15 workers beside the DaemonSets.
+		{"the group's smallest max pods applies to every type", 40, Request{CPU: "10m", Memory: "10Mi"}, []InstanceCapacity{c6iLarge, t3Medium}, 1, 0, 10, 3, 15, ""},
+		// 27381 MiB for pods, not the 28745 a reservation for 110 pods leaves.
+		{"a large type keeps memory for its uncapped max pods", 18, Request{CPU: "100m", Memory: "3Gi"}, []InstanceCapacity{c6i4XLarge}, 1, 0, 10, 3, 8, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := PlanWorkers(Demand{Workers: tc.workers, Worker: tc.req}, tc.types, tc.minSize, tc.desired, tc.max)
