@@ -169,6 +169,22 @@ func TestInstancesAndVolumesTagged(t *testing.T) {
 	}
 }
 
+// TestNodesWaitForTheirWayOut: nodes in private subnets join the cluster
+// and pull images through the NAT gateway; the node groups must be created
+// after the private routes are associated, and deleted before them.
+func TestNodesWaitForTheirWayOut(t *testing.T) {
+	s := mustRun(t, "prod", nil)
+	for _, name := range []string{"locust-system", "locust-workers"} {
+		ng := s.get(t, "eks:index:ManagedNodeGroup", name)
+		for i := range 3 {
+			assoc := fmt.Sprintf("private-locust-%d", i)
+			if !ng.DependsOn("aws:ec2/routeTableAssociation:RouteTableAssociation", assoc) {
+				t.Errorf("node group %s does not wait for %s: %v", name, assoc, ng.Dependencies)
+			}
+		}
+	}
+}
+
 // TestNodeGroupsFollowAndUpdate: both node groups carry the cluster's
 // Kubernetes version (pulumi-eks sets none when a launch template is given:
 // nodejs/eks/nodegroup.ts at v3.9.1), so a version bump reaches the nodes;

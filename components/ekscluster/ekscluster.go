@@ -172,6 +172,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	shared.egress = vpc.egress
 	c.SystemNodeGroup, err = shared.newPool(ctx, pool{
 		name: name + "-system", instanceTypes: args.SystemInstanceTypes, capacityType: "ON_DEMAND",
 		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: max(2, c.Plan.System.Nodes), labels: c.SystemNodeSelector,

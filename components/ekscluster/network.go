@@ -14,6 +14,11 @@ type network struct {
 	id             pulumi.StringPtrInput
 	publicSubnets  pulumi.StringArrayInput
 	privateSubnets pulumi.StringArrayInput
+	// egress are the private subnets' route table associations, through
+	// which nodes reach the EKS API, ECR and the target by NAT: nodes
+	// created before them cannot join, and deleting them first strands
+	// nodes mid-drain. Empty for an existing VPC.
+	egress []pulumi.Resource
 }
 
 func (n NetworkArgs) existing() bool { return n.VpcID != "" }
@@ -104,6 +109,7 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 	}
 
 	var public, private pulumi.StringArray
+	var egress []pulumi.Resource
 	var nat *ec2.NatGateway
 	for i, zone := range zones {
 		privateCIDR, publicCIDR, err := SubnetCIDRs(args.CIDR, i)
@@ -170,16 +176,18 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 		if err != nil {
 			return network{}, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, "private-"+suffix, &ec2.RouteTableAssociationArgs{
+		privateAssociation, err := ec2.NewRouteTableAssociation(ctx, "private-"+suffix, &ec2.RouteTableAssociationArgs{
 			SubnetId:     priv.ID(),
 			RouteTableId: privateRoutes.ID(),
-		}, opts...); err != nil {
+		}, opts...)
+		if err != nil {
 			return network{}, err
 		}
+		egress = append(egress, privateAssociation)
 
 		public = append(public, pub.ID().ToStringOutput())
 		private = append(private, priv.ID().ToStringOutput())
 	}
 
-	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private}, nil
+	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private, egress: egress}, nil
 }

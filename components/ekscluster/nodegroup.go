@@ -55,7 +55,9 @@ type nodeGroupShared struct {
 	subnets  pulumi.StringArrayInput
 	tags     map[string]string
 	// version is the cluster's Kubernetes version, which the nodes follow.
-	version   string
+	version string
+	// egress is what the nodes' way out (NAT routes) is made of.
+	egress    []pulumi.Resource
 	resources []pulumi.ResourceOption
 }
 
@@ -125,7 +127,7 @@ func (s *nodeGroupShared) newPool(ctx *pulumi.Context, p pool) (*eks.ManagedNode
 		Labels:             pulumi.ToStringMap(p.labels),
 		Taints:             taints,
 		Tags:               pulumi.ToStringMap(s.tags),
-	}, append(slices.Clone(s.resources), pulumi.DependsOn(s.policies))...)
+	}, append(slices.Clone(s.resources), pulumi.DependsOn(append(slices.Clone(s.policies), s.egress...)))...)
 }
 
 func newNodeRole(ctx *pulumi.Context, name string, tags map[string]string, opts ...pulumi.ResourceOption) (*iam.Role, []*iam.RolePolicyAttachment, error) {
