@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
+)
+
+// options are the command's flags.
+type options struct {
+	stack, masterURL, host, resultsDir, baseline, image string
+	users, expectWorkers                                int
+	spawnRate                                           float64
+	runTime, waitWorkers, interval                      time.Duration
+	thresholds                                          runreport.Thresholds
+	// outputs reads the stack's outputs with the pulumi CLI.
+	outputs bool
+	// bucket keeps results in S3; endpoint is an S3-compatible store's.
+	bucket, endpoint string
+	// set are the flags given on the command line; they win over outputs.
+	set map[string]bool
+}
+
+// applyOutputs takes the stack's load-test parameters, thresholds, worker
+// count and results bucket for every flag not given on the command line.
+func (o *options) applyOutputs(out stackoutputs.Outputs) {
+	lt := out.LoadTest
+	take := func(flag string, apply func()) {
+		if !o.set[flag] {
+			apply()
+		}
+	}
+	take("users", func() { o.users = lt.Users })
+	take("spawn-rate", func() { o.spawnRate = lt.SpawnRate })
+	take("run-time", func() {
+		if d, err := time.ParseDuration(lt.RunTime); err == nil {
+			o.runTime = d
+		}
+	})
+	take("expect-workers", func() { o.expectWorkers = out.Workers })
+	take("results-bucket", func() { o.bucket = out.ResultsBucket })
+	take("image", func() { o.image = out.Image })
+	take("max-fail-ratio", func() { o.thresholds.MaxFailRatio = lt.MaxFailRatio })
+	take("max-p95-ms", func() { o.thresholds.MaxP95Ms = lt.MaxP95Ms })
+	take("max-p99-ms", func() { o.thresholds.MaxP99Ms = lt.MaxP99Ms })
+	take("min-rps", func() { o.thresholds.MinRPS = lt.MinRPS })
+	take("max-regression-pct", func() { o.thresholds.MaxRegressionPct = lt.MaxRegressionPct })
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
+	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs")
+	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")
+	fs.IntVar(&o.users, "users", 10, "simulated users")
+	fs.Float64Var(&o.spawnRate, "spawn-rate", 1, "users started per second")
+	fs.DurationVar(&o.runTime, "run-time", time.Minute, "how long the test runs")
+	fs.IntVar(&o.expectWorkers, "expect-workers", 1, "workers that must be connected before the test starts")
+	fs.DurationVar(&o.waitWorkers, "wait-workers", 2*time.Minute, "how long to wait for them")
+	fs.DurationVar(&o.interval, "progress-interval", 5*time.Second, "seconds between progress lines when not on a terminal")
+	fs.StringVar(&o.resultsDir, "results-dir", "results", "where results/<stack>/<time>/ goes")
+	fs.StringVar(&o.baseline, "baseline", "", "a results folder to compare with; default: the stack's previous run")
+	fs.StringVar(&o.image, "image", "", "the Locust image, recorded in summary.json")
+	fs.Float64Var(&o.thresholds.MaxFailRatio, "max-fail-ratio", -1, "highest share of failed requests, 0 to 1 (negative: no limit)")
+	fs.Float64Var(&o.thresholds.MaxP95Ms, "max-p95-ms", 0, "highest p95 response time in ms (0: no limit)")
+	fs.Float64Var(&o.thresholds.MaxP99Ms, "max-p99-ms", 0, "highest p99 response time in ms (0: no limit)")
+	fs.BoolVar(&o.thresholds.PerEndpoint, "per-endpoint", false, "apply the fail ratio and percentile limits to every endpoint, not only the total")
+	fs.Float64Var(&o.thresholds.MinRPS, "min-rps", 0, "lowest total requests per second (0: no limit)")
+	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline p95 and rps may be, in percent (0: no limit)")
+	fs.StringVar(&o.bucket, "results-bucket", "", "S3 bucket to upload the results to and read baselines from (default: the stack's resultsBucket output; empty: local only)")
+	fs.StringVar(&o.endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store instead of AWS S3")
+	fs.BoolVar(&o.outputs, "stack-outputs", true, "take parameters, thresholds and the worker count from the stack's outputs (pulumi stack output), for the flags not given")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	switch {
+	case o.stack == "":
+		return o, errors.New("--stack is required: it names the results folder and the baseline")
+	case o.masterURL == "" && !o.outputs:
+		return o, errors.New("--master-url is required with --stack-outputs=false: without the stack's outputs the command cannot find the master")
+	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
+		return o, errors.New("--users and --expect-workers must be at least 1, --spawn-rate above 0, --run-time at least 1s")
+	case strings.ContainsAny(o.stack, `/\`) || o.stack == "." || o.stack == "..":
+		return o, fmt.Errorf("--stack %q must be a stack name, not a path", o.stack)
+	}
+	return o, nil
+}

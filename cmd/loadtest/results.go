@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/resultstore"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+)
+
+// save downloads Locust's reports and writes the summary.
+func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
+	stackDir := filepath.Join(o.resultsDir, o.stack)
+	dir := filepath.Join(stackDir, started.Format("20060102T150405Z"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runreport.Summary{}, "", err
+	}
+	files := map[string]string{
+		"stats.csv":      "/stats/requests/csv",
+		"failures.csv":   "/stats/failures/csv",
+		"exceptions.csv": "/exceptions/csv",
+		"report.html":    "/stats/report",
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		b, err := master.Get(ctx, files[name])
+		if err != nil {
+			return runreport.Summary{}, dir, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return runreport.Summary{}, dir, err
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, "stats.csv"))
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	stats, err := runreport.ParseStatsCSV(f)
+	f.Close()
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+
+	s := runreport.Summary{
+		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
+		GitCommit: gitCommit(getenv), Stats: stats, Thresholds: o.thresholds, Interrupted: interrupted,
+		Parameters: map[string]string{
+			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
+			"host": o.host, "masterUrl": o.masterURL,
+		},
+	}
+	var store *resultstore.Store
+	if o.bucket != "" {
+		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
+			return s, dir, err
+		}
+	}
+	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
+	if err != nil {
+		return s, dir, err
+	}
+	var baseline *runreport.Stats
+	if prev != nil {
+		baseline = &prev.Stats
+		s.Baseline = from
+		s.Changes = runreport.Compare(stats, prev.Stats)
+	}
+	s.Breaches = o.thresholds.Check(stats, baseline)
+	switch {
+	case interrupted:
+		s.Verdict = "interrupted"
+	case len(s.Breaches) > 0:
+		s.Verdict = "fail"
+	default:
+		s.Verdict = "pass"
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
+		return s, dir, err
+	}
+	md := s.Markdown()
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
+		return s, dir, err
+	}
+	if store != nil {
+		prefix := o.stack + "/" + filepath.Base(dir)
+		n, err := store.Upload(ctx, dir, prefix)
+		if err != nil {
+			return s, dir, err
+		}
+		fmt.Fprintf(out, "uploaded %d files to s3://%s/%s/\n", n, o.bucket, prefix)
+	}
+	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.WriteString(md)
+			f.Close()
+		}
+	}
+	return s, dir, nil
+}
+
+// findBaseline reads the summary of the run to compare with: --baseline, or
+// the stack's previous run in the results folder, or else in the bucket.
+// It returns nil when there is none yet.
+func findBaseline(ctx context.Context, o options, stackDir, current string, store *resultstore.Store) (*runreport.Summary, string, error) {
+	read := func(b []byte, from string) (*runreport.Summary, string, error) {
+		var prev runreport.Summary
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return nil, "", fmt.Errorf("baseline %s: summary.json: %w", from, err)
+		}
+		return &prev, from, nil
+	}
+	if o.baseline != "" {
+		b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
+		if err != nil {
+			return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
+		}
+		return read(b, o.baseline)
+	}
+	if dir := previousRun(stackDir, current); dir != "" {
+		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		if err != nil {
+			return nil, "", err
+		}
+		return read(b, dir)
+	}
+	if store == nil {
+		return nil, "", nil
+	}
+	run, err := store.Previous(ctx, o.stack, filepath.Base(current))
+	if err != nil || run == "" {
+		return nil, "", err
+	}
+	key := o.stack + "/" + run + "/summary.json"
+	b, err := store.Get(ctx, key)
+	if errors.Is(err, resultstore.ErrNotFound) {
+		return nil, "", nil // an interrupted upload; no baseline rather than none at all
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
+}
+
+// locustVersion is the Locust version of an official image (its tag, as
+// in locustio/locust:2.46.3), or "" when the image does not say.
+func locustVersion(image string) string {
+	ref, _, _ := strings.Cut(image, "@")
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") || !strings.HasPrefix(ref, "locustio/locust:") {
+		return ""
+	}
+	return ref[i+1:]
+}
+
+// previousRun is the newest earlier run of the stack with a summary.
+func previousRun(stackDir, current string) string {
+	entries, _ := os.ReadDir(stackDir)
+	for i := len(entries) - 1; i >= 0; i-- {
+		dir := filepath.Join(stackDir, entries[i].Name())
+		if dir >= current {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+func gitCommit(getenv func(string) string) string {
+	if sha := getenv("GITHUB_SHA"); sha != "" {
+		return sha
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(out))
+}
