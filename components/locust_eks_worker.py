@@ -1,7 +1,7 @@
-"""locust-eks: every request a worker made reaches the master's results.
+"""locust-eks: every request a worker made reaches the master's results,
+and the master serves the exact distribution of their response times.
 
-Loaded beside the locustfiles by every LocustCluster pod. It defines no User,
-and does nothing on the master.
+Loaded beside the locustfiles by every LocustCluster pod. It defines no User.
 
 A worker reports its samples to the master every 3 s (WORKER_REPORT_INTERVAL).
 Read in Locust's runners.py at 2.12.1, 2.24.0 and 2.46.3, two moments lose
@@ -25,10 +25,56 @@ client_stopped; the master handles one worker's messages in order, so it has
 merged them before it counts that worker stopped. And on `quitting`, the users
 stop first (within --stop-timeout, which fires test_stop and so sends the
 report), then the runner's own listener says quit.
+
+On the master, GET /locust-eks/histograms answers with every stats entry's
+response-time histogram as the master holds it: each worker's
+StatsEntry.response_times (response times rounded to Locust's buckets:
+bucket_response_time / _log_response_time in stats.py) added into the
+master's entry as its reports arrive. Percentiles cannot be averaged across
+runs or load generators; histograms can be added, and the percentiles of the
+sum are those of the pooled requests. cmd/loadtest saves this with each run.
 """
 
 from locust import events
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+
+# HISTOGRAMS_PATH is the master's route; cmd/loadtest reads it.
+HISTOGRAMS_PATH = "/locust-eks/histograms"
+
+
+def _histogram(entry):
+    return {
+        "name": entry.name,
+        "method": entry.method or "",
+        "num_requests": entry.num_requests,
+        "num_failures": entry.num_failures,
+        # Requests without a response time are counted but in no bucket.
+        "num_none_requests": getattr(entry, "num_none_requests", 0),
+        "response_times": {str(int(k)): v for k, v in entry.response_times.items()},
+    }
+
+
+@events.init.add_listener
+def _serve_histograms(environment, web_ui=None, **_kwargs):
+    runner = environment.runner
+    if web_ui is None or not isinstance(runner, MasterRunner):
+        return
+    from flask import jsonify
+
+    def histograms():
+        stats = runner.stats
+        return jsonify(
+            {
+                "entries": [_histogram(e) for e in stats.entries.values()],
+                "total": _histogram(stats.total),
+                "state": runner.state,
+            }
+        )
+
+    # The same access rule as Locust's own stats routes (its web login).
+    web_ui.app.add_url_rule(
+        HISTOGRAMS_PATH, "locust_eks_histograms", web_ui.auth_required_if_enabled(histograms)
+    )
 
 
 @events.init.add_listener

@@ -51,10 +51,14 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err != nil {
 		return runreport.Summary{}, dir, err
 	}
+	stats, percentilesFrom, err := exactPercentiles(ctx, master, stats, dir, out)
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
 
 	s := runreport.Summary{
 		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
-		GitCommit: gitCommit(getenv), Stats: stats, Thresholds: o.thresholds, Interrupted: interrupted,
+		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: interrupted,
 		Parameters: map[string]string{
 			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
 			"host": o.host, "masterUrl": o.masterURL,
@@ -109,6 +113,33 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 		}
 	}
 	return s, dir, nil
+}
+
+// exactPercentiles saves the master's response-time histograms as
+// histogram.json and takes the summary's percentiles from them. A master
+// without them (pods of an older stack) leaves the CSV's, and says so.
+func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runreport.Stats, dir string, out io.Writer) (runreport.Stats, string, error) {
+	dist, err := master.Histograms(ctx)
+	switch {
+	case errors.Is(err, locustapi.ErrNoHistograms):
+		fmt.Fprintf(out, "note: %v; percentiles from Locust's CSV, no histogram.json\n", err)
+		return stats, runreport.FromCSV, nil
+	case err != nil:
+		return stats, "", err
+	}
+	b, err := json.MarshalIndent(dist, "", "  ")
+	if err != nil {
+		return stats, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "histogram.json"), append(b, '\n'), 0o644); err != nil {
+		return stats, "", err
+	}
+	exact, err := stats.WithPercentilesOf(dist)
+	if err != nil {
+		fmt.Fprintf(out, "warning: the histograms do not match the stats CSV (%v); percentiles from Locust's CSV\n", err)
+		return stats, runreport.FromCSV, nil
+	}
+	return exact, runreport.FromHistogram, nil
 }
 
 // findBaseline reads the summary of the run to compare with: --baseline, or

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
 )
 
 // TestSavedResultsHoldEveryServedRequest: however a run ends, the results the
@@ -28,7 +33,7 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 			{"by a signal", time.Minute, 5 * time.Second},
 		} {
 			t.Run(end.name, func(t *testing.T) {
-				app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Second}
+				app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Second, Jitter: 400 * time.Millisecond}
 				c := startCluster(t, l, app, 2)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
@@ -55,8 +60,10 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 				if code != want {
 					t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
 				}
-				s := readSummary(t, resultDir(t, stdout))
+				dir := resultDir(t, stdout)
+				s := readSummary(t, dir)
 				served := c.target.Total()
+				checkHistograms(t, dir, s, served)
 				late := app.AnsweredAfter(stopAt)
 				if s.Stats.Total.Requests != served {
 					t.Errorf("the target answered %d requests (%d of them after the stop began), summary.json counts %d", served, late, s.Stats.Total.Requests)
@@ -69,6 +76,49 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 			})
 		}
 	})
+}
+
+// checkHistograms: histogram.json holds every request the target served,
+// and the summary's percentiles are those of the histograms, which equal
+// Locust's own CSV figures within one of its buckets (at most 100 ms wide
+// for these 1-1.4 s answers).
+func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "histogram.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dist distribution.Run
+	if err := json.Unmarshal(b, &dist); err != nil {
+		t.Fatal(err)
+	}
+	if dist.Total.Requests != int64(served) || dist.Total.ResponseTimes.Count() != int64(served) {
+		t.Errorf("histogram.json: %d requests, %d in buckets; the target answered %d", dist.Total.Requests, dist.Total.ResponseTimes.Count(), served)
+	}
+	if s.PercentilesFrom != runreport.FromHistogram {
+		t.Errorf("summary.json percentilesFrom %q, want %q", s.PercentilesFrom, runreport.FromHistogram)
+	}
+	f, err := os.Open(filepath.Join(dir, "stats.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	csvStats, err := runreport.ParseStatsCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		p             float64
+		summary, lcsv float64
+	}{{0.5, s.Stats.Total.P50Ms, csvStats.Total.P50Ms}, {0.95, s.Stats.Total.P95Ms, csvStats.Total.P95Ms}, {0.99, s.Stats.Total.P99Ms, csvStats.Total.P99Ms}} {
+		want, _ := dist.Total.ResponseTimes.Percentile(q.p)
+		if q.summary != float64(want) {
+			t.Errorf("summary p%g %g ms, the histograms say %d ms", q.p*100, q.summary, want)
+		}
+		if d := q.summary - q.lcsv; d > 100 || d < -100 {
+			t.Errorf("summary p%g %g ms, Locust's CSV %g ms: more than a bucket apart", q.p*100, q.summary, q.lcsv)
+		}
+	}
 }
 
 // TestProgressShowsWhatTheMasterSends: the live p95 and request rate come

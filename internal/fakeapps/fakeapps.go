@@ -13,6 +13,7 @@
 package fakeapps
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -122,6 +123,9 @@ func isJSON(r *http.Request) bool {
 type Slow struct {
 	App   http.Handler
 	Delay time.Duration
+	// Jitter adds up to this much more, at random, to each answer, so that
+	// response times spread over many of Locust's buckets.
+	Jitter time.Duration
 
 	mu    sync.Mutex
 	first time.Time   // the first request's arrival
@@ -135,7 +139,11 @@ func (s *Slow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.first = time.Now()
 	}
 	s.mu.Unlock()
-	time.Sleep(s.Delay)
+	delay := s.Delay
+	if s.Jitter > 0 {
+		delay += rand.N(s.Jitter)
+	}
+	time.Sleep(delay)
 	s.App.ServeHTTP(w, r)
 	s.mu.Lock()
 	s.done = append(s.done, time.Now())

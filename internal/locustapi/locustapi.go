@@ -6,6 +6,7 @@ package locustapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
 )
 
 // Runner states, as the master reports them (locust/runners.py).
@@ -247,22 +250,60 @@ func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
 	return c.get(ctx, path)
 }
 
+// HistogramsPath is where the component's plugin serves the master's
+// response-time histograms (HISTOGRAMS_PATH in
+// components/locust_eks_worker.py).
+const HistogramsPath = "/locust-eks/histograms"
+
+// ErrNoHistograms is returned by Histograms when the master does not serve
+// them: its pods do not load the component's plugin.
+var ErrNoHistograms = errors.New("the master serves no " + HistogramsPath + " (its pods do not load locust_eks_worker.py, the LocustCluster component's plugin)")
+
+// Histograms reads the exact response-time distribution of the master's
+// current stats, per endpoint and in total.
+func (c *Client) Histograms(ctx context.Context) (distribution.Run, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	var run distribution.Run
+	b, status, err := c.getStatus(ctx, HistogramsPath)
+	switch {
+	case err != nil:
+		return run, err
+	case status == http.StatusNotFound:
+		return run, ErrNoHistograms
+	case status != http.StatusOK:
+		return run, fmt.Errorf("the Locust master at %s answered %d to %s", c.base, status, HistogramsPath)
+	}
+	if err := json.Unmarshal(b, &run); err != nil {
+		return run, fmt.Errorf("the Locust master's %s: %w", HistogramsPath, err)
+	}
+	return run, nil
+}
+
 func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
+	b, status, err := c.getStatus(ctx, path)
 	if err != nil {
 		return nil, err
 	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("the Locust master at %s answered %d %s to %s", c.base, status, http.StatusText(status), path)
+	}
+	return b, nil
+}
+
+func (c *Client) getStatus(ctx context.Context, path string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("the Locust master at %s: %w", c.base, err)
+		return nil, 0, fmt.Errorf("the Locust master at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("the Locust master at %s answered %s to %s", c.base, resp.Status, path)
-	}
-	return b, nil
+	return b, resp.StatusCode, nil
 }

@@ -15,10 +15,13 @@ type Summary struct {
 	Workers    int               `json:"workers"`
 	GitCommit  string            `json:"gitCommit,omitempty"`
 	Stats      Stats             `json:"stats"`
-	Thresholds Thresholds        `json:"thresholds"`
-	Breaches   []Breach          `json:"breaches"`
-	Baseline   string            `json:"baseline,omitempty"`
-	Changes    []Change          `json:"changes,omitempty"`
+	// PercentilesFrom says where Stats' percentiles come from: FromHistogram
+	// or FromCSV.
+	PercentilesFrom string     `json:"percentilesFrom,omitempty"`
+	Thresholds      Thresholds `json:"thresholds"`
+	Breaches        []Breach   `json:"breaches"`
+	Baseline        string     `json:"baseline,omitempty"`
+	Changes         []Change   `json:"changes,omitempty"`
 	// Interrupted is set when the run was stopped before its run time.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Verdict is "pass", "fail" or "interrupted".

@@ -1,0 +1,120 @@
+package components
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+)
+
+// bucketWidth is the width of Locust's bucket holding ms
+// (bucket_response_time in locust/stats.py).
+func bucketWidth(ms float64) float64 {
+	switch {
+	case ms < 100:
+		return 1
+	case ms < 1000:
+		return 10
+	case ms < 10000:
+		return 100
+	default:
+		return 1000
+	}
+}
+
+// TestMasterServesExactHistograms: the component's plugin serves, on the
+// master, the response-time histograms the master merged from its
+// workers. Against a target whose answers spread over 20-620 ms, on three
+// endpoints: each histogram holds every request the target answered, and
+// the percentiles computed from it equal the master's own CSV figures
+// within one of Locust's buckets.
+func TestMasterServesExactHistograms(t *testing.T) {
+	t.Parallel()
+	eachLocust(t, func(t *testing.T, l *locust) {
+		t.Parallel()
+		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 20 * time.Millisecond, Jitter: 600 * time.Millisecond}
+		target := newFakeTarget(t, app)
+		p := webPlan(t, l, "quarkus_super_heroes.py", target.URL)
+		start(t, l, "master", p.master, p.masterEnv)
+		start(t, l, "worker-1", p.worker, p.workerEnv)
+		start(t, l, "worker-2", p.worker, p.workerEnv)
+		api, err := locustapi.New(p.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
+			s, err := api.Stats(ctx)
+			return err == nil && s.ConnectedWorkers() == 2
+		})
+		if err := api.Start(ctx, locustapi.Swarm{Users: 30, SpawnRate: 30, RunTime: 10 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		dist, err := api.Histograms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBytes, err := api.Get(ctx, "/stats/requests/csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvFile := t.TempDir() + "/stats.csv"
+		if err := os.WriteFile(csvFile, csvBytes, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(csvFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		stats, err := runreport.ParseStatsCSV(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if served := int64(target.Total()); dist.Total.Requests != served || dist.Total.ResponseTimes.Count()+dist.Total.NoneRequests != served {
+			t.Errorf("the target answered %d requests; the total histogram counts %d requests, %d in its buckets", served, dist.Total.Requests, dist.Total.ResponseTimes.Count())
+		}
+		if len(dist.Entries) != 3 || len(stats.Endpoints) != 3 {
+			t.Fatalf("%d histogram entries, %d CSV endpoints; want the locustfile's 3", len(dist.Entries), len(stats.Endpoints))
+		}
+		check := func(what string, e runreport.Endpoint, h distribution.Entry) {
+			if h.Requests != int64(e.Requests) {
+				t.Errorf("%s: %d requests in the histogram, %d in the CSV", what, h.Requests, e.Requests)
+			}
+			for _, q := range []struct {
+				at  float64
+				csv float64
+			}{{0.5, e.P50Ms}, {0.95, e.P95Ms}, {0.99, e.P99Ms}} {
+				got, ok := h.ResponseTimes.Percentile(q.at)
+				if diff := float64(got) - q.csv; !ok || diff > bucketWidth(q.csv) || -diff > bucketWidth(q.csv) {
+					t.Errorf("%s p%g: %d ms from the histogram, %g ms in Locust's CSV", what, q.at*100, got, q.csv)
+				}
+			}
+		}
+		for _, e := range stats.Endpoints {
+			h, ok := dist.Entry(e.Method, e.Name)
+			if !ok {
+				t.Errorf("%s has no histogram", e.Key())
+				continue
+			}
+			check(e.Key(), e, h)
+		}
+		check("total", stats.Total, dist.Total)
+		buckets := len(dist.Total.ResponseTimes)
+		if buckets < 20 {
+			t.Errorf("the answers fell into %d buckets; the target's jitter should spread them over many", buckets)
+		}
+		p95, _ := dist.Total.ResponseTimes.Percentile(0.95)
+		t.Logf("Locust %s: %d requests in %d buckets, p95 %d ms (CSV %g ms), every endpoint's percentiles within a bucket of the CSV's",
+			l.Version, dist.Total.Requests, buckets, p95, stats.Total.P95Ms)
+	})
+}
