@@ -15,7 +15,7 @@ import (
 // options are the command's flags.
 type options struct {
 	stack, masterURL, host, resultsDir, baseline, image string
-	users, expectWorkers                                int
+	users, expectWorkers, baselineRuns                  int
 	spawnRate                                           float64
 	runTime, waitWorkers, interval                      time.Duration
 	thresholds                                          runreport.Thresholds
@@ -74,7 +74,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.thresholds.MaxP99Ms, "max-p99-ms", 0, "highest p99 response time in ms (0: no limit)")
 	fs.BoolVar(&o.thresholds.PerEndpoint, "per-endpoint", false, "apply the fail ratio and percentile limits to every endpoint, not only the total")
 	fs.Float64Var(&o.thresholds.MinRPS, "min-rps", 0, "lowest total requests per second (0: no limit)")
-	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline p95 and rps may be, in percent (0: no limit)")
+	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline runs p95 and rps may be, in percent, and beyond their run-to-run spread (0: no regression gate)")
+	fs.IntVar(&o.baselineRuns, "baseline-runs", runreport.DefaultBaselineRuns, "how many of the stack's last passing runs with the same parameters make the regression gate's baseline")
 	fs.StringVar(&o.bucket, "results-bucket", "", "S3 bucket to upload the results to and read baselines from (default: the stack's resultsBucket output; empty: local only)")
 	fs.StringVar(&o.endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store instead of AWS S3")
 	fs.BoolVar(&o.outputs, "stack-outputs", true, "take parameters, thresholds and the worker count from the stack's outputs (pulumi stack output), for the flags not given")

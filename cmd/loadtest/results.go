@@ -74,13 +74,13 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err != nil {
 		return s, dir, err
 	}
-	var baseline *runreport.Stats
 	if prev != nil {
-		baseline = &prev.Stats
 		s.Baseline = from
 		s.Changes = runreport.Compare(stats, prev.Stats)
 	}
-	s.Breaches = o.thresholds.Check(stats, baseline)
+	baselines, runs := gateBaselines(o, s.Parameters, stackDir, dir, prev, from)
+	s.BaselineRuns = runs
+	s.Breaches = o.thresholds.Check(stats, baselines)
 	switch {
 	case interrupted:
 		s.Verdict = "interrupted"
@@ -183,6 +183,48 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 		return nil, "", err
 	}
 	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
+}
+
+// gateBaselines are the runs the regression gate judges this one against:
+// --baseline when given; else the stack's last --baseline-runs passing runs
+// in the results folder with the same parameters (users, spawn rate, run
+// time, host), newest first; else the previous run found in the bucket, if
+// it passed with the same parameters.
+func gateBaselines(o options, params map[string]string, stackDir, current string, prev *runreport.Summary, from string) ([]runreport.Stats, []string) {
+	if o.baseline != "" && prev != nil {
+		return []runreport.Stats{prev.Stats}, []string{from}
+	}
+	comparable := func(s runreport.Summary) bool {
+		if s.Verdict != "pass" {
+			return false
+		}
+		for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
+			if s.Parameters[k] != params[k] {
+				return false
+			}
+		}
+		return true
+	}
+	var stats []runreport.Stats
+	var runs []string
+	entries, _ := os.ReadDir(stackDir)
+	for i := len(entries) - 1; i >= 0 && len(stats) < o.baselineRuns; i-- {
+		dir := filepath.Join(stackDir, entries[i].Name())
+		if dir >= current {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		var s runreport.Summary
+		if err != nil || json.Unmarshal(b, &s) != nil || !comparable(s) {
+			continue
+		}
+		stats = append(stats, s.Stats)
+		runs = append(runs, dir)
+	}
+	if len(stats) == 0 && prev != nil && comparable(*prev) {
+		return []runreport.Stats{prev.Stats}, []string{from}
+	}
+	return stats, runs
 }
 
 // locustVersion is the Locust version of an official image (its tag, as

@@ -195,3 +195,50 @@ func maxOf(v []float64) float64 {
 	}
 	return m
 }
+
+// TestGateBaselines: the regression gate's baseline is the stack's last
+// passing runs with the same parameters, newest first, at most
+// --baseline-runs of them; failed runs and runs of another shape are left
+// out, and so is anything not older than the current run.
+func TestGateBaselines(t *testing.T) {
+	stackDir := t.TempDir()
+	params := map[string]string{"users": "10", "spawnRate": "1", "runTime": "1m0s", "host": "http://target"}
+	other := map[string]string{"users": "50", "spawnRate": "1", "runTime": "1m0s", "host": "http://target"}
+	runs := []struct {
+		name    string
+		verdict string
+		params  map[string]string
+	}{
+		{"20260101T000000Z", "pass", params},
+		{"20260102T000000Z", "pass", params},
+		{"20260103T000000Z", "fail", params},
+		{"20260104T000000Z", "pass", other},
+		{"20260105T000000Z", "pass", params},
+		{"20260106T000000Z", "pass", params},
+		{"20260107T000000Z", "pass", params}, // the current run
+	}
+	for i, r := range runs {
+		dir := filepath.Join(stackDir, r.name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(runreport.Summary{Verdict: r.verdict, Parameters: r.params, Stats: runreport.Stats{Total: runreport.Endpoint{Name: runreport.TotalName, P95Ms: float64(100 + i)}}})
+		if err := os.WriteFile(filepath.Join(dir, "summary.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := filepath.Join(stackDir, runs[len(runs)-1].name)
+	stats, dirs := gateBaselines(options{baselineRuns: 3}, params, stackDir, current, nil, "")
+	want := []string{"20260106T000000Z", "20260105T000000Z", "20260102T000000Z"}
+	if len(dirs) != len(want) || len(stats) != len(want) {
+		t.Fatalf("baselines %v, want %v", dirs, want)
+	}
+	for i, d := range dirs {
+		if filepath.Base(d) != want[i] {
+			t.Errorf("baseline %d is %s, want %s", i, filepath.Base(d), want[i])
+		}
+	}
+	if stats[0].Total.P95Ms != 105 {
+		t.Errorf("the newest baseline's p95 %g, want 105", stats[0].Total.P95Ms)
+	}
+}

@@ -199,7 +199,7 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 			}
 		}
 		dir := resultDir(t, stdout)
-		for _, f := range []string{"stats.csv", "failures.csv", "exceptions.csv", "report.html", "summary.json", "summary.md"} {
+		for _, f := range []string{"stats.csv", "failures.csv", "exceptions.csv", "report.html", "histogram.json", "summary.json", "summary.md"} {
 			if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
 				t.Errorf("%s missing or empty: %v", f, err)
 			}
@@ -346,7 +346,7 @@ func TestResultsInS3(t *testing.T) {
 			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
 		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-		if code != exitOK || !strings.Contains(stdout, "uploaded 6 files to s3://loadtest-results/dev/") {
+		if code != exitOK || !strings.Contains(stdout, "uploaded 7 files to s3://loadtest-results/dev/") {
 			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 		first := filepath.Base(resultDir(t, stdout))
@@ -357,6 +357,9 @@ func TestResultsInS3(t *testing.T) {
 		b, err := store.Get(context.Background(), "dev/"+first+"/summary.json")
 		if err != nil || !bytes.Contains(b, []byte(`"verdict": "pass"`)) {
 			t.Fatalf("summary.json in the bucket: %v %s", err, b)
+		}
+		if h, err := store.Get(context.Background(), "dev/"+first+"/histogram.json"); err != nil || !bytes.Contains(h, []byte(`"response_times"`)) {
+			t.Errorf("histogram.json in the bucket: %v %.200s", err, h)
 		}
 
 		time.Sleep(1100 * time.Millisecond)

@@ -21,7 +21,10 @@ type Summary struct {
 	Thresholds      Thresholds `json:"thresholds"`
 	Breaches        []Breach   `json:"breaches"`
 	Baseline        string     `json:"baseline,omitempty"`
-	Changes         []Change   `json:"changes,omitempty"`
+	// BaselineRuns are the runs the regression gate judged this one
+	// against.
+	BaselineRuns []string `json:"baselineRuns,omitempty"`
+	Changes      []Change `json:"changes,omitempty"`
 	// Interrupted is set when the run was stopped before its run time.
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Verdict is "pass", "fail" or "interrupted".

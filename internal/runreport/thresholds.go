@@ -34,8 +34,9 @@ func (b Breach) String() string {
 	return fmt.Sprintf("%s of %s: %.4g, limit %.4g", b.Threshold, b.Endpoint, b.Got, b.Limit)
 }
 
-// Check returns every threshold s breaches; baseline may be nil.
-func (t Thresholds) Check(s Stats, baseline *Stats) []Breach {
+// Check returns every threshold s breaches; baselines are the earlier runs
+// a regression is judged against (none: no regression check).
+func (t Thresholds) Check(s Stats, baselines []Stats) []Breach {
 	var out []Breach
 	endpoints := []Endpoint{s.Total}
 	if t.PerEndpoint {
@@ -59,15 +60,7 @@ func (t Thresholds) Check(s Stats, baseline *Stats) []Breach {
 	if t.MinRPS > 0 && s.Total.RPS < t.MinRPS {
 		out = append(out, Breach{"min rps", "all requests", t.MinRPS, s.Total.RPS})
 	}
-	if t.MaxRegressionPct > 0 && baseline != nil {
-		if p := pctChange(baseline.Total.P95Ms, s.Total.P95Ms); p > t.MaxRegressionPct {
-			out = append(out, Breach{"max p95 regression %", "all requests", t.MaxRegressionPct, p})
-		}
-		if p := -pctChange(baseline.Total.RPS, s.Total.RPS); p > t.MaxRegressionPct {
-			out = append(out, Breach{"max rps regression %", "all requests", t.MaxRegressionPct, p})
-		}
-	}
-	return out
+	return append(out, Regressions(s, baselines, t.MaxRegressionPct)...)
 }
 
 // pctChange is the change from old to new in percent; 0 when old is 0.

@@ -1,0 +1,104 @@
+package runreport
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// simulatedRun is one run of a system whose p95 and throughput wander from
+// run to run by a log-normal factor (noise is a ratio: sd of the
+// logarithm), p95 twice as much as rps; slowdown multiplies the p95.
+func simulatedRun(r *rand.Rand, noise, slowdown float64) Stats {
+	return Stats{Total: Endpoint{
+		Name:  TotalName,
+		P95Ms: 250 * slowdown * math.Exp(r.NormFloat64()*noise),
+		RPS:   400 * math.Exp(r.NormFloat64()*noise/2),
+	}}
+}
+
+// gateRates runs trials of the gate on simulated runs: the share of
+// unchanged runs it fails (false alarms) and of runs 15% slower in p95 it
+// fails (detections), judging each against baselineRuns earlier runs.
+func gateRates(seed uint64, noise float64, baselineRuns int, effectPct float64) (falseAlarm, detection float64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	const trials = 4000
+	alarms, detected := 0, 0
+	for range trials {
+		baselines := make([]Stats, baselineRuns)
+		for i := range baselines {
+			baselines[i] = simulatedRun(r, noise, 1)
+		}
+		if len(Regressions(simulatedRun(r, noise, 1), baselines, effectPct)) > 0 {
+			alarms++
+		}
+		for _, b := range Regressions(simulatedRun(r, noise, 1.15), baselines, effectPct) {
+			if b.Threshold == "max p95 regression %" {
+				detected++
+				break
+			}
+		}
+	}
+	return float64(alarms) / trials, float64(detected) / trials
+}
+
+// TestGateKnowsNoise measures the regression gate on simulated runs: with
+// the default settings (the last 5 passing runs, a 10% effect size), how
+// often it fails an unchanged system and how often it catches a 15% slower
+// p95, at three levels of run-to-run noise, against the one-run gate
+// (judging against the previous run alone), on the same draws. The README
+// publishes this table.
+func TestGateKnowsNoise(t *testing.T) {
+	t.Logf("%-22s %-12s %-12s %-12s %-12s", "p95 run-to-run noise", "5 runs: FA", "5 runs: det", "1 run: FA", "1 run: det")
+	for _, noise := range []float64{0.02, 0.05, 0.10} {
+		fa, det := gateRates(1, noise, DefaultBaselineRuns, 10)
+		fa1, det1 := gateRates(1, noise, 1, 10)
+		t.Logf("%-22s %-12.1f %-12.1f %-12.1f %-12.1f", pct(noise), fa*100, det*100, fa1*100, det1*100)
+		// The spread bound holds false alarms to 5% at any noise (1% of
+		// slack for the simulation's own sampling error).
+		if fa > 0.06 {
+			t.Errorf("noise %s: the gate failed %.1f%% of unchanged runs; at most 5%%", pct(noise), fa*100)
+		}
+		if noise == 0.02 && det < 0.95 {
+			t.Errorf("noise %s: the gate caught %.1f%% of 15%% slowdowns; at least 95%%", pct(noise), det*100)
+		}
+		// What the gate is for: the one-run gate cries wolf on noisy runs.
+		if noise == 0.10 && fa1 < 0.15 {
+			t.Errorf("noise %s: the one-run gate failed only %.1f%% of unchanged runs; the simulation does not show its problem", pct(noise), fa1*100)
+		}
+	}
+}
+
+func pct(x float64) string { return fmt.Sprintf("%g%%", x*100) }
+
+func TestRegression(t *testing.T) {
+	base := func(p95s ...float64) []Stats {
+		var out []Stats
+		for _, p := range p95s {
+			out = append(out, Stats{Total: Endpoint{Name: TotalName, P95Ms: p, RPS: 100}})
+		}
+		return out
+	}
+	now := func(p95 float64) Stats { return Stats{Total: Endpoint{Name: TotalName, P95Ms: p95, RPS: 100}} }
+	for _, tc := range []struct {
+		name      string
+		now       float64
+		baselines []Stats
+		effect    float64
+		want      bool
+	}{
+		{"one run: only the effect size", 111, base(100), 10, true},
+		{"one run: within the effect size", 109, base(100), 10, false},
+		{"steady runs: the effect size decides", 112, base(100, 101, 99, 100, 100), 10, true},
+		{"noisy runs: 20% worse is within their spread", 120, base(80, 120, 100, 90, 115), 10, false},
+		{"noisy runs: far beyond their spread", 250, base(80, 120, 100, 90, 115), 10, true},
+		{"no gate", 500, base(100, 100), 0, false},
+		{"no baseline", 500, nil, 10, false},
+	} {
+		got := len(Regressions(now(tc.now), tc.baselines, tc.effect)) > 0
+		if got != tc.want {
+			t.Errorf("%s: regressed %v, want %v (%+v)", tc.name, got, tc.want, Regressions(now(tc.now), tc.baselines, tc.effect))
+		}
+	}
+}
