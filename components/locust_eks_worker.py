@@ -33,6 +33,13 @@ bucket_response_time / _log_response_time in stats.py) added into the
 master's entry as its reports arrive. Percentiles cannot be averaged across
 runs or load generators; histograms can be added, and the percentiles of the
 sum are those of the pooled requests. cmd/loadtest saves this with each run.
+
+On the master, GET /metrics answers in Prometheus' text exposition format
+(version 0.0.4) with what the master knows: requests and failures per
+endpoint (counters), users, workers by state, the current request rate, and
+each endpoint's response-time histogram with fixed bucket bounds, counted
+from the merged distribution above, so every figure adds up across workers
+by construction.
 """
 
 from locust import events
@@ -40,6 +47,61 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRu
 
 # HISTOGRAMS_PATH is the master's route; cmd/loadtest reads it.
 HISTOGRAMS_PATH = "/locust-eks/histograms"
+
+# METRICS_PATH is the master's Prometheus route, on its web port.
+METRICS_PATH = "/metrics"
+
+# Bucket bounds of the response-time histograms, in seconds. Locust rounds
+# response times to 1 ms below 100 ms and to 10 ms below 1 s, so each bound
+# holds exactly the requests Locust counted at or below it.
+METRIC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _metrics(runner):
+    stats = runner.stats
+    entries = sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+    out = []
+
+    def family(name, kind, help_text):
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} {kind}")
+
+    def labels(entry):
+        return f'method="{_label(entry.method or "")}",name="{_label(entry.name)}"'
+
+    family("locust_requests_total", "counter", "Requests made, per endpoint, as the master merged them from its workers.")
+    for e in entries:
+        out.append(f"locust_requests_total{{{labels(e)}}} {e.num_requests}")
+    family("locust_failures_total", "counter", "Failed requests, per endpoint.")
+    for e in entries:
+        out.append(f"locust_failures_total{{{labels(e)}}} {e.num_failures}")
+    family("locust_response_time_seconds", "histogram", "Response times per endpoint, from the merged distribution.")
+    for e in entries:
+        times = e.response_times
+        for bound in METRIC_BUCKETS:
+            count = sum(n for ms, n in times.items() if ms <= bound * 1000)
+            out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="{bound}"}} {count}')
+        total = sum(times.values())
+        out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="+Inf"}} {total}')
+        out.append(f"locust_response_time_seconds_sum{{{labels(e)}}} {e.total_response_time / 1000}")
+        out.append(f"locust_response_time_seconds_count{{{labels(e)}}} {total}")
+    family("locust_users", "gauge", "Users running on all workers.")
+    out.append(f"locust_users {runner.user_count}")
+    family("locust_workers", "gauge", "Workers connected to the master, by state.")
+    workers = {}
+    for w in runner.clients.values():
+        workers[w.state] = workers.get(w.state, 0) + 1
+    for state in sorted(workers):
+        out.append(f'locust_workers{{state="{_label(state)}"}} {workers[state]}')
+    family("locust_current_requests_per_second", "gauge", "Requests per second over the last seconds, all endpoints.")
+    out.append(f"locust_current_requests_per_second {stats.total.current_rps or 0}")
+    family("locust_running", "gauge", "1 while a test runs (spawning or running), else 0.")
+    out.append(f"locust_running {1 if runner.state in (STATE_RUNNING, STATE_SPAWNING) else 0}")
+    return "\n".join(out) + "\n"
 
 
 def _histogram(entry):
@@ -59,7 +121,7 @@ def _serve_histograms(environment, web_ui=None, **_kwargs):
     runner = environment.runner
     if web_ui is None or not isinstance(runner, MasterRunner):
         return
-    from flask import jsonify
+    from flask import Response, jsonify
 
     def histograms():
         stats = runner.stats
@@ -71,10 +133,16 @@ def _serve_histograms(environment, web_ui=None, **_kwargs):
             }
         )
 
+    def metrics():
+        return Response(_metrics(runner), mimetype="text/plain; version=0.0.4; charset=utf-8")
+
     # The same access rule as Locust's own stats routes (its web login).
     web_ui.app.add_url_rule(
         HISTOGRAMS_PATH, "locust_eks_histograms", web_ui.auth_required_if_enabled(histograms)
     )
+    # Open: Prometheus scrapes without a session; the NetworkPolicy decides
+    # who reaches the port.
+    web_ui.app.add_url_rule(METRICS_PATH, "locust_eks_metrics", metrics)
 
 
 @events.init.add_listener

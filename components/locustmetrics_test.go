@@ -1,0 +1,152 @@
+package components
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+)
+
+// scrape reads the master's /metrics as Prometheus does: parsed by
+// Prometheus' own text parser and checked by its linter.
+func scrape(t *testing.T, api *locustapi.Client) map[string]*dto.MetricFamily {
+	t.Helper()
+	b, err := api.Get(context.Background(), "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems, err := promlint.New(bytes.NewReader(b)).Lint()
+	if err != nil {
+		t.Fatalf("promlint: %v\n%s", err, b)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("the Prometheus text parser refuses /metrics: %v\n%s", err, b)
+	}
+	return families
+}
+
+// byEndpoint maps "METHOD name" to each sample of a counter or histogram.
+func byEndpoint(f *dto.MetricFamily) map[string]*dto.Metric {
+	out := map[string]*dto.Metric{}
+	for _, m := range f.GetMetric() {
+		var method, name string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "method":
+				method = l.GetValue()
+			case "name":
+				name = l.GetValue()
+			}
+		}
+		out[method+" "+name] = m
+	}
+	return out
+}
+
+// TestMasterServesPrometheusMetrics: the plugin's /metrics on a real master
+// of each Locust version, scraped while a test runs and after it: Prometheus'
+// parser and linter accept it, users and workers match the master's own
+// figures, and once stopped every endpoint's counters and histogram count
+// equal /stats/requests, the histograms and what the target served.
+func TestMasterServesPrometheusMetrics(t *testing.T) {
+	t.Parallel()
+	eachLocust(t, func(t *testing.T, l *locust) {
+		t.Parallel()
+		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 5 * time.Millisecond, Jitter: 300 * time.Millisecond}
+		target := newFakeTarget(t, app)
+		p := webPlan(t, l, "quarkus_super_heroes.py", target.URL)
+		start(t, l, "master", p.master, p.masterEnv)
+		start(t, l, "worker-1", p.worker, p.workerEnv)
+		start(t, l, "worker-2", p.worker, p.workerEnv)
+		api, err := locustapi.New(p.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
+			s, err := api.Stats(ctx)
+			return err == nil && s.ConnectedWorkers() == 2
+		})
+		if err := api.Start(ctx, locustapi.Swarm{Users: 10, SpawnRate: 10, RunTime: 8 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, time.Now().Add(30*time.Second), "all users running", func() bool {
+			s, err := api.Stats(ctx)
+			return err == nil && s.UserCount == 10 && s.State == locustapi.StateRunning
+		})
+		live := scrape(t, api)
+		if v := live["locust_users"].GetMetric()[0].GetGauge().GetValue(); v != 10 {
+			t.Errorf("locust_users %g while 10 users run", v)
+		}
+		if v := live["locust_running"].GetMetric()[0].GetGauge().GetValue(); v != 1 {
+			t.Errorf("locust_running %g during the test", v)
+		}
+		workers := 0.0
+		for _, m := range live["locust_workers"].GetMetric() {
+			workers += m.GetGauge().GetValue()
+		}
+		if workers != 2 {
+			t.Errorf("locust_workers add up to %g, want 2", workers)
+		}
+
+		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		final := scrape(t, api)
+		dist, err := api.Histograms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requests := byEndpoint(final["locust_requests_total"])
+		failures := byEndpoint(final["locust_failures_total"])
+		histograms := byEndpoint(final["locust_response_time_seconds"])
+		var sum float64
+		for _, e := range dist.Entries {
+			key := e.Method + " " + e.Name
+			if got := requests[key].GetCounter().GetValue(); got != float64(e.Requests) {
+				t.Errorf("%s: locust_requests_total %g, the master's stats %d", key, got, e.Requests)
+			}
+			if got := failures[key].GetCounter().GetValue(); got != float64(e.Failures) {
+				t.Errorf("%s: locust_failures_total %g, the master's stats %d", key, got, e.Failures)
+			}
+			h := histograms[key].GetHistogram()
+			if h.GetSampleCount() != uint64(e.ResponseTimes.Count()) {
+				t.Errorf("%s: histogram count %d, the distribution %d", key, h.GetSampleCount(), e.ResponseTimes.Count())
+			}
+			// Each bucket holds exactly the requests at or below its bound.
+			for _, b := range h.GetBucket() {
+				var want int64
+				for ms, n := range e.ResponseTimes {
+					if float64(ms) <= b.GetUpperBound()*1000 {
+						want += n
+					}
+				}
+				if b.GetCumulativeCount() != uint64(want) {
+					t.Errorf("%s: bucket le=%s holds %d, the distribution %d", key, strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64), b.GetCumulativeCount(), want)
+				}
+			}
+			sum += requests[key].GetCounter().GetValue()
+		}
+		if served := float64(target.Total()); sum != served || len(dist.Entries) != 3 {
+			t.Errorf("locust_requests_total adds up to %g over %d endpoints; the target answered %g", sum, len(dist.Entries), served)
+		}
+		if v := final["locust_running"].GetMetric()[0].GetGauge().GetValue(); v != 0 {
+			t.Errorf("locust_running %g after the test", v)
+		}
+		t.Logf("Locust %s: /metrics parsed and linted clean; %g requests over 3 endpoints, as the target served, every histogram bucket exact", l.Version, sum)
+	})
+}
