@@ -205,21 +205,22 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		secretEnv[i] = components.EnvVar{Name: e.Name, Value: pulumi.ToSecret(pulumi.String(e.Value)).(pulumi.StringOutput)}
 	}
 	return &components.LocustClusterArgs{
-		Namespace:       l.Namespace,
-		CreateNamespace: l.CreateNamespace,
-		Locustfiles:     files,
-		Run:             l.Locustfiles,
-		TargetHost:      pulumi.String(l.TargetHost),
-		Image:           l.Image,
-		Workers:         l.Workers,
-		Env:             env,
-		SecretEnv:       secretEnv,
-		MasterResources: &l.Master,
-		WorkerResources: &l.Worker,
-		NodeSelector:    place.nodeSelector,
-		Master:          place.master,
-		Worker:          place.worker,
-		EgressCIDRs:     l.EgressCIDRs,
+		Namespace:         l.Namespace,
+		CreateNamespace:   l.CreateNamespace,
+		Locustfiles:       files,
+		Run:               l.Locustfiles,
+		TargetHost:        pulumi.String(l.TargetHost),
+		Image:             l.Image,
+		Workers:           l.Workers,
+		Env:               env,
+		SecretEnv:         secretEnv,
+		MasterResources:   &l.Master,
+		WorkerResources:   &l.Worker,
+		NodeSelector:      place.nodeSelector,
+		Master:            place.master,
+		Worker:            place.worker,
+		EgressCIDRs:       l.EgressCIDRs,
+		MetricsNamespaces: l.MetricsNamespaces,
 	}
 }
 

@@ -29,6 +29,10 @@ const (
 // in master and worker containers.
 const LocustfileMountPath = "/mnt/locust"
 
+// MetricsPath is where the component's plugin serves Prometheus metrics on
+// the master's web port (METRICS_PATH in locust_eks_worker.py).
+const MetricsPath = "/metrics"
+
 // WorkerPluginFile is the file the component mounts beside the locustfiles
 // and loads after them: when Kubernetes stops a worker (SIGTERM), it sends
 // the master the samples since its last report before quitting, which
@@ -172,6 +176,11 @@ type LocustClusterArgs struct {
 	// connections to (besides the master, for workers, and cluster DNS).
 	// Empty leaves egress open: the workers must reach the target.
 	EgressCIDRs []string
+	// MetricsNamespaces are the namespaces whose pods (Prometheus) may reach
+	// the master's web port, where the component's plugin serves /metrics;
+	// the master pod also carries the prometheus.io scrape annotations.
+	// Empty: only the master's own namespace reaches the web port.
+	MetricsNamespaces []string
 }
 
 // Placement constrains where one role's pods run.

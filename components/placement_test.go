@@ -87,12 +87,40 @@ func TestNetworkPolicies(t *testing.T) {
 		t.Error("egress policy without EgressCIDRs; egress must stay open")
 	}
 
+	if strings.Contains(master, "namespaceSelector") {
+		t.Errorf("master ingress lets in other namespaces without MetricsNamespaces: %s", master)
+	}
+	// Prometheus in "monitoring" may scrape the web port, nothing more.
+	scraped := testArgs(t)
+	scraped.MetricsNamespaces = []string{"monitoring"}
+	withMetrics := mustJSON(t, deployMonitorSpec(t, scraped, "loadtest-master-ingress"))
+	want := `{"from":[{"podSelector":{}},{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"In","values":["monitoring"]}]}}],"ports":[{"port":8089,"protocol":"TCP"}]}`
+	if !strings.Contains(withMetrics, want) {
+		t.Errorf("master ingress with MetricsNamespaces %s lacks %s", withMetrics, want)
+	}
+
 	args := testArgs(t)
 	args.EgressCIDRs = []string{"10.20.0.0/16"}
 	egress := mustJSON(t, deployMonitorSpec(t, args, "loadtest-egress"))
 	for _, want := range []string{`"cidr":"10.20.0.0/16"`, `"port":53`, `"kube-dns"`, `"port":5557`} {
 		if !strings.Contains(egress, want) {
 			t.Errorf("egress policy %s lacks %s", egress, want)
+		}
+	}
+}
+
+// TestMasterScrapeAnnotations: the master pod, and only it, tells
+// Prometheus where its metrics are: the web port, /metrics.
+func TestMasterScrapeAnnotations(t *testing.T) {
+	r := deploy(t, "loadtest", testArgs(t))
+	for role, want := range map[string]string{"master": `"prometheus.io/path":"/metrics","prometheus.io/port":"8089","prometheus.io/scrape":"true"`, "worker": ""} {
+		d, ok := r.monitor.Get("kubernetes:apps/v1:Deployment", "loadtest-"+role)
+		if !ok {
+			t.Fatalf("no %s Deployment", role)
+		}
+		ann := mustJSON(t, d.Object()["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)["annotations"])
+		if want != "" && !strings.Contains(ann, want) || want == "" && strings.Contains(ann, "prometheus.io") {
+			t.Errorf("%s pod annotations %s", role, ann)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package components
 
 import (
+	"strconv"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -76,12 +78,21 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEn
 		}
 	}
 
+	annotations := pulumi.StringMap{
+		"locust-eks/locustfiles-sha256": pulumi.String(s.checksum),
+	}
+	if role == "master" {
+		// The de facto scrape annotations (Prometheus' kubernetes_sd
+		// example configuration relabels on them): the plugin's /metrics on
+		// the web port.
+		annotations["prometheus.io/scrape"] = pulumi.String("true")
+		annotations["prometheus.io/port"] = pulumi.String(strconv.Itoa(WebPort))
+		annotations["prometheus.io/path"] = pulumi.String(MetricsPath)
+	}
 	return &corev1.PodTemplateSpecArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Labels: pulumi.ToStringMap(s.labels(role)),
-			Annotations: pulumi.StringMap{
-				"locust-eks/locustfiles-sha256": pulumi.String(s.checksum),
-			},
+			Labels:      pulumi.ToStringMap(s.labels(role)),
+			Annotations: annotations,
 		},
 		Spec: pod,
 	}

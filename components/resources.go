@@ -186,6 +186,17 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 	if err != nil {
 		return nil, err
 	}
+	// The web port: this namespace's pods, and the pods of the metrics
+	// namespaces (Prometheus), by the label Kubernetes puts on every
+	// namespace, kubernetes.io/metadata.name.
+	webClients := networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}}
+	if len(s.metricsNamespaces) > 0 {
+		webClients = append(webClients, networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
+			MatchExpressions: metav1.LabelSelectorRequirementArray{metav1.LabelSelectorRequirementArgs{
+				Key: pulumi.String("kubernetes.io/metadata.name"), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(s.metricsNamespaces),
+			}},
+		}})
+	}
 	master, err := policy("master-ingress", &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
@@ -195,7 +206,7 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 				Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
 			},
 			networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}},
+				From:  webClients,
 				Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
 			},
 		},

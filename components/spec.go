@@ -29,6 +29,8 @@ type clusterSpec struct {
 	worker      Resources
 	placement   map[string]Placement
 	egressCIDRs []string
+	// metricsNamespaces may reach the master's web port for /metrics.
+	metricsNamespaces []string
 	// files are the ConfigMap's: the locustfiles and the worker plugin.
 	files map[string]string
 }
@@ -58,7 +60,8 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 			"master": mergePlacement(args.NodeSelector, args.Master),
 			"worker": mergePlacement(args.NodeSelector, args.Worker),
 		},
-		egressCIDRs: args.EgressCIDRs,
+		egressCIDRs:       args.EgressCIDRs,
+		metricsNamespaces: args.MetricsNamespaces,
 	}
 	if s.image == "" {
 		s.image = DefaultImage
@@ -133,6 +136,11 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	for _, cidr := range args.EgressCIDRs {
 		if err := ValidateCIDR(cidr); err != nil {
 			return nil, fmt.Errorf("egress CIDR %q: %w", cidr, err)
+		}
+	}
+	for _, ns := range args.MetricsNamespaces {
+		if err := ValidateNamespace(ns); err != nil {
+			return nil, fmt.Errorf("metrics namespace %q: %w", ns, err)
 		}
 	}
 	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {

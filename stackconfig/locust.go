@@ -65,6 +65,14 @@ func (p *parser) locust(available []string) Locust {
 	}
 	p.noDuplicates("egressCidrs", l.EgressCIDRs)
 
+	l.MetricsNamespaces = p.list("metricsNamespaces")
+	for _, ns := range l.MetricsNamespaces {
+		if err := components.ValidateNamespace(ns); err != nil {
+			p.fail("metricsNamespaces", quote(ns), "each entry must be a namespace name, like \"monitoring\", whose pods (Prometheus) may scrape the master's /metrics: "+err.Error())
+		}
+	}
+	p.noDuplicates("metricsNamespaces", l.MetricsNamespaces)
+
 	l.Env = p.envList("extraEnv")
 	l.SecretEnv = p.secretEnv(l.Env)
 

@@ -148,6 +148,8 @@ type Locust struct {
 	Worker    components.Resources
 	// EgressCIDRs, when set, are the only addresses the pods may reach.
 	EgressCIDRs []string
+	// MetricsNamespaces may reach the master's /metrics (Prometheus).
+	MetricsNamespaces []string
 }
 
 // EnvVar is one extra environment variable for the Locust containers.

@@ -209,6 +209,7 @@ func TestInvalidValues(t *testing.T) {
 		{"worker toleration with a bad effect", "local", map[string]string{"workerTolerations": `["pool=load:NoWay"]`}, "workerTolerations", `"pool=load:NoWay"`, "is not NoSchedule"},
 		{"worker toleration without a key", "local", map[string]string{"workerTolerations": `[":NoSchedule"]`}, "workerTolerations", `":NoSchedule"`, "key=value:Effect"},
 		{"worker node selector in eks mode", "dev", map[string]string{"workerNodeSelector": `["pool=x"]`}, "workerNodeSelector", `["pool=x"]`, "tainted worker node group"},
+		{"metrics namespace not a namespace name", "dev", map[string]string{"metricsNamespaces": `["Monitoring"]`}, "metricsNamespaces", `"Monitoring"`, "may scrape the master's /metrics"},
 		{"egress CIDR with host bits", "dev", map[string]string{"egressCidrs": `["10.0.0.1/16"]`}, "egressCidrs", `"10.0.0.1/16"`, "host bits"},
 		{"desired size out of range", "dev", map[string]string{"nodeDesiredSize": "7"}, "nodeDesiredSize", `7`, "must be 0 (sized from the workers)"},
 		{"no system instance types", "dev", map[string]string{"systemNodeInstanceTypes": `[]`}, "systemNodeInstanceTypes", `[]`, "on-demand node group"},
