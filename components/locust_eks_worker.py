@@ -57,6 +57,10 @@ METRICS_PATH = "/metrics"
 METRIC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
+# The states a worker can be in (STATE_* in locust/runners.py).
+WORKER_STATES = ("ready", "spawning", "running", "cleanup", "stopping", "stopped", "missing")
+
+
 def _label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -92,7 +96,9 @@ def _metrics(runner):
     family("locust_users", "gauge", "Users running on all workers.")
     out.append(f"locust_users {runner.user_count}")
     family("locust_workers", "gauge", "Workers connected to the master, by state.")
-    workers = {}
+    # Every state, 0 included: the master forgets stopped workers until they
+    # say ready again, and a series that vanishes breaks dashboards.
+    workers = dict.fromkeys(WORKER_STATES, 0)
     for w in runner.clients.values():
         workers[w.state] = workers.get(w.state, 0) + 1
     for state in sorted(workers):

@@ -3,6 +3,9 @@ package components
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -147,6 +150,59 @@ func TestMasterServesPrometheusMetrics(t *testing.T) {
 		if v := final["locust_running"].GetMetric()[0].GetGauge().GetValue(); v != 0 {
 			t.Errorf("locust_running %g after the test", v)
 		}
+		checkDashboard(t, final)
 		t.Logf("Locust %s: /metrics parsed and linted clean; %g requests over 3 endpoints, as the target served, every histogram bucket exact", l.Version, sum)
 	})
 }
+
+// checkDashboard: every query of the Grafana dashboard shipped beside the
+// plugin names only metrics the master serves (a histogram's family
+// through its _bucket, _sum and _count series).
+func checkDashboard(t *testing.T, served map[string]*dto.MetricFamily) {
+	t.Helper()
+	b, err := os.ReadFile("grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dashboard any
+	if err := json.Unmarshal(b, &dashboard); err != nil {
+		t.Fatalf("grafana-dashboard.json: %v", err)
+	}
+	series := map[string]bool{}
+	for name, f := range served {
+		series[name] = true
+		if f.GetType() == dto.MetricType_HISTOGRAM {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				series[name+suffix] = true
+			}
+		}
+	}
+	queries := 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if q, ok := x.(string); ok && (k == "expr" || k == "query") {
+					queries++
+					for _, name := range metricName.FindAllString(q, -1) {
+						if !series[name] {
+							t.Errorf("the dashboard queries %s, which the master does not serve: %s", name, q)
+						}
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(dashboard)
+	if queries < 6 {
+		t.Errorf("the dashboard has %d queries; it lost its panels", queries)
+	}
+}
+
+var metricName = regexp.MustCompile(`\blocust_[a-z_]+`)
