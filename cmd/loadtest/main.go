@@ -13,6 +13,11 @@
 // (or --baseline) and checks the thresholds. In GitHub Actions the Markdown
 // summary also goes to the job summary.
 //
+// Two subcommands read the results folder:
+//
+//	go run ./cmd/loadtest history --stack dev   the last runs as a table, and their trend (trend.svg)
+//	go run ./cmd/loadtest compare A B           per-endpoint changes from run folder A to run folder B
+//
 // Exit codes: 0 the run passed its thresholds; 1 thresholds breached (they
 // are listed); 2 the test could not run (bad flags, master unreachable,
 // workers missing); 3 interrupted (partial results saved).

@@ -19,6 +19,14 @@ import (
 const webPort = 8089
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "history":
+			return history(args[1:], stdout, stderr)
+		case "compare":
+			return compare(args[1:], stdout, stderr)
+		}
+	}
 	launched := time.Now()
 	o, err := parseFlags(args, stderr)
 	if err != nil {

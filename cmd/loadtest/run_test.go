@@ -135,6 +135,14 @@ func runCommand(ctx context.Context, args ...string) (code int, stdout, stderr s
 	return code, out.String(), errOut.String()
 }
 
+// runSubcommand runs `loadtest <args>` for a subcommand (history, compare),
+// which reads no stack outputs.
+func runSubcommand(args ...string) (code int, stdout, stderr string) {
+	var out, errOut syncBuffer
+	code = run(context.Background(), args, &out, &errOut, func(k string) string { return testEnv[k] })
+	return code, out.String(), errOut.String()
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the command writes.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -228,6 +236,7 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 		// meet, naming it.
 		time.Sleep(1100 * time.Millisecond) // a new results folder name
 		code, stdout, _ = runCommand(context.Background(), append(args[:len(args)-4], "--min-rps", "1000000")...)
+		stdout0 := stdout
 		if code != exitBreached || !strings.Contains(stdout, "min rps of all requests") || !strings.Contains(stdout, "vs "+dir) {
 			t.Errorf("exit %d, want %d naming min rps and comparing with %s:\n%s", code, exitBreached, dir, stdout)
 		}
@@ -237,6 +246,24 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 		}
 		if md, _ := os.ReadFile(filepath.Join(resultDir(t, stdout), "summary.md")); !strings.Contains(string(md), "Thresholds breached") || !strings.Contains(string(md), "| GET /productpage |") {
 			t.Errorf("summary.md:\n%s", md)
+		}
+
+		// The stack's history: both runs in a table, and their trend drawn.
+		code, stdout, stderr = runSubcommand("history", "--stack", "local", "--results-dir", results)
+		if code != exitOK {
+			t.Fatalf("history: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if len(lines) != 4 || !strings.Contains(lines[1], " pass") || !strings.Contains(lines[2], " fail") || !strings.Contains(lines[3], "trend: ") {
+			t.Errorf("history output:\n%s", stdout)
+		}
+		svg, err := os.ReadFile(filepath.Join(results, "local", "trend.svg"))
+		if err != nil || !strings.Contains(string(svg), "<svg") || !strings.Contains(string(svg), "failed its thresholds") {
+			t.Errorf("trend.svg: %v\n%.300s", err, svg)
+		}
+		code, stdout, _ = runSubcommand("compare", dir, resultDir(t, stdout0))
+		if code != exitOK || !strings.Contains(stdout, "GET /productpage") || !strings.Contains(stdout, "p95 ms") {
+			t.Errorf("compare: exit %d\n%s", code, stdout)
 		}
 	})
 }

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/locust-eks/locust-on-eks/internal/runhistory"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+)
+
+// history prints the stack's last runs and draws their trend:
+//
+//	go run ./cmd/loadtest history --stack dev [--last 20] [--trend FILE]
+func history(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("loadtest history", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stack := fs.String("stack", "", "the stack whose runs to list (required)")
+	resultsDir := fs.String("results-dir", "results", "where results/<stack>/<time>/ are")
+	last := fs.Int("last", 20, "how many of the newest runs to show (0: all)")
+	trend := fs.String("trend", "", "the trend picture to write, .svg or .png (default: <results-dir>/<stack>/trend.svg)")
+	if err := fs.Parse(args); err != nil {
+		return exitCouldNotRun
+	}
+	if *stack == "" {
+		fmt.Fprintln(stderr, "loadtest history: --stack is required")
+		return exitCouldNotRun
+	}
+	stackDir := filepath.Join(*resultsDir, *stack)
+	runs, err := runhistory.Load(stackDir)
+	if err == nil && len(runs) == 0 {
+		err = fmt.Errorf("no run of stack %s in %s has a summary.json", *stack, stackDir)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest history:", err)
+		return exitCouldNotRun
+	}
+	runs = runhistory.Last(runs, *last)
+	if err := runhistory.Table(stdout, runs); err != nil {
+		fmt.Fprintln(stderr, "loadtest history:", err)
+		return exitCouldNotRun
+	}
+	path := *trend
+	if path == "" {
+		path = filepath.Join(stackDir, "trend.svg")
+	}
+	if err := runhistory.Trend(path, "stack "+*stack, runs); err != nil {
+		fmt.Fprintln(stderr, "loadtest history: drawing the trend:", err)
+		return exitCouldNotRun
+	}
+	fmt.Fprintf(stdout, "trend: %s (%d runs)\n", path, len(runs))
+	return exitOK
+}
+
+// compare prints how every endpoint moved from run A to run B, two results
+// folders:
+//
+//	go run ./cmd/loadtest compare results/dev/20260101T000000Z results/dev/20260102T000000Z
+func compare(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 2 {
+		fmt.Fprintln(stderr, "loadtest compare: give two results folders, the older first: loadtest compare A B")
+		return exitCouldNotRun
+	}
+	var summaries [2]runreport.Summary
+	for i, dir := range args {
+		runs, err := runhistory.Load(filepath.Dir(dir))
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest compare:", err)
+			return exitCouldNotRun
+		}
+		at := slices.IndexFunc(runs, func(r runhistory.Run) bool { return filepath.Clean(r.Dir) == filepath.Clean(dir) })
+		if at < 0 {
+			fmt.Fprintf(stderr, "loadtest compare: %s holds no summary.json\n", dir)
+			return exitCouldNotRun
+		}
+		summaries[i] = runs[at].Summary
+	}
+	changes := runreport.Compare(summaries[1].Stats, summaries[0].Stats)
+	if len(changes) == 0 {
+		fmt.Fprintln(stderr, "loadtest compare: the two runs share no endpoint")
+		return exitCouldNotRun
+	}
+	fmt.Fprintf(stdout, "%s -> %s\n", args[0], args[1])
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "endpoint\tfigure\tA\tB\tchange")
+	for _, c := range changes {
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%+.1f%%\n", c.Endpoint, c.Figure, c.Baseline, c.Now, c.Pct)
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintln(stderr, "loadtest compare:", err)
+		return exitCouldNotRun
+	}
+	return exitOK
+}
