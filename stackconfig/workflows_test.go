@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,7 @@ type workflow struct {
 		WorkflowDispatch struct {
 			Inputs map[string]struct {
 				Options []string `yaml:"options"`
+				Default any      `yaml:"default"`
 			} `yaml:"inputs"`
 		} `yaml:"workflow_dispatch"`
 	} `yaml:"on"`
@@ -390,8 +392,16 @@ func TestLoadTestWorkflow(t *testing.T) {
 		switch {
 		case s.Uses == "./.github/actions/pulumi-setup":
 			setup = true
-		case strings.Contains(s.Run, "go run ./cmd/loadtest") && strings.Contains(s.Run, "--stack") && !strings.Contains(s.Run, "--stack-outputs=false"):
+		case strings.Contains(s.Run, "go run ./cmd/loadtest"):
+			t.Errorf("loadtest.yml runs the command with go run, which turns exit codes 2 and 3 into 1 and does not pass on a cancel's signal: %q", s.Run)
+		case strings.Contains(s.Run, `exec "$RUNNER_TEMP/loadtest" --stack`) && !strings.Contains(s.Run, "--stack-outputs=false"):
 			command = true
+			// A flag only for an input given: the stack's values otherwise.
+			for _, flag := range []string{"--users", "--spawn-rate", "--run-time"} {
+				if !regexp.MustCompile(`if \[\[ -n "\$[A-Z_]+" \]\]; then flags\+=\(` + flag + ` `).MatchString(s.Run) {
+					t.Errorf("loadtest.yml passes %s whether or not the input is given: %q", flag, s.Run)
+				}
+			}
 		case strings.HasPrefix(s.Uses, "actions/upload-artifact@") && strings.Contains(s.If, "always()") && s.With["path"] == "results/":
 			upload = true
 		}
@@ -401,5 +411,20 @@ func TestLoadTestWorkflow(t *testing.T) {
 	}
 	if !strings.Contains(j.Environment, "inputs.stack") {
 		t.Errorf("loadtest job runs in environment %q; want the chosen stack's", j.Environment)
+	}
+	for name, in := range w.On.WorkflowDispatch.Inputs {
+		if name != "stack" && in.Default != nil && in.Default != "" {
+			t.Errorf("loadtest.yml input %s defaults to %v; empty must leave the stack's own loadTest value", name, in.Default)
+		}
+	}
+	// The same group as the deploy of that stack: neither replaces pods
+	// under the other.
+	deploy := readWorkflow(t, "deploy.yml")
+	for _, dj := range deploy.Jobs {
+		if stack := strings.TrimPrefix(dj.Concurrency.Group, "pulumi-deploy-"); stack != dj.Concurrency.Group {
+			if got := strings.ReplaceAll(j.Concurrency.Group, "${{ inputs.stack || 'dev' }}", stack); got != dj.Concurrency.Group {
+				t.Errorf("loadtest concurrency group %q is not the %s deploy's %q", j.Concurrency.Group, stack, dj.Concurrency.Group)
+			}
+		}
 	}
 }
