@@ -373,6 +373,25 @@ func TestSetupReadsStackFilesWithAYAMLParser(t *testing.T) {
 	}
 }
 
+// TestSecondRunFindsTheSecretsProvider: with a self-managed backend the
+// first run creates the stack with PULUMI_SECRETS_PROVIDER (pulumi/actions'
+// upsert); later runs only select it, and the checked-out stack file has no
+// secretsprovider, so Pulumi would ask for a passphrase. Every job that runs
+// Pulumi against a stack must let it fall back to the provider recorded in
+// the state (PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER, pulumi/pulumi#17236).
+func TestSecondRunFindsTheSecretsProvider(t *testing.T) {
+	for _, file := range []string{"deploy.yml", "destroy.yml", "preview.yml", "loadtest.yml"} {
+		for name, j := range readWorkflow(t, file).Jobs {
+			if _, runsPulumi := j.Env["PULUMI_SECRETS_PROVIDER"]; !runsPulumi {
+				continue
+			}
+			if j.Env["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] != "true" {
+				t.Errorf("%s job %s: a second run on a self-managed backend would ask for a passphrase; set PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: \"true\"", file, name)
+			}
+		}
+	}
+}
+
 // TestLoadTestWorkflow: a load test of any AWS stack, from its own GitHub
 // Environment with OIDC, with the stack's thresholds (from its outputs),
 // failing on breached ones and keeping the results even then.
