@@ -3,6 +3,7 @@ package stackconfig
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -261,8 +262,8 @@ func TestToolsCache(t *testing.T) {
 	if !strings.Contains(restore.With["key"], "steps.go.outputs.go-version") || !strings.Contains(restore.With["key"], "hashFiles('tools/**')") {
 		t.Errorf("tools cache key %q lacks the Go version or the tools' hash", restore.With["key"])
 	}
-	if !strings.Contains(save.If, "always()") {
-		t.Errorf("tools are saved if %q; want always()", save.If)
+	if !strings.Contains(save.If, "always()") || !strings.Contains(save.If, "steps.tools.outcome == 'success'") {
+		t.Errorf("tools are saved if %q; want always(), but only after a complete build (steps.tools.outcome == 'success')", save.If)
 	}
 	if c := w.Concurrency.CancelInProgress; c == true || !strings.Contains(fmt.Sprint(c), "pull_request") {
 		t.Errorf("cancel-in-progress %v would cancel a push to main", c)
@@ -445,5 +446,79 @@ func TestLoadTestWorkflow(t *testing.T) {
 				t.Errorf("loadtest concurrency group %q is not the %s deploy's %q", j.Concurrency.Group, stack, dj.Concurrency.Group)
 			}
 		}
+	}
+}
+
+// TestSetupInstallsAMissingAWSCLI runs pulumi-setup's AWS CLI step as the
+// runner runs a composite action's bash step (bash --noprofile --norc -eo
+// pipefail, GitHub's docs on `shell: bash`), with no aws on the PATH and
+// stubs for curl, unzip and sudo: the step must reach the install, not end
+// at the version check; with a current aws it installs nothing.
+func TestSetupInstallsAMissingAWSCLI(t *testing.T) {
+	var action struct {
+		Runs struct {
+			Steps []struct {
+				Name string `yaml:"name"`
+				Run  string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/actions/pulumi-setup/action.yml")), &action); err != nil {
+		t.Fatal(err)
+	}
+	var script string
+	for _, s := range action.Runs.Steps {
+		if strings.HasPrefix(s.Name, "AWS CLI v2") {
+			script = s.Run
+		}
+	}
+	if script == "" {
+		t.Fatal("pulumi-setup has no AWS CLI step")
+	}
+	for _, tc := range []struct {
+		name, installed string // installed: the aws --version line, "" for none
+		wantInstall     bool
+	}{
+		{"no aws", "", true},
+		{"aws v1", "aws-cli/1.29.0 Python/3.11", true},
+		{"aws 2.6", "aws-cli/2.6.4 Python/3.9", true},
+		{"aws 2.22", "aws-cli/2.22.0 Python/3.12", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			if err := os.MkdirAll(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			stub := func(name, body string) {
+				if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			awsStub := "echo '" + tc.installed + "'"
+			if tc.installed != "" {
+				stub("aws", awsStub)
+			}
+			log := filepath.Join(dir, "calls")
+			stub("curl", `echo curl >> `+log)
+			stub("unzip", `echo unzip >> `+log)
+			// The installer puts a current aws on the PATH.
+			stub("sudo", `echo sudo "$@" >> `+log+`; printf '#!/bin/bash\necho aws-cli/2.22.0\n' > `+bin+`/aws; chmod +x `+bin+`/aws`)
+			for _, tool := range []string{"sed", "chmod", "printf"} {
+				if p, err := exec.LookPath(tool); err == nil {
+					if err := os.Symlink(p, filepath.Join(bin, tool)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			cmd := exec.Command("/bin/bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+			cmd.Env = []string{"PATH=" + bin, "RUNNER_TEMP=" + dir}
+			out, err := cmd.CombinedOutput()
+			calls, _ := os.ReadFile(log)
+			installed := strings.Contains(string(calls), "sudo "+dir+"/aws/install --update")
+			if err != nil || installed != tc.wantInstall || !strings.Contains(string(out), "aws-cli/2.") {
+				t.Errorf("%v; installed %v, want %v; calls %q\n%s", err, installed, tc.wantInstall, calls, out)
+			}
+		})
 	}
 }
