@@ -51,10 +51,6 @@ func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles 
 		}
 		masterArgv, masterEnv := localize(master)
 		workerArgv, workerEnv := localize(worker)
-		locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
-		for i := range 2 {
-			locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv)
-		}
 		// The master pod's web port, forwarded by KWOK to this version's
 		// master.
 		kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
@@ -81,7 +77,20 @@ spec:
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		start := time.Now()
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The master starts after the command has opened its port-forward,
+		// as a master pod still starting does: the first connections
+		// through the forward are refused at the pod's end, which ends
+		// client-go's forwarder; the command must carry on through a new
+		// one (internal/kubeforward).
+		time.Sleep(3 * time.Second)
+		locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
+		for i := range 2 {
+			locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv)
+		}
+		if err := cmd.Wait(); err != nil {
 			t.Fatalf("cmd/loadtest --stack local: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 		}
 		for _, want := range []string{"stack local: 2 workers", "port-forward to service/loadtest-master in namespace locust", "forwarding 127.0.0.1:", "verdict: PASS"} {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,11 +42,16 @@ func (c Config) rest() (*rest.Config, error) {
 	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
 }
 
-// Forward is an open port-forward.
+// Forward is an open port-forward. It outlives a lost connection: when the
+// pod's end breaks (the pod not yet listening, restarted, replaced),
+// client-go's forwarder stops and its local port closes, so Forward opens
+// a new one on the same local port to the Service's ready pod, once a
+// second, until it is closed. Connections in between are refused, and the
+// caller's retries carry on.
 type Forward struct {
 	// LocalPort is the port on 127.0.0.1 that reaches the pod.
 	LocalPort int
-	// Pod is the pod the traffic goes to.
+	// Pod is the pod the traffic first went to.
 	Pod  string
 	stop chan struct{}
 	done chan error
@@ -57,10 +63,18 @@ func (f *Forward) Close() error {
 	return <-f.done
 }
 
+// service is one port of a Service, to forward to.
+type service struct {
+	restConfig      *rest.Config
+	client          *kubernetes.Clientset
+	namespace, name string
+	port            int
+}
+
 // ToService forwards a free local port to port of the Service's first
 // ready pod, resolving the Service port's target port (by number or name)
 // as kube-proxy would.
-func ToService(ctx context.Context, cfg Config, namespace, service string, port int) (*Forward, error) {
+func ToService(ctx context.Context, cfg Config, namespace, name string, port int) (*Forward, error) {
 	restConfig, err := cfg.rest()
 	if err != nil {
 		return nil, err
@@ -69,18 +83,58 @@ func ToService(ctx context.Context, cfg Config, namespace, service string, port 
 	if err != nil {
 		return nil, err
 	}
-	svc, err := client.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
+	svc := service{restConfig: restConfig, client: client, namespace: namespace, name: name, port: port}
+	f := &Forward{stop: make(chan struct{}), done: make(chan error, 1)}
+	pod, local, lost, err := svc.forward(ctx, 0, f.stop)
 	if err != nil {
-		return nil, fmt.Errorf("Service %s/%s: %w", namespace, service, err)
+		close(f.stop)
+		return nil, err
 	}
-	i := slices.IndexFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return int(p.Port) == port })
+	f.Pod, f.LocalPort = pod, local
+	go f.keep(ctx, svc, lost)
+	return f, nil
+}
+
+// keep reopens the forward on the same local port whenever it is lost.
+func (f *Forward) keep(ctx context.Context, svc service, lost <-chan error) {
+	for {
+		select {
+		case <-f.stop:
+			f.done <- nil
+			return
+		case <-lost:
+		}
+		for {
+			select {
+			case <-f.stop:
+				f.done <- nil
+				return
+			case <-time.After(time.Second):
+			}
+			if _, _, again, err := svc.forward(ctx, f.LocalPort, f.stop); err == nil {
+				lost = again
+				break
+			}
+		}
+	}
+}
+
+// forward opens a port-forward from localPort (0: a free one) to the
+// Service's ready pod, and returns the pod, the local port and a channel
+// that yields when the forward ends.
+func (svc service) forward(ctx context.Context, localPort int, stop chan struct{}) (string, int, <-chan error, error) {
+	s, err := svc.client.CoreV1().Services(svc.namespace).Get(ctx, svc.name, metav1.GetOptions{})
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("Service %s/%s: %w", svc.namespace, svc.name, err)
+	}
+	i := slices.IndexFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return int(p.Port) == svc.port })
 	if i < 0 {
-		return nil, fmt.Errorf("Service %s/%s has no port %d", namespace, service, port)
+		return "", 0, nil, fmt.Errorf("Service %s/%s has no port %d", svc.namespace, svc.name, svc.port)
 	}
-	target := svc.Spec.Ports[i].TargetPort
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+	target := s.Spec.Ports[i].TargetPort
+	pods, err := svc.client.CoreV1().Pods(svc.namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.Spec.Selector).String()})
 	if err != nil {
-		return nil, fmt.Errorf("pods of Service %s/%s: %w", namespace, service, err)
+		return "", 0, nil, fmt.Errorf("pods of Service %s/%s: %w", svc.namespace, svc.name, err)
 	}
 	var pod *corev1.Pod
 	for i := range pods.Items {
@@ -90,41 +144,38 @@ func ToService(ctx context.Context, cfg Config, namespace, service string, port 
 		}
 	}
 	if pod == nil {
-		return nil, fmt.Errorf("Service %s/%s has no ready pod (%d pods): is the master running?", namespace, service, len(pods.Items))
+		return "", 0, nil, fmt.Errorf("Service %s/%s has no ready pod (%d pods): is the master running?", svc.namespace, svc.name, len(pods.Items))
 	}
 	podPort, err := containerPort(pod, target)
 	if err != nil {
-		return nil, err
+		return "", 0, nil, err
 	}
 
-	transport, upgrader, err := spdy.RoundTripperFor(restConfig)
+	transport, upgrader, err := spdy.RoundTripperFor(svc.restConfig)
 	if err != nil {
-		return nil, err
+		return "", 0, nil, err
 	}
-	url := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod.Name).SubResource("portforward").URL()
+	url := svc.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(svc.namespace).Name(pod.Name).SubResource("portforward").URL()
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, url)
-	f := &Forward{Pod: pod.Name, stop: make(chan struct{}), done: make(chan error, 1)}
 	readyCh := make(chan struct{})
-	pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", podPort)}, f.stop, readyCh, io.Discard, io.Discard)
+	pf, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("%d:%d", localPort, podPort)}, stop, readyCh, io.Discard, io.Discard)
 	if err != nil {
-		return nil, err
+		return "", 0, nil, err
 	}
-	go func() { f.done <- pf.ForwardPorts() }()
+	done := make(chan error, 1)
+	go func() { done <- pf.ForwardPorts() }()
 	select {
 	case <-readyCh:
-	case err := <-f.done:
-		return nil, fmt.Errorf("port-forward to pod %s/%s: %w", namespace, pod.Name, err)
+	case err := <-done:
+		return "", 0, nil, fmt.Errorf("port-forward to pod %s/%s: %w", svc.namespace, pod.Name, err)
 	case <-ctx.Done():
-		close(f.stop)
-		return nil, ctx.Err()
+		return "", 0, nil, ctx.Err()
 	}
 	ports, err := pf.GetPorts()
 	if err != nil || len(ports) != 1 {
-		close(f.stop)
-		return nil, fmt.Errorf("port-forward to pod %s/%s: no local port: %v", namespace, pod.Name, err)
+		return "", 0, nil, fmt.Errorf("port-forward to pod %s/%s: no local port: %v", svc.namespace, pod.Name, err)
 	}
-	f.LocalPort = int(ports[0].Local)
-	return f, nil
+	return pod.Name, int(ports[0].Local), done, nil
 }
 
 func ready(p *corev1.Pod) bool {
