@@ -236,6 +236,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("worker Deployment: %d/%d available, uid %s (was %s); want 3/3, same object", w.Status.AvailableReplicas, w.Spec.Replicas, w.Metadata.UID, uid)
 	}
 
+	// 4a. Changes made behind Pulumi's back are undone by the next up.
+	stop = timings.start("drift: up with refresh")
+	checkDriftRestored(t, ctx, stack, kube)
+	stop()
+
 	// 4b. Values at the edge of what the validators accept: the real API
 	// server must accept them too.
 	stop = timings.start("edge values: up")

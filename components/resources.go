@@ -36,8 +36,9 @@ func (r resourceBuilder) namespace() (*corev1.Namespace, error) {
 func (r resourceBuilder) locustfiles(namespace pulumi.StringOutput, files map[string]string) (*corev1.ConfigMap, error) {
 	return corev1.NewConfigMap(r.ctx, r.spec.name+"-locustfiles", &corev1.ConfigMapArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(r.spec.labels("")),
+			Annotations: stackOwned(),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(r.spec.labels("")),
 		},
 		Data: pulumi.ToStringMap(files),
 	}, r.parent)
@@ -52,8 +53,9 @@ func (r resourceBuilder) secretEnv(namespace pulumi.StringOutput, vars []EnvVar)
 	}
 	return corev1.NewSecret(r.ctx, r.spec.name+"-env", &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(r.spec.labels("")),
+			Annotations: stackOwned(),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(r.spec.labels("")),
 		},
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
@@ -64,9 +66,10 @@ func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.S
 	s := r.spec
 	return corev1.NewService(r.ctx, s.name+"-master", &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(s.serviceName),
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(s.labels("master")),
+			Annotations: stackOwned(),
+			Name:        pulumi.String(s.serviceName),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("master")),
 		},
 		Spec: &corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
@@ -83,9 +86,10 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 	s := r.spec
 	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(s.name + "-master"),
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(s.labels("master")),
+			Annotations: stackOwned(),
+			Name:        pulumi.String(s.name + "-master"),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("master")),
 		},
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(1),
@@ -119,9 +123,10 @@ func (r resourceBuilder) worker(namespace pulumi.StringOutput, replicas int, mas
 	}
 	return appsv1.NewDeployment(r.ctx, s.name+"-worker", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(s.name + "-worker"),
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(s.labels("worker")),
+			Annotations: stackOwned(),
+			Name:        pulumi.String(s.name + "-worker"),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("worker")),
 		},
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(replicas),
@@ -148,9 +153,10 @@ func (r resourceBuilder) disruptionBudget(namespace pulumi.StringOutput, role st
 	s := r.spec
 	return policyv1.NewPodDisruptionBudget(r.ctx, s.name+"-"+role, &policyv1.PodDisruptionBudgetArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(s.name + "-" + role),
-			Namespace: namespace,
-			Labels:    pulumi.ToStringMap(s.labels(role)),
+			Annotations: stackOwned(),
+			Name:        pulumi.String(s.name + "-" + role),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels(role)),
 		},
 		Spec: &policyv1.PodDisruptionBudgetSpecArgs{
 			MaxUnavailable: maxUnavailable,
@@ -172,9 +178,10 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 	policy := func(suffix string, spec *networkingv1.NetworkPolicySpecArgs) (*networkingv1.NetworkPolicy, error) {
 		return networkingv1.NewNetworkPolicy(r.ctx, s.name+"-"+suffix, &networkingv1.NetworkPolicyArgs{
 			Metadata: &metav1.ObjectMetaArgs{
-				Name:      pulumi.String(s.name + "-" + suffix),
-				Namespace: namespace,
-				Labels:    pulumi.ToStringMap(s.labels("")),
+				Annotations: stackOwned(),
+				Name:        pulumi.String(s.name + "-" + suffix),
+				Namespace:   namespace,
+				Labels:      pulumi.ToStringMap(s.labels("")),
 			},
 			Spec: spec,
 		}, r.parent)
@@ -249,4 +256,15 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 		return nil, err
 	}
 	return append(policies, egress), nil
+}
+
+// stackOwned marks an object's fields as the stack's. pulumi-kubernetes
+// applies objects with Server-Side Apply, and a field someone changed with
+// kubectl (scale, edit, patch) then belongs to kubectl's field manager: the
+// next up failed on a field conflict instead of putting the stack's value
+// back. This annotation makes the provider force its values
+// (pulumi-kubernetes docs, "Managing resources with Server-Side Apply",
+// handling field conflicts: pulumi.com/patchForce).
+func stackOwned() pulumi.StringMap {
+	return pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
 }

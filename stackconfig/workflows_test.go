@@ -522,3 +522,23 @@ func TestSetupInstallsAMissingAWSCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestDeployRefreshes: the deploy's up refreshes first, so objects changed
+// behind Pulumi's back (kubectl scale, edit, delete) are put back, as
+// TestEndToEnd's drift step shows with the real engine.
+func TestDeployRefreshes(t *testing.T) {
+	deploys := 0
+	for name, j := range readWorkflow(t, "deploy.yml").Jobs {
+		for _, s := range j.Steps {
+			if strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] == "up" {
+				deploys++
+				if s.With["refresh"] != "true" {
+					t.Errorf("deploy job %s runs up without refresh: drift stays", name)
+				}
+			}
+		}
+	}
+	if deploys == 0 {
+		t.Fatal("deploy.yml runs no up")
+	}
+}
