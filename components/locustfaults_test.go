@@ -132,21 +132,9 @@ func TestStoppedWorkerReportsItsLastSamples(t *testing.T) {
 		target := newFakeTarget(t, app)
 		// The master as the component runs it: web UI on, the test started
 		// and ended (by its run time) through the web API.
-		p := webPlan(t, l, "bookinfo.py", target.URL)
-		master := start(t, l, "master", p.master, p.masterEnv)
-		workers := []*process{
-			start(t, l, "worker-1", p.worker, p.workerEnv),
-			start(t, l, "worker-2", p.worker, p.workerEnv),
-		}
-		api, err := locustapi.New(p.webURL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		run := startWebRun(t, l, "bookinfo.py", target)
+		api, master, workers := run.api, run.master, run.workers
 		ctx := context.Background()
-		waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
-			s, err := api.Stats(ctx)
-			return err == nil && s.ConnectedWorkers() == 2
-		})
 		if err := api.Start(ctx, locustapi.Swarm{Users: 20, SpawnRate: 20, RunTime: 12 * time.Second}); err != nil {
 			t.Fatal(err)
 		}

@@ -71,19 +71,8 @@ func TestMasterServesPrometheusMetrics(t *testing.T) {
 		t.Parallel()
 		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 5 * time.Millisecond, Jitter: 300 * time.Millisecond}
 		target := newFakeTarget(t, app)
-		p := webPlan(t, l, "quarkus_super_heroes.py", target.URL)
-		start(t, l, "master", p.master, p.masterEnv)
-		start(t, l, "worker-1", p.worker, p.workerEnv)
-		start(t, l, "worker-2", p.worker, p.workerEnv)
-		api, err := locustapi.New(p.webURL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		api := startWebRun(t, l, "quarkus_super_heroes.py", target).api
 		ctx := context.Background()
-		waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
-			s, err := api.Stats(ctx)
-			return err == nil && s.ConnectedWorkers() == 2
-		})
 		if err := api.Start(ctx, locustapi.Swarm{Users: 10, SpawnRate: 10, RunTime: 8 * time.Second}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package components
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -115,6 +118,32 @@ func webPlan(t *testing.T, l *locust, locustfile, target string) plan {
 	p := renderedPlan(t, l, locustfile, target)
 	p.master = append(p.master, "--web-host=127.0.0.1")
 	return p
+}
+
+// webRun is a master with its web UI and two workers, as the component
+// runs them, loading locustfile against target, with both workers ready.
+type webRun struct {
+	api     *locustapi.Client
+	master  *process
+	workers []*process
+}
+
+func startWebRun(t *testing.T, l *locust, locustfile string, target *fakeTarget) webRun {
+	t.Helper()
+	p := webPlan(t, l, locustfile, target.URL)
+	r := webRun{
+		master:  start(t, l, "master", p.master, p.masterEnv),
+		workers: []*process{start(t, l, "worker-1", p.worker, p.workerEnv), start(t, l, "worker-2", p.worker, p.workerEnv)},
+	}
+	var err error
+	if r.api, err = locustapi.New(p.webURL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Now().Add(45*time.Second), "both workers ready", func() bool {
+		s, err := r.api.Stats(context.Background())
+		return err == nil && s.ConnectedWorkers() == 2
+	})
+	return r
 }
 
 // exceptions reads the master's exceptions CSV: one line per distinct error
