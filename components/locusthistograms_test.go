@@ -1,8 +1,8 @@
 package components
 
 import (
+	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -55,16 +55,7 @@ func TestMasterServesExactHistograms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		csvFile := t.TempDir() + "/stats.csv"
-		if err := os.WriteFile(csvFile, csvBytes, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(csvFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		stats, err := runreport.ParseStatsCSV(f)
+		stats, err := runreport.ParseStatsCSV(bytes.NewReader(csvBytes))
 		if err != nil {
 			t.Fatal(err)
 		}

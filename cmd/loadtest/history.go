@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"text/tabwriter"
 
 	"github.com/locust-eks/locust-on-eks/internal/runhistory"
@@ -66,17 +65,12 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	}
 	var summaries [2]runreport.Summary
 	for i, dir := range args {
-		runs, err := runhistory.Load(filepath.Dir(dir))
+		r, err := runhistory.Read(dir)
 		if err != nil {
-			fmt.Fprintln(stderr, "loadtest compare:", err)
+			fmt.Fprintf(stderr, "loadtest compare: %s: %v (give results folders holding a summary.json)\n", dir, err)
 			return exitCouldNotRun
 		}
-		at := slices.IndexFunc(runs, func(r runhistory.Run) bool { return filepath.Clean(r.Dir) == filepath.Clean(dir) })
-		if at < 0 {
-			fmt.Fprintf(stderr, "loadtest compare: %s holds no summary.json\n", dir)
-			return exitCouldNotRun
-		}
-		summaries[i] = runs[at].Summary
+		summaries[i] = r.Summary
 	}
 	changes := runreport.Compare(summaries[1].Stats, summaries[0].Stats)
 	if len(changes) == 0 {

@@ -84,14 +84,8 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 // for these 1-1.4 s answers).
 func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "histogram.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var dist distribution.Run
-	if err := json.Unmarshal(b, &dist); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, filepath.Join(dir, "histogram.json"), &dist)
 	if dist.Total.Requests != int64(served) || dist.Total.ResponseTimes.Count() != int64(served) {
 		t.Errorf("histogram.json: %d requests, %d in buckets; the target answered %d", dist.Total.Requests, dist.Total.ResponseTimes.Count(), served)
 	}

@@ -163,15 +163,21 @@ func (s *syncBuffer) String() string {
 
 func readSummary(t *testing.T, dir string) runreport.Summary {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	var s runreport.Summary
+	readJSON(t, filepath.Join(dir, "summary.json"), &s)
+	return s
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s runreport.Summary
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return s
 }
 
 // resultDir is the folder the command said it wrote.

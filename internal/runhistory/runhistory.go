@@ -40,22 +40,32 @@ func Load(stackDir string) ([]Run, error) {
 		if !e.IsDir() {
 			continue
 		}
-		dir := filepath.Join(stackDir, e.Name())
-		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		r, err := Read(filepath.Join(stackDir, e.Name()))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		var s runreport.Summary
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "summary.json"), err)
-		}
-		runs = append(runs, Run{Dir: dir, Summary: s})
+		runs = append(runs, r)
 	}
 	slices.SortFunc(runs, func(a, b Run) int { return strings.Compare(a.Dir, b.Dir) })
 	return runs, nil
+}
+
+// Read reads the run in dir, a results folder; the error wraps
+// os.ErrNotExist when it has no summary.json.
+func Read(dir string) (Run, error) {
+	path := filepath.Join(dir, "summary.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Run{}, err
+	}
+	var s runreport.Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Run{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return Run{Dir: dir, Summary: s}, nil
 }
 
 // Last is the newest n runs, oldest first.
