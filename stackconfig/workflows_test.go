@@ -303,10 +303,23 @@ func TestDeployOnlyAfterTests(t *testing.T) {
 	if caller == nil {
 		t.Fatal("test.yml never calls deploy.yml")
 	}
+	// One group per push: a run whose deploy waits for prod's reviewers
+	// must not hold back, or cancel, the pushes after it.
+	if !strings.Contains(w.Concurrency.Group, "github.run_id") {
+		t.Errorf("test.yml's concurrency group %q is shared by pushes to main; want one per run (github.run_id) for pushes", w.Concurrency.Group)
+	}
+	changes := w.Jobs["changes"]
+	if !slices.Contains(changes.needs(), "test") {
+		t.Errorf("the changes job runs before the tests end (needs %v): an older run finishing late would not see a newer deploy", changes.needs())
+	}
 	diff := ""
-	for _, s := range w.Jobs["changes"].Steps {
+	for _, s := range changes.Steps {
 		diff += s.Run
 	}
+	if !strings.Contains(diff, ".github/scripts/deployable-changes.sh") || !strings.Contains(diff, "dev prod") {
+		t.Errorf("the changes job does not run deployable-changes.sh over the deploy chain dev prod: %q", diff)
+	}
+	diff = readFile(t, ".github/scripts/deployable-changes.sh")
 	for _, path := range []string{"main.go", "go.mod", "Pulumi.*.yaml", "components", "stackconfig", "locustfiles"} {
 		if !strings.Contains(diff, path) {
 			t.Errorf("the changes job does not look at %s", path)

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Decides whether a commit of main is to be deployed: it is when any of the
+# deploy chain's environments lacks a deployable change the commit holds,
+# counted from the last commit that environment deployed successfully, not
+# from the previous push. A push whose run was cancelled, whose tests failed
+# or whose deploy waited for a reviewer and was replaced leaves its change
+# undeployed; the next green commit then carries it.
+#
+#   deployable-changes.sh SHA ENVIRONMENT...
+#
+# Writes deploy=true|false to $GITHUB_OUTPUT (stdout when unset) and says why
+# on stdout. Exit 0, or 2 when the arguments are wrong.
+#
+# The last successful deploy of an environment comes from GitHub's
+# deployments, which Actions records for every job with an `environment:`
+# (REST "List deployments", sorted here newest first by id, and "List
+# deployment statuses", newest first; a status's state is one of error,
+# failure, inactive, in_progress, queued, pending, success; a newer
+# successful deployment may mark older ones inactive).
+# Needs `gh` with a token allowed `deployments: read`.
+set -euo pipefail
+
+if (($# < 2)); then
+  echo "usage: $0 SHA ENVIRONMENT..." >&2
+  exit 2
+fi
+sha=$1
+shift
+out=${GITHUB_OUTPUT:-/dev/stdout}
+# What a deploy deploys: the program, its config and the locustfiles.
+# README, workflow and test edits deploy nothing.
+paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfig locustfiles)
+
+# last_deployed ENVIRONMENT prints the commit of its newest deployment whose
+# latest status is success, or nothing.
+last_deployed() {
+  local id commit state
+  while read -r id commit; do
+    [[ -n "$id" ]] || continue
+    state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=1" --jq '.[0].state // ""')
+    if [[ "$state" == success ]]; then
+      echo "$commit"
+      return
+    fi
+  done < <(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=50" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"')
+}
+
+deploy=false
+for env in "$@"; do
+  base=$(last_deployed "$env")
+  if [[ -z "$base" ]]; then
+    echo "$env: no successful deploy recorded; deploying"
+    deploy=true
+    continue
+  fi
+  if [[ "$base" == "$sha" ]]; then
+    echo "$env: $sha is already deployed"
+    continue
+  fi
+  if ! git cat-file -e "$base^{commit}" 2>/dev/null || ! git merge-base --is-ancestor "$base" "$sha"; then
+    if git cat-file -e "$base^{commit}" 2>/dev/null && git merge-base --is-ancestor "$sha" "$base"; then
+      # An older run finishing late must not roll back what a newer one deployed.
+      echo "$env: $base, newer than $sha, is already deployed; nothing to deploy"
+      echo "deploy=false" >>"$out"
+      exit 0
+    fi
+    echo "$env: the last deployed commit $base is not in $sha's history (rewritten history?); deploying"
+    deploy=true
+    continue
+  fi
+  changed=$(git diff --name-only "$base" "$sha" -- "${paths[@]}")
+  if [[ -n "$changed" ]]; then
+    printf '%s: deployable changes since %s:\n%s\n' "$env" "$base" "$changed"
+    deploy=true
+  else
+    echo "$env: no change to the program, its config or a locustfile since $base"
+  fi
+done
+echo "deploy=$deploy" >>"$out"
