@@ -106,10 +106,12 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 		fmt.Fprintf(out, "uploaded %d files to s3://%s/%s/\n", n, o.bucket, prefix)
 	}
 	if path := getenv("GITHUB_STEP_SUMMARY"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err == nil {
-			f.WriteString(md)
-			f.Close()
+		whole := "summary.md in the results (the job's artifact)"
+		if store != nil {
+			whole = fmt.Sprintf("s3://%s/%s/%s/summary.md", o.bucket, o.stack, filepath.Base(dir))
+		}
+		if err := appendJobSummary(path, md, whole); err != nil {
+			fmt.Fprintf(out, "warning: the job summary was not written: %v\n", err)
 		}
 	}
 	return s, dir, nil
