@@ -53,6 +53,11 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.Warnings {
+		if err := ctx.Log.Warn(w, nil); err != nil {
+			return nil, err
+		}
+	}
 
 	outputs := pulumi.Map{}
 	var provider *kubernetes.Provider

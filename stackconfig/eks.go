@@ -7,16 +7,64 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 )
 
-// standardSupportVersions are the Kubernetes versions in EKS standard
-// support, from the EKS release calendar (EKS user guide,
-// kubernetes-versions): 1.34 until 2026-12-02, 1.35 (released on EKS
-// 2026-01-28) until 2027-03-27. Bump this list, and the default in
-// Pulumi.yaml, as EKS releases and retires versions.
-var standardSupportVersions = []string{"1.34", "1.35"}
+// eksRelease is a Kubernetes minor version on the EKS release calendar and
+// the days it leaves standard support (then billed as extended support,
+// $0.60 instead of $0.10 per cluster hour) and extended support (then EKS
+// upgrades the control plane by itself).
+type eksRelease struct {
+	version                      string
+	endOfStandard, endOfExtended string // YYYY-MM-DD, UTC
+}
+
+// eksCalendar is the EKS release calendar. 1.32 to 1.34: the table "Amazon
+// EKS Kubernetes release calendar" of the EKS user guide
+// (awsdocs/amazon-eks-user-guide, latest/ug/versioning/kubernetes-versions.adoc
+// at 0138560; it lists 1.29 to 1.34). 1.35: available on EKS since
+// 2026-01-28 (kubernetes-versions-standard.adoc at 0e7fca3), its dates from
+// endoflife.date/amazon-eks as the table has no row for it yet. 1.36 has no
+// published dates in any source read: it is refused until it is added
+// here, with Pulumi.yaml's default, as EKS publishes it.
+var eksCalendar = []eksRelease{
+	{"1.32", "2026-03-23", "2027-03-23"},
+	{"1.33", "2026-07-29", "2027-07-29"},
+	{"1.34", "2026-12-02", "2027-12-02"},
+	{"1.35", "2027-03-27", "2028-03-27"},
+}
+
+// today is the UTC day the calendar is read against; tests set it.
+var today = func() string { return time.Now().UTC().Format(time.DateOnly) }
+
+// kubernetesVersion refuses a version EKS does not run (unknown here, or
+// past extended support) and warns about one in extended support: a
+// cluster created on it keeps working, billed extra, until it is upgraded.
+func (p *parser) kubernetesVersion(version string) {
+	day := today()
+	var known, standard []string
+	for _, r := range eksCalendar {
+		known = append(known, r.version)
+		if day < r.endOfStandard {
+			standard = append(standard, r.version)
+		}
+	}
+	newest := eksCalendar[len(eksCalendar)-1].version
+	i := slices.IndexFunc(eksCalendar, func(r eksRelease) bool { return r.version == version })
+	switch {
+	case i < 0:
+		p.fail("kubernetesVersion", quote(version), "must be a Kubernetes minor version on the EKS release calendar: "+strings.Join(standard, " or ")+
+			" in standard support ("+strings.Join(known, ", ")+" known to this program; a newer one needs its dates added to eksCalendar in stackconfig/eks.go)")
+	case day >= eksCalendar[i].endOfExtended:
+		p.fail("kubernetesVersion", quote(version), "left EKS extended support on "+eksCalendar[i].endOfExtended+
+			" (EKS upgrades such clusters by itself); set "+strings.Join(standard, " or ")+", one minor version above the cluster's per up")
+	case day >= eksCalendar[i].endOfStandard:
+		p.warn(fmt.Sprintf("kubernetesVersion %s left EKS standard support on %s: the control plane is billed as extended support ($0.60 instead of $0.10 per hour) until %s, when EKS upgrades it by itself. Upgrade one minor version per up (%s is the newest here); the node groups follow.",
+			version, eksCalendar[i].endOfStandard, eksCalendar[i].endOfExtended, newest))
+	}
+}
 
 var (
 	eksName          = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
@@ -58,10 +106,7 @@ func (p *parser) eksCluster() EKSCluster {
 	if c.Name != "" && !eksName.MatchString(c.Name) {
 		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
 	}
-	if !slices.Contains(standardSupportVersions, c.KubernetesVersion) {
-		p.fail("kubernetesVersion", quote(c.KubernetesVersion), "must be a Kubernetes version in EKS standard support: "+strings.Join(standardSupportVersions, " or ")+
-			" (older versions are in extended support, billed extra per cluster hour; EKS release calendar in the EKS user guide, kubernetes-versions)")
-	}
+	p.kubernetesVersion(c.KubernetesVersion)
 	for _, t := range c.LogTypes {
 		if !slices.Contains(clusterLogTypes, t) {
 			p.fail("clusterLogTypes", quote(t), "each entry must be one of "+strings.Join(clusterLogTypes, ", "))

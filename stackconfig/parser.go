@@ -16,7 +16,12 @@ type parser struct {
 	lookup   Lookup
 	plain    PlainEntries
 	problems []Problem
+	warnings []string
 }
+
+// warn records something valid that costs or risks more than the user may
+// know; the program shows it at preview.
+func (p *parser) warn(text string) { p.warnings = append(p.warnings, text) }
 
 func (p *parser) fail(key, value, allowed string) {
 	p.problems = append(p.problems, Problem{Key: key, Value: value, Allowed: allowed})

@@ -47,6 +47,9 @@ type Config struct {
 	// LoadTest is what cmd/loadtest runs by default, through the stack's
 	// outputs.
 	LoadTest LoadTest
+	// Warnings are valid settings worth a second look (a Kubernetes version
+	// in extended support), shown at preview.
+	Warnings []string
 }
 
 // LoadTest are a stack's load-test parameters and thresholds; zero limits
@@ -270,5 +273,6 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}
 	}
+	c.Warnings = p.warnings
 	return c, nil
 }
