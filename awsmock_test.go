@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -96,10 +97,18 @@ func getCallerIdentity(arn string) resource.PropertyMap {
 	})
 }
 
+// clusterAge is how long before the run the mocked cluster was created: 0,
+// created by the run; tests of an existing cluster set it.
+var clusterAge time.Duration
+
 // describedCluster adds to an aws.eks.Cluster's state what DescribeCluster
-// reports once the cluster exists: its API endpoint and CA.
+// reports once the cluster exists: its API endpoint and CA, and its
+// creation time as the Terraform provider pulumi-aws v6 bridges writes it
+// (internal/service/eks/cluster.go in terraform-provider-aws 5.x:
+// d.Set("created_at", aws.ToTime(cluster.CreatedAt).String())).
 func describedCluster(args pulumi.MockResourceArgs) resource.PropertyMap {
 	state := args.Inputs.Copy()
+	state["createdAt"] = resource.NewProperty(time.Now().Add(-clusterAge).UTC().String())
 	state["endpoint"] = resource.NewProperty("https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com")
 	state["certificateAuthority"] = resource.NewProperty(resource.NewPropertyMapFromMap(map[string]any{"data": "LS0tLS1CRUdJTi1DQQ=="}))
 	return state

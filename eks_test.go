@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The EKS half of the stack against what AWS and pulumi-eks do on a real
@@ -29,25 +30,35 @@ func TestClusterAdmins(t *testing.T) {
 		admins                []string
 		wantEntries           []string // principals with an explicit access entry
 		wantErr               string
+		age                   time.Duration // of the cluster at the run's start; 0: created by the run
 	}{
-		{"creator listed among admins gets no second entry", "arn:aws:sts::123456789012:assumed-role/deploy/gh-run-1", deploy, []string{deploy, preview}, []string{preview}, ""},
-		{"creator with a role path, caller a session of it", "arn:aws:sts::123456789012:assumed-role/deploy/laptop", "arn:aws:iam::123456789012:role/platform/deploy", []string{preview}, []string{preview}, ""},
-		{"a later run from CI keeps CI's entry", "arn:aws:sts::123456789012:assumed-role/ci-preview/run-9", alice, []string{preview}, []string{preview}, ""},
-		{"first run from a laptop, nothing recorded", alice, "", []string{preview}, []string{preview}, ""},
+		{"creator listed among admins gets no second entry", "arn:aws:sts::123456789012:assumed-role/deploy/gh-run-1", deploy, []string{deploy, preview}, []string{preview}, "", 0},
+		{"creator with a role path, caller a session of it", "arn:aws:sts::123456789012:assumed-role/deploy/laptop", "arn:aws:iam::123456789012:role/platform/deploy", []string{preview}, []string{preview}, "", 0},
+		{"a later run from CI keeps CI's entry", "arn:aws:sts::123456789012:assumed-role/ci-preview/run-9", alice, []string{preview}, []string{preview}, "", 0},
+		{"first run from a laptop, nothing recorded", alice, "", []string{preview}, []string{preview}, "", 0},
 		{"caller locked out", "arn:aws:sts::123456789012:assumed-role/stranger/x", deploy, []string{preview}, nil,
-			"is neither clusterCreatorArn (arn:aws:iam::123456789012:role/deploy) nor in clusterAdminArns"},
-		{"no creator recorded and the caller listed", alice, "", []string{alice, preview}, nil, "Set clusterCreatorArn"},
+			"is neither clusterCreatorArn (arn:aws:iam::123456789012:role/deploy) nor in clusterAdminArns", 0},
+		{"no creator recorded and the caller listed", alice, "", []string{alice, preview}, nil, "Set clusterCreatorArn", 0},
+		{"no creator recorded, a stranger, the cluster exists", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, nil,
+			"arn:aws:iam::123456789012:role/stranger, is not in clusterAdminArns: it could reach the cluster's Kubernetes API only as its creator, but the cluster exists since", 48 * time.Hour},
+		{"no creator recorded, the cluster created by this run", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, []string{preview}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withCaller(t, tc.caller)
+			clusterAge = tc.age
+			t.Cleanup(func() { clusterAge = 0 })
 			admins, _ := json.Marshal(tc.admins)
 			s := run(t, "dev", map[string]string{"clusterAdminArns": string(admins), "clusterCreatorArn": tc.creator})
 			if tc.wantErr != "" {
 				if s.err == nil || !strings.Contains(s.err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want one containing %q", s.err, tc.wantErr)
 				}
-				if n := len(s.monitor.Resources()); n != 0 {
-					t.Errorf("%d resources registered before the error; want none", n)
+				// A cluster that exists is dated at preview: the Kubernetes
+				// provider fails there, before any change.
+				for _, r := range s.monitor.Resources() {
+					if tc.age == 0 || strings.HasPrefix(r.Type, "kubernetes:") {
+						t.Errorf("%s %s registered before the error; want none", r.Type, r.Name)
+					}
 				}
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -74,24 +75,65 @@ func accessEntryKey(arn string) string {
 // recorded creator nor one of the administrators. With no creator recorded,
 // a caller listed among the administrators is ambiguous: if this run creates
 // the cluster, EKS makes the caller an administrator itself and the explicit
-// entry for it fails as a duplicate.
-func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) error {
+// entry for it fails as a duplicate. With no creator recorded and a caller
+// not listed, the caller reaches the API only if this run creates the
+// cluster: it returns that caller, for createdByThisRun.
+func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) (mustCreate string, err error) {
 	id, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, opts...)
 	if err != nil {
-		return fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
+		return "", fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
 	}
 	caller := principalARN(id.Arn)
 	isAdmin := slices.ContainsFunc(admins, func(a string) bool { return samePrincipal(a, caller) })
 	switch {
 	case creator == "" && isAdmin:
-		return fmt.Errorf("clusterCreatorArn is not set and clusterAdminArns lists %s, the identity running this: "+
+		return "", fmt.Errorf("clusterCreatorArn is not set and clusterAdminArns lists %s, the identity running this: "+
 			"if this run creates the cluster, EKS makes it an administrator itself and a second access entry for it fails. "+
 			"Set clusterCreatorArn to the identity that creates (or created) the cluster: pulumi config set clusterCreatorArn ARN", caller)
 	case creator != "" && !samePrincipal(creator, caller) && !isAdmin:
-		return fmt.Errorf("the identity running this, %s, is neither clusterCreatorArn (%s) nor in clusterAdminArns, "+
+		return "", fmt.Errorf("the identity running this, %s, is neither clusterCreatorArn (%s) nor in clusterAdminArns, "+
 			"so it could not reach the cluster's Kubernetes API; add it to clusterAdminArns", caller, creator)
+	case creator == "" && !isAdmin:
+		return caller, nil
 	}
-	return nil
+	return "", nil
+}
+
+// clockSkew is how far this machine's clock may trail AWS's: a cluster this
+// run creates is never dated earlier than the run's start minus this.
+const clockSkew = 5 * time.Minute
+
+// createdByThisRun is config if the cluster was created by this run, and
+// otherwise fails naming caller, who is then no administrator of it. A
+// cluster that exists is dated at preview, so the preview fails before any
+// change; one this run creates is dated only once created, after the start.
+func createdByThisRun(cluster awseks.ClusterOutput, config pulumi.StringOutput, started time.Time, caller string) pulumi.StringOutput {
+	return pulumi.All(cluster.CreatedAt(), config).ApplyT(func(v []any) (string, error) {
+		created, err := parseCreatedAt(v[0].(string))
+		if err != nil {
+			return "", err
+		}
+		if created.Before(started.Add(-clockSkew)) {
+			return "", fmt.Errorf("clusterCreatorArn is not set and the identity running this, %s, is not in clusterAdminArns: "+
+				"it could reach the cluster's Kubernetes API only as its creator, but the cluster exists since %s. "+
+				"Set clusterCreatorArn to the identity that created it (pulumi config set clusterCreatorArn ARN) and add %s to clusterAdminArns",
+				caller, created.UTC().Format(time.RFC3339), caller)
+		}
+		return v[1].(string), nil
+	}).(pulumi.StringOutput)
+}
+
+// parseCreatedAt reads aws.eks.Cluster's createdAt. The Terraform provider
+// that pulumi-aws v6 bridges writes it with Go's time.Time.String
+// (internal/service/eks/cluster.go, 5.x: aws.ToTime(cluster.CreatedAt).String());
+// later versions write RFC 3339. Both are read.
+func parseCreatedAt(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999 -0700 MST", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("the cluster's createdAt %q is neither Go's time format nor RFC 3339", s)
 }
 
 // principalARN turns the ARN sts:GetCallerIdentity reports into the IAM

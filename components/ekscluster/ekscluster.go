@@ -6,6 +6,7 @@ package ekscluster
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -117,7 +118,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	// Before anything exists: an identity that could not reach the cluster
 	// would create it and then fail on every Kubernetes object.
-	if err := checkCaller(ctx, args.CreatorARN, args.AdminARNs); err != nil {
+	started := time.Now()
+	mustCreate, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
+	if err != nil {
 		return nil, err
 	}
 	plan, err := planNodes(ctx, args)
@@ -197,6 +200,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	providerConfig := kubeconfig(c.EKS.EksCluster, args.Credentials)
 	if args.CheckEndpoint != nil {
 		providerConfig = checkedKubeconfig(c.EKS.EksCluster, providerConfig, args.CheckEndpoint, args.PublicAccessCIDRs)
+	}
+	if mustCreate != "" {
+		providerConfig = createdByThisRun(c.EKS.EksCluster, providerConfig, started, mustCreate)
 	}
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
