@@ -65,6 +65,13 @@ func renderedPlan(t *testing.T, l *locust, locustfile, target string) plan {
 	t.Helper()
 	args := testArgs(t)
 	args.Run = []string{locustfile}
+	return renderedPlanOf(t, l, args, target)
+}
+
+// renderedPlanOf is renderedPlan for the component's args, whatever
+// locustfiles they hold.
+func renderedPlanOf(t *testing.T, l *locust, args *LocustClusterArgs, target string) plan {
+	t.Helper()
 	args.TargetHost = pulumi.String(target)
 	args.Workers = 2
 	r := deploy(t, "loadtest", args)
@@ -130,7 +137,12 @@ type webRun struct {
 
 func startWebRun(t *testing.T, l *locust, locustfile string, target *fakeTarget) webRun {
 	t.Helper()
-	p := webPlan(t, l, locustfile, target.URL)
+	return startWebRunOf(t, l, webPlan(t, l, locustfile, target.URL))
+}
+
+// startWebRunOf starts the master and two workers of a plan.
+func startWebRunOf(t *testing.T, l *locust, p plan) webRun {
+	t.Helper()
 	r := webRun{
 		master:  start(t, l, "master", p.master, p.masterEnv),
 		workers: []*process{start(t, l, "worker-1", p.worker, p.workerEnv), start(t, l, "worker-2", p.worker, p.workerEnv)},

@@ -142,7 +142,11 @@ func (s Stats) ConnectedWorkers() int {
 	return n
 }
 
-// Stats reads the live stats.
+// Stats reads the live stats. Locust caches this answer for 2 s or more
+// (memoize(DEFAULT_CACHE_TIME, dynamic_timeout) on /stats/requests in
+// web.py, every version read), so one read soon after a change may predate
+// it; final figures come from the CSV or the histograms, which are not
+// cached.
 func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
 	b, err := c.Get(ctx, "/stats/requests")
