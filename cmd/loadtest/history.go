@@ -1,19 +1,21 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runhistory"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 )
 
 // history prints the stack's last runs and draws their trend:
 //
-//	go run ./cmd/loadtest history --stack dev [--last 20] [--trend FILE]
+//	go run ./cmd/loadtest history --stack dev [--last 20] [--trend FILE] [--results-bucket NAME]
 func history(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadtest history", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -21,6 +23,8 @@ func history(args []string, stdout, stderr io.Writer) int {
 	resultsDir := fs.String("results-dir", "results", "where results/<stack>/<time>/ are")
 	last := fs.Int("last", 20, "how many of the newest runs to show (0: all)")
 	trend := fs.String("trend", "", "the trend picture to write, .svg or .png (default: <results-dir>/<stack>/trend.svg)")
+	bucket := fs.String("results-bucket", "", "also read the runs in this S3 bucket (the stack's resultsBucket output), where CI keeps them")
+	endpoint := fs.String("s3-endpoint", "", "an S3-compatible endpoint instead of AWS's")
 	if err := fs.Parse(args); err != nil {
 		return exitCouldNotRun
 	}
@@ -30,6 +34,15 @@ func history(args []string, stdout, stderr io.Writer) int {
 	}
 	stackDir := filepath.Join(*resultsDir, *stack)
 	runs, err := runhistory.Load(stackDir)
+	if *bucket != "" {
+		if err != nil { // an empty folder: the bucket may hold them all
+			runs, err = nil, nil
+		}
+		var store *resultstore.Store
+		if store, err = resultstore.New(context.Background(), *bucket, *endpoint); err == nil {
+			runs, err = withBucketRuns(context.Background(), *stack, "~", runs, store, *last)
+		}
+	}
 	if err == nil && len(runs) == 0 {
 		err = fmt.Errorf("no run of stack %s in %s has a summary.json", *stack, stackDir)
 	}

@@ -94,7 +94,19 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 		return s, dir, err
 	}
 	md := s.Markdown()
-	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(md), 0o644); err != nil {
+	trend, err := runTrend(ctx, o.stack, stackDir, dir, store)
+	if err != nil {
+		// The run's own results stand without it.
+		fmt.Fprintf(out, "warning: no trend picture: %v\n", err)
+	}
+	md += trend
+	// The picture beside summary.md, where the folder or the bucket is
+	// viewed; GitHub's job summary shows no local picture, only the table.
+	file := md
+	if trend != "" {
+		file += "\n![p95 and throughput of the last runs, breaches marked](trend.svg)\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(file), 0o644); err != nil {
 		return s, dir, err
 	}
 	if store != nil {

@@ -379,7 +379,7 @@ func TestResultsInS3(t *testing.T) {
 			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
 		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-		if code != exitOK || !strings.Contains(stdout, "uploaded 7 files to s3://loadtest-results/dev/") {
+		if code != exitOK || !strings.Contains(stdout, "uploaded 8 files to s3://loadtest-results/dev/") {
 			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 		first := filepath.Base(resultDir(t, stdout))
@@ -400,9 +400,34 @@ func TestResultsInS3(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
-		second := readSummary(t, resultDir(t, stdout))
+		secondDir := resultDir(t, stdout)
+		second := readSummary(t, secondDir)
 		if want := "s3://loadtest-results/dev/" + first; second.Baseline != want || len(second.Changes) == 0 {
 			t.Errorf("second run's baseline %q (%d changes), want %s from the bucket", second.Baseline, len(second.Changes), want)
+		}
+		// The history comes from the bucket on a machine that holds only
+		// this run: the trend and the table have both runs, with the first
+		// run's figures as the bucket holds them.
+		md, _ := os.ReadFile(filepath.Join(secondDir, "summary.md"))
+		firstSummary := runreport.Summary{}
+		json.Unmarshal(b, &firstSummary)
+		firstRow := fmt.Sprintf("%.1f", firstSummary.Stats.Total.RPS)
+		if !strings.Contains(string(md), "### The stack's last 2 runs") || !strings.Contains(string(md), firstRow) ||
+			!strings.Contains(string(md), "![p95 and throughput of the last runs, breaches marked](trend.svg)") {
+			t.Errorf("second run's summary.md lacks the two-run history (first run's rps %s) or the picture:\n%s", firstRow, md)
+		}
+		svg, err := store.Get(context.Background(), "dev/"+filepath.Base(secondDir)+"/trend.svg")
+		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(svg), []byte("<?xml")) && !bytes.Contains(svg, []byte("<svg")) {
+			t.Errorf("trend.svg in the bucket: %v %.100s", err, svg)
+		}
+		// history on a third machine, from the bucket alone.
+		code, stdout, stderr = runSubcommand("history", "--stack", "dev", "--results-dir", t.TempDir(),
+			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL, "--trend", filepath.Join(t.TempDir(), "trend.svg"))
+		if code != exitOK || strings.Count(stdout, "  pass") != 2 || !strings.Contains(stdout, firstRow) {
+			t.Errorf("history from the bucket: exit %d, want both runs (first rps %s):\n%s\n%s", code, firstRow, stdout, stderr)
+		}
+		if js, _ := os.ReadFile(filepath.Join(secondDir, "summary.md")); bytes.Count(js, []byte("trend.svg")) != 1 {
+			t.Errorf("summary.md names trend.svg %d times, want once", bytes.Count(js, []byte("trend.svg")))
 		}
 	})
 }

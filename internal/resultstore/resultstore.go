@@ -69,10 +69,9 @@ func (s *Store) Upload(ctx context.Context, dir, prefix string) (int, error) {
 	return n, nil
 }
 
-// Previous is the newest run under <stack>/ older than current (a run
-// folder's name is its UTC start time, so names sort by time), or "" when
-// there is none.
-func (s *Store) Previous(ctx context.Context, stack, current string) (string, error) {
+// Runs lists the runs under <stack>/, oldest first: a run folder's name is
+// its UTC start time, so names sort by time.
+func (s *Store) Runs(ctx context.Context, stack string) ([]string, error) {
 	var runs []string
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket: aws.String(s.bucket), Prefix: aws.String(stack + "/"), Delimiter: aws.String("/"),
@@ -80,21 +79,32 @@ func (s *Store) Previous(ctx context.Context, stack, current string) (string, er
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return "", fmt.Errorf("listing s3://%s/%s/: %w", s.bucket, stack, err)
+			return nil, fmt.Errorf("listing s3://%s/%s/: %w", s.bucket, stack, err)
 		}
 		for _, cp := range page.CommonPrefixes {
-			run := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), stack+"/"), "/")
-			if run < current {
-				runs = append(runs, run)
-			}
+			runs = append(runs, strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), stack+"/"), "/"))
 		}
 	}
+	slices.Sort(runs)
+	return runs, nil
+}
+
+// Previous is the newest run under <stack>/ older than current, or "" when
+// there is none.
+func (s *Store) Previous(ctx context.Context, stack, current string) (string, error) {
+	runs, err := s.Runs(ctx, stack)
+	if err != nil {
+		return "", err
+	}
+	runs = slices.DeleteFunc(runs, func(r string) bool { return r >= current })
 	if len(runs) == 0 {
 		return "", nil
 	}
-	slices.Sort(runs)
 	return runs[len(runs)-1], nil
 }
+
+// Bucket is the bucket's name.
+func (s *Store) Bucket() string { return s.bucket }
 
 // ErrNotFound is returned for a key the bucket does not hold.
 var ErrNotFound = errors.New("not in the results bucket")
