@@ -452,3 +452,17 @@ func TestResultsBucket(t *testing.T) {
 		t.Errorf("existing mode without resultsBucket: output %v", local.outputs["resultsBucket"])
 	}
 }
+
+// TestServiceMonitorFromConfig: serviceMonitor adds the master's
+// ServiceMonitor, labelled as serviceMonitorLabels say; off, there is none.
+func TestServiceMonitorFromConfig(t *testing.T) {
+	const typ = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+	withCaller(t, "arn:aws:sts::123456789012:assumed-role/deploy/gh-run-1")
+	if n := mustRun(t, "dev", nil).count(typ); n != 0 {
+		t.Errorf("%d ServiceMonitors with serviceMonitor off", n)
+	}
+	s := mustRun(t, "dev", map[string]string{"serviceMonitor": "true", "serviceMonitorLabels": `["release=prom"]`, "metricsNamespaces": `["monitoring"]`})
+	if labels := s.get(t, typ, "loadtest-master").Object()["metadata"].(map[string]any)["labels"].(map[string]any); labels["release"] != "prom" {
+		t.Errorf("ServiceMonitor labels %v, want release=prom", labels)
+	}
+}

@@ -226,7 +226,16 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		Worker:            place.worker,
 		EgressCIDRs:       l.EgressCIDRs,
 		MetricsNamespaces: l.MetricsNamespaces,
+		ServiceMonitor:    serviceMonitor(l),
 	}
+}
+
+// serviceMonitor is the ServiceMonitor the config asks for, or nil.
+func serviceMonitor(l stackconfig.Locust) *components.ServiceMonitor {
+	if !l.ServiceMonitor {
+		return nil
+	}
+	return &components.ServiceMonitor{Labels: l.ServiceMonitorLabels}
 }
 
 // loadTestOutput hands the stack's load-test parameters and thresholds to

@@ -2,6 +2,7 @@ package components
 
 import (
 	_ "embed"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -181,6 +182,10 @@ type LocustClusterArgs struct {
 	// the master pod also carries the prometheus.io scrape annotations.
 	// Empty: only the master's own namespace reaches the web port.
 	MetricsNamespaces []string
+	// ServiceMonitor, when set, creates a Prometheus Operator
+	// ServiceMonitor for the master's /metrics; the cluster must have its
+	// CRD.
+	ServiceMonitor *ServiceMonitor
 }
 
 // Placement constrains where one role's pods run.
@@ -217,6 +222,8 @@ type LocustCluster struct {
 	// and egress limited to EgressCIDRs when given. Enforced only where the
 	// cluster runs a network policy engine.
 	NetworkPolicies []*networkingv1.NetworkPolicy
+	// ServiceMonitor is nil unless LocustClusterArgs.ServiceMonitor is set.
+	ServiceMonitor *apiextensions.CustomResource
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput

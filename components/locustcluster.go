@@ -62,6 +62,11 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	if c.NetworkPolicies, err = r.networkPolicies(namespace); err != nil {
 		return nil, err
 	}
+	if args.ServiceMonitor != nil {
+		if c.ServiceMonitor, err = r.serviceMonitor(namespace, args.ServiceMonitor, c.MasterService); err != nil {
+			return nil, err
+		}
+	}
 
 	c.Namespace = namespace
 	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()

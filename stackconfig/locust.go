@@ -72,6 +72,14 @@ func (p *parser) locust(available []string) Locust {
 		}
 	}
 	p.noDuplicates("metricsNamespaces", l.MetricsNamespaces)
+	l.ServiceMonitor = p.boolean("serviceMonitor")
+	l.ServiceMonitorLabels = p.labelMap("serviceMonitorLabels", kubeLabel)
+	if len(l.ServiceMonitorLabels) > 0 && !l.ServiceMonitor && p.ok("serviceMonitor") {
+		p.fail("serviceMonitorLabels", p.raw("serviceMonitorLabels"), "must be empty unless serviceMonitor is true: they label the ServiceMonitor")
+	}
+	if l.ServiceMonitor && len(l.MetricsNamespaces) == 0 {
+		p.warn("serviceMonitor is on and metricsNamespaces is empty: the NetworkPolicy lets only pods of the Locust namespace reach /metrics; list Prometheus' namespace in metricsNamespaces unless it runs there.")
+	}
 
 	l.Env = p.envList("extraEnv")
 	l.SecretEnv = p.secretEnv(l.Env)

@@ -108,16 +108,16 @@ func (p *parser) noDuplicates(key string, items []string) {
 }
 
 // labelMap reads a list of "key=value" Kubernetes labels.
-func (p *parser) labelMap(key string) map[string]string {
+func (p *parser) labelMap(key, what string) map[string]string {
 	m := map[string]string{}
 	for _, raw := range p.list(key) {
 		k, v, found := strings.Cut(raw, "=")
 		_, dup := m[k]
 		switch err := components.ValidateNodeSelector(k, v); {
 		case !found:
-			p.fail(key, quote(raw), "each entry must be a node label as key=value, like \"node-role/locust=true\"")
+			p.fail(key, quote(raw), "each entry must be "+what)
 		case err != nil:
-			p.fail(key, quote(raw), "each entry must be a node label as key=value, like \"node-role/locust=true\": "+err.Error())
+			p.fail(key, quote(raw), "each entry must be "+what+": "+err.Error())
 		case dup:
 			p.fail(key, quote(raw), "label "+k+" is given more than once")
 		default:
@@ -126,6 +126,12 @@ func (p *parser) labelMap(key string) map[string]string {
 	}
 	return m
 }
+
+// What labelMap's keys hold, for its errors.
+const (
+	nodeLabel = "a node label as key=value, like \"node-role/locust=true\""
+	kubeLabel = "a Kubernetes label as key=value, like \"release=kube-prometheus-stack\""
+)
 
 // tolerations reads a list of tolerations written as `key=value:Effect`
 // (Equal), `key:Effect` or `key` (Exists, any value; without an effect, any

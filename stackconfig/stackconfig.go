@@ -153,6 +153,10 @@ type Locust struct {
 	EgressCIDRs []string
 	// MetricsNamespaces may reach the master's /metrics (Prometheus).
 	MetricsNamespaces []string
+	// ServiceMonitor asks for a Prometheus Operator ServiceMonitor of the
+	// master, with ServiceMonitorLabels on it.
+	ServiceMonitor       bool
+	ServiceMonitorLabels map[string]string
 }
 
 // EnvVar is one extra environment variable for the Locust containers.
@@ -242,9 +246,9 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 	c.Mode = ClusterMode(p.oneOf("clusterMode", string(ModeEKS), string(ModeExisting)))
 	placement := map[string]bool{}
 	existing := ExistingCluster{
-		NodeSelector:       p.labelMap("nodeSelector"),
-		MasterNodeSelector: p.labelMap("masterNodeSelector"),
-		WorkerNodeSelector: p.labelMap("workerNodeSelector"),
+		NodeSelector:       p.labelMap("nodeSelector", nodeLabel),
+		MasterNodeSelector: p.labelMap("masterNodeSelector", nodeLabel),
+		WorkerNodeSelector: p.labelMap("workerNodeSelector", nodeLabel),
 		WorkerTolerations:  p.tolerations("workerTolerations"),
 	}
 	for key, set := range map[string]bool{

@@ -208,6 +208,8 @@ func TestInvalidValues(t *testing.T) {
 		{"worker toleration without a key", "local", map[string]string{"workerTolerations": `[":NoSchedule"]`}, "workerTolerations", `":NoSchedule"`, "key=value:Effect"},
 		{"worker node selector in eks mode", "dev", map[string]string{"workerNodeSelector": `["pool=x"]`}, "workerNodeSelector", `["pool=x"]`, "tainted worker node group"},
 		{"metrics namespace not a namespace name", "dev", map[string]string{"metricsNamespaces": `["Monitoring"]`}, "metricsNamespaces", `"Monitoring"`, "may scrape the master's /metrics"},
+		{"service monitor label without a value", "dev", map[string]string{"serviceMonitor": "true", "serviceMonitorLabels": `["release"]`}, "serviceMonitorLabels", `"release"`, "a Kubernetes label as key=value"},
+		{"service monitor labels without the monitor", "dev", map[string]string{"serviceMonitorLabels": `["release=prom"]`}, "serviceMonitorLabels", `["release=prom"]`, "unless serviceMonitor is true"},
 		{"egress CIDR with host bits", "dev", map[string]string{"egressCidrs": `["10.0.0.1/16"]`}, "egressCidrs", `"10.0.0.1/16"`, "host bits"},
 		{"desired size out of range", "dev", map[string]string{"nodeDesiredSize": "7"}, "nodeDesiredSize", `7`, "must be 0 (sized from the workers)"},
 		{"no system instance types", "dev", map[string]string{"systemNodeInstanceTypes": `[]`}, "systemNodeInstanceTypes", `[]`, "on-demand node group"},

@@ -61,3 +61,23 @@ func TestActionsPinnedByCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployChecksForAnInterruptedUpdate: each deploy job runs
+// recover-interrupted.sh on its stack before its up (the script itself runs
+// against the real CLI and state in TestEndToEnd).
+func TestDeployChecksForAnInterruptedUpdate(t *testing.T) {
+	for jobName, j := range readWorkflow(t, "deploy.yml").Jobs {
+		check, up := -1, -1
+		for i, s := range j.Steps {
+			if strings.Contains(s.Run, "recover-interrupted.sh "+jobName) {
+				check = i
+			}
+			if strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] == "up" {
+				up = i
+			}
+		}
+		if check < 0 || up < 0 || check > up {
+			t.Errorf("deploy.yml %s: recover-interrupted.sh %s at step %d, up at step %d; want the check before the up", jobName, jobName, check, up)
+		}
+	}
+}
