@@ -213,5 +213,21 @@ func (p *parser) awsCredentials() ekscluster.Credentials {
 	if raw := p.str("aws:assumeRoles"); raw != "" && raw != "[]" {
 		p.fail("aws:assumeRoles", "a chain of roles", "is not supported: `aws eks get-token` assumes one role; use aws:assumeRole")
 	}
+	// The AWS provider would use these, the Kubernetes provider's
+	// `aws eks get-token` would not (it takes only --region, --profile and
+	// --role-arn): the two would act as different identities, and the
+	// Kubernetes side fail as unauthorized or act as someone else.
+	for _, key := range unsupportedAWSCredentials {
+		if _, set, _ := p.lookup(key); set {
+			p.fail(key, "a value (not shown)", "is not supported: the Kubernetes provider's `aws eks get-token` cannot use it. Give credentials through the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN, as CI's OIDC does), a profile (aws:profile) or aws:assumeRole")
+		}
+	}
 	return c
+}
+
+// unsupportedAWSCredentials are pulumi-aws provider settings that carry
+// credentials the AWS CLI's get-token cannot take as options.
+var unsupportedAWSCredentials = []string{
+	"aws:accessKey", "aws:secretKey", "aws:token", "aws:assumeRoleWithWebIdentity",
+	"aws:sharedCredentialsFiles", "aws:sharedConfigFiles",
 }

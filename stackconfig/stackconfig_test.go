@@ -173,6 +173,8 @@ func TestInvalidValues(t *testing.T) {
 		{"bad Kubernetes version", "dev", map[string]string{"kubernetesVersion": "1.34.2"}, "kubernetesVersion", `"1.34.2"`, "minor version on the EKS release calendar"},
 		{"bad creator ARN", "dev", map[string]string{"clusterCreatorArn": "arn:aws:sts::123456789012:assumed-role/deploy/session"}, "clusterCreatorArn", `"arn:aws:sts::123456789012:assumed-role/deploy/session"`, "the role's ARN, not the session's"},
 		{"assumeRole without a role", "dev", map[string]string{"aws:assumeRole": `{"sessionName":"x"}`}, "aws:assumeRole", "a value without a valid roleArn", "must be an object with roleArn"},
+		{"static keys in the stack", "dev", map[string]string{"aws:accessKey": "AKIAEXAMPLE"}, "aws:accessKey", "a value (not shown)", "Kubernetes provider's `aws eks get-token` cannot use it"},
+		{"web identity in the stack", "dev", map[string]string{"aws:assumeRoleWithWebIdentity": `{"roleArn":"arn:aws:iam::123456789012:role/ci"}`}, "aws:assumeRoleWithWebIdentity", "a value (not shown)", "AWS_WEB_IDENTITY_TOKEN_FILE"},
 		{"chained roles", "dev", map[string]string{"aws:assumeRoles": `[{"roleArn":"arn:aws:iam::123456789012:role/a"}]`}, "aws:assumeRoles", "a chain of roles", "use aws:assumeRole"},
 		{"unknown log type", "dev", map[string]string{"clusterLogTypes": `["api","kubelet"]`}, "clusterLogTypes", `"kubelet"`, "controllerManager"},
 		{"one availability zone", "dev", map[string]string{"availabilityZoneCount": "1"}, "availabilityZoneCount", `"1"`, "from 2 to 6"},
