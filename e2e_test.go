@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -241,7 +240,13 @@ func TestEndToEnd(t *testing.T) {
 	checkDriftRestored(t, ctx, stack, kube)
 	stop()
 
-	// 4b. Values at the edge of what the validators accept: the real API
+	// 4b. An up killed or cancelled half way is finished by the next one,
+	// after the recovery the README gives, with nothing orphaned.
+	stop = timings.start("interrupted ups: kill, cancel, recover")
+	checkInterruptedUpRecovers(t, ctx, stack, kube, locustfiles, bin, workDir, env)
+	stop()
+
+	// 4c. Values at the edge of what the validators accept: the real API
 	// server must accept them too.
 	stop = timings.start("edge values: up")
 	checkEdgeValuesAccepted(t, ctx, stack, kube, locustfiles)
@@ -277,14 +282,7 @@ func TestEndToEnd(t *testing.T) {
 	if left := kube.ours(); len(left) > 0 {
 		t.Errorf("left in the cluster after destroy: %v", left)
 	}
-	res, err := stack.Export(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var state apitype.DeploymentV3
-	if err := json.Unmarshal(res.Deployment, &state); err != nil {
-		t.Fatal(err)
-	}
+	state := exportState(t, ctx, stack)
 	for _, r := range state.Resources {
 		if r.Type != "pulumi:pulumi:Stack" {
 			t.Errorf("stack still holds %s %s after destroy", r.Type, r.URN.Name())
