@@ -12,13 +12,16 @@
 #   name a second one cannot take) or not. A person must look and either
 #   import it or drop it; this stops, naming each one and the commands.
 #
-# A lock the dead update left is not removed here: `pulumi cancel` would
-# also cancel a destroy running now (it has its own concurrency group), so
-# the up fails on it with Pulumi's own message, and a person who has checked
-# that no update runs removes it (README: An interrupted up).
+# A lock a killed update left on a self-managed backend (file:// or s3://)
+# is removed once it is older than any job that updates the stack may run
+# (LOCK_STALE_MINUTES, 90: the deploy and destroy jobs time out at 60), so
+# that it cannot be a running deploy's or destroy's (destroys queue apart
+# from deploys). A younger lock stays: the up then fails on it with
+# Pulumi's own message. On Pulumi Cloud a killed update is cancelled in its
+# console or with `pulumi cancel` (README: An interrupted up).
 #
 # Exit 0 when the `up` may go on, 1 when a person must act, 2 on usage.
-# Needs the Pulumi CLI logged in, and jq.
+# Needs the Pulumi CLI logged in, jq, and for s3:// the AWS CLI.
 set -euo pipefail
 
 if (($# != 1)); then
@@ -26,6 +29,45 @@ if (($# != 1)); then
   exit 2
 fi
 stack=$1
+stale_minutes=${LOCK_STALE_MINUTES:-90}
+project=$(sed -n 's/^name: *//p' Pulumi.yaml | head -1)
+
+# newest_lock prints when the newest lock file of the stack was written, in
+# seconds since the epoch, or nothing. Locks live at
+# .pulumi/locks/organization/<project>/<stack>/<id>.json (pulumi
+# pkg/backend/diy/lock.go, stackLockDir).
+newest_lock() {
+  local url=${PULUMI_BACKEND_URL:-} rel=".pulumi/locks/organization/$project/$stack"
+  case "$url" in
+    file://*)
+      local dir=${url#file://}
+      dir=${dir%%\?*}
+      find "$dir/$rel" -name '*.json' -printf '%T@\n' 2>/dev/null | sort -n | tail -1 | cut -d. -f1
+      ;;
+    s3://*)
+      local rest=${url#s3://}
+      rest=${rest%%\?*}
+      local bucket=${rest%%/*} prefix=""
+      [[ "$rest" == */* ]] && prefix=${rest#*/}/
+      local when
+      # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
+      when=$(aws s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix$rel/" \
+        --query 'max_by(Contents || `[]`, &LastModified).LastModified' --output text 2>/dev/null || true)
+      if [[ -n "$when" && "$when" != None ]]; then date -d "$when" +%s; fi
+      ;;
+  esac
+}
+
+lock=$(newest_lock || true)
+if [[ -n "$lock" ]]; then
+  age=$((($(date +%s) - lock) / 60))
+  if ((age >= stale_minutes)); then
+    echo "Stack $stack: a lock $age minutes old, older than any update may run ($stale_minutes): its update was killed. Removing it."
+    pulumi cancel --stack "$stack" --yes
+  else
+    echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays (the up fails on it; see README: An interrupted up)."
+  fi
+fi
 
 if ! state=$(pulumi stack export --stack "$stack" 2>/dev/null); then
   echo "No stack $stack yet: nothing to recover."
