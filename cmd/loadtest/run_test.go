@@ -14,15 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
-	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -354,80 +351,4 @@ func TestFlagsWinOverStackOutputs(t *testing.T) {
 	if _, err := stackoutputs.Parse([]byte(`{"namespace":"locust"}`)); err == nil || !strings.Contains(err.Error(), "pulumi up") {
 		t.Errorf("outputs of an older deployment: %v", err)
 	}
-}
-
-// TestResultsInS3: each run's folder goes to the bucket, and a run on
-// another machine (an empty local results folder) compares with the
-// previous run found there. The S3 side is gofakes3, an implementation of
-// the S3 protocol, spoken to by the AWS SDK as it speaks to AWS.
-func TestResultsInS3(t *testing.T) {
-	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
-		backend := s3mem.New()
-		if err := backend.CreateBucket("loadtest-results"); err != nil {
-			t.Fatal(err)
-		}
-		s3 := httptest.NewServer(gofakes3.New(backend).Server())
-		t.Cleanup(s3.Close)
-		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-		t.Setenv("AWS_REGION", "us-east-1")
-		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-
-		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
-		args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
-			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
-			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
-		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-		if code != exitOK || !strings.Contains(stdout, "uploaded 8 files to s3://loadtest-results/dev/") {
-			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
-		}
-		first := filepath.Base(resultDir(t, stdout))
-		store, err := resultstore.New(context.Background(), "loadtest-results", s3.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := store.Get(context.Background(), "dev/"+first+"/summary.json")
-		if err != nil || !bytes.Contains(b, []byte(`"verdict": "pass"`)) {
-			t.Fatalf("summary.json in the bucket: %v %s", err, b)
-		}
-		if h, err := store.Get(context.Background(), "dev/"+first+"/histogram.json"); err != nil || !bytes.Contains(h, []byte(`"response_times"`)) {
-			t.Errorf("histogram.json in the bucket: %v %.200s", err, h)
-		}
-
-		time.Sleep(1100 * time.Millisecond)
-		code, stdout, stderr = runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
-		if code != exitOK {
-			t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
-		}
-		secondDir := resultDir(t, stdout)
-		second := readSummary(t, secondDir)
-		if want := "s3://loadtest-results/dev/" + first; second.Baseline != want || len(second.Changes) == 0 {
-			t.Errorf("second run's baseline %q (%d changes), want %s from the bucket", second.Baseline, len(second.Changes), want)
-		}
-		// The history comes from the bucket on a machine that holds only
-		// this run: the trend and the table have both runs, with the first
-		// run's figures as the bucket holds them.
-		md, _ := os.ReadFile(filepath.Join(secondDir, "summary.md"))
-		firstSummary := runreport.Summary{}
-		json.Unmarshal(b, &firstSummary)
-		firstRow := fmt.Sprintf("%.1f", firstSummary.Stats.Total.RPS)
-		if !strings.Contains(string(md), "### The stack's last 2 runs") || !strings.Contains(string(md), firstRow) ||
-			!strings.Contains(string(md), "![p95 and throughput of the last runs, breaches marked](trend.svg)") {
-			t.Errorf("second run's summary.md lacks the two-run history (first run's rps %s) or the picture:\n%s", firstRow, md)
-		}
-		svg, err := store.Get(context.Background(), "dev/"+filepath.Base(secondDir)+"/trend.svg")
-		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(svg), []byte("<?xml")) && !bytes.Contains(svg, []byte("<svg")) {
-			t.Errorf("trend.svg in the bucket: %v %.100s", err, svg)
-		}
-		// history on a third machine, from the bucket alone.
-		code, stdout, stderr = runSubcommand("history", "--stack", "dev", "--results-dir", t.TempDir(),
-			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL, "--trend", filepath.Join(t.TempDir(), "trend.svg"))
-		if code != exitOK || strings.Count(stdout, "  pass") != 2 || !strings.Contains(stdout, firstRow) {
-			t.Errorf("history from the bucket: exit %d, want both runs (first rps %s):\n%s\n%s", code, firstRow, stdout, stderr)
-		}
-		if js, _ := os.ReadFile(filepath.Join(secondDir, "summary.md")); bytes.Count(js, []byte("trend.svg")) != 1 {
-			t.Errorf("summary.md names trend.svg %d times, want once", bytes.Count(js, []byte("trend.svg")))
-		}
-	})
 }
