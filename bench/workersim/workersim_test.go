@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+)
+
+// TestSimulatorIsFaithful: a real master, of each Locust version the suite
+// runs, takes the simulated workers for real ones: it sees every one of
+// them ready, hands them a swarm, stops it, and its totals equal exactly
+// what the simulator reported. A simulator the master did not understand
+// would show as fewer workers, missing ones, or other totals.
+func TestSimulatorIsFaithful(t *testing.T) {
+	const workers = 20
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		dir := t.TempDir()
+		// The master needs the user class the swarm names; it runs no user.
+		locustfile := filepath.Join(dir, "locustfile.py")
+		if err := os.WriteFile(locustfile, []byte("from locust import User, task\n\n\nclass Reader(User):\n    @task\n    def read(self):\n        pass\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		bind, web := locusttest.FreePort(t), locusttest.FreePort(t)
+		master := locusttest.Start(t, l, "master", []string{l.Python, "-m", "locust", "-f", locustfile, "--master",
+			"--master-bind-host=127.0.0.1", fmt.Sprintf("--master-bind-port=%d", bind),
+			"--web-host=127.0.0.1", fmt.Sprintf("--web-port=%d", web)}, nil)
+		api, err := locustapi.New(fmt.Sprintf("http://127.0.0.1:%d", web))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		// The master binds its worker port before it serves its web UI.
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the master's web UI", func() bool {
+			_, err := api.Stats(ctx)
+			return err == nil
+		})
+		sent := &totals{}
+		done := make(chan []error, 1)
+		go func() {
+			done <- simulate(ctx, config{master: fmt.Sprintf("127.0.0.1:%d", bind), version: l.Version, rps: 30, endpoints: 5, failRatio: 0.05}, workers, sent, nil)
+		}()
+		defer func() {
+			cancel()
+			if errs := <-done; len(errs) > 0 {
+				t.Errorf("simulated workers failed: %v", errs)
+			}
+		}()
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), fmt.Sprintf("%d workers ready", workers), func() bool {
+			s, err := api.Stats(ctx)
+			return err == nil && s.ConnectedWorkers() == workers
+		})
+		if err := api.Start(ctx, locustapi.Swarm{Users: 2 * workers, SpawnRate: float64(2 * workers)}); err != nil {
+			t.Fatal(err)
+		}
+		// Two report intervals of load.
+		time.Sleep(7 * time.Second)
+		if err := api.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// /stats/requests is cached for 2 s (web.py, memoize).
+		time.Sleep(2500 * time.Millisecond)
+		s, err := api.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sent.requests.Load(); want == 0 || int64(s.Requests) != want || int64(s.Failures) != sent.failures.Load() {
+			t.Fatalf("the master counts %d requests, %d failed; the simulator reported %d, %d failed", s.Requests, s.Failures, want, sent.failures.Load())
+		}
+		if ready := locusttest.ReadyWorkers(master.Output()); len(ready) != workers || strings.Contains(master.Output(), "missing") {
+			t.Errorf("the master reported %d distinct workers ready (want %d), or some missing:\n%s", len(ready), workers, master.Output())
+		}
+		t.Logf("Locust %s: %d simulated workers ready, a swarm of %d users run and stopped; the master counts %d requests (%d failed), as reported",
+			l.Version, workers, 2*workers, s.Requests, s.Failures)
+	})
+}
