@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Measures how many workers one Locust master holds: a real master of each
+# Locust version this machine has, against N simulated workers
+# (bench/workersim, Locust's own worker protocol) that report stats at a
+# steady rate while a swarm runs. For each N it prints the master's CPU share
+# (of one core: the master is one Python process) and peak memory, the
+# simulator's CPU share, how many workers the master saw ready and marked
+# missing, and whether the master's request count equals what the workers
+# reported.
+#
+# Usage: bench/master-capacity.sh [seconds per size] [worker counts...]
+#        (defaults: 30 s; 50 100 200 400 700 1000)
+# Needs Debian's python3-locust (2.12.1) and, for 2.24.0, bin/locust-debian13
+# (.ci/run deps and tools). Exit 0, or 1 when a run could not start.
+set -euo pipefail
+seconds=${1:-30}
+shift || true
+sizes=("$@")
+((${#sizes[@]})) || sizes=(50 100 200 400 700 1000)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+rps_per_worker=${RPS_PER_WORKER:-20}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building bench/workersim" >&2
+(cd "$root" && go build -o "$work/workersim" ./bench/workersim)
+cat >"$work/locustfile.py" <<'PY'
+from locust import User, task
+
+
+class Reader(User):
+    @task
+    def read(self):
+        pass
+PY
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# stats URL: the master's state, worker count and total requests, as "state workers requests".
+stats() {
+  python3 - "$1" <<'PY'
+import json, sys, urllib.request
+try:
+    s = json.load(urllib.request.urlopen(sys.argv[1] + "/stats/requests", timeout=10))
+except Exception:
+    print("down 0 0"); sys.exit()
+total = next((e for e in s["stats"] if e["name"] == "Aggregated"), {"num_requests": 0})
+ready = sum(1 for w in s.get("workers", []) if w.get("state") != "missing")
+print(s["state"], ready, total["num_requests"])
+PY
+}
+# cpu_ticks PID: user+system clock ticks used so far (proc(5), fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_mb() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
+hz=$(getconf CLK_TCK)
+
+versions=("2.12.1 /usr/bin/python3")
+[[ -x "$root/bin/locust-debian13/python3" ]] && versions+=("2.24.0 $root/bin/locust-debian13/python3")
+
+printf '%-8s %6s %8s %9s %8s %7s %8s %10s %10s %s\n' locust workers "ready" "master%" "peakMB" "sim%" missing counted reported exact
+for v in "${versions[@]}"; do
+  read -r version python <<<"$v"
+  for n in "${sizes[@]}"; do
+    bind=$(free_port) web=$(free_port) url=""
+    "$python" -m locust -f "$work/locustfile.py" --master --master-bind-host 127.0.0.1 --master-bind-port "$bind" \
+      --web-host 127.0.0.1 --web-port "$web" >"$work/master.log" 2>&1 &
+    master=$!
+    pids+=("$master")
+    url="http://127.0.0.1:$web"
+    for _ in $(seq 100); do [[ "$(stats "$url" | cut -d' ' -f1)" != down ]] && break; sleep 0.2; done
+    "$work/workersim" --master "127.0.0.1:$bind" --workers "$n" --rps "$rps_per_worker" --version "$version" \
+      >"$work/sim.json" 2>"$work/sim.log" &
+    sim=$!
+    pids+=("$sim")
+    echo "locust $version, $n workers: waiting up to 120 s for them to be ready" >&2
+    ready=0
+    for _ in $(seq 120); do
+      ready=$(stats "$url" | cut -d' ' -f2)
+      ((ready >= n)) && break
+      sleep 1
+    done
+    curl -s -o /dev/null -X POST -d "user_count=$((2 * n))&spawn_rate=$((2 * n))" "$url/swarm"
+    sleep 5 # spawning and the first reports
+    m0=$(cpu_ticks "$master") s0=$(cpu_ticks "$sim") peak=0
+    echo "  measuring for ${seconds}s" >&2
+    for _ in $(seq "$seconds"); do
+      sleep 1
+      r=$(rss_mb "$master")
+      ((r > peak)) && peak=$r
+    done
+    m1=$(cpu_ticks "$master") s1=$(cpu_ticks "$sim")
+    curl -s -o /dev/null "$url/stop"
+    sleep 4 # the last reports, and /stats/requests' 2 s cache (web.py, memoize)
+    counted=$(stats "$url" | cut -d' ' -f3)
+    kill -INT "$sim"
+    wait "$sim" || true
+    reported=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$work/sim.json" 2>/dev/null || echo 0)
+    missing=$(grep -c "setting state to missing" "$work/master.log" || true)
+    kill "$master" 2>/dev/null || true
+    wait "$master" 2>/dev/null || true
+    exact=no
+    # Reports sent after the stop (each worker's next periodic one, empty)
+    # add nothing; any difference is a report the master lost or mis-merged.
+    [[ "$counted" == "$reported" ]] && exact=yes
+    printf '%-8s %6d %8s %8.0f%% %8d %6.0f%% %8d %10s %10s %s\n' "$version" "$n" "$ready/$n" \
+      "$(bc -l <<<"100 * ($m1 - $m0) / $hz / $seconds")" "$peak" "$(bc -l <<<"100 * ($s1 - $s0) / $hz / $seconds")" \
+      "$missing" "$counted" "$reported" "$exact"
+  done
+done
