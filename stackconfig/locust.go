@@ -23,7 +23,7 @@ func (p *parser) locust(available []string) Locust {
 		Locustfiles:     p.list("locustfiles"),
 		TargetHost:      p.str("targetHost"),
 		Image:           p.str("image"),
-		Workers:         p.integer("workers", 1, maxWorkers),
+		Workers:         p.workers(),
 	}
 	if err := components.ValidateNamespace(l.Namespace); err != nil {
 		p.fail("namespace", quote(l.Namespace), "must be a Kubernetes namespace name: "+err.Error())
@@ -258,4 +258,18 @@ func (p *parser) loadTest() LoadTest {
 		lt.MaxFailRatio = r
 	}
 	return lt
+}
+
+// workers reads the worker count. Above maxWorkers it says why: that is how
+// many one master was measured to hold, and past it the way to more load is
+// stronger workers, not more of them.
+func (p *parser) workers() int {
+	raw := p.str("workers")
+	if n, err := strconv.Atoi(raw); err == nil && n > maxWorkers {
+		p.fail("workers", quote(raw), fmt.Sprintf("must be at most %d: one Locust master was measured holding %d workers "+
+			"(README, How many workers one master holds), not more. For more load, give each worker more users and more CPU "+
+			"(workerCpuRequest, a larger nodeInstanceTypes); Locust's --processes does not combine with a master", maxWorkers, maxWorkers))
+		return n
+	}
+	return p.integer("workers", 1, maxWorkers)
 }

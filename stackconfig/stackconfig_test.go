@@ -152,6 +152,7 @@ func TestInvalidValues(t *testing.T) {
 	}{
 		{"zero workers", "dev", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
 		{"negative workers", "dev", map[string]string{"workers": "-3"}, "workers", `"-3"`, "from 1 to 1000"},
+		{"more workers than one master was measured holding", "dev", map[string]string{"workers": "1001"}, "workers", `"1001"`, "one Locust master was measured holding 1000 workers"},
 		{"workers not a number", "dev", map[string]string{"workers": "many"}, "workers", `"many"`, "whole number"},
 		{"min above max nodes", "dev", map[string]string{"nodeMinSize": "5", "nodeDesiredSize": "5", "nodeMaxSize": "3"}, "nodeMinSize", `5`, "must not exceed nodeMaxSize (3)"},
 		{"desired outside range", "dev", map[string]string{"nodeDesiredSize": "9"}, "nodeDesiredSize", `9`, "from nodeMinSize (1) to nodeMaxSize (3)"},
