@@ -40,7 +40,9 @@ class Reader(User):
     def read(self):
         pass
 PY
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+python=python3 # free_port's; each version's Python below
+# shellcheck source=bench/local-locust.sh
+source "$here/local-locust.sh"
 # stats URL: the master's state, worker count and total requests, as "state workers requests".
 stats() {
   python3 - "$1" <<'PY'

@@ -225,11 +225,9 @@ func TestStoppingUsersLosesNoRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What the users sent before they stopped is answered within
-			// the target's 30 ms; the master's /stats/requests is cached
-			// for 2 s (memoize(DEFAULT_CACHE_TIME) in web.py@2.12.1:331,
-			// @2.24.0:373): the last answer may predate the swarm.
-			time.Sleep(2500 * time.Millisecond)
-			s, err := api.Stats(ctx)
+			// the target's 30 ms, well inside the wait for Locust's cached
+			// answer, which may predate the swarm, to expire.
+			s, err := api.SettledStats(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

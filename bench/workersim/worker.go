@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,6 @@ type worker struct {
 	window  time.Time // when the current report's window began
 	carry   float64   // fractional requests carried to the next tick
 	rng     *rand.Rand
-	index   int
 }
 
 func newWorker(id string, cfg config, sent *totals, seed uint64) *worker {
@@ -122,9 +122,8 @@ func (w *worker) run(ctx context.Context) error {
 func (w *worker) handle(msg message) error {
 	switch msg.Type {
 	case "ack":
-		if d, ok := msg.Data.(map[string]any); ok {
-			w.index = toInt(d["index"])
-		}
+		// The master's answer to client_ready (with the worker's index,
+		// which nothing here needs).
 	case "spawn":
 		if err := w.send("spawning", nil); err != nil {
 			return err
@@ -245,28 +244,16 @@ func roundLikeLocust(ms int) int {
 	return (ms + 5) / 10 * 10
 }
 
+// toInt reads a number msgpack decoded, of whatever integer or float type.
 func toInt(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case int8:
-		return int(n)
-	case int16:
-		return int(n)
-	case int32:
-		return int(n)
-	case int64:
-		return int(n)
-	case uint8:
-		return int(n)
-	case uint16:
-		return int(n)
-	case uint32:
-		return int(n)
-	case uint64:
-		return int(n)
-	case float64:
-		return int(n)
+	r := reflect.ValueOf(v)
+	switch {
+	case r.CanInt():
+		return int(r.Int())
+	case r.CanUint():
+		return int(r.Uint())
+	case r.CanFloat():
+		return int(r.Float())
 	}
 	return 0
 }

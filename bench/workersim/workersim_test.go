@@ -64,9 +64,7 @@ func TestSimulatorIsFaithful(t *testing.T) {
 		if err := api.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		// /stats/requests is cached for 2 s (web.py, memoize).
-		time.Sleep(2500 * time.Millisecond)
-		s, err := api.Stats(ctx)
+		s, err := api.SettledStats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -142,11 +142,14 @@ func (s Stats) ConnectedWorkers() int {
 	return n
 }
 
-// Stats reads the live stats. Locust caches this answer for 2 s or more
-// (memoize(DEFAULT_CACHE_TIME, dynamic_timeout) on /stats/requests in
-// web.py, every version read), so one read soon after a change may predate
-// it; final figures come from the CSV or the histograms, which are not
-// cached.
+// StatsCacheTime is how long Locust caches /stats/requests
+// (memoize(DEFAULT_CACHE_TIME, dynamic_timeout) in web.py@2.12.1:331,
+// @2.24.0:373: 2 s, doubled only when computing it takes longer).
+const StatsCacheTime = 2 * time.Second
+
+// Stats reads the live stats. Locust caches this answer (StatsCacheTime),
+// so one read soon after a change may predate it; final figures come from
+// the CSV or the histograms, which are not cached, or from SettledStats.
 func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
 	b, err := c.Get(ctx, "/stats/requests")
@@ -157,6 +160,17 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 		return s, fmt.Errorf("master's /stats/requests: %w", err)
 	}
 	return s, nil
+}
+
+// SettledStats reads the stats once every answer Locust may have cached
+// before this call has expired: what a test reads after a stop.
+func (c *Client) SettledStats(ctx context.Context) (Stats, error) {
+	select {
+	case <-ctx.Done():
+		return Stats{}, ctx.Err()
+	case <-time.After(StatsCacheTime + 500*time.Millisecond):
+	}
+	return c.Stats(ctx)
 }
 
 // Swarm is a test to start.
