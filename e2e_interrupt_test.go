@@ -93,6 +93,28 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 		// does not). The deploy workflow's check, run on the real CLI and
 		// state, keeps a lock that a running update may hold, and removes
 		// one older than any update may run: here "older than 0 minutes".
+		// A kill while the file backend writes the state can leave it
+		// unreadable (seen: "failed to load checkpoint: EOF"): the script
+		// stops on it, and the backend's own .bak of the previous state is
+		// put back, as the README says.
+		restored := false
+		if _, err := stack.Export(ctx); err != nil {
+			if !strings.Contains(err.Error(), "failed to load checkpoint") {
+				t.Fatalf("%s: exporting the state after the interruption: %v", how, err)
+			}
+			if code, said := recoverScript(t, bin, workDir, env, "90"); code != 1 || !strings.Contains(said, "cannot be read") {
+				t.Errorf("%s: recover-interrupted.sh on an unreadable state: exit %d:\n%s", how, code, said)
+			}
+			state := filepath.Join(strings.TrimPrefix(env["PULUMI_BACKEND_URL"], "file://"), ".pulumi", "stacks", "locust-eks", "local.json")
+			b, err := os.ReadFile(state + ".bak")
+			if err != nil {
+				t.Fatalf("%s: the state is unreadable and has no backup: %v", how, err)
+			}
+			if err := os.WriteFile(state, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			restored = true
+		}
 		pending := pendingOperations(t, ctx, stack)
 		_, said := recoverScript(t, bin, workDir, env, "90")
 		keptLock := strings.Contains(said, "minutes old; an update may still be running, so it stays")
@@ -119,8 +141,8 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 			var up auto.UpResult
 			must("up --refresh", func() (err error) { up, err = stack.Up(ctx, optup.Refresh()); return err })
 			checkRecovered(t, ctx, stack, kube, how, i)
-			t.Logf("%s during the %s: lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script went on; up --refresh %v, converged, no orphans",
-				how, at, keptLock, describe(pending), up.Summary.ResourceChanges)
+			t.Logf("%s during the %s: state restored from its .bak: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script went on; up --refresh %v, converged, no orphans",
+				how, at, restored, keptLock, describe(pending), up.Summary.ResourceChanges)
 			continue
 		}
 		var imports []optrefresh.PendingCreate
@@ -151,8 +173,8 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 			t.Fatalf("%s: up after the recovery: %v", how, err)
 		}
 		checkRecovered(t, ctx, stack, kube, how, i)
-		t.Logf("%s during the %s: lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script stopped naming them; imported %d, dropped %d; then up %v, converged, no orphans",
-			how, at, keptLock, describe(pending), len(imports), len(dropped), up.Summary.ResourceChanges)
+		t.Logf("%s during the %s: state restored from its .bak: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script stopped naming them; imported %d, dropped %d; then up %v, converged, no orphans",
+			how, at, restored, keptLock, describe(pending), len(imports), len(dropped), up.Summary.ResourceChanges)
 	}
 }
 

@@ -5,6 +5,8 @@
 #
 #   recover-interrupted.sh STACK
 #
+# - A state that cannot be read (a checkpoint cut by a kill): stop, naming
+#   the backup to put back.
 # - No pending operations in the state: nothing to do.
 # - Pending updates or deletes only: the `up --refresh` that follows reads
 #   the real state and clears them; this goes on.
@@ -69,9 +71,14 @@ if [[ -n "$lock" ]]; then
   fi
 fi
 
-if ! state=$(pulumi stack export --stack "$stack" 2>/dev/null); then
-  echo "No stack $stack yet: nothing to recover."
-  exit 0
+if ! state=$(pulumi stack export --stack "$stack" 2>"${TMPDIR:-/tmp}/export.err"); then
+  if grep -q "no stack named" "${TMPDIR:-/tmp}/export.err"; then
+    echo "No stack $stack yet: nothing to recover."
+    exit 0
+  fi
+  # Seen on a file:// backend after a SIGKILL: "failed to load checkpoint: EOF".
+  echo "::error::Stack $stack: its state cannot be read: $(cat "${TMPDIR:-/tmp}/export.err"). An update killed while writing it leaves it so. Put the previous state back (README: An interrupted up): on file://, .pulumi/stacks/$project/$stack.json.bak over $stack.json; on s3://, the object's previous version. Then run this again."
+  exit 1
 fi
 # pending_operations: apitype.DeploymentV3, each {resource: {urn, type,
 # inputs, ...}, type: creating|updating|deleting|reading|...}.
