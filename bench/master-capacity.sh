@@ -5,11 +5,15 @@
 # steady rate while a swarm runs. For each N it prints the master's CPU share
 # (of one core: the master is one Python process) and peak memory, the
 # simulator's CPU share, how many workers the master saw ready and marked
-# missing, and whether the master's request count equals what the workers
-# reported.
+# missing, whether the master's request count equals what the workers
+# reported, and the stats lag (report sent to its figures shown; median and
+# largest, in the uncached CSV and in /stats/requests, which Locust caches
+# for 2 s: bench/workersim/lag.go).
 #
 # Usage: bench/master-capacity.sh [seconds per size] [worker counts...]
 #        (defaults: 30 s; 50 100 200 400 700 1000)
+# Environment: RPS_PER_WORKER (20) requests/s each worker reports,
+#              ENDPOINTS (10) distinct endpoints they spread over.
 # Needs Debian's python3-locust (2.12.1) and, for 2.24.0, bin/locust-debian13
 # (.ci/run deps and tools). Exit 0, or 1 when a run could not start.
 set -euo pipefail
@@ -20,6 +24,7 @@ sizes=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 rps_per_worker=${RPS_PER_WORKER:-20}
+endpoints=${ENDPOINTS:-10}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -64,7 +69,9 @@ hz=$(getconf CLK_TCK)
 versions=("2.12.1 /usr/bin/python3")
 [[ -x "$root/bin/locust-debian13/python3" ]] && versions+=("2.24.0 $root/bin/locust-debian13/python3")
 
-printf '%-8s %6s %8s %9s %8s %7s %8s %10s %10s %s\n' locust workers "ready" "master%" "peakMB" "sim%" missing counted reported exact
+printf '%-8s %6s %8s %9s %8s %7s %8s %10s %10s %5s %15s %15s\n' locust workers "ready" "master%" "peakMB" "sim%" missing counted reported exact \
+  "lag csv p50/max" "lag json p50/max"
+echo "(each worker: $rps_per_worker requests/s over $endpoints endpoints; lag in ms)" >&2
 for v in "${versions[@]}"; do
   read -r version python <<<"$v"
   for n in "${sizes[@]}"; do
@@ -75,7 +82,8 @@ for v in "${versions[@]}"; do
     pids+=("$master")
     url="http://127.0.0.1:$web"
     for _ in $(seq 100); do [[ "$(stats "$url" | cut -d' ' -f1)" != down ]] && break; sleep 0.2; done
-    "$work/workersim" --master "127.0.0.1:$bind" --workers "$n" --rps "$rps_per_worker" --version "$version" \
+    "$work/workersim" --master "127.0.0.1:$bind" --workers "$n" --rps "$rps_per_worker" --endpoints "$endpoints" \
+      --version "$version" --web "$url" \
       >"$work/sim.json" 2>"$work/sim.log" &
     sim=$!
     pids+=("$sim")
@@ -101,7 +109,15 @@ for v in "${versions[@]}"; do
     counted=$(stats "$url" | cut -d' ' -f3)
     kill -INT "$sim"
     wait "$sim" || true
-    reported=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$work/sim.json" 2>/dev/null || echo 0)
+    read -r reported lag_csv lag_json < <(python3 - "$work/sim.json" <<'PY' 2>/dev/null || echo "0 - -"
+import json, sys
+r = json.load(open(sys.argv[1]))
+lag = r.get("lag", {})
+# -1: the probe saw no report in that view: no figure, not zero.
+fig = lambda m, x: "-" if lag.get(m, -1) < 0 else "%.0f/%.0f" % (lag[m], lag[x])
+print(r["requests"], fig("csvMedianMs", "csvMaxMs"), fig("jsonMedianMs", "jsonMaxMs"))
+PY
+)
     missing=$(grep -c "setting state to missing" "$work/master.log" || true)
     kill "$master" 2>/dev/null || true
     wait "$master" 2>/dev/null || true
@@ -109,8 +125,8 @@ for v in "${versions[@]}"; do
     # Reports sent after the stop (each worker's next periodic one, empty)
     # add nothing; any difference is a report the master lost or mis-merged.
     [[ "$counted" == "$reported" ]] && exact=yes
-    printf '%-8s %6d %8s %8.0f%% %8d %6.0f%% %8d %10s %10s %s\n' "$version" "$n" "$ready/$n" \
+    printf '%-8s %6d %8s %8.0f%% %8d %6.0f%% %8d %10s %10s %5s %15s %15s\n' "$version" "$n" "$ready/$n" \
       "$(bc -l <<<"100 * ($m1 - $m0) / $hz / $seconds")" "$peak" "$(bc -l <<<"100 * ($s1 - $s0) / $hz / $seconds")" \
-      "$missing" "$counted" "$reported" "$exact"
+      "$missing" "$counted" "$reported" "$exact" "$lag_csv" "$lag_json"
   done
 done

@@ -54,7 +54,7 @@ func read(r io.Reader) ([]row, error) {
 	s := bufio.NewScanner(r)
 	for s.Scan() {
 		f := strings.Fields(s.Text())
-		if len(f) != 10 || f[0] == "locust" {
+		if len(f) < 10 || f[0] == "locust" { // 10 columns, 12 with the stats lag
 			continue
 		}
 		num := func(i int) (float64, error) { return strconv.ParseFloat(strings.TrimSuffix(f[i], "%"), 64) }

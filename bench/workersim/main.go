@@ -8,7 +8,8 @@
 //
 // It runs until --duration passes or it is interrupted, printing progress
 // every 10 s, then prints what it reported in total as one JSON line
-// ({"workers":..,"requests":..,"failures":..}) for the bench scripts.
+// ({"workers":..,"requests":..,"failures":..}) for the bench scripts; with
+// --web, also the stats lag it measured ("lag", lag.go).
 // Exit codes: 0 done, 1 a worker failed (the master said quit, or could not
 // be reached), 2 bad flags.
 package main
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -34,6 +36,7 @@ func main() {
 	flag.Float64Var(&cfg.failRatio, "fail-ratio", 0.01, "share of requests reported as failed")
 	workers := flag.Int("workers", 10, "simulated workers")
 	duration := flag.Duration("duration", 0, "how long to run; 0: until interrupted")
+	web := flag.String("web", "", "the master's web UI (http://host:port): measure the stats lag there (lag.go)")
 	flag.Parse()
 	if *workers < 1 || cfg.rps < 0 || cfg.endpoints < 1 || cfg.failRatio < 0 || cfg.failRatio > 1 {
 		fmt.Fprintln(os.Stderr, "workersim: --workers and --endpoints must be at least 1, --rps not negative, --fail-ratio from 0 to 1")
@@ -46,11 +49,21 @@ func main() {
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
+	var probe *lagProbe
+	if *web != "" {
+		probe = newLagProbe(strings.TrimSuffix(*web, "/"))
+		cfg.probe = probe
+		go probe.watch(ctx)
+	}
 	sent := &totals{}
 	errs := simulate(ctx, cfg, *workers, sent, func(running int) {
 		fmt.Fprintf(os.Stderr, "workersim: %d workers connected to %s, %d requests reported\n", running, cfg.master, sent.requests.Load())
 	})
-	out, _ := json.Marshal(map[string]int64{"workers": int64(*workers), "requests": sent.requests.Load(), "failures": sent.failures.Load()})
+	result := map[string]any{"workers": *workers, "requests": sent.requests.Load(), "failures": sent.failures.Load()}
+	if probe != nil {
+		result["lag"] = probe.summary()
+	}
+	out, _ := json.Marshal(result)
 	fmt.Println(string(out))
 	for _, err := range errs {
 		fmt.Fprintln(os.Stderr, "workersim:", err)
@@ -68,7 +81,11 @@ func simulate(ctx context.Context, cfg config, n int, sent *totals, progress fun
 	errs := make(chan error, n)
 	for i := range n {
 		// Locust's own node ids are <hostname>_<uuid hex>.
-		w := newWorker(fmt.Sprintf("%s_sim%08x%024x", host, i, time.Now().UnixNano()), cfg, sent, uint64(i))
+		wcfg := cfg
+		if i > 0 {
+			wcfg.probe = nil // one worker dates the reports
+		}
+		w := newWorker(fmt.Sprintf("%s_sim%08x%024x", host, i, time.Now().UnixNano()), wcfg, sent, uint64(i))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

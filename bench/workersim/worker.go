@@ -26,6 +26,9 @@ type config struct {
 	rps       float64
 	endpoints int
 	failRatio float64
+	// probe, on one worker only, adds a request of probeName to each report
+	// it sends while its users run, to date the report's arrival (lag.go).
+	probe *lagProbe
 }
 
 // totals are what the simulated workers reported to the master: requests
@@ -212,6 +215,14 @@ func (w *worker) generate() {
 // user_count, user_classes_count).
 func (w *worker) report() {
 	w.mu.Lock()
+	probing := w.cfg.probe != nil && w.state == stateRunning
+	if probing {
+		now := time.Now()
+		e := newEntry(probeName, "GET", float64(w.window.UnixNano())/1e9)
+		e.add(float64(now.UnixNano())/1e9, 1, 0, 1, 0)
+		w.entries[probeName] = e
+		w.total.add(float64(now.UnixNano())/1e9, 1, 0, 1, 0)
+	}
 	entries := make([]any, 0, len(w.entries))
 	for _, e := range w.entries {
 		entries = append(entries, e)
@@ -223,7 +234,11 @@ func (w *worker) report() {
 	requests, failures := w.total.NumRequests, w.total.NumFailures
 	w.resetStats(time.Now())
 	w.mu.Unlock()
+	sentAt := time.Now()
 	if err := w.send("stats", data); err == nil {
+		if probing {
+			w.cfg.probe.sentOne(sentAt)
+		}
 		w.sent.requests.Add(int64(requests))
 		w.sent.failures.Add(int64(failures))
 	}

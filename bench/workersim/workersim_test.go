@@ -42,9 +42,11 @@ func TestSimulatorIsFaithful(t *testing.T) {
 			return err == nil
 		})
 		sent := &totals{}
+		probe := newLagProbe(fmt.Sprintf("http://127.0.0.1:%d", web))
+		go probe.watch(ctx)
 		done := make(chan []error, 1)
 		go func() {
-			done <- simulate(ctx, config{master: fmt.Sprintf("127.0.0.1:%d", bind), version: l.Version, rps: 30, endpoints: 5, failRatio: 0.05}, workers, sent, nil)
+			done <- simulate(ctx, config{master: fmt.Sprintf("127.0.0.1:%d", bind), version: l.Version, rps: 30, endpoints: 5, failRatio: 0.05, probe: probe}, workers, sent, nil)
 		}()
 		defer func() {
 			cancel()
@@ -71,10 +73,24 @@ func TestSimulatorIsFaithful(t *testing.T) {
 		if want := sent.requests.Load(); want == 0 || int64(s.Requests) != want || int64(s.Failures) != sent.failures.Load() {
 			t.Fatalf("the master counts %d requests, %d failed; the simulator reported %d, %d failed", s.Requests, s.Failures, want, sent.failures.Load())
 		}
+		// The lag probe saw, in both views, each probe request it sent, and
+		// the master counts exactly those under the probe's name.
+		var lag lagSummary
+		locusttest.WaitFor(t, time.Now().Add(10*time.Second), "the lag probe to see every probe request", func() bool {
+			lag = probe.summary()
+			return lag.Sent > 0 && lag.SeenCSV == lag.Sent && lag.SeenJSON == lag.Sent
+		})
+		if got, err := probe.csvCount(ctx); err != nil || got != lag.Sent {
+			t.Errorf("the master counts %d requests of %s (%v), the probe sent %d", got, probeName, err, lag.Sent)
+		}
+		if lag.CSVMedian < 0 || lag.JSONMedian < lag.CSVMedian {
+			t.Errorf("stats lag: CSV median %.0f ms, /stats/requests median %.0f ms; want the cached view no earlier than the uncached one", lag.CSVMedian, lag.JSONMedian)
+		}
 		if ready := locusttest.ReadyWorkers(master.Output()); len(ready) != workers || strings.Contains(master.Output(), "missing") {
 			t.Errorf("the master reported %d distinct workers ready (want %d), or some missing:\n%s", len(ready), workers, master.Output())
 		}
-		t.Logf("Locust %s: %d simulated workers ready, a swarm of %d users run and stopped; the master counts %d requests (%d failed), as reported",
-			l.Version, workers, 2*workers, s.Requests, s.Failures)
+		t.Logf("Locust %s: %d simulated workers ready, a swarm of %d users run and stopped; the master counts %d requests (%d failed), as reported; "+
+			"%d probe reports, stats lag median %.0f ms (CSV), %.0f ms (/stats/requests)",
+			l.Version, workers, 2*workers, s.Requests, s.Failures, lag.Sent, lag.CSVMedian, lag.JSONMedian)
 	})
 }
