@@ -65,6 +65,8 @@ PY
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mb() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
+# share T0 T1: the percentage of one core that T1 - T0 ticks are over the run.
+share() { awk -v a="$1" -v b="$2" -v hz="$hz" -v s="$seconds" 'BEGIN { print 100 * (b - a) / hz / s }'; }
 
 versions=("2.12.1 /usr/bin/python3")
 [[ -x "$root/bin/locust-debian13/python3" ]] && versions+=("2.24.0 $root/bin/locust-debian13/python3")
@@ -126,7 +128,7 @@ PY
     # add nothing; any difference is a report the master lost or mis-merged.
     [[ "$counted" == "$reported" ]] && exact=yes
     printf '%-8s %6d %8s %8.0f%% %8d %6.0f%% %8d %10s %10s %5s %15s %15s\n' "$version" "$n" "$ready/$n" \
-      "$(bc -l <<<"100 * ($m1 - $m0) / $hz / $seconds")" "$peak" "$(bc -l <<<"100 * ($s1 - $s0) / $hz / $seconds")" \
+      "$(share "$m0" "$m1")" "$peak" "$(share "$s0" "$s1")" \
       "$missing" "$counted" "$reported" "$exact" "$lag_csv" "$lag_json"
   done
 done

@@ -132,10 +132,6 @@ type Resources struct {
 	MemoryLimit   string
 }
 
-// DefaultMasterResources are the master's resources when none are given. The
-// master aggregates statistics from every worker and serves the web UI.
-var DefaultMasterResources = Resources{CPURequest: "1", MemoryRequest: "1Gi", MemoryLimit: "1Gi"}
-
 // DefaultWorkerResources are a worker's resources when none are given: one
 // Locust process uses at most one core (the GIL), so request exactly that.
 var DefaultWorkerResources = Resources{CPURequest: "1", MemoryRequest: "1Gi", MemoryLimit: "1Gi"}
@@ -163,8 +159,8 @@ type LocustClusterArgs struct {
 	// tokens for the target. They reach the pods through a Kubernetes Secret,
 	// not the pod spec, and stay encrypted in Pulumi's state.
 	SecretEnv []EnvVar
-	// MasterResources and WorkerResources default to DefaultMasterResources
-	// and DefaultWorkerResources.
+	// MasterResources defaults to MasterResourcesFor(Workers), what the
+	// master was measured to need; WorkerResources to DefaultWorkerResources.
 	MasterResources *Resources
 	WorkerResources *Resources
 	// NodeSelector constrains master and worker pods to matching nodes.

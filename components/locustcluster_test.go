@@ -355,7 +355,8 @@ func TestImageEnvAndResources(t *testing.T) {
 		if v, _ := c.EnvValue("API_TOKEN"); v != "s3cret" {
 			t.Errorf("%s API_TOKEN = %q", role, v)
 		}
-		want := map[string]Resources{"master": DefaultMasterResources, "worker": DefaultWorkerResources}[role]
+		// 3 workers: the master's sized floor (mastersize.go).
+		want := map[string]Resources{"master": {CPURequest: "250m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}, "worker": DefaultWorkerResources}[role]
 		if c.Resources.Requests["cpu"] != want.CPURequest || c.Resources.Requests["memory"] != want.MemoryRequest ||
 			c.Resources.Limits["memory"] != want.MemoryLimit {
 			t.Errorf("%s resources = %+v, want %+v", role, c.Resources, want)

@@ -54,7 +54,7 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 		run:         args.Run,
 		targetHost:  args.TargetHost,
 		env:         args.Env,
-		master:      DefaultMasterResources,
+		master:      MasterResourcesFor(args.Workers),
 		worker:      DefaultWorkerResources,
 		placement: map[string]Placement{
 			"master": mergePlacement(args.NodeSelector, args.Master),

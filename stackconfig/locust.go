@@ -84,8 +84,9 @@ func (p *parser) locust(available []string) Locust {
 	l.Env = p.envList("extraEnv")
 	l.SecretEnv = p.secretEnv(l.Env)
 
-	l.Master = p.resources("master")
-	l.Worker = p.resources("worker")
+	sized := components.MasterResourcesFor(l.Workers)
+	l.Master = p.resources("master", &sized)
+	l.Worker = p.resources("worker", nil)
 	return l
 }
 
@@ -185,8 +186,9 @@ func secretEnvName(name string) string {
 }
 
 // resources reads <role>CpuRequest, <role>CpuLimit, <role>MemoryRequest and
-// <role>MemoryLimit.
-func (p *parser) resources(role string) components.Resources {
+// <role>MemoryLimit. With sized, an empty request takes sized's value (the
+// master's, sized from the workers); without, requests are required.
+func (p *parser) resources(role string, sized *components.Resources) components.Resources {
 	quantity := func(resource, kind string, required bool) (string, *apiresource.Quantity) {
 		key := role + resource + kind
 		raw := p.str(key)
@@ -207,10 +209,19 @@ func (p *parser) resources(role string) components.Resources {
 	}
 	var r components.Resources
 	for _, resource := range []string{"Cpu", "Memory"} {
-		request, req := quantity(resource, "Request", true)
+		request, req := quantity(resource, "Request", sized == nil)
 		limit, lim := quantity(resource, "Limit", false)
+		if sized != nil && request == "" {
+			request = map[string]string{"Cpu": sized.CPURequest, "Memory": sized.MemoryRequest}[resource]
+			q := apiresource.MustParse(request)
+			req = &q
+		}
 		if req != nil && lim != nil && lim.Cmp(*req) < 0 {
-			p.fail(role+resource+"Limit", quote(limit), fmt.Sprintf("must not be below %s%sRequest (%s)", role, resource, request))
+			what := request
+			if p.str(role+resource+"Request") == "" {
+				what += fmt.Sprintf(", sized for %s workers; set %s%sRequest to say otherwise", p.str("workers"), role, resource)
+			}
+			p.fail(role+resource+"Limit", quote(limit), fmt.Sprintf("must not be below %s%sRequest (%s)", role, resource, what))
 		}
 		if resource == "Cpu" {
 			r.CPURequest, r.CPULimit = request, limit

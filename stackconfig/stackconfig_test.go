@@ -189,7 +189,9 @@ func TestInvalidValues(t *testing.T) {
 		{"bad cpu quantity", "dev", map[string]string{"workerCpuRequest": "one"}, "workerCpuRequest", `"one"`, "Kubernetes quantity"},
 		{"zero memory", "dev", map[string]string{"masterMemoryRequest": "0"}, "masterMemoryRequest", `"0"`, "positive"},
 		{"limit below request", "dev", map[string]string{"workerMemoryRequest": "2Gi", "workerMemoryLimit": "1500Mi"}, "workerMemoryLimit", `"1500Mi"`, "below workerMemoryRequest (2Gi)"},
-		{"cpu limit below request", "dev", map[string]string{"masterCpuLimit": "400m"}, "masterCpuLimit", `"400m"`, "below masterCpuRequest (500m)"},
+		{"cpu limit below request", "dev", map[string]string{"masterCpuRequest": "500m", "masterCpuLimit": "400m"}, "masterCpuLimit", `"400m"`, "below masterCpuRequest (500m)"},
+		{"cpu limit below the sized request", "dev", map[string]string{"masterCpuLimit": "200m"}, "masterCpuLimit", `"200m"`, "below masterCpuRequest (250m, sized for 2 workers; set masterCpuRequest to say otherwise)"},
+		{"memory limit below the sized request", "dev", map[string]string{"masterMemoryLimit": "256Mi"}, "masterMemoryLimit", `"256Mi"`, "below masterMemoryRequest (512Mi, sized for 2 workers"},
 		{"env without value", "dev", map[string]string{"extraEnv": `["API_TOKEN"]`}, "extraEnv", `"API_TOKEN"`, "NAME=value"},
 		{"env managed by the stack", "dev", map[string]string{"extraEnv": `["LOCUST_HOST=http://x"]`}, "extraEnv", `"LOCUST_HOST=http://x"`, "set by the component itself"},
 		{"env that starts tests on its own", "dev", map[string]string{"extraEnv": `["LOCUST_HEADLESS=true"]`}, "extraEnv", `"LOCUST_HEADLESS=true"`, "refused: the master would start a test at once"},
@@ -492,6 +494,30 @@ func TestQuantities(t *testing.T) {
 	}
 }
 
+// TestMasterSizedFromWorkers: empty master requests follow workers, a given
+// one wins, and the limits are kept.
+func TestMasterSizedFromWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		workers, cpu, memory string
+		want                 components.Resources
+	}{
+		{"2", "", "", components.Resources{CPURequest: "250m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
+		{"1000", "", "", components.Resources{CPURequest: "750m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
+		{"1000", "2", "", components.Resources{CPURequest: "2", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
+		{"10", "", "768Mi", components.Resources{CPURequest: "250m", MemoryRequest: "768Mi", MemoryLimit: "1Gi"}},
+	} {
+		values := stackValues(t, "dev")
+		values["workers"], values["masterCpuRequest"], values["masterMemoryRequest"] = tc.workers, tc.cpu, tc.memory
+		cfg, err := Parse(lookupIn(values), nil, available)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Locust.Master != tc.want {
+			t.Errorf("workers %s, masterCpuRequest %q, masterMemoryRequest %q: master %+v, want %+v", tc.workers, tc.cpu, tc.memory, cfg.Locust.Master, tc.want)
+		}
+	}
+}
+
 // TestREADMEDocumentsEveryKey keeps the README's config reference complete.
 func TestREADMEDocumentsEveryKey(t *testing.T) {
 	decls, err := ReadDeclarations(projectDir)
@@ -517,11 +543,12 @@ func TestDefaultsMatchTheComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"image":               components.DefaultImage,
-		"masterCpuRequest":    components.DefaultMasterResources.CPURequest,
-		"masterCpuLimit":      components.DefaultMasterResources.CPULimit,
-		"masterMemoryRequest": components.DefaultMasterResources.MemoryRequest,
-		"masterMemoryLimit":   components.DefaultMasterResources.MemoryLimit,
+		"image": components.DefaultImage,
+		// Empty: sized from workers, as the component sizes them.
+		"masterCpuRequest":    "",
+		"masterCpuLimit":      components.MasterResourcesFor(maxWorkers).CPULimit,
+		"masterMemoryRequest": "",
+		"masterMemoryLimit":   components.MasterResourcesFor(maxWorkers).MemoryLimit,
 		"workerCpuRequest":    components.DefaultWorkerResources.CPURequest,
 		"workerCpuLimit":      components.DefaultWorkerResources.CPULimit,
 		"workerMemoryRequest": components.DefaultWorkerResources.MemoryRequest,

@@ -80,7 +80,7 @@ func drawCurve(path string, rows []row) error {
 	cpu.Y.Label.Text = "% of a core"
 	mem := plot.New()
 	mem.Title.Text = "Master's peak memory"
-	mem.Y.Label.Text = "MB"
+	mem.Y.Label.Text = "MiB (resident)"
 	mem.X.Label.Text = "workers"
 	var versions []string
 	for _, r := range rows {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,4 +94,32 @@ func TestSimulatorIsFaithful(t *testing.T) {
 			"%d probe reports, stats lag median %.0f ms (CSV), %.0f ms (/stats/requests)",
 			l.Version, workers, 2*workers, s.Requests, s.Failures, lag.Sent, lag.CSVMedian, lag.JSONMedian)
 	})
+}
+
+// TestMasterCapacityScript runs bench/master-capacity.sh briefly, as the
+// README's measurement does at length: for each Locust version it must
+// print one row in which the master saw every worker ready, marked none
+// missing, counted exactly what was reported, and showed the lag probe in
+// both views.
+func TestMasterCapacityScript(t *testing.T) {
+	out, err := exec.Command("bash", "../master-capacity.sh", "5", "50").Output()
+	if err != nil {
+		t.Fatalf("bench/master-capacity.sh 5 50: %v\n%s", err, out)
+	}
+	rows := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) != 12 {
+			t.Fatalf("a row of %d columns, want 12: %q", len(f), line)
+		}
+		rows++
+		if f[2] != "50/50" || f[6] != "0" || f[9] != "yes" || f[7] == "0" || f[10] == "-" || f[11] == "-" {
+			t.Errorf("Locust %s: ready %s, missing %s, counted %s of %s reported (exact: %s), lag %s and %s; want 50/50, 0, exact, both lags measured",
+				f[0], f[2], f[6], f[7], f[8], f[9], f[10], f[11])
+		}
+	}
+	if have, _ := locusttest.Versions(); rows != len(have) {
+		t.Errorf("%d rows, want one per Locust version here (%d):\n%s", rows, len(have), out)
+	}
+	t.Logf("\n%s", out)
 }

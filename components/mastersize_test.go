@@ -1,0 +1,72 @@
+package components
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
+)
+
+// TestMasterResourcesFor pins the sizing at the points the README and
+// Pulumi.yaml quote.
+func TestMasterResourcesFor(t *testing.T) {
+	for _, tc := range []struct {
+		workers  int
+		cpu, mem string
+	}{
+		{1, "250m", "512Mi"},
+		{60, "250m", "512Mi"},
+		{61, "300m", "512Mi"},
+		{200, "350m", "512Mi"},
+		{1000, "750m", "512Mi"},
+		{1560, "1000m", "512Mi"}, // one core: all one process can use
+		{5000, "1000m", "640Mi"},
+	} {
+		got := MasterResourcesFor(tc.workers)
+		if got.CPURequest != tc.cpu || got.MemoryRequest != tc.mem || got.MemoryLimit != "1Gi" && tc.workers <= 1000 || got.CPULimit != "" {
+			t.Errorf("MasterResourcesFor(%d) = %+v, want CPU %s, memory %s, limit 1Gi, no CPU limit", tc.workers, got, tc.cpu, tc.mem)
+		}
+	}
+}
+
+// TestMasterSizingCoversTheMeasurement reads the measured table in the
+// README (bench/master-capacity.sh on real masters) and checks that for
+// every row the master's sized requests are at least twice what it used:
+// new measurements that need more fail here until the sizing follows.
+func TestMasterSizingCoversTheMeasurement(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## How many workers one master holds")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) < 6 || !strings.HasPrefix(cells[0], "2.") {
+			continue
+		}
+		workers, err1 := strconv.Atoi(cells[2])
+		cpu, err2 := strconv.ParseFloat(strings.TrimSuffix(cells[4], "%"), 64)
+		mib, err3 := strconv.ParseFloat(strings.TrimSuffix(cells[5], " MiB"), 64)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("cannot read the README row %q", line)
+		}
+		rows++
+		sized := MasterResourcesFor(workers)
+		gotCPU, gotMem := apiresource.MustParse(sized.CPURequest), apiresource.MustParse(sized.MemoryRequest)
+		if need := int64(2 * cpu * 10); gotCPU.MilliValue() < need {
+			t.Errorf("Locust %s, %s endpoints, %d workers: the master used %.0f%% of a core; the stack requests %s, less than twice that",
+				cells[0], cells[1], workers, cpu, sized.CPURequest)
+		}
+		if need := int64(2 * mib); gotMem.Value()>>20 < need {
+			t.Errorf("Locust %s, %s endpoints, %d workers: the master peaked at %.0f MiB; the stack requests %s, less than twice that",
+				cells[0], cells[1], workers, mib, sized.MemoryRequest)
+		}
+	}
+	if rows < 10 {
+		t.Fatalf("read %d measured rows from the README's table, want the whole curve", rows)
+	}
+}
