@@ -76,6 +76,10 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 			Tolerations:  []components.Toleration{{Key: taint.Key, Operator: "Equal", Value: taint.Value, Effect: taint.Effect}},
 		}
 		outputs["nodePlan"] = cluster.Plan.Map()
+		outputs["estimatedHourlyCost"] = cluster.Cost.Map()
+		if err := ctx.Log.Info(cluster.Cost.String(), nil); err != nil {
+			return nil, err
+		}
 		outputs["clusterName"] = cluster.ClusterName
 		outputs["kubeconfig"] = cluster.Kubeconfig
 	case stackconfig.ModeExisting:
@@ -139,6 +143,8 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 			NATGatewayPerAZ:   c.Network.NATGatewayPerAZ,
 		},
 		SystemInstanceTypes: c.SystemInstanceTypes,
+		ExtendedSupport:     c.ExtendedSupport,
+		MaxHourlyCost:       c.MaxHourlyCost,
 		Demand: ekscluster.Demand{
 			Workers: l.Workers,
 			Worker:  ekscluster.Request{CPU: l.Worker.CPURequest, Memory: l.Worker.MemoryRequest},

@@ -87,6 +87,10 @@ func run(t *testing.T, name string, set map[string]string) stack {
 			return getCallerIdentity(caller), nil
 		case "aws:ec2/getInstanceType:getInstanceType":
 			return getInstanceType(args.Args)
+		case "aws:pricing/getProduct:getProduct":
+			return getProduct(args.Args, providerRegion(s.monitor, args.Provider, config["aws:region"]))
+		case "aws:ec2/getSpotPrice:getSpotPrice":
+			return getSpotPrice(args.Args)
 		}
 		t.Errorf("unexpected call %s", args.Token)
 		return resource.PropertyMap{}, nil

@@ -3,6 +3,7 @@ package stackconfig
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -42,7 +43,8 @@ var today = func() string { return time.Now().UTC().Format(time.DateOnly) }
 // kubernetesVersion refuses a version EKS does not run (unknown here, or
 // past extended support) and warns about one in extended support: a
 // cluster created on it keeps working, billed extra, until it is upgraded.
-func (p *parser) kubernetesVersion(version string) {
+// It reports whether the version is in extended support today.
+func (p *parser) kubernetesVersion(version string) (extended bool) {
 	day := today()
 	var known, standard []string
 	for _, r := range eksCalendar {
@@ -63,7 +65,24 @@ func (p *parser) kubernetesVersion(version string) {
 	case day >= eksCalendar[i].endOfStandard:
 		p.warn(fmt.Sprintf("kubernetesVersion %s left EKS standard support on %s: the control plane is billed as extended support ($0.60 instead of $0.10 per hour) until %s, when EKS upgrades it by itself. Upgrade one minor version per up (%s is the newest here); the node groups follow.",
 			version, eksCalendar[i].endOfStandard, eksCalendar[i].endOfExtended, newest))
+		return true
 	}
+	return false
+}
+
+// maxHourlyCost reads the ceiling on the estimated cost per hour, in USD;
+// 0 when empty (none).
+func (p *parser) maxHourlyCost() float64 {
+	raw := p.str("maxHourlyCost")
+	if raw == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || strings.ContainsAny(raw, "eExXpP_") {
+		p.fail("maxHourlyCost", quote(raw), "must be empty (no ceiling) or the most the stack may cost per hour, in US dollars, like \"1.50\"")
+		return 0
+	}
+	return v
 }
 
 var (
@@ -106,7 +125,8 @@ func (p *parser) eksCluster() EKSCluster {
 	if c.Name != "" && !eksName.MatchString(c.Name) {
 		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
 	}
-	p.kubernetesVersion(c.KubernetesVersion)
+	c.ExtendedSupport = p.kubernetesVersion(c.KubernetesVersion)
+	c.MaxHourlyCost = p.maxHourlyCost()
 	for _, t := range c.LogTypes {
 		if !slices.Contains(clusterLogTypes, t) {
 			p.fail("clusterLogTypes", quote(t), "each entry must be one of "+strings.Join(clusterLogTypes, ", "))

@@ -94,6 +94,11 @@ type EKSCluster struct {
 	// an administrator itself; empty when not recorded.
 	CreatorARN  string
 	Credentials ekscluster.Credentials
+	// ExtendedSupport: KubernetesVersion is past standard support today.
+	ExtendedSupport bool
+	// MaxHourlyCost is the ceiling on the estimated cost per hour in USD;
+	// 0 is none.
+	MaxHourlyCost float64
 	// SystemInstanceTypes are the on-demand node group's, for the master.
 	SystemInstanceTypes []string
 	Network             Network

@@ -229,6 +229,9 @@ func TestInvalidValues(t *testing.T) {
 		{"workers zero in existing mode", "local", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
 		{"bad boolean", "local", map[string]string{"createNamespace": "yes please"}, "createNamespace", `"yes please"`, "true or false"},
 		{"bad admin ARN", "dev", map[string]string{"clusterAdminArns": `["ci-preview"]`}, "clusterAdminArns", `"ci-preview"`, "IAM role or user ARN"},
+		{"negative ceiling", "dev", map[string]string{"maxHourlyCost": "-1"}, "maxHourlyCost", `"-1"`, "most the stack may cost per hour, in US dollars"},
+		{"ceiling in words", "dev", map[string]string{"maxHourlyCost": "two dollars"}, "maxHourlyCost", `"two dollars"`, "like \"1.50\""},
+		{"ceiling with an exponent", "dev", map[string]string{"maxHourlyCost": "1e3"}, "maxHourlyCost", `"1e3"`, "empty (no ceiling)"},
 		{"bad cluster name", "prod", map[string]string{"clusterName": "-prod"}, "clusterName", `"-prod"`, "starting with a letter or digit"},
 	}
 	for _, tt := range tests {

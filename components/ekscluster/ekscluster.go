@@ -56,6 +56,12 @@ type ClusterArgs struct {
 	// Demand is what the Locust pods request; both node groups are sized
 	// from it at preview.
 	Demand Demand
+	// ExtendedSupport says KubernetesVersion is past EKS standard support
+	// today: the control plane is billed the extended-support surcharge.
+	ExtendedSupport bool
+	// MaxHourlyCost, when above 0, fails the preview, before anything is
+	// created, if the estimated cost per hour (Cluster.Cost) is higher.
+	MaxHourlyCost float64
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
 }
@@ -97,6 +103,8 @@ type Cluster struct {
 	SystemNodeGroup *eks.ManagedNodeGroup
 	// Plan is how many nodes of which type each node group starts with.
 	Plan NodePlan
+	// Cost is what the stack costs per hour at Plan, from AWS's prices.
+	Cost Cost
 	// Provider deploys onto the cluster, with the AWS provider's identity,
 	// through the AWS CLI (`aws eks get-token`). It depends on the node
 	// group: what it deploys waits for nodes and is deleted before them.
@@ -127,7 +135,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Plan: plan}
+	cost, err := estimateCost(ctx, args, plan)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Plan: plan, Cost: cost}
 	if err := ctx.RegisterComponentResource(ClusterType, name, c, opts...); err != nil {
 		return nil, err
 	}

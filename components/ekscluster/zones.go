@@ -20,6 +20,20 @@ var UnsupportedZoneIDs = []string{"use1-az3", "usw1-az2", "cac1-az3"}
 // accepts cluster subnets: standard availability zones (not Local or
 // Wavelength Zones) that need no opt-in, without UnsupportedZoneIDs.
 func availabilityZones(ctx *pulumi.Context, n int, opts ...pulumi.InvokeOption) ([]string, error) {
+	names, err := eksZones(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) < n {
+		return nil, fmt.Errorf("availabilityZoneCount is %d, but the region has only %d zones where EKS accepts cluster subnets: %v (EKS refuses %v)",
+			n, len(names), names, UnsupportedZoneIDs)
+	}
+	return names[:n], nil
+}
+
+// eksZones are all the region's zones where EKS accepts cluster subnets, by
+// name.
+func eksZones(ctx *pulumi.Context, opts ...pulumi.InvokeOption) ([]string, error) {
 	res, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
 		State: ptr("available"),
 		Filters: []aws.GetAvailabilityZonesFilter{
@@ -31,9 +45,5 @@ func availabilityZones(ctx *pulumi.Context, n int, opts ...pulumi.InvokeOption) 
 	if err != nil {
 		return nil, err
 	}
-	if len(res.Names) < n {
-		return nil, fmt.Errorf("availabilityZoneCount is %d, but the region has only %d zones where EKS accepts cluster subnets: %v (EKS refuses %v)",
-			n, len(res.Names), res.Names, UnsupportedZoneIDs)
-	}
-	return res.Names[:n], nil
+	return res.Names, nil
 }

@@ -1,0 +1,309 @@
+package ekscluster
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Cost is what the stack's AWS resources cost per hour while it exists,
+// worked out at preview from AWS's own prices: the EKS control plane, both
+// node groups at their planned size, the NAT gateways and the nodes' root
+// volumes. NotPriced names what it leaves out.
+type Cost struct {
+	HourlyUSD float64
+	Items     []CostItem
+	// PriceDate is the newest publication date of the prices used.
+	PriceDate string
+	// Unpriced are items the estimate could not price, with why; the total
+	// leaves them out.
+	Unpriced []string
+}
+
+// CostItem is one priced part of the stack.
+type CostItem struct {
+	Name      string
+	Detail    string
+	HourlyUSD float64
+	Source    string
+	// Lowers are the config keys that make the item cheaper.
+	Lowers []string
+}
+
+// NotPriced are the stack's costs the estimate leaves out: they depend on
+// use, not on the stack's shape, or are too small to change a decision.
+var NotPriced = []string{
+	"data transfer and the NAT gateways' per-GB processing",
+	"public IPv4 addresses (the NAT gateways')",
+	"load balancers",
+	"CloudWatch Logs of the control plane (clusterLogTypes)",
+	"the results bucket",
+}
+
+// estimateCost prices the plan. A part without a price is named in
+// Unpriced; with a ceiling set that is an error, since the ceiling could not
+// be checked.
+func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan) (Cost, error) {
+	p, err := newPricer(ctx, args.Credentials)
+	if err != nil {
+		return Cost{}, err
+	}
+	var c Cost
+	add := func(name string, lowers []string, f func() (detail string, hourly float64, at price, err error)) {
+		detail, hourly, at, err := f()
+		if err != nil {
+			c.Unpriced = append(c.Unpriced, fmt.Sprintf("%s: %v", name, err))
+			return
+		}
+		c.Items = append(c.Items, CostItem{Name: name, Detail: detail, HourlyUSD: hourly, Source: at.source, Lowers: lowers})
+		c.HourlyUSD += hourly
+		if d := dateOnly(at.date); d > c.PriceDate {
+			c.PriceDate = d
+		}
+	}
+
+	add("EKS control plane", controlPlaneLowers(args), func() (string, float64, price, error) {
+		return p.controlPlane(args.ExtendedSupport)
+	})
+	add("system nodes", []string{"systemNodeInstanceTypes"}, func() (string, float64, price, error) {
+		return p.nodes(plan.System, "ON_DEMAND", args.SystemInstanceTypes, nil)
+	})
+	zones, zerr := p.spotZones(args)
+	add("worker nodes", []string{"workers", "workerCpuRequest", "nodeInstanceTypes", "nodeCapacityType (SPOT)"}, func() (string, float64, price, error) {
+		if zerr != nil && args.NodeGroup.CapacityType == "SPOT" {
+			return "", 0, price{}, zerr
+		}
+		return p.nodes(plan.Workers, args.NodeGroup.CapacityType, args.NodeGroup.InstanceTypes, zones)
+	})
+	if n := natGateways(args.Network); n > 0 {
+		add("NAT gateways", []string{"natGatewayPerAz", "availabilityZoneCount", "vpcId (an existing VPC's NAT)"}, func() (string, float64, price, error) {
+			return p.natGateways(n)
+		})
+	}
+	add("node root volumes", []string{"nodeDiskSize"}, func() (string, float64, price, error) {
+		return p.volumes(plan.System.Nodes+plan.Workers.Nodes, args.NodeGroup.DiskSizeGiB)
+	})
+
+	if args.MaxHourlyCost > 0 {
+		if len(c.Unpriced) > 0 {
+			return c, fmt.Errorf("maxHourlyCost: cannot check the ceiling of $%s per hour, these have no price: %s", money(args.MaxHourlyCost), strings.Join(c.Unpriced, "; "))
+		}
+		if c.HourlyUSD > args.MaxHourlyCost {
+			return c, fmt.Errorf("maxHourlyCost: this stack would cost $%s per hour, over the ceiling of $%s: %s. Lower it with %s, or raise maxHourlyCost",
+				money(c.HourlyUSD), money(args.MaxHourlyCost), c.itemList(), strings.Join(c.lowers(), ", "))
+		}
+	}
+	return c, nil
+}
+
+func controlPlaneLowers(args *ClusterArgs) []string {
+	if args.ExtendedSupport {
+		return []string{"kubernetesVersion (one in standard support)"}
+	}
+	return nil
+}
+
+// controlPlane is one cluster's hourly price: standard support, plus the
+// extended-support surcharge for a version past standard support (two
+// usage types, AmazonEKS-Hours:perCluster and :extendedSupport; $0.10 and
+// $0.50, "Amazon EKS pricing").
+func (p *pricer) controlPlane(extended bool) (string, float64, price, error) {
+	ut, err := p.usageType("AmazonEKS", "AmazonEKS-Hours:perCluster")
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	base, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "usagetype": ut})
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	if !extended {
+		return "1 cluster, standard support", base.usd, base, nil
+	}
+	ut, err = p.usageType("AmazonEKS", "AmazonEKS-Hours:extendedSupport")
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	ext, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "usagetype": ut})
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	at := base
+	at.source += "; " + ext.source
+	at.date = max(base.date, ext.date)
+	return "1 cluster, extended support", base.usd + ext.usd, at, nil
+}
+
+// nodes prices a node group at its planned size, at the dearest of its
+// instance types (and, for spot, of zones): the group may land on any.
+func (p *pricer) nodes(pool Pool, capacity string, types []string, zones []string) (string, float64, price, error) {
+	var dearest price
+	dearestType := ""
+	for _, t := range types {
+		var candidates []price
+		if capacity == "SPOT" {
+			for _, z := range zones {
+				at, err := p.spot(t, z)
+				if err != nil {
+					return "", 0, price{}, fmt.Errorf("%s in %s: %w", t, z, err)
+				}
+				candidates = append(candidates, at)
+			}
+		} else {
+			at, err := p.instance(t)
+			if err != nil {
+				return "", 0, price{}, fmt.Errorf("%s: %w", t, err)
+			}
+			candidates = append(candidates, at)
+		}
+		for _, at := range candidates {
+			if dearestType == "" || at.usd > dearest.usd {
+				dearest, dearestType = at, t
+			}
+		}
+	}
+	kind := "on-demand"
+	if capacity == "SPOT" {
+		kind = "spot"
+	}
+	detail := fmt.Sprintf("%d x %s %s at $%s", pool.Nodes, dearestType, kind, money(dearest.usd))
+	if len(types) > 1 || len(zones) > 1 {
+		detail += " (the dearest the group may land on)"
+	}
+	return detail, float64(pool.Nodes) * dearest.usd, dearest, nil
+}
+
+// natGateways are the NAT gateways the stack creates: none in an existing
+// VPC, else one per zone or one in all.
+func natGateways(n NetworkArgs) int {
+	switch {
+	case n.existing():
+		return 0
+	case n.NATGatewayPerAZ:
+		return n.AvailabilityZones
+	default:
+		return 1
+	}
+}
+
+func (p *pricer) natGateways(n int) (string, float64, price, error) {
+	ut, err := p.usageType("AmazonEC2", "NatGateway-Hours")
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	// productFamily alone also matches RegionalNatGateway-Hours and
+	// NatGateway-Bytes: the usage type picks the hourly charge.
+	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "NAT Gateway", "regionCode": p.region, "usagetype": ut})
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	return fmt.Sprintf("%d x $%s", n, money(at.usd)), float64(n) * at.usd, at, nil
+}
+
+// volumes prices the nodes' gp3 root volumes (the launch template's), per
+// GB-month turned into hours.
+func (p *pricer) volumes(nodes, gib int) (string, float64, price, error) {
+	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "Storage", "volumeApiName": "gp3", "regionCode": p.region})
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	if at.unit != "GB-Mo" {
+		return "", 0, price{}, fmt.Errorf("gp3 priced per %q, want GB-Mo", at.unit)
+	}
+	return fmt.Sprintf("%d x %d GiB gp3 at $%s per GB-month", nodes, gib, money(at.usd)),
+		float64(nodes*gib) * at.usd / hoursPerMonth, at, nil
+}
+
+// spotZones are the zones spot nodes may land in: the stack's own, or for
+// an existing VPC every zone of the region where EKS runs nodes.
+func (p *pricer) spotZones(args *ClusterArgs) ([]string, error) {
+	if args.NodeGroup.CapacityType != "SPOT" {
+		return nil, nil
+	}
+	if args.Network.existing() {
+		return eksZones(p.ctx)
+	}
+	return availabilityZones(p.ctx, args.Network.AvailabilityZones)
+}
+
+// dearestFirst is the items, the dearest first.
+func (c Cost) dearestFirst() []CostItem {
+	items := slices.Clone(c.Items)
+	slices.SortStableFunc(items, func(a, b CostItem) int {
+		switch {
+		case a.HourlyUSD > b.HourlyUSD:
+			return -1
+		case a.HourlyUSD < b.HourlyUSD:
+			return 1
+		}
+		return 0
+	})
+	return items
+}
+
+// itemList is the items with their hourly cost, dearest first.
+func (c Cost) itemList() string {
+	items := c.dearestFirst()
+	var parts []string
+	for _, it := range items {
+		parts = append(parts, fmt.Sprintf("%s $%s (%s)", it.Name, money(it.HourlyUSD), it.Detail))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// lowers are the keys that would lower the cost, of the dearest items first.
+func (c Cost) lowers() []string {
+	items := c.dearestFirst()
+	var keys []string
+	for _, it := range items {
+		for _, k := range it.Lowers {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// String is the estimate as the preview prints it.
+func (c Cost) String() string {
+	s := fmt.Sprintf("Estimated cost: $%s per hour while the stack exists ($%s per day), at AWS prices of %s: %s. Not priced: %s.",
+		money(c.HourlyUSD), money(24*c.HourlyUSD), c.PriceDate, c.itemList(), strings.Join(NotPriced, "; "))
+	if len(c.Unpriced) > 0 {
+		s += " No price found, left out of the total: " + strings.Join(c.Unpriced, "; ") + "."
+	}
+	return s
+}
+
+// Map is the estimate as a stack output.
+func (c Cost) Map() pulumi.Map {
+	items := pulumi.Array{}
+	for _, it := range c.Items {
+		items = append(items, pulumi.Map{
+			"name": pulumi.String(it.Name), "detail": pulumi.String(it.Detail),
+			"hourlyUsd": pulumi.Float64(round4(it.HourlyUSD)), "source": pulumi.String(it.Source),
+		})
+	}
+	return pulumi.Map{
+		"hourlyUsd": pulumi.Float64(round4(c.HourlyUSD)),
+		"priceDate": pulumi.String(c.PriceDate),
+		"items":     items,
+		"notPriced": pulumi.ToStringArray(append(slices.Clone(NotPriced), c.Unpriced...)),
+	}
+}
+
+// money writes dollars to the cent, and below a dollar to a hundredth of a
+// cent where that shows ($0.0416 an hour for a t3.medium).
+func money(usd float64) string {
+	if usd >= 1 {
+		return fmt.Sprintf("%.2f", usd)
+	}
+	s := fmt.Sprintf("%.4f", usd)
+	for strings.HasSuffix(s, "0") && len(s) > len("0.00") {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func round4(v float64) float64 { return float64(int64(v*10000+0.5)) / 10000 }

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestEstimatedHourlyCost prices the stack files at preview from the mocked
+// AWS answers (awsprices_test.go). The wanted totals are worked out by hand
+// from those prices:
+//
+//	dev:  control plane 0.10 + 1 t3.medium 0.0416 + 2 spot nodes at the
+//	      dearest of c6i/c6a/c5.large in us-east-1a and 1b (c5.large in 1a,
+//	      0.0382) + 1 NAT 0.045 + 3 x 20 GiB gp3 at 0.08/730 = 0.2696
+//	prod: 0.10 + 1 m6i.large 0.096 + 4 c6i.xlarge 0.68 + 3 NAT 0.135 +
+//	      5 x 30 GiB = 1.0274
+//	existing VPC: dev without the NAT, spot over us-east-1a, b, d, e and f
+//	      (c6a.large in 1d, 0.0417): 0.10 + 0.0416 + 0.0834 + 0.0066 = 0.2316
+//	no spot price for c6i.4xlarge: dev without workers' nodes, whose one
+//	      node is still a volume: 0.10 + 0.0416 + 0.045 + 0.0044 = 0.191
+func TestEstimatedHourlyCost(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stack string
+		set   map[string]string
+		want  float64
+		items []string // name: detail fragments
+		err   string
+	}{
+		{"dev", "dev", nil, 0.2696, []string{"EKS control plane: 1 cluster, standard support", "system nodes: 1 x t3.medium on-demand at $0.0416",
+			"worker nodes: 2 x c5.large spot at $0.0382 (the dearest", "NAT gateways: 1 x $0.045", "node root volumes: 3 x 20 GiB gp3"}, ""},
+		{"prod", "prod", nil, 1.0274, []string{"worker nodes: 4 x c6i.xlarge on-demand at $0.17", "system nodes: 1 x m6i.large on-demand at $0.096",
+			"NAT gateways: 3 x $0.045", "node root volumes: 5 x 30 GiB"}, ""},
+		{"extended support", "dev", map[string]string{"kubernetesVersion": "1.34"}, 0.7696, []string{"EKS control plane: 1 cluster, extended support"}, ""},
+		{"another region, through a us-east-1 provider", "dev", map[string]string{"aws:region": "eu-west-1"}, 0.2736,
+			[]string{"system nodes: 1 x t3.medium on-demand at $0.0456"}, ""},
+		{"an existing VPC: no NAT of ours, spot priced over every zone", "dev",
+			map[string]string{"vpcId": "vpc-0a1b2c3d", "privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`}, 0.2316,
+			[]string{"worker nodes: 2 x c6a.large spot at $0.0417"}, ""},
+		{"under the ceiling", "dev", map[string]string{"maxHourlyCost": "0.27"}, 0.2696, nil, ""},
+		{"over the ceiling", "dev", map[string]string{"maxHourlyCost": "0.25"}, 0, nil,
+			"maxHourlyCost: this stack would cost $0.2696 per hour, over the ceiling of $0.25: EKS control plane $0.10 (1 cluster, standard support), worker nodes $0.0764 (2 x c5.large spot at $0.0382 (the dearest the group may land on)), NAT gateways $0.045 (1 x $0.045), system nodes $0.0416 (1 x t3.medium on-demand at $0.0416), node root volumes $0.0066 (3 x 20 GiB gp3 at $0.08 per GB-month). Lower it with workers, workerCpuRequest, nodeInstanceTypes, nodeCapacityType (SPOT), natGatewayPerAz, availabilityZoneCount, vpcId (an existing VPC's NAT), systemNodeInstanceTypes, nodeDiskSize, or raise maxHourlyCost"},
+		{"a type with no spot price is named, not counted", "dev", map[string]string{"nodeInstanceTypes": `["c6i.4xlarge"]`}, 0.191, []string{"node root volumes: 2 x 20 GiB"}, ""},
+		{"a type with no price and a ceiling", "dev", map[string]string{"nodeInstanceTypes": `["c6i.4xlarge"]`, "maxHourlyCost": "5"}, 0, nil,
+			"maxHourlyCost: cannot check the ceiling of $5.00 per hour, these have no price: worker nodes: c6i.4xlarge in us-east-1a: no matching EC2 Spot Price found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := run(t, tc.stack, tc.set)
+			if tc.err != "" {
+				if s.err == nil || !strings.Contains(s.err.Error(), tc.err) {
+					t.Fatalf("error %v\nwant one containing %q", s.err, tc.err)
+				}
+				if n := len(s.monitor.Resources()); n != 0 {
+					t.Errorf("%d resources registered before the error; want none", n)
+				}
+				return
+			}
+			if s.err != nil {
+				t.Fatal(s.err)
+			}
+			cost, _ := s.outputs["estimatedHourlyCost"].(map[string]any)
+			if got, _ := cost["hourlyUsd"].(float64); fmt.Sprintf("%.4f", got) != fmt.Sprintf("%.4f", tc.want) {
+				t.Errorf("hourlyUsd %v, want %.4f; %v", cost["hourlyUsd"], tc.want, cost)
+			}
+			var details []string
+			for _, it := range cost["items"].([]any) {
+				item := it.(map[string]any)
+				details = append(details, fmt.Sprintf("%s: %s", item["name"], item["detail"]))
+				if !strings.Contains(fmt.Sprint(item["source"]), "SKU") && !strings.Contains(fmt.Sprint(item["source"]), "spot price") {
+					t.Errorf("item %v names no price source", item)
+				}
+			}
+			for _, want := range tc.items {
+				if !strings.Contains(strings.Join(details, "\n"), want) {
+					t.Errorf("no item like %q in\n%s", want, strings.Join(details, "\n"))
+				}
+			}
+			notPriced := fmt.Sprint(cost["notPriced"])
+			if !strings.Contains(notPriced, "load balancers") || !strings.Contains(notPriced, "data transfer") {
+				t.Errorf("notPriced %s does not name what is left out", notPriced)
+			}
+			if cost["priceDate"] != "2026-12-01" && cost["priceDate"] != "2026-11-20" {
+				t.Errorf("priceDate %v", cost["priceDate"])
+			}
+			if tc.set["aws:region"] == "eu-west-1" {
+				if p, ok := s.monitor.Get("pulumi:providers:aws", "price-list"); !ok || p.Inputs["region"].StringValue() != "us-east-1" {
+					t.Errorf("no price-list provider in us-east-1 for a stack in eu-west-1: %v", p)
+				}
+			}
+		})
+	}
+}
