@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 	"github.com/locust-eks/locust-on-eks/components/resultsbucket"
+	"github.com/locust-eks/locust-on-eks/internal/stackexpiry"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -59,12 +61,18 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 		}
 	}
 
-	outputs := pulumi.Map{}
+	// The expiry is read before anything is created: the AWS resources
+	// carry it as a tag.
+	expiry, err := stackexpiry.Resolve(ctx, cfg.TTLHours, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	outputs := expiry.Outputs()
 	var provider *kubernetes.Provider
 	var place placement
 	switch cfg.Mode {
 	case stackconfig.ModeEKS:
-		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, cfg.Locust, ctx.Stack()))
+		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, cfg.Locust, ctx.Stack(), expiry))
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +132,11 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 // replace it, since mocked clusters have no endpoint to dial.
 var endpointCheck = ekscluster.DialEndpoint
 
-func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string) *ekscluster.ClusterArgs {
+func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string, expiry stackexpiry.Expiry) *ekscluster.ClusterArgs {
+	var volatile map[string]string
+	if !expiry.At.IsZero() {
+		volatile = map[string]string{ExpiresAtTag: expiry.String()}
+	}
 	return &ekscluster.ClusterArgs{
 		Name:              c.Name,
 		KubernetesVersion: c.KubernetesVersion,
@@ -158,7 +170,8 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 			MaxSize:       c.NodeGroup.MaxSize,
 			DiskSizeGiB:   c.NodeGroup.DiskSizeGiB,
 		},
-		Tags: stackTags(stack),
+		Tags:         stackTags(stack),
+		VolatileTags: volatile,
 	}
 }
 
@@ -192,6 +205,11 @@ func expandHome(path string) (string, error) {
 	}
 	return filepath.Join(home, rest), nil
 }
+
+// ExpiresAtTag carries the stack's expiry (ttlHours) on its AWS resources,
+// for AWS-side clean-up tools; the results bucket, which outlives the
+// stack, does not carry it.
+const ExpiresAtTag = "expires-at"
 
 // stackTags go on every AWS resource of the stack: cost reports and
 // clean-up scripts find a stack's resources by them.

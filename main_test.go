@@ -58,6 +58,8 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		case "aws:s3/bucketV2:BucketV2":
 			state := autonamedBucket(args)
 			return state["bucket"].StringValue(), state, true, nil
+		case "pulumi:pulumi:StackReference":
+			return args.Inputs["name"].StringValue(), stackReference(args, lastOutputs), true, nil
 		}
 		if args.TypeToken != "eks:index:Cluster" {
 			return "", nil, false, nil

@@ -73,16 +73,8 @@ func (p *parser) kubernetesVersion(version string) (extended bool) {
 // maxHourlyCost reads the ceiling on the estimated cost per hour, in USD;
 // 0 when empty (none).
 func (p *parser) maxHourlyCost() float64 {
-	raw := p.str("maxHourlyCost")
-	if raw == "" {
-		return 0
-	}
-	v, err := strconv.ParseFloat(raw, 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || strings.ContainsAny(raw, "eExXpP_") {
-		p.fail("maxHourlyCost", quote(raw), "must be empty (no ceiling) or the most the stack may cost per hour, in US dollars, like \"1.50\"")
-		return 0
-	}
-	return v
+	return p.positiveAmount("maxHourlyCost", math.MaxFloat64,
+		"must be empty (no ceiling) or the most the stack may cost per hour, in US dollars, like \"1.50\"")
 }
 
 var (

@@ -177,3 +177,19 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// positiveAmount reads a decimal number above 0 and at most limit, like
+// "1.50"; 0 when empty. Exponents and hex forms are refused: they are not
+// what a person types for hours or dollars.
+func (p *parser) positiveAmount(key string, limit float64, allowed string) float64 {
+	raw := p.str(key)
+	if raw == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil || v <= 0 || v > limit || strings.ContainsAny(raw, "eExXpP_") {
+		p.fail(key, quote(raw), allowed)
+		return 0
+	}
+	return v
+}

@@ -47,6 +47,9 @@ type Config struct {
 	// LoadTest is what cmd/loadtest runs by default, through the stack's
 	// outputs.
 	LoadTest LoadTest
+	// TTLHours is how long the stack may live after the up that set it;
+	// 0 is for ever. cmd/reaper destroys it once past.
+	TTLHours float64
 	// Warnings are valid settings worth a second look (a Kubernetes version
 	// in extended support), shown at preview.
 	Warnings []string
@@ -241,6 +244,9 @@ func Load(ctx *pulumi.Context, locustfiles []string, stackFileDir string) (*Conf
 	return nil, &Error{Problems: problems}
 }
 
+// maxTTLHours is the longest ttlHours: a year.
+const maxTTLHours = 8760
+
 // Parse validates raw config values. It returns *Error listing every problem.
 // plain may be nil when no stack file can say which entries of a map are
 // secret.
@@ -278,6 +284,8 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 	}
 	c.Locust = p.locust(locustfiles)
 	c.LoadTest = p.loadTest()
+	c.TTLHours = p.positiveAmount("ttlHours", maxTTLHours,
+		fmt.Sprintf("must be empty (the stack lives until destroyed) or the hours it may live after the up that sets it, more than 0 and at most %d, like \"8\" or \"0.5\"", maxTTLHours))
 
 	if len(p.problems) > 0 {
 		return nil, &Error{Problems: p.problems}

@@ -5,6 +5,7 @@ package ekscluster
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"time"
 
@@ -64,6 +65,11 @@ type ClusterArgs struct {
 	MaxHourlyCost float64
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
+	// VolatileTags go on every AWS resource like Tags, except the
+	// instances and volumes the launch template tags: they change during
+	// the stack's life (its expiry), and a new launch template version
+	// would roll every node.
+	VolatileTags map[string]string
 }
 
 // NetworkArgs names an existing VPC (VpcID set) or sizes the one to create.
@@ -145,10 +151,16 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	child := pulumi.Parent(c)
 
+	tags := maps.Clone(args.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	maps.Copy(tags, args.VolatileTags)
+
 	vpc := existingNetwork(args.Network)
 	if !args.Network.existing() {
 		var err error
-		if vpc, err = newNetwork(ctx, c, name, args.Network, args.Tags); err != nil {
+		if vpc, err = newNetwork(ctx, c, name, args.Network, tags); err != nil {
 			return nil, err
 		}
 	}
@@ -168,7 +180,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		// The VPC CNI's network policy agent enforces the LocustCluster's
 		// NetworkPolicies; without it they are stored and ignored.
 		VpcCniOptions: &eks.VpcCniOptionsArgs{EnableNetworkPolicy: pulumi.Bool(true)},
-		Tags:          pulumi.ToStringMap(args.Tags),
+		Tags:          pulumi.ToStringMap(tags),
 	}
 	if args.Name != "" {
 		clusterArgs.Name = pulumi.String(args.Name)
@@ -183,7 +195,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 
 	c.SystemNodeSelector = map[string]string{NodePoolLabel: "system"}
 	c.WorkerNodeSelector = map[string]string{NodePoolLabel: "workers"}
-	shared, err := newNodeGroupShared(ctx, name, c.EKS, args.KubernetesVersion, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, args.Tags, child)
+	shared, err := newNodeGroupShared(ctx, name, c.EKS, args.KubernetesVersion, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, tags, args.Tags, child)
 	if err != nil {
 		return nil, err
 	}

@@ -61,12 +61,12 @@ type nodeGroupShared struct {
 	resources []pulumi.ResourceOption
 }
 
-func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, version string, subnets pulumi.StringArrayInput, diskGiB int, tags map[string]string, opts ...pulumi.ResourceOption) (*nodeGroupShared, error) {
+func newNodeGroupShared(ctx *pulumi.Context, name string, cluster *eks.Cluster, version string, subnets pulumi.StringArrayInput, diskGiB int, tags, instanceTags map[string]string, opts ...pulumi.ResourceOption) (*nodeGroupShared, error) {
 	role, attachments, err := newNodeRole(ctx, name, tags, opts...)
 	if err != nil {
 		return nil, err
 	}
-	template, err := newLaunchTemplate(ctx, name, diskGiB, tags, opts...)
+	template, err := newLaunchTemplate(ctx, name, diskGiB, tags, instanceTags, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +166,9 @@ func attachmentIDs(attachments []*iam.RolePolicyAttachment) pulumi.IDArray {
 // "Tagging Amazon EC2 instances" in launch-templates.adoc), and the root
 // volume's size, which EKS refuses on the node group when a template is used.
 // No image: EKS still picks the AL2023 AMI for the node group's version.
-func newLaunchTemplate(ctx *pulumi.Context, name string, diskGiB int, tags map[string]string, opts ...pulumi.ResourceOption) (*ec2.LaunchTemplate, error) {
+func newLaunchTemplate(ctx *pulumi.Context, name string, diskGiB int, tags, instanceTags map[string]string, opts ...pulumi.ResourceOption) (*ec2.LaunchTemplate, error) {
 	spec := func(resourceType string) ec2.LaunchTemplateTagSpecificationInput {
-		return ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(resourceType), Tags: pulumi.ToStringMap(tags)}
+		return ec2.LaunchTemplateTagSpecificationArgs{ResourceType: pulumi.String(resourceType), Tags: pulumi.ToStringMap(instanceTags)}
 	}
 	return ec2.NewLaunchTemplate(ctx, name+"-nodes", &ec2.LaunchTemplateArgs{
 		Description: pulumi.String("Locust nodes of " + name + ": root volume and tags for instances and volumes"),
