@@ -252,6 +252,12 @@ func TestEndToEnd(t *testing.T) {
 	checkEdgeValuesAccepted(t, ctx, stack, kube, locustfiles)
 	stop()
 
+	// 4d. Stacks past their time to live are destroyed by the reaper; live
+	// ones and ones without an expiry are not.
+	stop = timings.start("reaper: two more stacks, dry run, reap")
+	checkReaper(t, ctx, bin, workDir, env, kube, project, stackSettings, locustfiles, cluster)
+	stop()
+
 	// 5. An invalid value fails the preview, naming the key, and changes nothing.
 	snapshot := kube.resourceVersions()
 	setConfig(t, ctx, stack, map[string]string{"workers": "0"})
