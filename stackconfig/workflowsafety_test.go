@@ -14,7 +14,7 @@ import (
 // would run against prod. Each job that assumes a role fails first, loudly,
 // off main.
 func TestDeployCredentialsOnlyFromMain(t *testing.T) {
-	for _, name := range []string{"deploy.yml", "destroy.yml", "loadtest.yml"} {
+	for _, name := range []string{"deploy.yml", "destroy.yml", "loadtest.yml", "reaper.yml", "campaign.yml"} {
 		for jobName, j := range readWorkflow(t, name).Jobs {
 			usesSetup := false
 			for _, s := range j.Steps {
