@@ -71,6 +71,9 @@ var ManagedEnvVars = []string{
 	// Locust's command line wins over its environment, so a value here
 	// would be ignored; the pods' grace period is sized from StopTimeout.
 	"LOCUST_STOP_TIMEOUT",
+	// The web login's credentials (WebLogin).
+	"LOCUST_EKS_WEB_USERNAME",
+	"LOCUST_EKS_WEB_PASSWORD",
 }
 
 // RefusedEnvVars are the Locust settings that LocustClusterArgs.Env must not
@@ -94,7 +97,7 @@ var RefusedEnvVars = map[string]string{
 	"LOCUST_SPAWN_RATE":    "Locust reads it only with --headless or --autostart; give cmd/loadtest --spawn-rate (or use the web UI form)",
 	"LOCUST_HATCH_RATE":    "it is the old name of LOCUST_SPAWN_RATE, which Locust reads only with --headless or --autostart; give cmd/loadtest --spawn-rate",
 	"LOCUST_RUN_TIME":      "Locust reads it only with --headless or --autostart; give cmd/loadtest --run-time (or use the web UI form)",
-	"LOCUST_WEB_LOGIN":     "the login page would refuse the probes and cmd/loadtest",
+	"LOCUST_WEB_LOGIN":     "without the credentials and login code the stack's webLogin brings, no one could log in; set webLogin",
 	"LOCUST_WEB_AUTH":      "basic auth would refuse the probes and cmd/loadtest",
 	"LOCUST_WEB_BASE_PATH": "the web UI would move off /, where the probes and cmd/loadtest find it",
 	"LOCUST_TLS_CERT":      "the web UI would speak only HTTPS, which the probes and cmd/loadtest do not, from a file the pods do not have",
@@ -159,6 +162,13 @@ type LocustClusterArgs struct {
 	// tokens for the target. They reach the pods through a Kubernetes Secret,
 	// not the pod spec, and stay encrypted in Pulumi's state.
 	SecretEnv []EnvVar
+	// WebLogin, when set, puts the master's web UI behind a login with
+	// these credentials: Locust's --web-login (2.21 and later), with the
+	// login code in the plugin the pods load. Every route that starts,
+	// stops or reads a test then needs the session; the probes still pass
+	// (a redirect counts) and /metrics stays open to the NetworkPolicy's
+	// namespaces.
+	WebLogin *WebLogin
 	// MasterResources defaults to MasterResourcesFor(Workers), what the
 	// master was measured to need; WorkerResources to DefaultWorkerResources.
 	MasterResources *Resources
@@ -196,6 +206,13 @@ type Toleration struct {
 	Key, Operator, Value, Effect string
 }
 
+// WebLogin are the web UI's credentials. The password reaches the master
+// through a Kubernetes Secret, never its pod spec.
+type WebLogin struct {
+	Username string
+	Password pulumi.StringInput
+}
+
 // LocustCluster is a distributed Locust deployment: locustfile ConfigMap,
 // master Deployment and Service, worker Deployment.
 type LocustCluster struct {
@@ -205,10 +222,12 @@ type LocustCluster struct {
 	NamespaceResource *corev1.Namespace
 	Locustfiles       *corev1.ConfigMap
 	// SecretEnv is nil when LocustClusterArgs.SecretEnv is empty.
-	SecretEnv     *corev1.Secret
-	Master        *appsv1.Deployment
-	MasterService *corev1.Service
-	Worker        *appsv1.Deployment
+	SecretEnv *corev1.Secret
+	// WebLoginSecret holds the web login's password; nil without WebLogin.
+	WebLoginSecret *corev1.Secret
+	Master         *appsv1.Deployment
+	MasterService  *corev1.Service
+	Worker         *appsv1.Deployment
 	// MasterDisruptionBudget keeps voluntary disruptions (node drains,
 	// scale-downs) from evicting the master mid-test; WorkerDisruptionBudget
 	// lets them take at most a tenth of the workers at a time.

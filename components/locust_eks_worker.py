@@ -201,3 +201,83 @@ def _stop_waiting_users_for_good():
 
 
 _stop_waiting_users_for_good()
+
+
+# The web login (the stack's webLogin). Locust's --web-login (2.21 and
+# later) puts every route of the web UI behind flask_login but leaves the
+# login itself to user code: a user_loader, a SECRET_KEY for the session
+# cookie, and a route the login page's form posts to, named in
+# web_ui.auth_args["username_password_callback"] (web.py@2.24.0:136-139,
+# 518-531, 561-577; @2.46.3:172-175, 569-580, 642-660). This is that code,
+# with the credentials from the master's environment, which the stack fills
+# from a Kubernetes Secret. The form submits by GET at 2.24 and by POST at
+# 2.46 (the login page's own code; examples/web_ui_auth*.py at each tag);
+# 2.24 shows auth_args["error"], 2.46 the session's "auth_error".
+LOGIN_SUBMIT_PATH = "/locust-eks/login"
+WEB_USERNAME_ENV = "LOCUST_EKS_WEB_USERNAME"
+WEB_PASSWORD_ENV = "LOCUST_EKS_WEB_PASSWORD"
+# A failed login from an address waits this long times 2 per failure before
+# it, up to LOGIN_MAX_DELAY, so guessing is slow.
+LOGIN_DELAY = 0.25
+LOGIN_MAX_DELAY = 8.0
+LOGIN_ERROR = "Wrong username or password"
+
+
+@events.init.add_listener
+def _web_login(environment, web_ui=None, **_kwargs):
+    if web_ui is None or not getattr(web_ui, "web_login", False):
+        return
+    import hmac
+    import os
+
+    import gevent
+    from flask import redirect, request, session, url_for
+    from flask_login import UserMixin, login_user
+
+    username = os.environ.get(WEB_USERNAME_ENV, "")
+    password = os.environ.get(WEB_PASSWORD_ENV, "")
+    if not username or not password:
+        raise RuntimeError(f"--web-login needs {WEB_USERNAME_ENV} and {WEB_PASSWORD_ENV} (the stack's webUsername and webPassword)")
+
+    class _User(UserMixin):
+        def __init__(self, name):
+            self.id = name
+
+    web_ui.login_manager.user_loader(lambda name: _User(name) if name == username else None)
+    # Sessions end when the master restarts: no key to keep or leak.
+    web_ui.app.config["SECRET_KEY"] = os.urandom(32)
+    base = getattr(environment.parsed_options, "web_base_path", "") or ""
+    web_ui.auth_args = {"username_password_callback": base + LOGIN_SUBMIT_PATH}
+    failures = {}
+
+    def page(name):
+        # Locust's routes sit in the "locust" blueprint from 2.3x.
+        for endpoint in ("locust." + name, name):
+            try:
+                return url_for(endpoint)
+            except Exception:
+                pass
+        return base + "/"
+
+    def login_submit():
+        fields = request.form if request.method == "POST" else request.args
+        client = request.remote_addr or ""
+        failed = failures.get(client, 0)
+        if failed:
+            gevent.sleep(min(LOGIN_DELAY * 2 ** (failed - 1), LOGIN_MAX_DELAY))
+        # Both compared, in constant time, whatever the first gives: the
+        # answer says nothing of which one was wrong.
+        user_ok = hmac.compare_digest(fields.get("username", "").encode(), username.encode())
+        password_ok = hmac.compare_digest(fields.get("password", "").encode(), password.encode())
+        if user_ok and password_ok:
+            failures.pop(client, None)
+            web_ui.auth_args.pop("error", None)
+            session.pop("auth_error", None)
+            login_user(_User(username))
+            return redirect(page("index"))
+        failures[client] = failed + 1
+        session["auth_error"] = LOGIN_ERROR
+        web_ui.auth_args = {**web_ui.auth_args, "error": LOGIN_ERROR}
+        return redirect(page("login"))
+
+    web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=["GET", "POST"])

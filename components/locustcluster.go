@@ -43,11 +43,16 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 			return nil, err
 		}
 	}
+	if args.WebLogin != nil {
+		if c.WebLoginSecret, err = r.webLoginSecret(namespace, args.WebLogin); err != nil {
+			return nil, err
+		}
+	}
 	if c.MasterService, err = r.masterService(namespace); err != nil {
 		return nil, err
 	}
 	masterAddress := pulumi.Sprintf("%s.%s.svc", c.MasterService.Metadata.Name().Elem(), namespace)
-	if c.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv); err != nil {
+	if c.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv, c.WebLoginSecret); err != nil {
 		return nil, err
 	}
 	if c.Worker, err = r.worker(namespace, args.Workers, masterAddress, c.Locustfiles, c.SecretEnv, c.MasterService); err != nil {

@@ -62,6 +62,37 @@ func (r resourceBuilder) secretEnv(namespace pulumi.StringOutput, vars []EnvVar)
 	}, r.parent)
 }
 
+// webLoginSecret holds the web login's password, auto-named like secretEnv:
+// a new password means a new Secret, and the master rolls onto it.
+func (r resourceBuilder) webLoginSecret(namespace pulumi.StringOutput, login *WebLogin) (*corev1.Secret, error) {
+	return corev1.NewSecret(r.ctx, r.spec.name+"-web-login", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Annotations: stackOwned(),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(r.spec.labels("master")),
+		},
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{webPasswordKey: login.Password}).(pulumi.StringMapOutput),
+	}, r.parent)
+}
+
+// webPasswordKey is the web login Secret's key of the password.
+const webPasswordKey = "password"
+
+// webLoginEnv gives the master the login's credentials, the password by
+// reference to its Secret; the plugin reads them (locust_eks_worker.py).
+func (s *clusterSpec) webLoginEnv(secret *corev1.Secret) []corev1.EnvVarInput {
+	if secret == nil {
+		return nil
+	}
+	return []corev1.EnvVarInput{
+		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_USERNAME"), Value: pulumi.String(s.webLogin.Username)},
+		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_PASSWORD"), ValueFrom: &corev1.EnvVarSourceArgs{
+			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secret.Metadata.Name(), Key: pulumi.String(webPasswordKey)},
+		}},
+	}
+}
+
 func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.Service, error) {
 	s := r.spec
 	return corev1.NewService(r.ctx, s.name+"-master", &corev1.ServiceArgs{
@@ -82,7 +113,7 @@ func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.S
 	}, r.parent)
 }
 
-func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.ConfigMap, secretEnv *corev1.Secret) (*appsv1.Deployment, error) {
+func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.ConfigMap, secretEnv, webLogin *corev1.Secret) (*appsv1.Deployment, error) {
 	s := r.spec
 	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -96,7 +127,7 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 			// Two masters would split the workers between them.
 			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
-			Template: s.podTemplate("master", files, secretEnv, nil, &corev1.ContainerArgs{
+			Template: s.podTemplate("master", files, secretEnv, s.webLoginEnv(webLogin), &corev1.ContainerArgs{
 				Args: pulumi.ToStringArray(s.masterArgs()),
 				Ports: corev1.ContainerPortArray{
 					containerPort("master", MasterPort),

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -105,6 +108,53 @@ func ValidateImage(image string) error {
 		return errors.New("it names no tag or digest")
 	case !digested && tagged.Tag() == "latest":
 		return errors.New("it uses the moving tag latest")
+	}
+	return nil
+}
+
+// webLoginSince is the first Locust version with --web-login: absent from
+// locust/argument_parser.py up to 2.20.1, there from 2.21.0 (and at 2.24.0
+// and 2.46.3).
+var webLoginSince = [2]int{2, 21}
+
+// imageLocustVersion is the Locust version an image's tag names, like
+// "2.24.0" or "2.24.0-python3.12" (locustio/locust's tags), as major and
+// minor.
+var imageLocustVersion = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$`)
+
+// ValidateWebLoginImage refuses an image whose Locust has no --web-login,
+// or whose tag does not say which Locust it runs.
+func ValidateWebLoginImage(image string) error {
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return err
+	}
+	tagged, ok := ref.(reference.Tagged)
+	var m []string
+	if ok {
+		m = imageLocustVersion.FindStringSubmatch(tagged.Tag())
+	}
+	if m == nil {
+		return fmt.Errorf("its tag does not say which Locust it runs; the web login needs Locust %d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", webLoginSince[0], webLoginSince[1])
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major < webLoginSince[0] || (major == webLoginSince[0] && minor < webLoginSince[1]) {
+		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.3", tagged.Tag(), webLoginSince[0], webLoginSince[1])
+	}
+	return nil
+}
+
+// ValidateWebUsername accepts a login name a person types: 1 to 64
+// printable characters without spaces at either end.
+func ValidateWebUsername(name string) error {
+	if name == "" || len(name) > 64 || strings.TrimSpace(name) != name {
+		return errors.New("it must be 1 to 64 characters without spaces at either end")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return errors.New("it holds a character that is not printable")
+		}
 	}
 	return nil
 }

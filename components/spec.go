@@ -33,6 +33,8 @@ type clusterSpec struct {
 	metricsNamespaces []string
 	// files are the ConfigMap's: the locustfiles and the worker plugin.
 	files map[string]string
+	// webLogin puts the web UI behind the plugin's login.
+	webLogin *WebLogin
 }
 
 // mergePlacement is role's placement with the shared node selector under it.
@@ -84,6 +86,18 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	}
 	if args.TargetHost == nil {
 		return nil, fmt.Errorf("TargetHost is required")
+	}
+	if l := args.WebLogin; l != nil {
+		if err := ValidateWebLoginImage(s.image); err != nil {
+			return nil, fmt.Errorf("image %q with WebLogin: %w", s.image, err)
+		}
+		if err := ValidateWebUsername(l.Username); err != nil {
+			return nil, fmt.Errorf("WebLogin username %q: %w", l.Username, err)
+		}
+		if l.Password == nil {
+			return nil, fmt.Errorf("WebLogin needs a password")
+		}
+		s.webLogin = l
 	}
 	if args.Workers < 1 {
 		return nil, fmt.Errorf("Workers is %d; at least 1 is required", args.Workers)
@@ -217,14 +231,17 @@ func (s *clusterSpec) locustfileArg() string {
 }
 
 func (s *clusterSpec) masterArgs() []string {
-	return []string{
+	args := []string{
 		"--master",
 		fmt.Sprintf("--master-bind-port=%d", MasterPort),
 		fmt.Sprintf("--web-port=%d", WebPort),
 		// The master hands it to the workers with each test.
 		fmt.Sprintf("--stop-timeout=%d", StopTimeout),
-		s.locustfileArg(),
 	}
+	if s.webLogin != nil {
+		args = append(args, "--web-login")
+	}
+	return append(args, s.locustfileArg())
 }
 
 // workerArgs leave the master's host to LOCUST_MASTER_NODE_HOST, which is an

@@ -19,8 +19,14 @@ type ObjectMeta struct {
 
 // EnvVar is one environment variable of a container.
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	ValueFrom *struct {
+		SecretKeyRef *struct {
+			Name string `json:"name"`
+			Key  string `json:"key"`
+		} `json:"secretKeyRef"`
+	} `json:"valueFrom"`
 }
 
 // Container is one container of a pod template.

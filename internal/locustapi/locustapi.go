@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
@@ -41,7 +42,12 @@ func New(baseURL string) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("master URL %q: want http(s)://host:port", baseURL)
 	}
-	return &Client{base: u, http: &http.Client{}}, nil
+	// The jar keeps the web login's session (Login).
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{base: u, http: &http.Client{Jar: jar, CheckRedirect: toLoginPage}}, nil
 }
 
 // requestTimeout bounds every request but /stop's.
