@@ -23,6 +23,10 @@ type options struct {
 	outputs bool
 	// bucket keeps results in S3; endpoint is an S3-compatible store's.
 	bucket, endpoint string
+	// webUsername and webPassword log in to a web UI behind the stack's
+	// login: from the stack's outputs, or LOCUST_EKS_WEB_USERNAME and
+	// LOCUST_EKS_WEB_PASSWORD, which win.
+	webUsername, webPassword string
 	// set are the flags given on the command line; they win over outputs.
 	set map[string]bool
 }
@@ -51,6 +55,12 @@ func (o *options) applyOutputs(out stackoutputs.Outputs) {
 	take("max-p99-ms", func() { o.thresholds.MaxP99Ms = lt.MaxP99Ms })
 	take("min-rps", func() { o.thresholds.MinRPS = lt.MinRPS })
 	take("max-regression-pct", func() { o.thresholds.MaxRegressionPct = lt.MaxRegressionPct })
+	if o.webUsername == "" {
+		o.webUsername = out.WebUsername
+	}
+	if o.webPassword == "" {
+		o.webPassword = out.WebPassword
+	}
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {

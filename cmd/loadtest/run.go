@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return exitCouldNotRun
 	}
+	o.webUsername, o.webPassword = getenv("LOCUST_EKS_WEB_USERNAME"), getenv("LOCUST_EKS_WEB_PASSWORD")
 	if o.outputs {
 		out, err := readOutputs(ctx, o.stack)
 		switch {
@@ -63,6 +64,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
+	}
+	if o.webUsername != "" {
+		if err := master.Login(ctx, o.webUsername, o.webPassword); err != nil {
+			fmt.Fprintf(stderr, "loadtest: logging in to the web UI as %q: %v (the password comes from LOCUST_EKS_WEB_PASSWORD, else the stack's webPassword output)\n", o.webUsername, err)
+			return exitCouldNotRun
+		}
+		fmt.Fprintf(stdout, "logged in to the web UI as %s\n", o.webUsername)
 	}
 	workers, err := waitForWorkers(ctx, master, o, stdout)
 	if err != nil {

@@ -50,6 +50,14 @@ type cluster struct {
 // master and start of the workers locally on Locust l.
 func startCluster(t *testing.T, l *locusttest.Locust, app http.Handler, start int) cluster {
 	t.Helper()
+	return startClusterWith(t, l, app, start, nil)
+}
+
+// startClusterWith is startCluster with the master's web UI behind login,
+// when login is not nil; the password reaches the master as the kubelet
+// would give it, from the rendered Secret.
+func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, start int, login *components.WebLogin) cluster {
+	t.Helper()
 	rec := fakeapps.Record(app)
 	target := httptest.NewServer(rec)
 	t.Cleanup(target.Close)
@@ -65,12 +73,16 @@ func startCluster(t *testing.T, l *locusttest.Locust, app http.Handler, start in
 		if err != nil {
 			return err
 		}
-		lc, err := components.NewLocustCluster(ctx, "loadtest", &components.LocustClusterArgs{
+		args := &components.LocustClusterArgs{
 			Namespace: "locust", Locustfiles: files, Run: []string{"bookinfo.py"},
 			TargetHost: pulumi.String(target.URL), Workers: 2,
 			MasterResources: &components.Resources{CPURequest: "100m", MemoryRequest: "128Mi"},
 			WorkerResources: &components.Resources{CPURequest: "100m", MemoryRequest: "128Mi"},
-		}, pulumi.Provider(p))
+		}
+		if login != nil {
+			args.WebLogin, args.Image = login, "locustio/locust:"+l.Version
+		}
+		lc, err := components.NewLocustCluster(ctx, "loadtest", args, pulumi.Provider(p))
 		if err != nil {
 			return err
 		}
@@ -112,6 +124,18 @@ func startCluster(t *testing.T, l *locusttest.Locust, app http.Handler, start in
 	workerArgv, workerEnv, err := locusttest.Localize(container("loadtest-worker"), l, dir, ports, masterAddress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if login != nil {
+		secret, ok := m.Get("kubernetes:core/v1:Secret", "loadtest-web-login")
+		if !ok {
+			t.Fatal("no web login Secret rendered")
+		}
+		password := secret.Inputs["stringData"].SecretValue().Element.ObjectValue()["password"].StringValue()
+		for i, e := range masterEnv {
+			if e == "LOCUST_EKS_WEB_PASSWORD=" {
+				masterEnv[i] += password
+			}
+		}
 	}
 	c := cluster{webURL: fmt.Sprintf("http://127.0.0.1:%d", web), target: rec}
 	c.master = locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
@@ -328,6 +352,52 @@ func TestCouldNotRun(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestRunThroughTheWebLogin: with the master's web UI behind the stack's
+// login the command says so without credentials, exits 2 on a wrong
+// password, and runs a whole test with the right one, every request the
+// target served counted. Locust 2.12 has no web login (the component
+// refuses its image; components.TestWebLoginOnRealLocust).
+func TestRunThroughTheWebLogin(t *testing.T) {
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		if !l.AtLeast(2, 21) {
+			t.Logf("Locust %s has no --web-login", l.Version)
+			return
+		}
+		const password = "loadtest-login-password-9"
+		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
+			&components.WebLogin{Username: "ci", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)})
+		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "3s",
+			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--max-fail-ratio", "0"}
+		for _, tc := range []struct {
+			name, user, password, want string
+		}{
+			{"no credentials", "", "", "asks for a login"},
+			{"a wrong password", "ci", "guess", `logging in to the web UI as "ci": the master refused the login: wrong username or password`},
+		} {
+			testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = tc.user, tc.password
+			code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir(), "--wait-workers", "5s")...)
+			if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
+				t.Errorf("%s: exit %d, stderr %q; want %d and %q\n%s", tc.name, code, stderr, exitCouldNotRun, tc.want, stdout)
+			}
+		}
+		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "ci", password
+		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
+		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		if code != exitOK || !strings.Contains(stdout, "logged in to the web UI as ci") {
+			t.Fatalf("exit %d, want 0 after logging in\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		s := readSummary(t, resultDir(t, stdout))
+		if served := c.target.Hits()["GET /productpage"]; s.Stats.Total.Requests == 0 || served != s.Stats.Total.Requests {
+			t.Errorf("the target served %d requests, the summary counts %d", served, s.Stats.Total.Requests)
+		}
+		if strings.Contains(stdout+stderr, password) || strings.Contains(c.master.Output(), password) {
+			t.Error("the password shows in the command's or the master's output")
+		}
+		t.Logf("Locust %s: refused without credentials and with a wrong password (exit 2); a run through the login counted %d requests, as served",
+			l.Version, s.Stats.Total.Requests)
 	})
 }
 

@@ -37,6 +37,11 @@ type Outputs struct {
 	Kubeconfig  string    `json:"kubeconfig"`
 	KubeContext string    `json:"kubeContext"`
 	LoadTest    *LoadTest `json:"loadTest"`
+	// WebUsername is set when the web UI is behind the stack's login;
+	// WebPassword is its password (a secret output, read with
+	// --show-secrets).
+	WebUsername string `json:"webUsername"`
+	WebPassword string `json:"webPassword"`
 }
 
 // Parse decodes `pulumi stack output --json`.
