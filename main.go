@@ -113,6 +113,10 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	outputs["workers"] = locust.Workers
 	outputs["image"] = locust.Image
 	outputs["loadTest"] = loadTestOutput(cfg.LoadTest)
+	if l := cfg.Locust.WebLogin; l != nil {
+		outputs["webUsername"] = pulumi.String(l.Username)
+		outputs["webPassword"] = pulumi.ToSecret(pulumi.String(l.Password))
+	}
 	switch {
 	case cfg.LoadTest.ResultsBucket != "":
 		outputs["resultsBucket"] = pulumi.String(cfg.LoadTest.ResultsBucket)
@@ -233,7 +237,12 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 	for i, e := range l.SecretEnv {
 		secretEnv[i] = components.EnvVar{Name: e.Name, Value: pulumi.ToSecret(pulumi.String(e.Value)).(pulumi.StringOutput)}
 	}
+	var login *components.WebLogin
+	if l.WebLogin != nil {
+		login = &components.WebLogin{Username: l.WebLogin.Username, Password: pulumi.ToSecret(pulumi.String(l.WebLogin.Password)).(pulumi.StringOutput)}
+	}
 	return &components.LocustClusterArgs{
+		WebLogin:          login,
 		Namespace:         l.Namespace,
 		CreateNamespace:   l.CreateNamespace,
 		Locustfiles:       files,

@@ -98,7 +98,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		return resource.PropertyMap{}, nil
 	}
 
-	s.err = pulumimock.Run(stackconfig.Project, name, config, []string{"secretEnv"}, s.monitor, func(c *pulumi.Context) error {
+	s.err = pulumimock.Run(stackconfig.Project, name, config, []string{"secretEnv", "webPassword"}, s.monitor, func(c *pulumi.Context) error {
 		ctx = c
 		outputs, err := deployStack(c, "locustfiles", "")
 		if err != nil {
@@ -384,6 +384,28 @@ func assertKubernetesProvider(t *testing.T, s stack, name string) {
 	}
 	if n == 0 {
 		t.Error("no Kubernetes objects registered")
+	}
+}
+
+// TestWebLoginOutputs: with the login on, the master runs --web-login, the
+// password is a secret output and in a secret Secret, never in a spec.
+func TestWebLoginOutputs(t *testing.T) {
+	const password = "team-password-2026"
+	s := mustRun(t, "dev", map[string]string{"webLogin": "true", "webUsername": "team", "webPassword": password})
+	if s.outputs["webUsername"] != "team" || s.secrets["webUsername"] || s.outputs["webPassword"] != password || !s.secrets["webPassword"] {
+		t.Errorf("outputs webUsername %v (secret %v), webPassword secret %v; want the name plain, the password secret",
+			s.outputs["webUsername"], s.secrets["webUsername"], s.secrets["webPassword"])
+	}
+	if data := s.get(t, "kubernetes:core/v1:Secret", "loadtest-web-login").Inputs["stringData"]; !data.IsSecret() {
+		t.Error("the web login Secret's data is not a Pulumi secret")
+	}
+	for _, d := range s.monitor.OfType("kubernetes:apps/v1:Deployment") {
+		if strings.Contains(mustJSON(d.Object()), password) {
+			t.Errorf("%s holds the password in its spec", d.Name)
+		}
+	}
+	if plain := mustRun(t, "dev", nil); plain.outputs["webUsername"] != nil || plain.outputs["webPassword"] != nil {
+		t.Errorf("without the login the stack exports %v, %v", plain.outputs["webUsername"], plain.outputs["webPassword"])
 	}
 }
 

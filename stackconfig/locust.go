@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/locust-eks/locust-on-eks/components"
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
@@ -83,11 +84,45 @@ func (p *parser) locust(available []string) Locust {
 
 	l.Env = p.envList("extraEnv")
 	l.SecretEnv = p.secretEnv(l.Env)
+	l.WebLogin = p.webLogin(l.Image)
 
 	sized := components.MasterResourcesFor(l.Workers)
 	l.Master = p.resources("master", &sized)
 	l.Worker = p.resources("worker", nil)
 	return l
+}
+
+// minWebPassword is the shortest web login password: the login is slowed
+// per address, not locked, and an exposed UI meets guessing.
+const minWebPassword = 12
+
+// webLogin reads webLogin, webUsername and webPassword. No error shows the
+// password, nor how long it is.
+func (p *parser) webLogin(image string) *WebLogin {
+	on := p.boolean("webLogin")
+	username, password := p.str("webUsername"), p.raw("webPassword")
+	const howToSet = "`pulumi config set --secret webPassword` (it prompts; the value stays out of your shell history)"
+	if !on {
+		if password != "" && p.ok("webLogin") {
+			p.fail("webPassword", "a value (not shown)", "must be empty unless webLogin is true: it is the web login's password")
+		}
+		return nil
+	}
+	if err := components.ValidateWebUsername(username); err != nil {
+		p.fail("webUsername", quote(username), "must be the web login's user name: "+err.Error())
+	}
+	switch {
+	case password == "":
+		p.fail("webPassword", `""`, "must be set when webLogin is true, encrypted: "+howToSet)
+	case !p.secret("webPassword"):
+		p.fail("webPassword", "a plain-text value (not shown)", "must be stored encrypted: set it again with "+howToSet)
+	case utf8.RuneCountInString(password) < minWebPassword:
+		p.fail("webPassword", "a value (not shown)", fmt.Sprintf("must be at least %d characters", minWebPassword))
+	}
+	if err := components.ValidateWebLoginImage(image); err != nil && p.ok("image") {
+		p.fail("image", quote(image), "must run Locust 2.21 or later when webLogin is true: "+err.Error())
+	}
+	return &WebLogin{Username: username, Password: password}
 }
 
 // envList reads a list of NAME=value entries. Names must be valid, must not

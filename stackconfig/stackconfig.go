@@ -157,6 +157,8 @@ type Locust struct {
 	SecretEnv []EnvVar
 	Master    components.Resources
 	Worker    components.Resources
+	// WebLogin puts the web UI behind a login; nil: no login.
+	WebLogin *WebLogin
 	// EgressCIDRs, when set, are the only addresses the pods may reach.
 	EgressCIDRs []string
 	// MetricsNamespaces may reach the master's /metrics (Prometheus).
@@ -242,6 +244,13 @@ func Load(ctx *pulumi.Context, locustfiles []string, stackFileDir string) (*Conf
 		return nil, err
 	}
 	return nil, &Error{Problems: problems}
+}
+
+// WebLogin are the web UI's credentials (webUsername, webPassword).
+type WebLogin struct {
+	Username string
+	// Password is secret: it must never reach a log or an error.
+	Password string
 }
 
 // maxTTLHours is the longest ttlHours: a year.

@@ -33,7 +33,7 @@ func stackValues(t *testing.T, stack string) map[string]string {
 func lookupIn(values map[string]string) Lookup {
 	return func(key string) (string, bool, bool) {
 		v, ok := values[key]
-		return v, ok, key == "secretEnv"
+		return v, ok, key == "secretEnv" || key == "webPassword"
 	}
 }
 
@@ -229,6 +229,11 @@ func TestInvalidValues(t *testing.T) {
 		{"workers zero in existing mode", "local", map[string]string{"workers": "0"}, "workers", `"0"`, "from 1 to 1000"},
 		{"bad boolean", "local", map[string]string{"createNamespace": "yes please"}, "createNamespace", `"yes please"`, "true or false"},
 		{"bad admin ARN", "dev", map[string]string{"clusterAdminArns": `["ci-preview"]`}, "clusterAdminArns", `"ci-preview"`, "IAM role or user ARN"},
+		{"login without a password", "local", map[string]string{"webLogin": "true"}, "webPassword", `""`, "pulumi config set --secret webPassword"},
+		{"password without a login", "local", map[string]string{"webPassword": "correct-horse-battery"}, "webPassword", "a value (not shown)", "must be empty unless webLogin is true"},
+		{"login on an old Locust", "local", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "image": "locustio/locust:2.12.1"}, "image", `"locustio/locust:2.12.1"`, "has no --web-login"},
+		{"login name too long", "local", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webUsername": strings.Repeat("a", 65)}, "webUsername", `"` + strings.Repeat("a", 65) + `"`, "1 to 64 characters"},
+		{"short password", "local", map[string]string{"webLogin": "true", "webPassword": "hunter2"}, "webPassword", "a value (not shown)", "at least 12 characters"},
 		{"zero TTL", "dev", map[string]string{"ttlHours": "0"}, "ttlHours", `"0"`, "more than 0 and at most 8760"},
 		{"TTL over a year", "local", map[string]string{"ttlHours": "9000"}, "ttlHours", `"9000"`, "like \"8\" or \"0.5\""},
 		{"TTL in words", "local", map[string]string{"ttlHours": "8h"}, "ttlHours", `"8h"`, "the hours it may live"},
@@ -497,6 +502,31 @@ func TestQuantities(t *testing.T) {
 		if _, err := Parse(lookupIn(values), nil, available); err == nil || !strings.Contains(err.Error(), "workerCpuRequest: got "+quote(bad)) {
 			t.Errorf("workerCpuRequest %q: %v; want an error naming the key", bad, err)
 		}
+	}
+}
+
+// TestWebPasswordStaysSecret: a web password stored in plain text is
+// refused, and no error about it shows it.
+func TestWebPasswordStaysSecret(t *testing.T) {
+	const password = "plain-text-password-42"
+	values := stackValues(t, "local")
+	values["webLogin"], values["webPassword"] = "true", password
+	plain := func(key string) (string, bool, bool) { v, ok := values[key]; return v, ok, false }
+	_, err := Parse(plain, nil, available)
+	if err == nil || !strings.Contains(err.Error(), "webPassword: got a plain-text value (not shown)") || strings.Contains(err.Error(), password) {
+		t.Errorf("a plain-text webPassword: %v; want it refused, unshown", err)
+	}
+	for _, short := range []string{"zq", "elevenchars"} {
+		values["webPassword"] = short
+		_, err := Parse(lookupIn(values), nil, available)
+		if err == nil || strings.Contains(err.Error(), short) {
+			t.Errorf("a short webPassword: %v; want it refused, unshown", err)
+		}
+	}
+	values["webPassword"] = password
+	cfg, err := Parse(lookupIn(values), nil, available)
+	if err != nil || cfg.Locust.WebLogin == nil || cfg.Locust.WebLogin.Username != "locust" || cfg.Locust.WebLogin.Password != password {
+		t.Errorf("a good web login: %+v, %v", cfg, err)
 	}
 }
 
