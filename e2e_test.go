@@ -161,7 +161,7 @@ func TestEndToEnd(t *testing.T) {
 	stop = timings.start("cmd/loadtest through a port-forward")
 	checkLoadTest(t, ctx, bin, workDir, locustfiles, env, kube, cluster.kubeconfig)
 	stop()
-	checkSecretNeverLeaks(t, kube, secretValue, map[string][]byte{
+	checkSecretNeverLeaks(t, kube, "API_TOKEN", secretValue, map[string][]byte{
 		"the engine's event stream of up": stream.json(t),
 		"up's output":                     []byte(up.StdOut + up.StdErr),
 	}, backendDir, workDir)
@@ -250,6 +250,12 @@ func TestEndToEnd(t *testing.T) {
 	// server must accept them too.
 	stop = timings.start("edge values: up")
 	checkEdgeValuesAccepted(t, ctx, stack, kube, locustfiles)
+	stop()
+
+	// 4c'. The web login: the master asks for it, the password reaches it
+	// only through a Secret, and leaks nowhere.
+	stop = timings.start("web login: up, check, off")
+	checkWebLogin(t, ctx, stack, kube, backendDir, workDir)
 	stop()
 
 	// 4d. Stacks past their time to live are destroyed by the reaper; live

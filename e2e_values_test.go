@@ -96,7 +96,7 @@ func (l *eventLog) json(t *testing.T) []byte {
 // or said something: the given texts, every file of the file backend (state,
 // history, backups) and of the workspace (the stack file). It must reach the
 // cluster, in the Secret the pods read, and nowhere else.
-func checkSecretNeverLeaks(t *testing.T, kube *kubectl, secret string, texts map[string][]byte, dirs ...string) {
+func checkSecretNeverLeaks(t *testing.T, kube *kubectl, key, secret string, texts map[string][]byte, dirs ...string) {
 	t.Helper()
 	encodings := map[string]string{
 		"plain":  secret,
@@ -136,12 +136,12 @@ func checkSecretNeverLeaks(t *testing.T, kube *kubectl, secret string, texts map
 	kube.getJSON(&secrets, "secrets", "-l", "app.kubernetes.io/instance=loadtest")
 	found := false
 	for _, s := range secrets.Items {
-		if v, err := base64.StdEncoding.DecodeString(s.Data["API_TOKEN"]); err == nil && string(v) == secret {
+		if v, err := base64.StdEncoding.DecodeString(s.Data[key]); err == nil && string(v) == secret {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no Secret in the cluster carries API_TOKEN with the value set; %d Secrets", len(secrets.Items))
+		t.Errorf("no Secret in the cluster carries %s with the value set; %d Secrets", key, len(secrets.Items))
 	}
 	t.Logf("secret: in the cluster's Secret only; absent from %d texts and %d files of the backend and workspace", len(texts), files)
 }
@@ -225,6 +225,20 @@ func checkRejectedAtPreview(t *testing.T, ctx context.Context, stack auto.Stack,
 		}, "secretEnv.LATER: got a key of its own (value not shown)", secret},
 		{"a secret typed into a secret env name", func() { setSecret(t, ctx, stack, "secretEnv.API_KEY="+secret, "") },
 			func() { removeConfig(t, ctx, stack, "secretEnv.API_KEY="+secret) }, "starting API_KEY=", secret},
+		{"web login on an image without it", func() {
+			setConfig(t, ctx, stack, map[string]string{"webLogin": "true", "image": "locustio/locust:2.12.1"})
+			setSecret(t, ctx, stack, "webPassword", "login-"+secret)
+		}, func() {
+			removeConfig(t, ctx, stack, "webLogin")
+			removeConfig(t, ctx, stack, "image")
+			removeConfig(t, ctx, stack, "webPassword")
+		},
+			`image: got "locustio/locust:2.12.1"; must run Locust 2.21 or later when webLogin is true`, secret},
+		{"web password in plain text", func() {
+			setConfig(t, ctx, stack, map[string]string{"webLogin": "true"})
+			setPlain(t, ctx, stack, "webPassword", "login-"+secret)
+		}, func() { removeConfig(t, ctx, stack, "webLogin"); removeConfig(t, ctx, stack, "webPassword") },
+			"webPassword: got a plain-text value (not shown)", secret},
 		{"Locust setting that breaks the workers", func() { setPlain(t, ctx, stack, "extraEnv[0]", "LOCUST_PROCESSES=4") },
 			func() { removeConfig(t, ctx, stack, "extraEnv") }, `extraEnv: got "LOCUST_PROCESSES=4"`, ""},
 	} {
