@@ -71,10 +71,11 @@ var ManagedEnvVars = []string{
 	// Locust's command line wins over its environment, so a value here
 	// would be ignored; the pods' grace period is sized from StopTimeout.
 	"LOCUST_STOP_TIMEOUT",
-	// The web login's credentials (WebLogin).
-	"LOCUST_EKS_WEB_USERNAME",
-	"LOCUST_EKS_WEB_PASSWORD",
 }
+
+// PluginEnvVars are the component's own variables, which its plugin reads
+// (the web login's credentials, WebLogin); Env must not set them either.
+var PluginEnvVars = []string{"LOCUST_EKS_WEB_USERNAME", "LOCUST_EKS_WEB_PASSWORD"}
 
 // RefusedEnvVars are the Locust settings that LocustClusterArgs.Env must not
 // set, each with the reason, because they break the cluster, the probes or

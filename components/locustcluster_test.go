@@ -484,7 +484,10 @@ func TestInvalidArgs(t *testing.T) {
 		{"Locust setting that breaks the workers", "loadtest", func(a *LocustClusterArgs) { a.Env = []EnvVar{{"LOCUST_PROCESSES", pulumi.String("4")}} }, "refused: Locust refuses it with --master"},
 		{"secret Locust setting that breaks the command", "loadtest", func(a *LocustClusterArgs) {
 			a.SecretEnv = []EnvVar{{"LOCUST_WEB_LOGIN", pulumi.String("true")}}
-		}, "refused: the login page would refuse the probes and cmd/loadtest"},
+		}, "refused: without the credentials and login code the stack's webLogin brings"},
+		{"the web login's own variable", "loadtest", func(a *LocustClusterArgs) {
+			a.Env = []EnvVar{{"LOCUST_EKS_WEB_PASSWORD", pulumi.String("x")}}
+		}, "set by the component itself"},
 		{"file name not a ConfigMap key", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["sub/dir.py"] = "" }, "not a valid ConfigMap key"},
 		{"locustfile named as the worker plugin", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles[WorkerPluginFile] = "" }, "the component's own"},
 		{"too large for a ConfigMap", "loadtest", func(a *LocustClusterArgs) { a.Locustfiles["big.csv"] = strings.Repeat("x", 1<<20) }, "at most 1048576"},

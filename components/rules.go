@@ -74,7 +74,7 @@ func ValidateEnvName(name string, secret bool) error {
 	if secret {
 		errs = append(errs, validation.IsConfigMapKey(name)...)
 	}
-	if len(errs) == 0 && slices.Contains(ManagedEnvVars, name) {
+	if len(errs) == 0 && (slices.Contains(ManagedEnvVars, name) || slices.Contains(PluginEnvVars, name)) {
 		errs = append(errs, "it is set by the component itself")
 	}
 	if why, refused := RefusedEnvVars[name]; len(errs) == 0 && refused {
