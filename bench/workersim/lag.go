@@ -51,21 +51,14 @@ func (p *lagProbe) sentOne(t time.Time) {
 // request the first time a view counts it.
 func (p *lagProbe) watch(ctx context.Context) {
 	seenCSV, seenJSON := 0, 0
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 100*time.Millisecond, func() {
 		if n, err := p.csvCount(ctx); err == nil {
 			seenCSV = p.date(&p.csv, seenCSV, n)
 		}
 		if n, err := p.jsonCount(ctx); err == nil {
 			seenJSON = p.date(&p.json, seenJSON, n)
 		}
-	}
+	})
 }
 
 // date records the lag of probe requests seen+1..n, seen now, and returns

@@ -88,9 +88,9 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.send("client_ready", w.cfg.version); err != nil {
 		return err
 	}
-	go w.every(ctx, heartbeatInterval, w.heartbeat)
-	go w.every(ctx, reportInterval, w.report)
-	go w.every(ctx, 100*time.Millisecond, w.generate)
+	go every(ctx, heartbeatInterval, w.heartbeat)
+	go every(ctx, reportInterval, w.report)
+	go every(ctx, 100*time.Millisecond, w.generate)
 	msgs := make(chan message)
 	go func() {
 		for {
@@ -154,7 +154,8 @@ func (w *worker) handle(msg message) error {
 	return nil
 }
 
-func (w *worker) every(ctx context.Context, d time.Duration, f func()) {
+// every calls f each d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {

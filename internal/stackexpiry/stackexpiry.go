@@ -41,7 +41,8 @@ func Resolve(ctx *pulumi.Context, ttlHours float64, now time.Time) (Expiry, erro
 	if err != nil || last == nil || last.Value == nil {
 		return fresh, nil
 	}
-	if lastTTL, ok := number(last.Value); !ok || lastTTL != ttlHours {
+	// Outputs come back as JSON numbers, float64.
+	if lastTTL, ok := last.Value.(float64); !ok || lastTTL != ttlHours {
 		return fresh, nil
 	}
 	at, err := ref.GetOutputDetails(ExpiresAtOutput)
@@ -66,14 +67,3 @@ func (e Expiry) Outputs() pulumi.Map {
 
 // String is the expiry as the outputs and tags carry it (RFC 3339, UTC).
 func (e Expiry) String() string { return e.At.UTC().Format(time.RFC3339) }
-
-// number reads a number an output holds, however it was decoded.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	}
-	return 0, false
-}
