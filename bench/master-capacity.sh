@@ -14,8 +14,8 @@
 #        (defaults: 30 s; 50 100 200 400 700 1000)
 # Environment: RPS_PER_WORKER (20) requests/s each worker reports,
 #              ENDPOINTS (10) distinct endpoints they spread over.
-# Needs Debian's python3-locust (2.12.1) and, for 2.24.0, bin/locust-debian13
-# (.ci/run deps and tools). Exit 0, or 1 when a run could not start.
+# Needs Debian's python3-locust (2.12.1) and, for 2.24.0 and 2.46.7,
+# bin/locust-debian13 and bin/locust-debian-sid (.ci/run deps and tools). Exit 0, or 1 when a run could not start.
 set -euo pipefail
 seconds=${1:-30}
 shift || true
@@ -70,6 +70,7 @@ share() { awk -v a="$1" -v b="$2" -v hz="$hz" -v s="$seconds" 'BEGIN { print 100
 
 versions=("2.12.1 /usr/bin/python3")
 [[ -x "$root/bin/locust-debian13/python3" ]] && versions+=("2.24.0 $root/bin/locust-debian13/python3")
+[[ -x "$root/bin/locust-debian-sid/python3" ]] && versions+=("2.46.7 $root/bin/locust-debian-sid/python3")
 
 printf '%-8s %6s %8s %9s %8s %7s %8s %10s %10s %5s %15s %15s\n' locust workers "ready" "master%" "peakMB" "sim%" missing counted reported exact \
   "lag csv p50/max" "lag json p50/max"

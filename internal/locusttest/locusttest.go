@@ -1,9 +1,10 @@
 // Package locusttest runs real Locust processes for tests, on every Locust
 // version this machine provides: Debian 12's python3-locust 2.12.1 (what
-// .ci/run installs) and Debian 13's 2.24.0 (a root folder that
-// tools/locust-debian13.sh builds into bin/). Each prints an empty version
-// string as Debian packs it, and a master with an empty version rejects its
-// workers; the harness puts the version back. It starts masters and workers
+// .ci/run installs), Debian 13's 2.24.0 and Debian unstable's 2.46.7, the
+// Locust of the image the pods run (root folders that tools/locust-debian.sh
+// builds into bin/). The first two print an empty version string as Debian
+// packs them, and a master with an empty version rejects its workers; the
+// harness puts the version back. It starts masters and workers
 // with their output kept, and reads what a master logs.
 //
 // A test names the behaviour it checks and calls Each, which runs it once
@@ -59,8 +60,13 @@ var installations = []installation{
 	},
 	{
 		version: "2.24.0", origin: "Debian 13's python3-locust, in a root folder",
-		setUp: "tools/locust-debian13.sh bin/locust-debian13 (bash .ci/run tools does), or set LOCUST_EKS_DEBIAN13 to such a folder",
-		find:  findDebian13,
+		setUp: "tools/locust-debian.sh trixie 2.24.0 bin/locust-debian13 (bash .ci/run tools does), or set LOCUST_EKS_DEBIAN13 to such a folder",
+		find:  func() (*Locust, error) { return findDebianRoot("LOCUST_EKS_DEBIAN13", "locust-debian13") },
+	},
+	{
+		version: "2.46.7", origin: "Debian unstable's python3-locust, in a root folder",
+		setUp: "tools/locust-debian.sh sid 2.46.7 bin/locust-debian-sid (bash .ci/run tools does), or set LOCUST_EKS_DEBIAN_SID to such a folder",
+		find:  func() (*Locust, error) { return findDebianRoot("LOCUST_EKS_DEBIAN_SID", "locust-debian-sid") },
 	},
 }
 
@@ -140,17 +146,17 @@ func findDebian12() (*Locust, error) {
 	return l, nil
 }
 
-// findDebian13 finds the launcher tools/locust-debian13.sh writes, in
-// $LOCUST_EKS_DEBIAN13 or else bin/locust-debian13 of this module. The
-// build puts the version in place; no private copy is needed.
-func findDebian13() (*Locust, error) {
-	dir := os.Getenv("LOCUST_EKS_DEBIAN13")
+// findDebianRoot finds the launcher tools/locust-debian.sh writes, in the
+// folder $envVar names or else bin/<folder> of this module. The build puts
+// the version in place; no private copy is needed.
+func findDebianRoot(envVar, folder string) (*Locust, error) {
+	dir := os.Getenv(envVar)
 	if dir == "" {
 		root, err := moduleRoot()
 		if err != nil {
 			return nil, err
 		}
-		dir = filepath.Join(root, "bin", "locust-debian13")
+		dir = filepath.Join(root, "bin", folder)
 	}
 	python := filepath.Join(dir, "python3")
 	if _, err := os.Stat(python); err != nil {
@@ -331,8 +337,11 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// readyWorker is the line a master logs for a worker that joined.
-var readyWorker = regexp.MustCompile(`(?:Worker|Client) '?([^ ']+)'? (?:\(index \d+\) )?reported as ready`)
+// readyWorker is the line a master logs for a worker that joined:
+// "Client 'id' reported as ready" (runners.py@2.12.1), "Worker id (index
+// n) reported as ready" (@2.24.0:1029), "id (index n) reported as ready"
+// right after the logger's ": " (@2.46.3:1046).
+var readyWorker = regexp.MustCompile(`(?:(?:Worker|Client) '?|: )([^ ']+)'? (?:\(index \d+\) )?reported as ready`)
 
 // ReadyWorkers are the distinct workers the master reported as ready. The
 // master may log the same worker more than once, from its retried handshakes.
