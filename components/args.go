@@ -170,6 +170,9 @@ type LocustClusterArgs struct {
 	// (a redirect counts) and /metrics stays open to the NetworkPolicy's
 	// namespaces.
 	WebLogin *WebLogin
+	// WebExposure, when set, opens the web UI at an address beyond the
+	// port-forward: a load balancer or an Ingress. It needs WebLogin.
+	WebExposure *WebExposure
 	// MasterResources defaults to MasterResourcesFor(Workers), what the
 	// master was measured to need; WorkerResources to DefaultWorkerResources.
 	MasterResources *Resources
@@ -240,6 +243,12 @@ type LocustCluster struct {
 	NetworkPolicies []*networkingv1.NetworkPolicy
 	// ServiceMonitor is nil unless LocustClusterArgs.ServiceMonitor is set.
 	ServiceMonitor *apiextensions.CustomResource
+	// WebService and WebIngress expose the web UI; nil unless
+	// WebExposure asks for them. WebTLSSecret holds the certificate Locust
+	// serves HTTPS with; nil unless WebExposure.LoadBalancer.TLS is set.
+	WebService   *corev1.Service
+	WebIngress   *networkingv1.Ingress
+	WebTLSSecret *corev1.Secret
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput
@@ -247,8 +256,15 @@ type LocustCluster struct {
 	MasterServiceName pulumi.StringOutput
 	// MasterAddress is the in-cluster DNS name workers use to reach the master.
 	MasterAddress pulumi.StringOutput
-	// PortForwardCommand opens the web UI on http://localhost:8089.
+	// PortForwardCommand opens the web UI on localhost:8089 (at WebPath,
+	// over https when Locust serves TLS itself).
 	PortForwardCommand pulumi.StringOutput
+	// WebAddress is where the exposed UI opens, like
+	// "https://a1b2...elb.eu-west-1.amazonaws.com/"; "" when private.
+	WebAddress pulumi.StringOutput
+	// WebPath is the path the UI is served under on the master's web port:
+	// "" for /, or the Ingress's sub-path.
+	WebPath pulumi.StringOutput
 	// Workers is the number of worker pods.
 	Workers pulumi.IntOutput
 	// Image is the Locust image master and workers run.

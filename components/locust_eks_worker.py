@@ -154,13 +154,16 @@ def _serve_histograms(environment, web_ui=None, **_kwargs):
     def metrics():
         return Response(_metrics(runner), mimetype="text/plain; version=0.0.4; charset=utf-8")
 
+    # Under --web-base-path (2.32.2 and later) Locust's own routes move
+    # there (a Blueprint with that url_prefix, web.py); these follow.
+    base = getattr(environment.parsed_options, "web_base_path", "") or ""
     # The same access rule as Locust's own stats routes (its web login).
     web_ui.app.add_url_rule(
-        HISTOGRAMS_PATH, "locust_eks_histograms", web_ui.auth_required_if_enabled(histograms)
+        base + HISTOGRAMS_PATH, "locust_eks_histograms", web_ui.auth_required_if_enabled(histograms)
     )
     # Open: Prometheus scrapes without a session; the NetworkPolicy decides
     # who reaches the port.
-    web_ui.app.add_url_rule(METRICS_PATH, "locust_eks_metrics", metrics)
+    web_ui.app.add_url_rule(base + METRICS_PATH, "locust_eks_metrics", metrics)
 
 
 @events.init.add_listener

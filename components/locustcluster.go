@@ -48,11 +48,16 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 			return nil, err
 		}
 	}
+	if t := spec.exposure.ownTLS(); t != nil {
+		if c.WebTLSSecret, err = r.webTLSSecret(namespace, t); err != nil {
+			return nil, err
+		}
+	}
 	if c.MasterService, err = r.masterService(namespace); err != nil {
 		return nil, err
 	}
 	masterAddress := pulumi.Sprintf("%s.%s.svc", c.MasterService.Metadata.Name().Elem(), namespace)
-	if c.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv, c.WebLoginSecret); err != nil {
+	if c.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv, c.WebLoginSecret, c.WebTLSSecret); err != nil {
 		return nil, err
 	}
 	if c.Worker, err = r.worker(namespace, args.Workers, masterAddress, c.Locustfiles, c.SecretEnv, c.MasterService); err != nil {
@@ -73,11 +78,24 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		}
 	}
 
+	c.WebAddress = pulumi.String("").ToStringOutput()
+	if e := spec.exposure; e != nil {
+		if e.LoadBalancer != nil {
+			if c.WebService, err = r.webLoadBalancer(namespace, e, c.Master); err != nil {
+				return nil, err
+			}
+		} else if c.WebIngress, err = r.webIngress(namespace, e.Ingress, c.MasterService); err != nil {
+			return nil, err
+		}
+		c.WebAddress = webAddress(e, c.WebService, c.WebIngress)
+	}
+
 	c.Namespace = namespace
 	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()
 	c.MasterAddress = masterAddress
 	c.PortForwardCommand = pulumi.Sprintf("kubectl port-forward --namespace %s service/%s %d:%d",
 		namespace, c.MasterServiceName, WebPort, WebPort)
+	c.WebPath = pulumi.String(spec.exposure.basePath()).ToStringOutput()
 	c.Workers = pulumi.Int(args.Workers).ToIntOutput()
 	c.Image = pulumi.String(spec.image).ToStringOutput()
 
@@ -86,6 +104,8 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		"masterServiceName":  c.MasterServiceName,
 		"masterAddress":      c.MasterAddress,
 		"portForwardCommand": c.PortForwardCommand,
+		"webAddress":         c.WebAddress,
+		"webPath":            c.WebPath,
 		"workers":            c.Workers,
 		"image":              c.Image,
 	}); err != nil {

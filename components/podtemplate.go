@@ -87,7 +87,11 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEn
 		// the web port.
 		annotations["prometheus.io/scrape"] = pulumi.String("true")
 		annotations["prometheus.io/port"] = pulumi.String(strconv.Itoa(WebPort))
-		annotations["prometheus.io/path"] = pulumi.String(MetricsPath)
+		annotations["prometheus.io/path"] = pulumi.String(s.exposure.basePath() + MetricsPath)
+		if scheme := schemeIfHTTPS(s.webScheme()); scheme != nil {
+			// Prometheus' example configuration relabels __scheme__ from it.
+			annotations["prometheus.io/scheme"] = scheme.(pulumi.StringInput)
+		}
 	}
 	return &corev1.PodTemplateSpecArgs{
 		Metadata: &metav1.ObjectMetaArgs{

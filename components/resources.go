@@ -1,6 +1,8 @@
 package components
 
 import (
+	"strings"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -113,8 +115,39 @@ func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.S
 	}, r.parent)
 }
 
-func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.ConfigMap, secretEnv, webLogin *corev1.Secret) (*appsv1.Deployment, error) {
+func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.ConfigMap, secretEnv, webLogin, webTLS *corev1.Secret) (*appsv1.Deployment, error) {
 	s := r.spec
+	container := &corev1.ContainerArgs{
+		Args: pulumi.ToStringArray(s.masterArgs()),
+		Ports: corev1.ContainerPortArray{
+			containerPort("master", MasterPort),
+			containerPort("web", WebPort),
+		},
+		// Under a login, / answers a redirect to the login page, which
+		// the kubelet counts as ready (2xx and 3xx).
+		ReadinessProbe: &corev1.ProbeArgs{
+			HttpGet: &corev1.HTTPGetActionArgs{
+				Path: pulumi.String(s.exposure.basePath() + "/"),
+				Port: pulumi.String("web"),
+				// HTTP, the default, is left unsaid: a stack from before
+				// exposures keeps its master's spec as it was.
+				Scheme: schemeIfHTTPS(strings.ToUpper(s.webScheme())),
+			},
+			PeriodSeconds:    pulumi.Int(5),
+			FailureThreshold: pulumi.Int(3),
+		},
+		Resources: s.master.args(),
+	}
+	template := s.podTemplate("master", files, secretEnv, s.webLoginEnv(webLogin), container)
+	if webTLS != nil {
+		container.VolumeMounts = append(container.VolumeMounts.(corev1.VolumeMountArray),
+			corev1.VolumeMountArgs{Name: pulumi.String("web-tls"), MountPath: pulumi.String(webTLSMountPath), ReadOnly: pulumi.Bool(true)})
+		pod := template.Spec.(*corev1.PodSpecArgs)
+		pod.Volumes = append(pod.Volumes.(corev1.VolumeArray), corev1.VolumeArgs{
+			Name:   pulumi.String("web-tls"),
+			Secret: &corev1.SecretVolumeSourceArgs{SecretName: webTLS.Metadata.Name()},
+		})
+	}
 	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Annotations: stackOwned(),
@@ -127,22 +160,7 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 			// Two masters would split the workers between them.
 			Strategy: &appsv1.DeploymentStrategyArgs{Type: pulumi.String("Recreate")},
 			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
-			Template: s.podTemplate("master", files, secretEnv, s.webLoginEnv(webLogin), &corev1.ContainerArgs{
-				Args: pulumi.ToStringArray(s.masterArgs()),
-				Ports: corev1.ContainerPortArray{
-					containerPort("master", MasterPort),
-					containerPort("web", WebPort),
-				},
-				ReadinessProbe: &corev1.ProbeArgs{
-					HttpGet: &corev1.HTTPGetActionArgs{
-						Path: pulumi.String("/"),
-						Port: pulumi.String("web"),
-					},
-					PeriodSeconds:    pulumi.Int(5),
-					FailureThreshold: pulumi.Int(3),
-				},
-				Resources: s.master.args(),
-			}),
+			Template: template,
 		},
 	}, r.parent)
 }
@@ -235,19 +253,27 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 			}},
 		}})
 	}
+	rules := networkingv1.NetworkPolicyIngressRuleArray{
+		networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
+			Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
+		},
+		networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  webClients,
+			Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
+		},
+	}
+	if s.exposure != nil {
+		// The exposure's clients, on the web port only.
+		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  s.exposure.webClients(),
+			Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
+		})
+	}
 	master, err := policy("master-ingress", &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
-		Ingress: networkingv1.NetworkPolicyIngressRuleArray{
-			networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
-				Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
-			},
-			networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  webClients,
-				Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
-			},
-		},
+		Ingress:     rules,
 	})
 	if err != nil {
 		return nil, err
@@ -298,4 +324,12 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 // handling field conflicts: pulumi.com/patchForce).
 func stackOwned() pulumi.StringMap {
 	return pulumi.StringMap{"pulumi.com/patchForce": pulumi.String("true")}
+}
+
+// schemeIfHTTPS is scheme as a field value when it is not the default.
+func schemeIfHTTPS(scheme string) pulumi.StringPtrInput {
+	if scheme == "HTTP" || scheme == "http" {
+		return nil
+	}
+	return pulumi.String(scheme)
 }

@@ -40,7 +40,7 @@ func (r resourceBuilder) serviceMonitor(namespace pulumi.StringOutput, m *Servic
 			"spec": pulumi.Map{
 				"selector":          pulumi.Map{"matchLabels": pulumi.ToStringMap(s.selector("master"))},
 				"namespaceSelector": pulumi.Map{"matchNames": pulumi.StringArray{namespace}},
-				"endpoints":         pulumi.Array{pulumi.Map{"port": pulumi.String("web"), "path": pulumi.String(MetricsPath)}},
+				"endpoints":         pulumi.Array{pulumi.Map{"port": pulumi.String("web"), "path": pulumi.String(s.exposure.basePath() + MetricsPath)}},
 			},
 		},
 	}, append([]pulumi.ResourceOption{pulumi.DependsOn(deps)}, r.parent)...)

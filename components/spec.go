@@ -35,6 +35,8 @@ type clusterSpec struct {
 	files map[string]string
 	// webLogin puts the web UI behind the plugin's login.
 	webLogin *WebLogin
+	// exposure opens the web UI beyond the port-forward; nil: private.
+	exposure *WebExposure
 }
 
 // mergePlacement is role's placement with the shared node selector under it.
@@ -98,6 +100,12 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 			return nil, fmt.Errorf("WebLogin needs a password")
 		}
 		s.webLogin = l
+	}
+	if e := args.WebExposure; e != nil {
+		if err := e.validate(args.WebLogin, s.image, args.ServiceMonitor); err != nil {
+			return nil, fmt.Errorf("WebExposure: %w", err)
+		}
+		s.exposure = e
 	}
 	if args.Workers < 1 {
 		return nil, fmt.Errorf("Workers is %d; at least 1 is required", args.Workers)
@@ -241,6 +249,12 @@ func (s *clusterSpec) masterArgs() []string {
 	if s.webLogin != nil {
 		args = append(args, "--web-login")
 	}
+	if base := s.exposure.basePath(); base != "" {
+		args = append(args, "--web-base-path="+base)
+	}
+	if s.exposure.ownTLS() != nil {
+		args = append(args, "--tls-cert="+webTLSMountPath+"/tls.crt", "--tls-key="+webTLSMountPath+"/tls.key")
+	}
 	return append(args, s.locustfileArg())
 }
 
@@ -252,4 +266,13 @@ func (s *clusterSpec) workerArgs() []string {
 		fmt.Sprintf("--master-port=%d", MasterPort),
 		s.locustfileArg(),
 	}
+}
+
+// webScheme is what the master's web port speaks: https when Locust serves
+// TLS itself.
+func (s *clusterSpec) webScheme() string {
+	if s.exposure.ownTLS() != nil {
+		return "https"
+	}
+	return "http"
 }

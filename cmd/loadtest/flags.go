@@ -27,6 +27,10 @@ type options struct {
 	// login: from the stack's outputs, or LOCUST_EKS_WEB_USERNAME and
 	// LOCUST_EKS_WEB_PASSWORD, which win.
 	webUsername, webPassword string
+	// masterCertificate is the file of the certificate the master serves
+	// HTTPS with; masterCertificatePEM its text, or the stack's
+	// webTlsCertificate output.
+	masterCertificate, masterCertificatePEM string
 	// set are the flags given on the command line; they win over outputs.
 	set map[string]bool
 }
@@ -61,6 +65,9 @@ func (o *options) applyOutputs(out stackoutputs.Outputs) {
 	if o.webPassword == "" {
 		o.webPassword = out.WebPassword
 	}
+	if o.masterCertificatePEM == "" {
+		o.masterCertificatePEM = out.WebTLSCertificate
+	}
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -69,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
 	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs")
+	fs.StringVar(&o.masterCertificate, "master-certificate", "", "PEM file of the certificate the master serves HTTPS with, which it must present (default: the stack's webTlsCertificate output)")
 	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")
 	fs.IntVar(&o.users, "users", 10, "simulated users")
 	fs.Float64Var(&o.spawnRate, "spawn-rate", 1, "users started per second")

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"time"
 
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 					return exitCouldNotRun
 				}
 				defer fwd.Close()
-				o.masterURL = fmt.Sprintf("http://127.0.0.1:%d", fwd.LocalPort)
+				o.masterURL = forwardedURL(out, fwd.LocalPort)
 				fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
 			}
 		}
@@ -64,6 +65,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
+	}
+	if o.masterCertificate != "" {
+		b, err := os.ReadFile(o.masterCertificate)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest: --master-certificate:", err)
+			return exitCouldNotRun
+		}
+		o.masterCertificatePEM = string(b)
+	}
+	if o.masterCertificatePEM != "" {
+		if err := master.PinCertificate(o.masterCertificatePEM); err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			return exitCouldNotRun
+		}
 	}
 	if o.webUsername != "" {
 		if err := master.Login(ctx, o.webUsername, o.webPassword); err != nil {
@@ -136,4 +151,15 @@ func readOutputs(ctx context.Context, stack string) (stackoutputs.Outputs, error
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return stackoutputs.Read(ctx, pulumi, ".", stack, nil)
+}
+
+// forwardedURL is the master's web UI through a port-forward to localPort:
+// https when Locust serves TLS itself (the stack's webTlsCertificate), and
+// under the path it serves the UI at (webPath, for an Ingress's sub-path).
+func forwardedURL(out stackoutputs.Outputs, localPort int) string {
+	scheme := "http"
+	if out.WebTLSCertificate != "" {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, localPort, out.WebPath)
 }

@@ -56,7 +56,7 @@ func startCluster(t *testing.T, l *locusttest.Locust, app http.Handler, start in
 // startClusterWith is startCluster with the master's web UI behind login,
 // when login is not nil; the password reaches the master as the kubelet
 // would give it, from the rendered Secret.
-func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, start int, login *components.WebLogin) cluster {
+func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, start int, login *components.WebLogin, more ...func(*components.LocustClusterArgs)) cluster {
 	t.Helper()
 	rec := fakeapps.Record(app)
 	target := httptest.NewServer(rec)
@@ -81,6 +81,9 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 		}
 		if login != nil {
 			args.WebLogin, args.Image = login, "locustio/locust:"+l.Version
+		}
+		for _, f := range more {
+			f(args)
 		}
 		lc, err := components.NewLocustCluster(ctx, "loadtest", args, pulumi.Provider(p))
 		if err != nil {
@@ -137,7 +140,22 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 			}
 		}
 	}
-	c := cluster{webURL: fmt.Sprintf("http://127.0.0.1:%d", web), target: rec}
+	scheme := "http"
+	if secret, ok := m.Get("kubernetes:core/v1:Secret", "loadtest-web-tls"); ok {
+		// The kubelet mounts the TLS Secret's keys as files, as here.
+		tlsDir := t.TempDir()
+		data := secret.Inputs["stringData"].SecretValue().Element.ObjectValue()
+		for key, value := range map[string]string{"tls.crt": data["tls.crt"].StringValue(), "tls.key": data["tls.key"].StringValue()} {
+			if err := os.WriteFile(filepath.Join(tlsDir, key), []byte(value), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, a := range masterArgv {
+			masterArgv[i] = strings.ReplaceAll(a, "/mnt/locust-eks-tls/", tlsDir+"/")
+		}
+		scheme = "https"
+	}
+	c := cluster{webURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, web), target: rec}
 	c.master = locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
 	for i := range start {
 		c.workers = append(c.workers, locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv))

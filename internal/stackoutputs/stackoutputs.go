@@ -42,6 +42,11 @@ type Outputs struct {
 	// --show-secrets).
 	WebUsername string `json:"webUsername"`
 	WebPassword string `json:"webPassword"`
+	// WebPath is the path the UI is served under on the master's port
+	// ("" for /); WebTLSCertificate, when set, is the certificate the
+	// master serves HTTPS with.
+	WebPath           string `json:"webPath"`
+	WebTLSCertificate string `json:"webTlsCertificate"`
 }
 
 // Parse decodes `pulumi stack output --json`.

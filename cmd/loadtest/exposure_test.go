@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/components"
+	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// refusesFlag checks that a Locust without an option refuses it, as its
+// argument parser does ("unrecognized arguments"): the stack refuses such
+// an image at preview for the same reason.
+func refusesFlag(t *testing.T, l *locusttest.Locust, flag ...string) {
+	t.Helper()
+	lf := filepath.Join(t.TempDir(), "locustfile.py")
+	if err := os.WriteFile(lf, []byte("from locust import User\n\n\nclass U(User):\n    pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(l.Python, append([]string{"-m", "locust", "-f", lf}, flag...)...)
+	cmd.Env = append(os.Environ(), l.Env...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "unrecognized arguments: "+flag[0]) {
+		t.Fatalf("Locust %s took %s: %v\n%s", l.Version, flag[0], err, out)
+	}
+	t.Logf("Locust %s refuses %s, as the stack refuses its image for it", l.Version, flag[0])
+}
+
+// assetRef is a page's reference to a script, style sheet or icon.
+var assetRef = regexp.MustCompile(`(?:src|href)="([^"]+)"`)
+
+// TestRunBehindAProxyOnASubPath puts the master, rendered for an Ingress
+// on the path /locust, behind a reverse proxy that forwards only that path
+// and keeps it, as an Ingress with pathType Prefix does. A browser's
+// requests (the login page, its assets, the login form, the UI and the API
+// calls its pages make, relative to the page) and a whole cmd/loadtest run
+// all go through the proxy; nothing may leave the path. Locust serves under
+// a path from 2.32.2 (--web-base-path): 2.12 and 2.24 refuse the flag,
+// which is why the stack refuses their images with a webPath.
+func TestRunBehindAProxyOnASubPath(t *testing.T) {
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		if !l.AtLeast(2, 33) {
+			refusesFlag(t, l, "--web-base-path", "/locust")
+			return
+		}
+		const password = "sub-path-login-password-3"
+		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
+			&components.WebLogin{Username: "team", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)},
+			func(a *components.LocustClusterArgs) {
+				a.WebExposure = &components.WebExposure{Ingress: &components.WebIngress{ClassName: "nginx", Path: "/locust", ControllerNamespace: "ingress-nginx"}}
+			})
+		master, _ := url.Parse(c.webURL)
+		var mu sync.Mutex
+		var escaped []string
+		mux := http.NewServeMux()
+		mux.Handle("/locust/", httputil.NewSingleHostReverseProxy(master))
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			escaped = append(escaped, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			http.NotFound(w, r)
+		})
+		proxy := httptest.NewServer(mux)
+		t.Cleanup(proxy.Close)
+
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		get := func(u string) (*http.Response, string) {
+			t.Helper()
+			resp, err := browser.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp, string(b)
+		}
+		locusttest.WaitFor(t, time.Now().Add(45*time.Second), "the UI through the proxy", func() bool {
+			resp, err := browser.Get(proxy.URL + "/locust/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == http.StatusOK
+		})
+		loadsAssets := func(page *http.Response, body string) int {
+			t.Helper()
+			n := 0
+			for _, m := range assetRef.FindAllStringSubmatch(body, -1) {
+				ref, err := page.Request.URL.Parse(m[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp, _ := get(ref.String()); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ref.Path, "/locust/") {
+					t.Errorf("%s references %s: %s", page.Request.URL.Path, ref.Path, resp.Status)
+				}
+				n++
+			}
+			if n == 0 {
+				t.Errorf("%s references no asset:\n%s", page.Request.URL.Path, body)
+			}
+			return n
+		}
+
+		// Without a session the UI sends the browser to its login page,
+		// under the path.
+		loginPage, body := get(proxy.URL + "/locust/")
+		if loginPage.Request.URL.Path != "/locust/login" || loginPage.StatusCode != http.StatusOK {
+			t.Fatalf("GET /locust/ without a session ended at %s (%s); want /locust/login", loginPage.Request.URL.Path, loginPage.Status)
+		}
+		assets := loadsAssets(loginPage, body)
+		// The page's form posts where authArgs says (Auth.tsx: <form
+		// action={usernamePasswordCallback} method='POST'>).
+		m := regexp.MustCompile(`window\.authArgs = (\{.*\})`).FindStringSubmatch(body)
+		var auth struct {
+			Callback string `json:"username_password_callback"`
+		}
+		if m == nil || json.Unmarshal([]byte(m[1]), &auth) != nil || !strings.HasPrefix(auth.Callback, "/locust/") {
+			t.Fatalf("the login page's form posts to %q; want a path under /locust/\n%s", auth.Callback, body)
+		}
+		resp, err := browser.PostForm(proxy.URL+auth.Callback, url.Values{"username": {"team"}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		index, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Request.URL.Path != "/locust/" || resp.StatusCode != http.StatusOK || !strings.Contains(string(index), "window.templateArgs") {
+			t.Fatalf("the login form ended at %s (%s); want the UI at /locust/", resp.Request.URL.Path, resp.Status)
+		}
+		assets += loadsAssets(resp, string(index))
+		// The UI's API calls are relative to its page
+		// (webui/src/redux/api/swarm.ts; the reports' links from 2.32.4).
+		for _, api := range []string{"stats/requests", "tasks", "exceptions", "./stats/requests/csv"} {
+			u, _ := resp.Request.URL.Parse(api)
+			if r, _ := get(u.String()); r.StatusCode != http.StatusOK {
+				t.Errorf("the UI's call %s: %s", u.Path, r.Status)
+			}
+		}
+
+		// The command, with the proxy's address and path as the master's.
+		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "team", password
+		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
+		code, stdout, stderr := runCommand(context.Background(), "--stack", "local", "--master-url", proxy.URL+"/locust",
+			"--users", "4", "--spawn-rate", "4", "--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s",
+			"--progress-interval", "1s", "--max-fail-ratio", "0", "--results-dir", t.TempDir())
+		if code != exitOK {
+			t.Fatalf("exit %d through the proxy\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		s := readSummary(t, resultDir(t, stdout))
+		if served := c.target.Hits()["GET /productpage"]; s.Stats.Total.Requests == 0 || served != s.Stats.Total.Requests {
+			t.Errorf("the target served %d requests, the summary through the proxy counts %d", served, s.Stats.Total.Requests)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(escaped) > 0 {
+			t.Errorf("requests left the path /locust: %v", escaped)
+		}
+		t.Logf("Locust %s under /locust behind a proxy: login page, form and UI with %d assets, the UI's API calls, and a run of %d requests (as served), all under the path",
+			l.Version, assets, s.Stats.Total.Requests)
+	})
+}
+
+// selfSigned makes a certificate and key for a master's own TLS.
+func selfSigned(t *testing.T, name string) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		DNSNames:     []string{name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+}
+
+// TestRunOverTheMastersOwnTLS runs the master rendered for a load balancer
+// with Locust's own TLS: it serves only HTTPS, from the Secret's files. The
+// command runs a whole test over it, accepting the stack's certificate
+// only: with another certificate pinned it refuses to talk (exit 2), and a
+// plain-HTTP client gets nothing from the port.
+func TestRunOverTheMastersOwnTLS(t *testing.T) {
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		if !l.AtLeast(2, 21) {
+			t.Logf("Locust %s has no --web-login, which an exposure needs", l.Version)
+			return
+		}
+		const password = "tls-login-password-44"
+		cert, key := selfSigned(t, "locust.example.com")
+		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
+			&components.WebLogin{Username: "team", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)},
+			func(a *components.LocustClusterArgs) {
+				a.WebExposure = &components.WebExposure{SourceRanges: []string{"203.0.113.0/24"}, LoadBalancer: &components.WebLoadBalancer{
+					InternetFacing: true, TLS: &components.WebTLS{CertificatePEM: cert, KeyPEM: pulumi.ToSecret(pulumi.String(key)).(pulumi.StringOutput)},
+				}}
+			})
+		if !strings.HasPrefix(c.webURL, "https://") {
+			t.Fatalf("master at %s; want https", c.webURL)
+		}
+		plainURL := "http://" + strings.TrimPrefix(c.webURL, "https://") + "/"
+		locusttest.WaitFor(t, time.Now().Add(45*time.Second), "the master's TLS port", func() bool {
+			resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(plainURL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			// Locust's HTTPS server answers plain HTTP with an error or
+			// closes the connection; either way the port is up.
+			return err == nil || !strings.Contains(err.Error(), "connection refused")
+		})
+		if resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(plainURL); err == nil && resp.StatusCode < 400 {
+			t.Errorf("plain HTTP to the TLS port: %s; want no page", resp.Status)
+		}
+		dir := t.TempDir()
+		certFile, otherFile := filepath.Join(dir, "master.pem"), filepath.Join(dir, "other.pem")
+		other, _ := selfSigned(t, "locust.example.com")
+		for f, pemText := range map[string]string{certFile: cert, otherFile: other} {
+			if err := os.WriteFile(f, []byte(pemText), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "team", password
+		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
+		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "3s",
+			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--max-fail-ratio", "0"}
+		code, stdout, stderr := runCommand(context.Background(), append(args, "--master-certificate", otherFile, "--results-dir", t.TempDir())...)
+		if code != exitCouldNotRun || !strings.Contains(stderr, "another certificate") {
+			t.Errorf("with another certificate pinned: exit %d, stderr %q; want %d, naming the certificate", code, stderr, exitCouldNotRun)
+		}
+		code, stdout, stderr = runCommand(context.Background(), append(args, "--master-certificate", certFile, "--results-dir", t.TempDir())...)
+		if code != exitOK {
+			t.Fatalf("exit %d over TLS\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		s := readSummary(t, resultDir(t, stdout))
+		if served := c.target.Hits()["GET /productpage"]; s.Stats.Total.Requests == 0 || served != s.Stats.Total.Requests {
+			t.Errorf("the target served %d requests, the summary over TLS counts %d", served, s.Stats.Total.Requests)
+		}
+		t.Logf("Locust %s over its own TLS: another certificate refused (exit 2); with the stack's pinned, a run of %d requests, as served",
+			l.Version, s.Stats.Total.Requests)
+	})
+}
+
+// TestForwardedURLFollowsTheExposure: through its port-forward the command
+// speaks what the master serves: https with Locust's own TLS, under the
+// Ingress's sub-path, as the stack's outputs say.
+func TestForwardedURLFollowsTheExposure(t *testing.T) {
+	for _, tc := range []struct {
+		outputs, want string
+	}{
+		{`{}`, "http://127.0.0.1:4000"},
+		{`{"webAddress":"http://tools.example.com/locust/","webPath":"/locust"}`, "http://127.0.0.1:4000/locust"},
+		{`{"webAddress":"https://a1.elb.us-east-1.amazonaws.com/","webPath":"","webTlsCertificate":"-----BEGIN CERTIFICATE-----\n"}`, "https://127.0.0.1:4000"},
+	} {
+		var out stackoutputs.Outputs
+		if err := json.Unmarshal([]byte(tc.outputs), &out); err != nil {
+			t.Fatal(err)
+		}
+		if got := forwardedURL(out, 4000); got != tc.want {
+			t.Errorf("outputs %s: %s, want %s", tc.outputs, got, tc.want)
+		}
+	}
+	o := options{set: map[string]bool{}}
+	o.applyOutputs(stackoutputs.Outputs{WebTLSCertificate: "pem", LoadTest: &stackoutputs.LoadTest{RunTime: "1m0s"}})
+	if o.masterCertificatePEM != "pem" {
+		t.Errorf("the stack's webTlsCertificate is not the pinned certificate: %q", o.masterCertificatePEM)
+	}
+}

@@ -1,0 +1,444 @@
+package components
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// WebExposure opens the master's web UI to people without cluster
+// credentials, at an address the stack exports. Exactly one of
+// LoadBalancer and Ingress is set. The web login must be on: an exposed UI
+// without it would let anyone who reaches it start or read a test.
+type WebExposure struct {
+	LoadBalancer *WebLoadBalancer
+	Ingress      *WebIngress
+	// SourceRanges are the client CIDRs let in: the load balancer's
+	// loadBalancerSourceRanges and the NetworkPolicy's ipBlocks on the
+	// web port. Required with LoadBalancer; with Ingress, for a controller
+	// whose traffic reaches the pod from load balancer addresses (the AWS
+	// Load Balancer Controller's ip targets) rather than from its own pods.
+	SourceRanges []string
+}
+
+// WebLoadBalancer exposes the web UI through a Service of type
+// LoadBalancer: an AWS Network Load Balancer with instance targets, made by
+// the service controller EKS runs for Services without a
+// loadBalancerClass (kubernetes/cloud-provider-aws, pkg/providers/v1).
+type WebLoadBalancer struct {
+	// InternetFacing gives the load balancer public addresses; otherwise it
+	// is internal, reachable only from the VPC and networks routed to it.
+	InternetFacing bool
+	// CertificateARN, an ACM certificate in the stack's region, makes the
+	// load balancer's listener TLS on port 443; its targets stay plain TCP.
+	CertificateARN string
+	// TLS makes Locust itself serve HTTPS (--tls-cert/--tls-key) with this
+	// certificate; the load balancer passes TCP through on port 443.
+	TLS *WebTLS
+}
+
+// WebTLS is the certificate Locust serves its web UI with. It reaches the
+// master through a Kubernetes Secret of type kubernetes.io/tls.
+type WebTLS struct {
+	// CertificatePEM is the certificate chain, leaf first, in PEM.
+	CertificatePEM string
+	// KeyPEM is its private key, in PEM: a secret.
+	KeyPEM pulumi.StringInput
+}
+
+// WebIngress exposes the web UI through an Ingress, on Path of Host, to an
+// ingress controller the cluster already runs.
+type WebIngress struct {
+	// ClassName is the IngressClass of the controller ("nginx", "alb").
+	ClassName string
+	// Host is the name the rule matches; empty matches every host.
+	Host string
+	// Path is where the UI lives, "/" or a sub-path like "/locust"; a
+	// sub-path is served by Locust itself (--web-base-path), so the pages,
+	// assets and API all stay under it behind a proxy that keeps the path.
+	Path string
+	// ControllerNamespace is the namespace of the controller's pods, let
+	// through the NetworkPolicy to the web port.
+	ControllerNamespace string
+	// TLSSecret names a kubernetes.io/tls Secret in the Locust namespace
+	// the controller terminates TLS with (spec.tls), such as one
+	// cert-manager keeps; empty: the controller's default or none.
+	TLSSecret string
+	// Annotations are the controller's own settings (alb.ingress.kubernetes.io/*,
+	// nginx.ingress.kubernetes.io/*), passed as given.
+	Annotations map[string]string
+}
+
+// webBasePathSince is the first Locust whose web UI stays under
+// --web-base-path: the option came with 2.32.2 (argument_parser.py; all
+// routes in a Blueprint with url_prefix, web.py), and its pages' report
+// links became relative in 2.32.4 (locust commit 1c7d7802, "Webui links
+// should be relative").
+var webBasePathSince = [3]int{2, 32, 4}
+
+// webTLSMountPath is where the master mounts its TLS Secret.
+const webTLSMountPath = "/mnt/locust-eks-tls"
+
+// acmCertificateARN is an ACM certificate's ARN (AWS docs, "Identity-based
+// policies for ACM": arn:${Partition}:acm:${Region}:${Account}:certificate/${CertificateId}).
+var acmCertificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
+
+// ValidateCertificateARN checks an ACM certificate ARN and, when region is
+// given, that the certificate lives there: a load balancer takes only
+// certificates of its own region.
+func ValidateCertificateARN(arn, region string) error {
+	m := acmCertificateARN.FindStringSubmatch(arn)
+	switch {
+	case m == nil:
+		return errors.New("it is not an ACM certificate ARN, like arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012")
+	case region != "" && m[1] != region:
+		return fmt.Errorf("the certificate is in %s, and the load balancer in %s takes only certificates of its own region", m[1], region)
+	}
+	return nil
+}
+
+// ValidateWebPath checks an Ingress path for the UI: "/" or a sub-path of
+// path segments without a trailing slash, as --web-base-path takes it
+// (main.py exits on one that does not start with "/").
+func ValidateWebPath(path string) error {
+	if path == "/" {
+		return nil
+	}
+	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") {
+		return errors.New(`it must be "/" or start with "/" and not end with one, like "/locust"`)
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." || !regexp.MustCompile(`^[A-Za-z0-9._~-]+$`).MatchString(seg) {
+			return fmt.Errorf("segment %q must be letters, digits, '.', '_', '~' or '-'", seg)
+		}
+	}
+	return nil
+}
+
+// ValidateWebBasePathImage refuses an image whose Locust cannot serve the
+// UI under a sub-path, or whose tag does not say which Locust it runs.
+func ValidateWebBasePathImage(image string) error {
+	major, minor, patch, tag, err := imageVersion(image)
+	if err != nil {
+		return fmt.Errorf("%w; a sub-path needs Locust %d.%d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", err, webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
+	}
+	v := [3]int{major, minor, patch}
+	for i := range v {
+		if v[i] != webBasePathSince[i] {
+			if v[i] < webBasePathSince[i] {
+				return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %d.%d.%d (--web-base-path): pick a newer image, like locustio/locust:2.46.3, or the path \"/\"", tag, webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// imageVersion is the Locust version an image's tag names.
+func imageVersion(image string) (major, minor, patch int, tag string, err error) {
+	tag = imageTag(image)
+	m := imageLocustVersion.FindStringSubmatch(tag)
+	if m == nil {
+		return 0, 0, 0, tag, errors.New("its tag does not say which Locust it runs")
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	patch, _ = strconv.Atoi(strings.TrimPrefix(m[3], "."))
+	return major, minor, patch, tag, nil
+}
+
+// validate checks an exposure on its own and against the rest of the
+// cluster's arguments.
+func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMonitor) error {
+	if login == nil {
+		return errors.New("it needs WebLogin: without the login, anyone who reaches the address could start or read a test")
+	}
+	if (e.LoadBalancer == nil) == (e.Ingress == nil) {
+		return errors.New("set exactly one of LoadBalancer and Ingress")
+	}
+	for _, cidr := range e.SourceRanges {
+		if err := ValidateCIDR(cidr); err != nil {
+			return fmt.Errorf("source range %q: %w", cidr, err)
+		}
+	}
+	if lb := e.LoadBalancer; lb != nil {
+		if len(e.SourceRanges) == 0 {
+			return errors.New("LoadBalancer needs SourceRanges: the service controller would otherwise open the nodes to 0.0.0.0/0, internal or not (cloud-provider-aws defaults empty ranges to 0.0.0.0/0)")
+		}
+		if lb.InternetFacing && lb.CertificateARN == "" && lb.TLS == nil {
+			return errors.New("an internet-facing LoadBalancer needs TLS (CertificateARN or TLS): the login's password would cross the internet in plain text")
+		}
+		if lb.CertificateARN != "" && lb.TLS != nil {
+			return errors.New("set one of CertificateARN (the load balancer ends TLS) and TLS (Locust ends it), not both")
+		}
+		if lb.CertificateARN != "" {
+			if err := ValidateCertificateARN(lb.CertificateARN, ""); err != nil {
+				return fmt.Errorf("CertificateARN %q: %w", lb.CertificateARN, err)
+			}
+		}
+		if lb.TLS != nil {
+			if err := ValidateCertificatePEM(lb.TLS.CertificatePEM); err != nil {
+				return fmt.Errorf("TLS certificate: %w", err)
+			}
+			if lb.TLS.KeyPEM == nil {
+				return errors.New("TLS needs its key")
+			}
+			if monitor != nil {
+				return errors.New("a ServiceMonitor cannot scrape a master that serves only HTTPS with its own certificate; drop one of them")
+			}
+		}
+	}
+	if in := e.Ingress; in != nil {
+		if errs := validation.IsDNS1123Subdomain(in.ClassName); len(errs) > 0 {
+			return fmt.Errorf("Ingress ClassName %q: %s", in.ClassName, strings.Join(errs, "; "))
+		}
+		if in.Host != "" {
+			if errs := validation.IsFullyQualifiedDomainName(nil, in.Host); len(errs) > 0 {
+				return fmt.Errorf("Ingress Host %q: %s", in.Host, errs.ToAggregate())
+			}
+		}
+		if err := ValidateWebPath(in.Path); err != nil {
+			return fmt.Errorf("Ingress Path %q: %w", in.Path, err)
+		}
+		if in.Path != "/" {
+			if err := ValidateWebBasePathImage(image); err != nil {
+				return fmt.Errorf("image %q with Ingress Path %q: %w", image, in.Path, err)
+			}
+		}
+		if in.ControllerNamespace == "" && len(e.SourceRanges) == 0 {
+			return errors.New("Ingress needs ControllerNamespace or SourceRanges: the NetworkPolicy lets only them reach the web port")
+		}
+		if in.ControllerNamespace != "" {
+			if err := ValidateNamespace(in.ControllerNamespace); err != nil {
+				return fmt.Errorf("Ingress ControllerNamespace %q: %w", in.ControllerNamespace, err)
+			}
+		}
+		if in.TLSSecret != "" {
+			if errs := validation.IsDNS1123Subdomain(in.TLSSecret); len(errs) > 0 {
+				return fmt.Errorf("Ingress TLSSecret %q: %s", in.TLSSecret, strings.Join(errs, "; "))
+			}
+		}
+		for _, k := range sortedKeys(in.Annotations) {
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
+			}
+		}
+	}
+	return nil
+}
+
+// basePath is the sub-path Locust serves its UI under ("" for /).
+func (e *WebExposure) basePath() string {
+	if e == nil || e.Ingress == nil || e.Ingress.Path == "/" {
+		return ""
+	}
+	return e.Ingress.Path
+}
+
+// ownTLS is the certificate Locust serves with, or nil.
+func (e *WebExposure) ownTLS() *WebTLS {
+	if e == nil || e.LoadBalancer == nil {
+		return nil
+	}
+	return e.LoadBalancer.TLS
+}
+
+// webTLSSecret holds the certificate and key Locust serves HTTPS with,
+// auto-named: a new certificate means a new Secret, and the master rolls.
+func (r resourceBuilder) webTLSSecret(namespace pulumi.StringOutput, t *WebTLS) (*corev1.Secret, error) {
+	return corev1.NewSecret(r.ctx, r.spec.name+"-web-tls", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Annotations: stackOwned(),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(r.spec.labels("master")),
+		},
+		Type: pulumi.String("kubernetes.io/tls"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{
+			"tls.crt": pulumi.String(t.CertificatePEM),
+			"tls.key": t.KeyPEM,
+		}).(pulumi.StringMapOutput),
+	}, r.parent)
+}
+
+// Annotations of the service controller EKS runs for LoadBalancer Services
+// (kubernetes/cloud-provider-aws pkg/providers/v1/aws.go: the constants
+// ServiceAnnotationLoadBalancerType, ...Internal, ...Certificate,
+// ...SSLPorts; docs/service_controller.md). aws-load-balancer-scheme is the
+// AWS Load Balancer Controller's (guide/service/annotations): the legacy
+// controller ignores it, and where that controller takes the Service over
+// (its webhook sets loadBalancerClass service.k8s.aws/nlb) it keeps the
+// scheme, which it would otherwise default to internal.
+const (
+	annotationLBType     = "service.beta.kubernetes.io/aws-load-balancer-type"
+	annotationLBInternal = "service.beta.kubernetes.io/aws-load-balancer-internal"
+	annotationLBScheme   = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+	annotationLBCert     = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+	annotationLBSSLPorts = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+)
+
+// webServicePort is the load balancer's listener: 443 with TLS (the
+// load balancer's or Locust's own), 80 without.
+func (lb *WebLoadBalancer) webServicePort() (name string, port int) {
+	if lb.CertificateARN != "" || lb.TLS != nil {
+		return "https", 443
+	}
+	return "http", 80
+}
+
+// webLoadBalancer is a Service of type LoadBalancer in front of the
+// master's web port only (never the workers' ZeroMQ port).
+// externalTrafficPolicy Local keeps the client's address up to the pod
+// (instance targets; kube-proxy does not masquerade), so the
+// NetworkPolicy's ipBlocks see who is calling; the load balancer's health
+// check goes to kube-proxy's healthCheckNodePort, not to the pod
+// (aws.go, Local: HTTP on the health check node port).
+func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebExposure, deps ...pulumi.Resource) (*corev1.Service, error) {
+	s, lb := r.spec, e.LoadBalancer
+	annotations := stackOwned()
+	annotations[annotationLBType] = pulumi.String("nlb")
+	if lb.InternetFacing {
+		annotations[annotationLBScheme] = pulumi.String("internet-facing")
+	} else {
+		annotations[annotationLBInternal] = pulumi.String("true")
+		annotations[annotationLBScheme] = pulumi.String("internal")
+	}
+	portName, port := lb.webServicePort()
+	if lb.CertificateARN != "" {
+		annotations[annotationLBCert] = pulumi.String(lb.CertificateARN)
+		annotations[annotationLBSSLPorts] = pulumi.String(portName)
+	}
+	return corev1.NewService(r.ctx, s.name+"-web", &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Annotations: annotations,
+			Name:        pulumi.String(s.name + "-web"),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("master")),
+		},
+		Spec: &corev1.ServiceSpecArgs{
+			Type:                     pulumi.String("LoadBalancer"),
+			ExternalTrafficPolicy:    pulumi.String("Local"),
+			LoadBalancerSourceRanges: pulumi.ToStringArray(e.SourceRanges),
+			Selector:                 pulumi.ToStringMap(s.selector("master")),
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name:       pulumi.String(portName),
+				Port:       pulumi.Int(port),
+				TargetPort: pulumi.String("web"),
+				Protocol:   pulumi.String("TCP"),
+			}},
+		},
+	}, r.parent, pulumi.DependsOn(deps))
+}
+
+// webIngress routes Path (and everything under it) to the master
+// Service's web port.
+func (r resourceBuilder) webIngress(namespace pulumi.StringOutput, in *WebIngress, masterService *corev1.Service) (*networkingv1.Ingress, error) {
+	s := r.spec
+	annotations := stackOwned()
+	for k, v := range in.Annotations {
+		annotations[k] = pulumi.String(v)
+	}
+	rule := networkingv1.IngressRuleArgs{
+		Http: &networkingv1.HTTPIngressRuleValueArgs{
+			Paths: networkingv1.HTTPIngressPathArray{networkingv1.HTTPIngressPathArgs{
+				Path:     pulumi.String(in.Path),
+				PathType: pulumi.String("Prefix"),
+				Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
+					Name: masterService.Metadata.Name().Elem(),
+					Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String("web")},
+				}},
+			}},
+		},
+	}
+	if in.Host != "" {
+		rule.Host = pulumi.String(in.Host)
+	}
+	spec := &networkingv1.IngressSpecArgs{
+		IngressClassName: pulumi.String(in.ClassName),
+		Rules:            networkingv1.IngressRuleArray{rule},
+	}
+	if in.TLSSecret != "" {
+		t := networkingv1.IngressTLSArgs{SecretName: pulumi.String(in.TLSSecret)}
+		if in.Host != "" {
+			t.Hosts = pulumi.ToStringArray([]string{in.Host})
+		}
+		spec.Tls = networkingv1.IngressTLSArray{t}
+	}
+	return networkingv1.NewIngress(r.ctx, s.name+"-web", &networkingv1.IngressArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Annotations: annotations,
+			Name:        pulumi.String(s.name + "-web"),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("master")),
+		},
+		Spec: spec,
+	}, r.parent)
+}
+
+// exposedWebClients are the NetworkPolicy peers the exposure lets reach
+// the web port: the source ranges, and the ingress controller's pods.
+func (e *WebExposure) webClients() networkingv1.NetworkPolicyPeerArray {
+	var peers networkingv1.NetworkPolicyPeerArray
+	for _, cidr := range e.SourceRanges {
+		peers = append(peers, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	if in := e.Ingress; in != nil && in.ControllerNamespace != "" {
+		peers = append(peers, networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
+			MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(in.ControllerNamespace)},
+		}})
+	}
+	return peers
+}
+
+// webAddress is where people open the UI: the load balancer's name (as
+// the service controller writes it into the Service's status) or the
+// Ingress's host, else the address its controller reports; "" until a
+// controller reports one (the provider waits for it on create).
+func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) pulumi.StringOutput {
+	if lb := e.LoadBalancer; lb != nil {
+		scheme, _ := lb.webServicePort()
+		return svc.Status.LoadBalancer().Ingress().ApplyT(func(in []corev1.LoadBalancerIngress) string {
+			if len(in) == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%s://%s/", scheme, hostOrIP(in[0].Hostname, in[0].Ip))
+		}).(pulumi.StringOutput)
+	}
+	in := e.Ingress
+	scheme := "http"
+	if in.TLSSecret != "" || in.Annotations[annotationALBCertificate] != "" {
+		scheme = "https"
+	}
+	path := strings.TrimSuffix(in.Path, "/") + "/"
+	if in.Host != "" {
+		return pulumi.Sprintf("%s://%s%s", scheme, in.Host, path)
+	}
+	return ing.Status.LoadBalancer().Ingress().ApplyT(func(lbs []networkingv1.IngressLoadBalancerIngress) string {
+		if len(lbs) == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%s://%s%s", scheme, hostOrIP(lbs[0].Hostname, lbs[0].Ip), path)
+	}).(pulumi.StringOutput)
+}
+
+// annotationALBCertificate gives an AWS Load Balancer Controller's Ingress
+// its ACM certificate (guide/ingress/annotations: certificate-arn).
+const annotationALBCertificate = "alb.ingress.kubernetes.io/certificate-arn"
+
+// hostOrIP is a load balancer status entry's name, else its address.
+func hostOrIP(hostname, ip *string) string {
+	switch {
+	case hostname != nil && *hostname != "":
+		return *hostname
+	case ip != nil:
+		return *ip
+	}
+	return ""
+}
