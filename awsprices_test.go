@@ -41,11 +41,16 @@ import (
 // a loose filter would also match, as the real Price List does: reserved
 // capacity and Windows rows of each instance type, RegionalNatGateway-Hours
 // and NatGateway-Bytes beside NatGateway-Hours, the EKS Outposts control
-// plane beside the regional one, gp2 and gp3 IOPS beside gp3 storage.
+// plane beside the regional one, gp2 and gp3 IOPS beside gp3 storage, and
+// for Elastic Load Balancing (service code AWSELB, family "Load
+// Balancer-Network"; its us-east-1 usage types unprefixed like EC2's) the
+// capacity-unit, Outposts and trust-store rows beside the NLB's hours, and
+// the ALB's hours in their own family.
 //
 // Prices are AWS's published list prices (EC2 on-demand Linux, EKS $0.10
 // per cluster-hour and $0.50 more in extended support, NAT gateway $0.045
-// per hour, gp3 $0.08 per GB-month, in us-east-1); they are not fetched
+// per hour, gp3 $0.08 per GB-month, an NLB $0.0225 per hour and $0.006 per
+// LCU-hour, in us-east-1; $0.0252 per NLB hour in eu-west-1); they are not fetched
 // here (no internet), and the tests check the arithmetic and the requests,
 // not AWS's current prices.
 
@@ -144,6 +149,18 @@ func priceCatalogue() []priceListProduct {
 			priceListProduct{service: "AmazonEC2", family: "System Operation", unit: "IOPS-Mo", usd: "0.0050000000", description: "$0.005 per IOPS-month provisioned - gp3",
 				attributes: with(map[string]string{"volumeApiName": "gp3", "usagetype": ec2Prefix + "EBS:VolumeP-IOPS.gp3"})},
 		)
+		nlbHour := map[string]string{"us-east-1": "0.0225000000", "eu-west-1": "0.0252000000"}[region]
+		for _, row := range []struct{ family, usage, unit, usd, description, locationType string }{
+			{"Load Balancer-Network", "LoadBalancerUsage", "Hrs", nlbHour, "per Network LoadBalancer-hour (or partial hour)", "AWS Region"},
+			{"Load Balancer-Network", "LCUUsage", "LCU-Hrs", "0.0060000000", "per used Network load balancer capacity unit-hour", "AWS Region"},
+			{"Load Balancer-Network", "Outposts-LoadBalancerUsage", "Hrs", "0.0000000000", "per Network LoadBalancer-hour on Outposts", "AWS Outposts"},
+			{"Load Balancer-Network", "TS-LoadBalancerUsage", "Hrs", "0.0050000000", "per trust store hour", "AWS Region"},
+			{"Load Balancer-Application", "LoadBalancerUsage", "Hrs", "0.0225000000", "per Application LoadBalancer-hour (or partial hour)", "AWS Region"},
+		} {
+			out = append(out, priceListProduct{service: "AWSELB", family: row.family, unit: row.unit, usd: row.usd, description: "$" + strings.TrimRight(row.usd, "0") + " " + row.description,
+				attributes: map[string]string{"regionCode": region, "location": regionNames[region], "locationType": row.locationType,
+					"usagetype": ec2Prefix + row.usage, "operation": "LoadBalancing:" + strings.TrimPrefix(row.family, "Load Balancer-")}})
+		}
 	}
 	return out
 }

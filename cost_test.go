@@ -17,6 +17,8 @@ import (
 //	      5 x 30 GiB = 1.0274
 //	existing VPC: dev without the NAT, spot over us-east-1a, b, d, e and f
 //	      (c6a.large in 1d, 0.0417): 0.10 + 0.0416 + 0.0834 + 0.0066 = 0.2316
+//	the web UI's NLB: dev + 0.0225 = 0.2921; in eu-west-1, 0.2736 + 0.0252
+//	      = 0.2988
 //	no spot price for c6i.4xlarge: dev without workers' nodes, whose one
 //	      node is still a volume: 0.10 + 0.0416 + 0.045 + 0.0044 = 0.191
 func TestEstimatedHourlyCost(t *testing.T) {
@@ -38,6 +40,12 @@ func TestEstimatedHourlyCost(t *testing.T) {
 		{"an existing VPC: no NAT of ours, spot priced over every zone", "dev",
 			map[string]string{"vpcId": "vpc-0a1b2c3d", "privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`}, 0.2316,
 			[]string{"worker nodes: 2 x c6a.large spot at $0.0417"}, ""},
+		{"the web UI's network load balancer", "dev", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "loadBalancer"},
+			0.2921, []string{"network load balancer: 1 x $0.0225, plus capacity units by traffic"}, ""},
+		{"its price in another region", "dev", map[string]string{"aws:region": "eu-west-1", "webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "loadBalancer"},
+			0.2988, []string{"network load balancer: 1 x $0.0252"}, ""},
+		{"an Ingress adds no load balancer of ours", "dev", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "ingress",
+			"webIngressClass": "alb", "webSourceRanges": `["10.0.0.0/16"]`}, 0.2696, nil, ""},
 		{"under the ceiling", "dev", map[string]string{"maxHourlyCost": "0.27"}, 0.2696, nil, ""},
 		{"over the ceiling", "dev", map[string]string{"maxHourlyCost": "0.25"}, 0, nil,
 			"maxHourlyCost: this stack would cost $0.2696 per hour, over the ceiling of $0.25: EKS control plane $0.10 (1 cluster, standard support), worker nodes $0.0764 (2 x c5.large spot at $0.0382 (the dearest the group may land on)), NAT gateways $0.045 (1 x $0.045), system nodes $0.0416 (1 x t3.medium on-demand at $0.0416), node root volumes $0.0066 (3 x 20 GiB gp3 at $0.08 per GB-month). Lower it with workers, workerCpuRequest, nodeInstanceTypes, nodeCapacityType (SPOT), natGatewayPerAz, availabilityZoneCount, vpcId (an existing VPC's NAT), systemNodeInstanceTypes, nodeDiskSize, or raise maxHourlyCost"},

@@ -258,6 +258,13 @@ func TestEndToEnd(t *testing.T) {
 	checkWebLogin(t, ctx, stack, kube, backendDir, workDir)
 	stop()
 
+	// 4c''. The web UI exposed: an internal load balancer, one with
+	// Locust's own TLS, then an Ingress on a sub-path, as stored by the API
+	// server; unsafe settings refused at preview; private again.
+	stop = timings.start("web exposure: three ups, refusals, private again")
+	checkWebExposure(t, ctx, stack, kube)
+	stop()
+
 	// 4d. Stacks past their time to live are destroyed by the reaper; live
 	// ones and ones without an expiry are not.
 	stop = timings.start("reaper: two more stacks, dry run, reap")

@@ -117,6 +117,13 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 		outputs["webUsername"] = pulumi.String(l.Username)
 		outputs["webPassword"] = pulumi.ToSecret(pulumi.String(l.Password))
 	}
+	if e := cfg.Locust.WebExposure; e != nil {
+		outputs["webAddress"] = locust.WebAddress
+		outputs["webPath"] = locust.WebPath
+		if e.TLSCertificate != "" {
+			outputs["webTlsCertificate"] = pulumi.String(e.TLSCertificate)
+		}
+	}
 	switch {
 	case cfg.LoadTest.ResultsBucket != "":
 		outputs["resultsBucket"] = pulumi.String(cfg.LoadTest.ResultsBucket)
@@ -158,9 +165,10 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 			AvailabilityZones: c.Network.AvailabilityZones,
 			NATGatewayPerAZ:   c.Network.NATGatewayPerAZ,
 		},
-		SystemInstanceTypes: c.SystemInstanceTypes,
-		ExtendedSupport:     c.ExtendedSupport,
-		MaxHourlyCost:       c.MaxHourlyCost,
+		SystemInstanceTypes:  c.SystemInstanceTypes,
+		ExtendedSupport:      c.ExtendedSupport,
+		MaxHourlyCost:        c.MaxHourlyCost,
+		NetworkLoadBalancers: networkLoadBalancers(l.WebExposure),
 		Demand: ekscluster.Demand{
 			Workers: l.Workers,
 			Worker:  ekscluster.Request{CPU: l.Worker.CPURequest, Memory: l.Worker.MemoryRequest},
@@ -260,7 +268,36 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		EgressCIDRs:       l.EgressCIDRs,
 		MetricsNamespaces: l.MetricsNamespaces,
 		ServiceMonitor:    serviceMonitor(l),
+		WebExposure:       webExposure(l.WebExposure),
 	}
+}
+
+// networkLoadBalancers counts the NLBs the Kubernetes objects ask AWS for.
+func networkLoadBalancers(e *stackconfig.WebExposure) int {
+	if e != nil && e.Kind == stackconfig.ExposeLoadBalancer {
+		return 1
+	}
+	return 0
+}
+
+// webExposure is the exposure the config asks for, or nil (private).
+func webExposure(e *stackconfig.WebExposure) *components.WebExposure {
+	if e == nil {
+		return nil
+	}
+	out := &components.WebExposure{SourceRanges: e.SourceRanges}
+	if e.Kind == stackconfig.ExposeLoadBalancer {
+		out.LoadBalancer = &components.WebLoadBalancer{InternetFacing: e.InternetFacing, CertificateARN: e.CertificateARN}
+		if e.TLSCertificate != "" {
+			out.LoadBalancer.TLS = &components.WebTLS{CertificatePEM: e.TLSCertificate, KeyPEM: pulumi.ToSecret(pulumi.String(e.TLSKey)).(pulumi.StringOutput)}
+		}
+		return out
+	}
+	out.Ingress = &components.WebIngress{
+		ClassName: e.IngressClass, Host: e.IngressHost, Path: e.Path,
+		ControllerNamespace: e.IngressControllerNamespace, TLSSecret: e.IngressTLSSecret, Annotations: e.IngressAnnotations,
+	}
+	return out
 }
 
 // serviceMonitor is the ServiceMonitor the config asks for, or nil.

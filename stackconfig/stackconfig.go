@@ -159,6 +159,8 @@ type Locust struct {
 	Worker    components.Resources
 	// WebLogin puts the web UI behind a login; nil: no login.
 	WebLogin *WebLogin
+	// WebExposure opens the web UI at an address; nil: private.
+	WebExposure *WebExposure
 	// EgressCIDRs, when set, are the only addresses the pods may reach.
 	EgressCIDRs []string
 	// MetricsNamespaces may reach the master's /metrics (Prometheus).
@@ -292,6 +294,14 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 		c.EKS = p.eksCluster()
 	}
 	c.Locust = p.locust(locustfiles)
+	var vpcCIDR, region string
+	if c.Mode == ModeEKS {
+		region = c.EKS.Credentials.Region
+		if c.EKS.Network.VpcID == "" && c.EKS.Network.CIDR.IsValid() {
+			vpcCIDR = c.EKS.Network.CIDR.String()
+		}
+	}
+	c.Locust.WebExposure = p.webExposure(c.Locust.WebLogin, c.Locust.Image, vpcCIDR, region, c.Locust.ServiceMonitor)
 	c.LoadTest = p.loadTest()
 	c.TTLHours = p.positiveAmount("ttlHours", maxTTLHours,
 		fmt.Sprintf("must be empty (the stack lives until destroyed) or the hours it may live after the up that sets it, more than 0 and at most %d, like \"8\" or \"0.5\"", maxTTLHours))

@@ -33,7 +33,7 @@ func stackValues(t *testing.T, stack string) map[string]string {
 func lookupIn(values map[string]string) Lookup {
 	return func(key string) (string, bool, bool) {
 		v, ok := values[key]
-		return v, ok, key == "secretEnv" || key == "webPassword"
+		return v, ok, key == "secretEnv" || key == "webPassword" || key == "webTlsKey"
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 
 // Cost is what the stack's AWS resources cost per hour while it exists,
 // worked out at preview from AWS's own prices: the EKS control plane, both
-// node groups at their planned size, the NAT gateways and the nodes' root
-// volumes. NotPriced names what it leaves out.
+// node groups at their planned size, the NAT gateways, the nodes' root
+// volumes and the network load balancers' hours. NotPriced names what it
+// leaves out.
 type Cost struct {
 	HourlyUSD float64
 	Items     []CostItem
@@ -37,7 +38,7 @@ type CostItem struct {
 var NotPriced = []string{
 	"data transfer and the NAT gateways' per-GB processing",
 	"public IPv4 addresses (the NAT gateways')",
-	"load balancers",
+	"load balancers' capacity units (LCUs, by traffic), and an ingress controller's own load balancer",
 	"CloudWatch Logs of the control plane (clusterLogTypes)",
 	"the results bucket",
 }
@@ -85,6 +86,11 @@ func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan) (Cost, 
 	add("node root volumes", []string{"nodeDiskSize"}, func() (string, float64, price, error) {
 		return p.volumes(plan.System.Nodes+plan.Workers.Nodes, args.NodeGroup.DiskSizeGiB)
 	})
+	if n := args.NetworkLoadBalancers; n > 0 {
+		add("network load balancer", []string{"webExposure (private or ingress)"}, func() (string, float64, price, error) {
+			return p.networkLoadBalancers(n)
+		})
+	}
 
 	if args.MaxHourlyCost > 0 {
 		if len(c.Unpriced) > 0 {
@@ -199,6 +205,21 @@ func (p *pricer) natGateways(n int) (string, float64, price, error) {
 		return "", 0, price{}, err
 	}
 	return fmt.Sprintf("%d x $%s", n, money(at.usd)), float64(n) * at.usd, at, nil
+}
+
+// networkLoadBalancers prices n NLBs' hours. The family alone also matches
+// their capacity units (LCUUsage) and the Outposts and trust-store hours:
+// the usage type picks the hourly charge.
+func (p *pricer) networkLoadBalancers(n int) (string, float64, price, error) {
+	ut, err := p.usageType("AWSELB", "LoadBalancerUsage")
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	at, err := p.onDemand("AWSELB", map[string]string{"productFamily": "Load Balancer-Network", "regionCode": p.region, "usagetype": ut})
+	if err != nil {
+		return "", 0, price{}, err
+	}
+	return fmt.Sprintf("%d x $%s, plus capacity units by traffic", n, money(at.usd)), float64(n) * at.usd, at, nil
 }
 
 // volumes prices the nodes' gp3 root volumes (the launch template's), per

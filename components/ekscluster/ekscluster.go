@@ -63,6 +63,11 @@ type ClusterArgs struct {
 	// MaxHourlyCost, when above 0, fails the preview, before anything is
 	// created, if the estimated cost per hour (Cluster.Cost) is higher.
 	MaxHourlyCost float64
+	// NetworkLoadBalancers are the NLBs the Kubernetes objects on the
+	// cluster will ask AWS for (the web UI's LoadBalancer Service): this
+	// component does not create them, but the stack pays for them, so the
+	// estimate and the ceiling count their hours.
+	NetworkLoadBalancers int
 	// Tags go on every AWS resource that takes tags.
 	Tags map[string]string
 	// VolatileTags go on every AWS resource like Tags, except the

@@ -139,7 +139,11 @@ func (p *pricer) usageType(service, name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("no billing code known for region %s (ekscluster.billingCodes)", p.region)
 	}
-	if service == "AmazonEC2" && p.region == "us-east-1" {
+	// EC2's and Elastic Load Balancing's us-east-1 usage types carry no
+	// region code ("BoxUsage:m5.large", "LoadBalancerUsage"); every other
+	// service's and region's do ("USE1-AmazonEKS-Hours:perCluster",
+	// "EU-LoadBalancerUsage").
+	if (service == "AmazonEC2" || service == "AWSELB") && p.region == "us-east-1" {
 		return name, nil
 	}
 	return code + "-" + name, nil
