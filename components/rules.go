@@ -117,32 +117,48 @@ func ValidateImage(image string) error {
 // webLoginSince is the first Locust version with --web-login: absent from
 // locust/argument_parser.py up to 2.20.1, there from 2.21.0 (and at 2.24.0
 // and 2.46.3).
-var webLoginSince = [2]int{2, 21}
+var webLoginSince = [3]int{2, 21, 0}
 
 // imageLocustVersion is the Locust version an image's tag names, like
-// "2.24.0" or "2.24.0-python3.12" (locustio/locust's tags), as major and
-// minor.
+// "2.24.0" or "2.24.0-python3.12" (locustio/locust's tags).
 var imageLocustVersion = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$`)
+
+// locustVersion is the Locust version image's tag names (a missing patch
+// is 0), and the tag; ok is false when the tag names none.
+func locustVersion(image string) (v [3]int, tag string, ok bool) {
+	tag = imageTag(image)
+	m := imageLocustVersion.FindStringSubmatch(tag)
+	if m == nil {
+		return v, tag, false
+	}
+	for i, part := range []string{m[1], m[2], strings.TrimPrefix(m[3], ".")} {
+		v[i], _ = strconv.Atoi(part)
+	}
+	return v, tag, true
+}
+
+// versionBefore reports whether version v came before since.
+func versionBefore(v, since [3]int) bool {
+	for i := range v {
+		if v[i] != since[i] {
+			return v[i] < since[i]
+		}
+	}
+	return false
+}
 
 // ValidateWebLoginImage refuses an image whose Locust has no --web-login,
 // or whose tag does not say which Locust it runs.
 func ValidateWebLoginImage(image string) error {
-	ref, err := reference.ParseNormalizedNamed(image)
-	if err != nil {
+	if _, err := reference.ParseNormalizedNamed(image); err != nil {
 		return err
 	}
-	tagged, ok := ref.(reference.Tagged)
-	var m []string
-	if ok {
-		m = imageLocustVersion.FindStringSubmatch(tagged.Tag())
-	}
-	if m == nil {
+	v, tag, ok := locustVersion(image)
+	if !ok {
 		return fmt.Errorf("its tag does not say which Locust it runs; the web login needs Locust %d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", webLoginSince[0], webLoginSince[1])
 	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	if major < webLoginSince[0] || (major == webLoginSince[0] && minor < webLoginSince[1]) {
-		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.3", tagged.Tag(), webLoginSince[0], webLoginSince[1])
+	if versionBefore(v, webLoginSince) {
+		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.3", tag, webLoginSince[0], webLoginSince[1])
 	}
 	return nil
 }

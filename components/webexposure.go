@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -84,9 +83,6 @@ type WebIngress struct {
 // should be relative").
 var webBasePathSince = [3]int{2, 32, 4}
 
-// webTLSMountPath is where the master mounts its TLS Secret.
-const webTLSMountPath = "/mnt/locust-eks-tls"
-
 // acmCertificateARN is an ACM certificate's ARN (AWS docs, "Identity-based
 // policies for ACM": arn:${Partition}:acm:${Region}:${Account}:certificate/${CertificateId}).
 var acmCertificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
@@ -105,6 +101,10 @@ func ValidateCertificateARN(arn, region string) error {
 	return nil
 }
 
+// webPathSegment is one segment of a web path: URL-unreserved characters
+// only (RFC 3986, section 2.3), so the path needs no escaping anywhere.
+var webPathSegment = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+
 // ValidateWebPath checks an Ingress path for the UI: "/" or a sub-path of
 // path segments without a trailing slash, as --web-base-path takes it
 // (main.py exits on one that does not start with "/").
@@ -116,7 +116,7 @@ func ValidateWebPath(path string) error {
 		return errors.New(`it must be "/" or start with "/" and not end with one, like "/locust"`)
 	}
 	for _, seg := range strings.Split(path[1:], "/") {
-		if seg == "" || seg == "." || seg == ".." || !regexp.MustCompile(`^[A-Za-z0-9._~-]+$`).MatchString(seg) {
+		if seg == "." || seg == ".." || !webPathSegment.MatchString(seg) {
 			return fmt.Errorf("segment %q must be letters, digits, '.', '_', '~' or '-'", seg)
 		}
 	}
@@ -126,33 +126,15 @@ func ValidateWebPath(path string) error {
 // ValidateWebBasePathImage refuses an image whose Locust cannot serve the
 // UI under a sub-path, or whose tag does not say which Locust it runs.
 func ValidateWebBasePathImage(image string) error {
-	major, minor, patch, tag, err := imageVersion(image)
-	if err != nil {
-		return fmt.Errorf("%w; a sub-path needs Locust %d.%d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", err, webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
-	}
-	v := [3]int{major, minor, patch}
-	for i := range v {
-		if v[i] != webBasePathSince[i] {
-			if v[i] < webBasePathSince[i] {
-				return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %d.%d.%d (--web-base-path): pick a newer image, like locustio/locust:2.46.3, or the path \"/\"", tag, webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
-			}
-			break
-		}
+	v, tag, ok := locustVersion(image)
+	since := fmt.Sprintf("%d.%d.%d", webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
+	switch {
+	case !ok:
+		return fmt.Errorf("its tag does not say which Locust it runs; a sub-path needs Locust %s or later: tag the image with its Locust version, like locustio/locust:2.46.3", since)
+	case versionBefore(v, webBasePathSince):
+		return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %s (--web-base-path): pick a newer image, like locustio/locust:2.46.3, or the path \"/\"", tag, since)
 	}
 	return nil
-}
-
-// imageVersion is the Locust version an image's tag names.
-func imageVersion(image string) (major, minor, patch int, tag string, err error) {
-	tag = imageTag(image)
-	m := imageLocustVersion.FindStringSubmatch(tag)
-	if m == nil {
-		return 0, 0, 0, tag, errors.New("its tag does not say which Locust it runs")
-	}
-	major, _ = strconv.Atoi(m[1])
-	minor, _ = strconv.Atoi(m[2])
-	patch, _ = strconv.Atoi(strings.TrimPrefix(m[3], "."))
-	return major, minor, patch, tag, nil
 }
 
 // validate checks an exposure on its own and against the rest of the
@@ -234,6 +216,9 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 	}
 	return nil
 }
+
+// webTLSMountPath is where the master mounts its TLS Secret.
+const webTLSMountPath = "/mnt/locust-eks-tls"
 
 // basePath is the sub-path Locust serves its UI under ("" for /).
 func (e *WebExposure) basePath() string {
@@ -382,7 +367,7 @@ func (r resourceBuilder) webIngress(namespace pulumi.StringOutput, in *WebIngres
 	}, r.parent)
 }
 
-// exposedWebClients are the NetworkPolicy peers the exposure lets reach
+// webClients are the NetworkPolicy peers the exposure lets reach
 // the web port: the source ranges, and the ingress controller's pods.
 func (e *WebExposure) webClients() networkingv1.NetworkPolicyPeerArray {
 	var peers networkingv1.NetworkPolicyPeerArray
