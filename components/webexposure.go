@@ -1,16 +1,13 @@
 package components
 
 import (
-	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // WebExposure opens the master's web UI to people without cluster
@@ -74,147 +71,6 @@ type WebIngress struct {
 	// Annotations are the controller's own settings (alb.ingress.kubernetes.io/*,
 	// nginx.ingress.kubernetes.io/*), passed as given.
 	Annotations map[string]string
-}
-
-// webBasePathSince is the first Locust whose web UI stays under
-// --web-base-path: the option came with 2.32.2 (argument_parser.py; all
-// routes in a Blueprint with url_prefix, web.py), and its pages' report
-// links became relative in 2.32.4 (locust commit 1c7d7802, "Webui links
-// should be relative").
-var webBasePathSince = [3]int{2, 32, 4}
-
-// acmCertificateARN is an ACM certificate's ARN (AWS docs, "Identity-based
-// policies for ACM": arn:${Partition}:acm:${Region}:${Account}:certificate/${CertificateId}).
-var acmCertificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
-
-// ValidateCertificateARN checks an ACM certificate ARN and, when region is
-// given, that the certificate lives there: a load balancer takes only
-// certificates of its own region.
-func ValidateCertificateARN(arn, region string) error {
-	m := acmCertificateARN.FindStringSubmatch(arn)
-	switch {
-	case m == nil:
-		return errors.New("it is not an ACM certificate ARN, like arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012")
-	case region != "" && m[1] != region:
-		return fmt.Errorf("the certificate is in %s, and the load balancer in %s takes only certificates of its own region", m[1], region)
-	}
-	return nil
-}
-
-// webPathSegment is one segment of a web path: URL-unreserved characters
-// only (RFC 3986, section 2.3), so the path needs no escaping anywhere.
-var webPathSegment = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-
-// ValidateWebPath checks an Ingress path for the UI: "/" or a sub-path of
-// path segments without a trailing slash, as --web-base-path takes it
-// (main.py exits on one that does not start with "/").
-func ValidateWebPath(path string) error {
-	if path == "/" {
-		return nil
-	}
-	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") {
-		return errors.New(`it must be "/" or start with "/" and not end with one, like "/locust"`)
-	}
-	for _, seg := range strings.Split(path[1:], "/") {
-		if seg == "." || seg == ".." || !webPathSegment.MatchString(seg) {
-			return fmt.Errorf("segment %q must be letters, digits, '.', '_', '~' or '-'", seg)
-		}
-	}
-	return nil
-}
-
-// ValidateWebBasePathImage refuses an image whose Locust cannot serve the
-// UI under a sub-path, or whose tag does not say which Locust it runs.
-func ValidateWebBasePathImage(image string) error {
-	v, tag, ok := locustVersion(image)
-	since := fmt.Sprintf("%d.%d.%d", webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
-	switch {
-	case !ok:
-		return fmt.Errorf("its tag does not say which Locust it runs; a sub-path needs Locust %s or later: tag the image with its Locust version, like locustio/locust:2.46.3", since)
-	case versionBefore(v, webBasePathSince):
-		return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %s (--web-base-path): pick a newer image, like locustio/locust:2.46.3, or the path \"/\"", tag, since)
-	}
-	return nil
-}
-
-// validate checks an exposure on its own and against the rest of the
-// cluster's arguments.
-func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMonitor) error {
-	if login == nil {
-		return errors.New("it needs WebLogin: without the login, anyone who reaches the address could start or read a test")
-	}
-	if (e.LoadBalancer == nil) == (e.Ingress == nil) {
-		return errors.New("set exactly one of LoadBalancer and Ingress")
-	}
-	for _, cidr := range e.SourceRanges {
-		if err := ValidateCIDR(cidr); err != nil {
-			return fmt.Errorf("source range %q: %w", cidr, err)
-		}
-	}
-	if lb := e.LoadBalancer; lb != nil {
-		if len(e.SourceRanges) == 0 {
-			return errors.New("LoadBalancer needs SourceRanges: the service controller would otherwise open the nodes to 0.0.0.0/0, internal or not (cloud-provider-aws defaults empty ranges to 0.0.0.0/0)")
-		}
-		if lb.InternetFacing && lb.CertificateARN == "" && lb.TLS == nil {
-			return errors.New("an internet-facing LoadBalancer needs TLS (CertificateARN or TLS): the login's password would cross the internet in plain text")
-		}
-		if lb.CertificateARN != "" && lb.TLS != nil {
-			return errors.New("set one of CertificateARN (the load balancer ends TLS) and TLS (Locust ends it), not both")
-		}
-		if lb.CertificateARN != "" {
-			if err := ValidateCertificateARN(lb.CertificateARN, ""); err != nil {
-				return fmt.Errorf("CertificateARN %q: %w", lb.CertificateARN, err)
-			}
-		}
-		if lb.TLS != nil {
-			if err := ValidateCertificatePEM(lb.TLS.CertificatePEM); err != nil {
-				return fmt.Errorf("TLS certificate: %w", err)
-			}
-			if lb.TLS.KeyPEM == nil {
-				return errors.New("TLS needs its key")
-			}
-			if monitor != nil {
-				return errors.New("a ServiceMonitor cannot scrape a master that serves only HTTPS with its own certificate; drop one of them")
-			}
-		}
-	}
-	if in := e.Ingress; in != nil {
-		if errs := validation.IsDNS1123Subdomain(in.ClassName); len(errs) > 0 {
-			return fmt.Errorf("Ingress ClassName %q: %s", in.ClassName, strings.Join(errs, "; "))
-		}
-		if in.Host != "" {
-			if errs := validation.IsFullyQualifiedDomainName(nil, in.Host); len(errs) > 0 {
-				return fmt.Errorf("Ingress Host %q: %s", in.Host, errs.ToAggregate())
-			}
-		}
-		if err := ValidateWebPath(in.Path); err != nil {
-			return fmt.Errorf("Ingress Path %q: %w", in.Path, err)
-		}
-		if in.Path != "/" {
-			if err := ValidateWebBasePathImage(image); err != nil {
-				return fmt.Errorf("image %q with Ingress Path %q: %w", image, in.Path, err)
-			}
-		}
-		if in.ControllerNamespace == "" && len(e.SourceRanges) == 0 {
-			return errors.New("Ingress needs ControllerNamespace or SourceRanges: the NetworkPolicy lets only them reach the web port")
-		}
-		if in.ControllerNamespace != "" {
-			if err := ValidateNamespace(in.ControllerNamespace); err != nil {
-				return fmt.Errorf("Ingress ControllerNamespace %q: %w", in.ControllerNamespace, err)
-			}
-		}
-		if in.TLSSecret != "" {
-			if errs := validation.IsDNS1123Subdomain(in.TLSSecret); len(errs) > 0 {
-				return fmt.Errorf("Ingress TLSSecret %q: %s", in.TLSSecret, strings.Join(errs, "; "))
-			}
-		}
-		for _, k := range sortedKeys(in.Annotations) {
-			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-				return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
-			}
-		}
-	}
-	return nil
 }
 
 // webTLSMountPath is where the master mounts its TLS Secret.
