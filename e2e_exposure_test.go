@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"maps"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/testcert"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
@@ -160,7 +154,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 
 	// 1b. Internet-facing for one range, Locust ending TLS itself with a
 	// certificate and key set as the README says.
-	cert, key := testCertificate(t)
+	cert, key := testcert.SelfSigned(t, "locust.example.test")
 	setConfig(t, ctx, stack, map[string]string{"webLoadBalancerScheme": "internet-facing", "webTlsCertificate": cert})
 	setSecret(t, ctx, stack, "webTlsKey", key)
 	setPlain(t, ctx, stack, "webSourceRanges[0]", "203.0.113.0/24")
@@ -267,26 +261,4 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 		slices.Contains(kube.deployment("loadtest-master").Spec.Template.Spec.Containers[0].Args, "--web-base-path=/locust") {
 		t.Error("going private left the Ingress, the NetworkPolicy's exposure rule or the master's base path")
 	}
-}
-
-// testCertificate makes a self-signed certificate and its key in PEM, as
-// `openssl req -x509 -newkey ec` would.
-func testCertificate(t *testing.T) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "locust.example.test"},
-		DNSNames: []string{"locust.example.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))) + "\n",
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
 }

@@ -1,42 +1,14 @@
 package stackconfig
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"maps"
-	"math/big"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-)
 
-// testKeyPair makes a certificate and its key, as `openssl req -x509`
-// would, for the TLS keys.
-func testKeyPair(t *testing.T) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "locust.example.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-}
+	"github.com/locust-eks/locust-on-eks/internal/testcert"
+)
 
 // login turns the web login on, as an exposure needs.
 var login = map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery"}
@@ -53,7 +25,7 @@ func with(sets ...map[string]string) map[string]string {
 // an internal load balancer of a stack that creates its VPC lets in that
 // VPC unless told otherwise.
 func TestWebExposureConfig(t *testing.T) {
-	cert, key := testKeyPair(t)
+	cert, key := testcert.SelfSigned(t, "locust.example.com")
 	const arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 	for _, tc := range []struct {
 		name, stack string
@@ -107,8 +79,8 @@ func TestWebExposureConfig(t *testing.T) {
 // TestWebExposureRefusals: each unsafe or impossible setting is refused,
 // naming the key, and a key's secret value is never shown.
 func TestWebExposureRefusals(t *testing.T) {
-	cert, key := testKeyPair(t)
-	otherCert, _ := testKeyPair(t)
+	cert, key := testcert.SelfSigned(t, "locust.example.com")
+	otherCert, _ := testcert.SelfSigned(t, "locust.example.com")
 	lb := with(login, map[string]string{"webExposure": "loadBalancer"})
 	ingress := with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx"})
 	for _, tc := range []struct {

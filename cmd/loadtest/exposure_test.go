@@ -2,15 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -29,6 +22,7 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
+	"github.com/locust-eks/locust-on-eks/internal/testcert"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -183,34 +177,6 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 	})
 }
 
-// selfSigned makes a certificate and key for a master's own TLS.
-func selfSigned(t *testing.T, name string) (certPEM, keyPEM string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
-}
-
 // TestRunOverTheMastersOwnTLS runs the master rendered for a load balancer
 // with Locust's own TLS: it serves only HTTPS, from the Secret's files. The
 // command runs a whole test over it, accepting the stack's certificate
@@ -223,7 +189,7 @@ func TestRunOverTheMastersOwnTLS(t *testing.T) {
 			return
 		}
 		const password = "tls-login-password-44"
-		cert, key := selfSigned(t, "locust.example.com")
+		cert, key := testcert.SelfSigned(t, "locust.example.com")
 		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
 			&components.WebLogin{Username: "team", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)},
 			func(a *components.LocustClusterArgs) {
@@ -249,7 +215,7 @@ func TestRunOverTheMastersOwnTLS(t *testing.T) {
 		}
 		dir := t.TempDir()
 		certFile, otherFile := filepath.Join(dir, "master.pem"), filepath.Join(dir, "other.pem")
-		other, _ := selfSigned(t, "locust.example.com")
+		other, _ := testcert.SelfSigned(t, "locust.example.com")
 		for f, pemText := range map[string]string{certFile: cert, otherFile: other} {
 			if err := os.WriteFile(f, []byte(pemText), 0o644); err != nil {
 				t.Fatal(err)
