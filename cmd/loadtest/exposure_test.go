@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -69,9 +71,31 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 			})
 		master, _ := url.Parse(c.webURL)
 		var mu sync.Mutex
-		var escaped []string
+		// escaped are the requests that left the path; browserSaw, the
+		// browser's under it, with Locust's answer; browserSession, the
+		// cookies the proxy gives the browser's requests once set.
+		var escaped, browserSaw []string
+		var browserSession []*http.Cookie
+		toMaster := httputil.NewSingleHostReverseProxy(master)
+		toMaster.ModifyResponse = func(resp *http.Response) error {
+			if strings.Contains(resp.Request.UserAgent(), locusttest.BrowserUserAgent) {
+				mu.Lock()
+				browserSaw = append(browserSaw, fmt.Sprintf("%s %s %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode))
+				mu.Unlock()
+			}
+			return nil
+		}
 		mux := http.NewServeMux()
-		mux.Handle("/locust/", httputil.NewSingleHostReverseProxy(master))
+		mux.HandleFunc("/locust/", func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.UserAgent(), locusttest.BrowserUserAgent) {
+				mu.Lock()
+				for _, c := range browserSession {
+					r.AddCookie(c)
+				}
+				mu.Unlock()
+			}
+			toMaster.ServeHTTP(w, r)
+		})
 		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			escaped = append(escaped, r.Method+" "+r.URL.Path)
@@ -80,6 +104,7 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 		})
 		proxy := httptest.NewServer(mux)
 		t.Cleanup(proxy.Close)
+		proxyURL, _ := url.Parse(proxy.URL)
 
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -153,6 +178,43 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 				t.Errorf("the UI's call %s: %s", u.Path, r.Status)
 			}
 		}
+
+		// A browser runs the pages' scripts (Locust's React app): without
+		// a session the login page renders its form, posting under the
+		// path; with the session it renders the UI, whose first API call
+		// (useGetStatsQuery: stats/requests, relative to the page,
+		// webui/src/redux/api/swarm.ts) must reach Locust under the path.
+		t.Run("browser", func(t *testing.T) {
+			chromium := locusttest.FindBrowser(t)
+			dom := chromium.DumpDOM(t, proxy.URL+"/locust/")
+			for _, want := range []string{`action="` + auth.Callback + `"`, `name="username"`, `name="password"`} {
+				if !strings.Contains(dom, want) {
+					t.Errorf("the login page as the browser renders it has no %s:\n%s", want, dom)
+				}
+			}
+			mu.Lock()
+			browserSession = jar.Cookies(proxyURL)
+			loginLoads := len(browserSaw)
+			mu.Unlock()
+			dom = chromium.DumpDOM(t, proxy.URL+"/locust/")
+			// No test has run yet: the UI shows its swarm form
+			// (webui/src/components/SwarmForm/SwarmForm.tsx).
+			if !strings.Contains(dom, ">Start new load test<") {
+				t.Errorf("the UI as the browser renders it with the session has no swarm form:\n%s", dom)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, req := range browserSaw {
+				if code := req[strings.LastIndex(req, " ")+1:]; code >= "400" {
+					t.Errorf("the browser's request failed: %s", req)
+				}
+			}
+			ui := browserSaw[loginLoads:]
+			if !slices.Contains(ui, "GET /locust/stats/requests 200") {
+				t.Errorf("the browser's UI did not get /locust/stats/requests; its requests: %v", ui)
+			}
+			t.Logf("the browser loaded the login page with %d requests and the UI with %d: %v", loginLoads, len(ui), ui)
+		})
 
 		// The command, with the proxy's address and path as the master's.
 		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "team", password
