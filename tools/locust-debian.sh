@@ -96,7 +96,11 @@ elif ! grep -q "^__version__ = version = '$upstream'" "$pkg/_version.py"; then
   exit 1
 fi
 
-python=$(cd "$root/usr/bin" && ls python3.[0-9]* | grep -E '^python3\.[0-9]+$' | sort -V | tail -1)
+# The suite's Python, python3.N (not python3.N-config and such).
+python=$(for f in "$root"/usr/bin/python3.[0-9]*; do
+  f=${f##*/}
+  if [[ $f =~ ^python3\.[0-9]+$ ]]; then echo "$f"; fi
+done | sort -V | tail -1)
 cat >"$dir/python3" <<EOF
 #!/bin/sh
 # Debian $suite's Python with its own loader and libraries (tools/locust-debian.sh).
