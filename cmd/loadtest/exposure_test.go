@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -74,13 +73,18 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 		// escaped are the requests that left the path; browserSaw, the
 		// browser's under it, with Locust's answer; browserSession, the
 		// cookies the proxy gives the browser's requests once set.
-		var escaped, browserSaw []string
+		type browserRequest struct {
+			method, path string
+			status       int
+		}
+		var escaped []string
+		var browserSaw []browserRequest
 		var browserSession []*http.Cookie
 		toMaster := httputil.NewSingleHostReverseProxy(master)
 		toMaster.ModifyResponse = func(resp *http.Response) error {
 			if strings.Contains(resp.Request.UserAgent(), locusttest.BrowserUserAgent) {
 				mu.Lock()
-				browserSaw = append(browserSaw, fmt.Sprintf("%s %s %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode))
+				browserSaw = append(browserSaw, browserRequest{resp.Request.Method, resp.Request.URL.Path, resp.StatusCode})
 				mu.Unlock()
 			}
 			return nil
@@ -205,12 +209,12 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, req := range browserSaw {
-				if code := req[strings.LastIndex(req, " ")+1:]; code >= "400" {
-					t.Errorf("the browser's request failed: %s", req)
+				if req.status >= 400 {
+					t.Errorf("the browser's request failed: %+v", req)
 				}
 			}
 			ui := browserSaw[loginLoads:]
-			if !slices.Contains(ui, "GET /locust/stats/requests 200") {
+			if !slices.Contains(ui, browserRequest{"GET", "/locust/stats/requests", http.StatusOK}) {
 				t.Errorf("the browser's UI did not get /locust/stats/requests; its requests: %v", ui)
 			}
 			t.Logf("the browser loaded the login page with %d requests and the UI with %d: %v", loginLoads, len(ui), ui)
