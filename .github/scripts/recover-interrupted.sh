@@ -92,10 +92,17 @@ printf 'Stack %s holds operations an interrupted update left running:\n%s\n' "$s
 creates=$(grep '^creating ' <<<"$pending" || true)
 if [[ -n "$creates" ]]; then
   echo "::error::Stack $stack: an interrupted update was creating resources that may or may not exist. For each URN below, look in AWS (or kubectl for a Kubernetes object) and run, on a machine logged in to the backend:"
+  # The URNs the state already holds: a create of one of them was a
+  # replacement, whose half-made object is deleted, never imported.
+  held=$(jq -r '.deployment.resources // [] | .[].urn' <<<"$state")
   while read -r _ urn; do
-    echo "  pulumi refresh --stack $stack --yes --import-pending-creates '$urn' <ID>   # it exists: its AWS ID, or namespace/name"
+    if grep -qxF "$urn" <<<"$held"; then
+      echo "  $urn: a replacement of a resource the state holds; if its new object exists, delete it (not import), then clear"
+    else
+      echo "  pulumi refresh --stack $stack --yes --import-pending-creates '$urn' <ID>   # it exists: its AWS ID, or namespace/name"
+    fi
   done <<<"$creates"
-  echo "  pulumi refresh --stack $stack --yes --clear-pending-creates                # none of them exists"
+  echo "  pulumi refresh --stack $stack --yes --clear-pending-creates                # the rest: none of them exists"
   echo "Then run this workflow again (README: An interrupted up)."
   exit 1
 fi
