@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,18 +98,124 @@ func getCallerIdentity(arn string) resource.PropertyMap {
 	})
 }
 
-// clusterAge is how long before the run the mocked cluster was created: 0,
-// created by the run; tests of an existing cluster set it.
-var clusterAge time.Duration
+// awsAccount is the EKS side of one AWS account as the program's calls see
+// it, kept between runs so that a test can play the sequences a stack lives
+// through: the creator's first up, its second, another identity's, an up
+// interrupted after the cluster exists, destroy, up again. What it keeps and
+// answers follows EKS, not this program:
+//   - CreateCluster with bootstrapClusterCreatorAdminPermissions (pulumi-eks
+//     v3.9.1 always sets it, nodejs/eks/cluster/cluster.ts accessConfig) gives
+//     the creating principal an access entry of its own (EKS user guide,
+//     "Grant IAM users access to Kubernetes with EKS access entries"); an
+//     assumed-role session is recorded as its role;
+//   - DescribeAccessEntry finds an entry by cluster and principal ARN, and
+//     answers ResourceNotFoundException for a missing entry or cluster, which
+//     the data source reports as "reading EKS Access Entry (CLUSTER:ARN):
+//     couldn't find resource" (terraform-provider-aws
+//     internal/service/eks/access_entry_datasource.go and access_entry.go,
+//     findAccessEntryByTwoPartKey; retry.NotFoundError's message);
+//   - createdAt is when CreateCluster ran, written with Go's time.String by
+//     the Terraform provider pulumi-aws v6 bridges (internal/service/eks/
+//     cluster.go in 5.x: aws.ToTime(cluster.CreatedAt).String()).
+//
+// It cannot model IAM itself: a denied call is only what deny says.
+type awsAccount struct {
+	clusters map[string]*fakeEKSCluster
+	// deny names API actions ("eks:DescribeAccessEntry") the caller's
+	// policy refuses.
+	deny map[string]bool
+}
+
+// fakeEKSCluster is one EKS cluster of an awsAccount.
+type fakeEKSCluster struct {
+	createdAt time.Time
+	// entries are the principal ARNs with an access entry.
+	entries map[string]bool
+}
+
+// account is the AWS account the mocked program runs against; nil gives each
+// run a new, empty one. Tests that set it restore it.
+var account *awsAccount
+
+func newAWSAccount() *awsAccount {
+	return &awsAccount{clusters: map[string]*fakeEKSCluster{}, deny: map[string]bool{}}
+}
+
+// useAccount runs the rest of the test against a, an account that lasts
+// between runs.
+func useAccount(t *testing.T, a *awsAccount) {
+	old := account
+	account = a
+	t.Cleanup(func() { account = old })
+}
+
+// createCluster records what CreateCluster and pulumi-eks's access entries
+// leave: a cluster created now, its creator's entry and the explicit ones.
+// A cluster that exists is left as it is.
+func (a *awsAccount) createCluster(name, callerARN string, explicit []string) *fakeEKSCluster {
+	if c, ok := a.clusters[name]; ok {
+		return c
+	}
+	c := &fakeEKSCluster{createdAt: time.Now(), entries: map[string]bool{principalOf(callerARN): true}}
+	for _, arn := range explicit {
+		c.entries[arn] = true
+	}
+	a.clusters[name] = c
+	return c
+}
+
+// elapse moves the account's clock on by d between two runs: every cluster
+// was created d earlier than it was.
+func (a *awsAccount) elapse(d time.Duration) {
+	for _, c := range a.clusters {
+		c.createdAt = c.createdAt.Add(-d)
+	}
+}
+
+// destroy is a finished pulumi destroy: no cluster is left.
+func (a *awsAccount) destroy() { clear(a.clusters) }
+
+// getAccessEntry answers aws:eks/getAccessEntry:getAccessEntry.
+func (a *awsAccount) getAccessEntry(args resource.PropertyMap) (resource.PropertyMap, error) {
+	name, arn := args["clusterName"].StringValue(), args["principalArn"].StringValue()
+	if a.deny["eks:DescribeAccessEntry"] {
+		return nil, fmt.Errorf("reading EKS Access Entry (%s:%s): operation error EKS: DescribeAccessEntry, https response error StatusCode: 403, "+
+			"api error AccessDeniedException: User: %s is not authorized to perform: eks:DescribeAccessEntry", name, arn, caller)
+	}
+	c, ok := a.clusters[name]
+	if !ok || !c.entries[arn] {
+		return nil, fmt.Errorf("reading EKS Access Entry (%s:%s): couldn't find resource", name, arn)
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"clusterName": name, "principalArn": arn, "id": name + ":" + arn, "type": "STANDARD",
+		"accessEntryArn": "arn:aws:eks:us-east-1:123456789012:access-entry/" + name + "/x",
+	}), nil
+}
+
+// principalOf is the IAM principal of an STS caller ARN: an assumed-role
+// session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) is its role, as
+// IAM's "IAM identifiers" page maps them.
+func principalOf(arn string) string {
+	const marker = ":assumed-role/"
+	i := strings.Index(arn, marker)
+	if i < 0 || !strings.HasPrefix(arn, "arn:aws:sts::") {
+		return arn
+	}
+	accountID := strings.TrimSuffix(strings.TrimPrefix(arn[:i], "arn:aws:sts::"), ":")
+	role, _, _ := strings.Cut(arn[i+len(marker):], "/")
+	return "arn:aws:iam::" + accountID + ":role/" + role
+}
 
 // describedCluster adds to an aws.eks.Cluster's state what DescribeCluster
 // reports once the cluster exists: its API endpoint and CA, and its
-// creation time as the Terraform provider pulumi-aws v6 bridges writes it
-// (internal/service/eks/cluster.go in terraform-provider-aws 5.x:
-// d.Set("created_at", aws.ToTime(cluster.CreatedAt).String())).
-func describedCluster(args pulumi.MockResourceArgs) resource.PropertyMap {
+// creation time as the account holds it.
+func (a *awsAccount) describedCluster(args pulumi.MockResourceArgs) resource.PropertyMap {
 	state := args.Inputs.Copy()
-	state["createdAt"] = resource.NewProperty(time.Now().Add(-clusterAge).UTC().String())
+	created := time.Now()
+	if c, ok := a.clusters[args.Inputs["name"].StringValue()]; ok {
+		created = c.createdAt
+	}
+	state["createdAt"] = resource.NewProperty(created.UTC().String())
 	state["endpoint"] = resource.NewProperty("https://0123456789ABCDEF.gr7.us-east-1.eks.amazonaws.com")
 	state["certificateAuthority"] = resource.NewProperty(resource.NewPropertyMapFromMap(map[string]any{"data": "LS0tLS1CRUdJTi1DQQ=="}))
 	return state
@@ -173,4 +280,18 @@ func autonamedBucket(args pulumi.MockResourceArgs) resource.PropertyMap {
 	}
 	state["arn"] = resource.NewProperty("arn:aws:s3:::" + state["bucket"].StringValue())
 	return state
+}
+
+// explicitEntries are the principals of the access entries an
+// eks:index:Cluster is given (pulumi-eks's accessEntries input).
+func explicitEntries(inputs resource.PropertyMap) []string {
+	var arns []string
+	if e := inputs["accessEntries"]; e.IsObject() {
+		for _, entry := range e.ObjectValue() {
+			if entry.IsObject() {
+				arns = append(arns, entry.ObjectValue()["principalArn"].StringValue())
+			}
+		}
+	}
+	return arns
 }

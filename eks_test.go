@@ -40,13 +40,18 @@ func TestClusterAdmins(t *testing.T) {
 			"is neither clusterCreatorArn (arn:aws:iam::123456789012:role/deploy) nor in clusterAdminArns", 0},
 		{"no creator recorded and the caller listed", alice, "", []string{alice, preview}, nil, "Set clusterCreatorArn", 0},
 		{"no creator recorded, a stranger, the cluster exists", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, nil,
-			"arn:aws:iam::123456789012:role/stranger, is not in clusterAdminArns: it could reach the cluster's Kubernetes API only as its creator, but the cluster exists since", 48 * time.Hour},
+			"arn:aws:iam::123456789012:role/stranger, holds no access entry on cluster locust-eksCluster-1a2b3c, which exists since", 48 * time.Hour},
 		{"no creator recorded, the cluster created by this run", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, []string{preview}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withCaller(t, tc.caller)
-			clusterAge = tc.age
-			t.Cleanup(func() { clusterAge = 0 })
+			if tc.age > 0 {
+				// A cluster someone else created: its creator's entry only.
+				a := newAWSAccount()
+				a.createCluster("locust-eksCluster-1a2b3c", "arn:aws:iam::123456789012:role/someone-else", nil)
+				a.elapse(tc.age)
+				useAccount(t, a)
+			}
 			admins, _ := json.Marshal(tc.admins)
 			s := run(t, "dev", map[string]string{"clusterAdminArns": string(admins), "clusterCreatorArn": tc.creator})
 			if tc.wantErr != "" {

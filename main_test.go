@@ -47,6 +47,10 @@ func run(t *testing.T, name string, set map[string]string) stack {
 	maps.Copy(config, set)
 	s := stack{monitor: &pulumimock.Monitor{}, outputs: map[string]any{}, secrets: map[string]bool{}}
 
+	aws := account
+	if aws == nil {
+		aws = newAWSAccount()
+	}
 	var ctx *pulumi.Context
 	// pulumi-eks's Cluster is a remote component: the program sees only its
 	// outputs. Answer with a kubeconfig and a reference to an aws.eks.Cluster,
@@ -54,7 +58,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 	s.monitor.NewResourceHook = func(args pulumi.MockResourceArgs) (string, resource.PropertyMap, bool, error) {
 		switch args.TypeToken {
 		case "aws:eks/cluster:Cluster":
-			return args.Name + "_id", describedCluster(args), true, nil
+			return args.Name + "_id", aws.describedCluster(args), true, nil
 		case "aws:s3/bucketV2:BucketV2":
 			state := autonamedBucket(args)
 			return state["bucket"].StringValue(), state, true, nil
@@ -68,6 +72,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		if v, ok := args.Inputs["name"]; ok && v.IsString() {
 			clusterName = v.StringValue()
 		}
+		aws.createCluster(clusterName, caller, explicitEntries(args.Inputs))
 		inner, err := awseks.NewCluster(ctx, args.Name+"-eksCluster", &awseks.ClusterArgs{
 			Name:      pulumi.String(clusterName),
 			RoleArn:   pulumi.String("arn:aws:iam::123456789012:role/eks"),
@@ -87,6 +92,8 @@ func run(t *testing.T, name string, set map[string]string) stack {
 			return getAvailabilityZones(t, usEast1, args.Args), nil
 		case "aws:index/getCallerIdentity:getCallerIdentity":
 			return getCallerIdentity(caller), nil
+		case "aws:eks/getAccessEntry:getAccessEntry":
+			return aws.getAccessEntry(args.Args)
 		case "aws:ec2/getInstanceType:getInstanceType":
 			return getInstanceType(args.Args)
 		case "aws:pricing/getProduct:getProduct":

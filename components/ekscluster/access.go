@@ -76,9 +76,11 @@ func accessEntryKey(arn string) string {
 // a caller listed among the administrators is ambiguous: if this run creates
 // the cluster, EKS makes the caller an administrator itself and the explicit
 // entry for it fails as a duplicate. With no creator recorded and a caller
-// not listed, the caller reaches the API only if this run creates the
-// cluster: it returns that caller, for createdByThisRun.
-func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) (mustCreate string, err error) {
+// not listed, the caller reaches the API if this run creates the cluster or
+// if EKS holds an access entry for it (the one EKS made when this caller
+// created the cluster on an earlier run): it returns that caller, for
+// callerAdministers, which asks EKS once the cluster is known.
+func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) (unlisted string, err error) {
 	id, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, opts...)
 	if err != nil {
 		return "", fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
@@ -103,24 +105,59 @@ func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...p
 // run creates is never dated earlier than the run's start minus this.
 const clockSkew = 5 * time.Minute
 
-// createdByThisRun is config if the cluster was created by this run, and
-// otherwise fails naming caller, who is then no administrator of it. A
-// cluster that exists is dated at preview, so the preview fails before any
-// change; one this run creates is dated only once created, after the start.
-func createdByThisRun(cluster awseks.ClusterOutput, config pulumi.StringOutput, started time.Time, caller string) pulumi.StringOutput {
-	return pulumi.All(cluster.CreatedAt(), config).ApplyT(func(v []any) (string, error) {
+// callerAdministers is config once the caller, whom the stack lists nowhere,
+// is known to reach the cluster's Kubernetes API, and otherwise fails naming
+// it. A cluster created by this run is the caller's (pulumi-eks bootstraps
+// the creator's entry). For one that existed before the run, EKS is asked
+// (eks:DescribeAccessEntry) whether the caller holds an entry: the creator's
+// second up finds the entry EKS made for it, a stranger finds none. An
+// existing cluster is dated at preview, so a stranger fails there, before
+// any change. A read that fails for another reason (access denied, say)
+// warns and goes on: the Kubernetes provider then reports what is wrong.
+func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config pulumi.StringOutput, started time.Time, caller string) pulumi.StringOutput {
+	return pulumi.All(cluster.CreatedAt(), cluster.Name(), config).ApplyT(func(v []any) (string, error) {
 		created, err := parseCreatedAt(v[0].(string))
 		if err != nil {
 			return "", err
 		}
-		if created.Before(started.Add(-clockSkew)) {
-			return "", fmt.Errorf("clusterCreatorArn is not set and the identity running this, %s, is not in clusterAdminArns: "+
-				"it could reach the cluster's Kubernetes API only as its creator, but the cluster exists since %s. "+
-				"Set clusterCreatorArn to the identity that created it (pulumi config set clusterCreatorArn ARN) and add %s to clusterAdminArns",
-				caller, created.UTC().Format(time.RFC3339), caller)
+		if !created.Before(started.Add(-clockSkew)) {
+			return v[2].(string), nil
 		}
-		return v[1].(string), nil
+		name := v[1].(string)
+		found, err := holdsAccessEntry(ctx, name, caller)
+		switch {
+		case err != nil:
+			if werr := ctx.Log.Warn(fmt.Sprintf("could not ask EKS whether %s, the identity running this, holds an access entry on cluster %s (%v); "+
+				"going on: if it holds none, the Kubernetes objects fail as Unauthorized. Grant eks:DescribeAccessEntry to check this at preview.",
+				caller, name, err), nil); werr != nil {
+				return "", werr
+			}
+		case !found:
+			return "", fmt.Errorf("the identity running this, %s, holds no access entry on cluster %s, which exists since %s, "+
+				"and is not in clusterAdminArns: it could not reach the cluster's Kubernetes API. "+
+				"Add it to clusterAdminArns in an up run by an identity that administers the cluster, "+
+				"or run this as the identity that created the cluster (for a role with a path, set clusterCreatorArn to the role's full ARN)",
+				caller, name, created.UTC().Format(time.RFC3339))
+		}
+		return v[2].(string), nil
 	}).(pulumi.StringOutput)
+}
+
+// holdsAccessEntry asks EKS whether principal has an access entry on the
+// cluster. The data source behind getAccessEntry reports a missing entry
+// (and a missing cluster: EKS answers both with ResourceNotFoundException)
+// as "couldn't find resource" (terraform-provider-aws
+// internal/service/eks/access_entry.go findAccessEntryByTwoPartKey, which
+// returns a retry.NotFoundError); any other error is not an answer.
+func holdsAccessEntry(ctx *pulumi.Context, cluster, principal string) (bool, error) {
+	_, err := awseks.LookupAccessEntry(ctx, &awseks.LookupAccessEntryArgs{ClusterName: cluster, PrincipalArn: principal})
+	switch {
+	case err == nil:
+		return true, nil
+	case strings.Contains(err.Error(), "couldn't find resource"):
+		return false, nil
+	}
+	return false, fmt.Errorf("eks:DescribeAccessEntry: %w", err)
 }
 
 // parseCreatedAt reads aws.eks.Cluster's createdAt. The Terraform provider

@@ -138,7 +138,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// Before anything exists: an identity that could not reach the cluster
 	// would create it and then fail on every Kubernetes object.
 	started := time.Now()
-	mustCreate, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
+	unlisted, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
 	if err != nil {
 		return nil, err
 	}
@@ -230,8 +230,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if args.CheckEndpoint != nil {
 		providerConfig = checkedKubeconfig(c.EKS.EksCluster, providerConfig, args.CheckEndpoint, args.PublicAccessCIDRs)
 	}
-	if mustCreate != "" {
-		providerConfig = createdByThisRun(c.EKS.EksCluster, providerConfig, started, mustCreate)
+	if unlisted != "" {
+		providerConfig = callerAdministers(ctx, c.EKS.EksCluster, providerConfig, started, unlisted)
 	}
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
