@@ -1019,3 +1019,144 @@ func TestCampaignDestroysAfterAnInterruptedUp(t *testing.T) {
 	}
 }
 
+// TestDeployJobsGuardAndMarkTheirDeploys: each deploy job first checks,
+// inside its concurrency group, that its stack does not already run a newer
+// commit (D6: an older run's job waiting in the group would otherwise roll
+// back a newer deploy), runs nothing of the deploy when it does, and marks
+// its environment's deployment with a URL only once its up succeeded, the
+// one sign deployable-changes.sh counts (D5: load tests, campaigns,
+// destroys and the reaper use the same environments). prod follows only
+// a dev that deployed.
+func TestDeployJobsGuardAndMarkTheirDeploys(t *testing.T) {
+	var raw struct {
+		Permissions map[string]string `yaml:"permissions"`
+		Jobs        map[string]struct {
+			Environment struct {
+				URL string `yaml:"url"`
+			} `yaml:"environment"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/deploy.yml")), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Permissions["deployments"] != "read" {
+		t.Errorf("deploy.yml permissions %v: the guard needs deployments: read", raw.Permissions)
+	}
+	w := readWorkflow(t, "deploy.yml")
+	for name, j := range w.Jobs {
+		guard, marked := -1, ""
+		for i, s := range j.Steps {
+			if strings.Contains(s.Run, `deployable-changes.sh --guard "$GITHUB_SHA" `+name) {
+				guard = i
+				continue
+			}
+			if guard < 0 {
+				// Before the guard: the main-only check and the checkout.
+				if s.If != "github.ref != 'refs/heads/main'" && !strings.HasPrefix(s.Uses, "actions/checkout@") {
+					t.Errorf("deploy.yml %s: step %q runs before the guard", name, s.Uses+s.Run)
+				}
+				continue
+			}
+			if s.If != "steps.guard.outputs.deploy == 'true'" {
+				t.Errorf("deploy.yml %s: step %q after the guard runs if %q; want only when the guard says deploy", name, s.Uses+s.Run, s.If)
+			}
+			if strings.Contains(s.Run, "#pulumi-up") && strings.Contains(s.Run, "GITHUB_OUTPUT") {
+				marked = s.ID
+			}
+		}
+		if guard < 0 {
+			t.Errorf("deploy.yml %s: no deployable-changes.sh --guard step", name)
+		}
+		if want := "${{ steps." + marked + ".outputs.url }}"; marked == "" || raw.Jobs[name].Environment.URL != want {
+			t.Errorf("deploy.yml %s: environment url %q; want %q, set by a last step after the up", name, raw.Jobs[name].Environment.URL, want)
+		}
+	}
+	if prod := w.Jobs["prod"]; prod.If != "needs.dev.outputs.deploy == 'true'" || w.Jobs["dev"].Outputs["deploy"] != "${{ steps.guard.outputs.deploy }}" {
+		t.Errorf("prod runs if %q with dev's outputs %v; want it only after dev deployed", prod.If, w.Jobs["dev"].Outputs)
+	}
+	var test struct {
+		Jobs map[string]struct {
+			Uses        string            `yaml:"uses"`
+			Permissions map[string]string `yaml:"permissions"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/test.yml")), &test); err != nil {
+		t.Fatal(err)
+	}
+	for name, j := range test.Jobs {
+		if j.Uses == "./.github/workflows/deploy.yml" && j.Permissions["deployments"] != "read" {
+			t.Errorf("test.yml %s calls deploy.yml with permissions %v; a called workflow gets no more than its caller's, and the guard needs deployments: read", name, j.Permissions)
+		}
+	}
+	if readme := readFile(t, "README.md"); !strings.Contains(readme, "`deployments: read`") {
+		t.Error("the README's list of workflow permissions lacks deployments: read")
+	}
+}
+
+// TestPipedStepsFailOnAFailingCommand: a step without a shell runs under
+// `bash -e {0}` on a runner and `sh -e {0}` in a container, neither with
+// pipefail (GitHub's workflow syntax, defaults.run.shell and
+// jobs.<job_id>.steps[*].shell), so `script | tee` is green when the script
+// fails (D10). Every step that pipes must run under `shell: bash` (bash
+// --noprofile --norc -eo pipefail {0}), its own or its workflow's default.
+func TestPipedStepsFailOnAFailingCommand(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(projectDir, ".github/workflows/*.yml"))
+	for _, f := range files {
+		name := filepath.Base(f)
+		var w struct {
+			Defaults struct {
+				Run struct {
+					Shell string `yaml:"shell"`
+				} `yaml:"run"`
+			} `yaml:"defaults"`
+		}
+		if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/"+name)), &w); err != nil {
+			t.Fatal(err)
+		}
+		for jobName, j := range readWorkflow(t, name).Jobs {
+			for _, s := range j.Steps {
+				shell := s.Shell
+				if shell == "" {
+					shell = w.Defaults.Run.Shell
+				}
+				if regexp.MustCompile(`[^|]\|[^|]`).MatchString(s.Run) && shell != "bash" && !strings.Contains(s.Run, "pipefail") {
+					t.Errorf("%s %s: %q pipes without pipefail (shell %q)", name, jobName, s.Run, shell)
+				}
+			}
+		}
+	}
+}
+
+// TestDeployPathsCoverTheProgram: deployable-changes.sh decides a deploy
+// from a list of paths; a package the program imports that the list lacks
+// never deploys (D11: internal/stackexpiry). Every package of this module
+// that `go list -deps .` names must sit under a listed path.
+func TestDeployPathsCoverTheProgram(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "..").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	script := readFile(t, ".github/scripts/deployable-changes.sh")
+	m := regexp.MustCompile(`(?m)^paths=\(([^)]*)\)`).FindStringSubmatch(script)
+	if m == nil {
+		t.Fatal("deployable-changes.sh has no paths=(...) list")
+	}
+	var paths []string
+	for _, p := range strings.Fields(m[1]) {
+		paths = append(paths, strings.Trim(p, "'"))
+	}
+	const module = "github.com/locust-eks/locust-on-eks"
+	for _, pkg := range strings.Fields(string(out)) {
+		dir, ok := strings.CutPrefix(pkg, module+"/")
+		if !ok {
+			continue
+		}
+		covered := false
+		for _, p := range paths {
+			covered = covered || dir == p || strings.HasPrefix(dir, p+"/")
+		}
+		if !covered {
+			t.Errorf("the program imports %s, which deployable-changes.sh's paths %v do not cover: a change there would never deploy", pkg, paths)
+		}
+	}
+}
