@@ -18,6 +18,11 @@ type deployment struct {
 	env    string
 	commit string // a key of the test repository's commits
 	state  string // error, failure, inactive, in_progress, queued, pending, success
+	// by is the workflow whose job used the environment: "" for deploy.yml,
+	// whose statuses carry its environment.url (environment_url) ending in
+	// #pulumi-up; any other (loadtest, campaign, destroy, reaper) sets none,
+	// and GitHub then gives environment_url as "".
+	by string
 }
 
 // fakeGH writes a `gh` that answers `gh api <path> --jq <filter>` from the
@@ -37,8 +42,12 @@ func fakeGH(t *testing.T, dir string, deployments []deployment, commits map[stri
 			"id": id, "sha": sha, "ref": "main", "task": "deploy", "environment": d.env,
 			"production_environment": d.env == "prod", "created_at": "2026-12-01T10:00:00Z",
 		})
+		url := ""
+		if d.by == "" {
+			url = fmt.Sprintf("https://github.com/o/r/actions/runs/%d#pulumi-up", 9000+i)
+		}
 		answers[fmt.Sprintf("repos/o/r/deployments/%d/statuses?per_page=1", id)] = []map[string]any{
-			{"id": 5000 + i, "state": d.state, "environment": d.env},
+			{"id": 5000 + i, "state": d.state, "environment": d.env, "environment_url": url, "log_url": fmt.Sprintf("https://github.com/o/r/actions/runs/%d/job/1", 9000+i)},
 		}
 	}
 	for _, env := range []string{"dev", "prod"} {
@@ -118,41 +127,62 @@ func TestDeployableChanges(t *testing.T) {
 		name        string
 		head        string
 		deployments []deployment
+		guard       bool // --guard HEAD dev: the deploy job's own check
 		want        bool
 		why         string // in the script's output
 	}{
-		{"never deployed", "readme", nil, true, "dev: no successful deploy recorded"},
+		{"never deployed", "readme", nil, false, true, "dev: no successful deploy recorded"},
 		{"up to date", "readme2",
-			[]deployment{{"dev", "component", "success"}, {"prod", "component", "success"}},
-			false, "prod: no change to the program"},
+			[]deployment{{"dev", "component", "success", ""}, {"prod", "component", "success", ""}},
+			false, false, "prod: no change to the program"},
 		{"a dropped push's change is deployed by the next, a README edit", "readme2",
-			[]deployment{{"dev", "readme", "success"}, {"prod", "readme", "success"}},
-			true, "components/cluster.go"},
+			[]deployment{{"dev", "readme", "success", ""}, {"prod", "readme", "success", ""}},
+			false, true, "components/cluster.go"},
 		{"prod behind dev (approval refused): deployed again", "readme2",
-			[]deployment{{"dev", "component", "success"}, {"prod", "program", "success"}},
-			true, "prod: deployable changes since " + "program"},
+			[]deployment{{"dev", "component", "success", ""}, {"prod", "program", "success", ""}},
+			false, true, "prod: deployable changes since " + "program"},
 		{"a failed deploy is not a base", "readme2",
-			[]deployment{{"dev", "component", "success"}, {"prod", "readme", "success"}, {"prod", "component", "failure"}},
-			true, "components/cluster.go"},
+			[]deployment{{"dev", "component", "success", ""}, {"prod", "readme", "success", ""}, {"prod", "component", "failure", ""}},
+			false, true, "components/cluster.go"},
 		{"waiting for a reviewer is not deployed", "readme2",
-			[]deployment{{"dev", "component", "success"}, {"prod", "program", "success"}, {"prod", "component", "queued"}},
-			true, "prod: deployable changes"},
+			[]deployment{{"dev", "component", "success", ""}, {"prod", "program", "success", ""}, {"prod", "component", "queued", ""}},
+			false, true, "prod: deployable changes"},
 		{"an older run finishing late never rolls back", "component",
-			[]deployment{{"dev", "locustfile", "success"}, {"prod", "program", "success"}},
-			false, "newer than"},
+			[]deployment{{"dev", "locustfile", "success", ""}, {"prod", "program", "success", ""}},
+			false, false, "newer than"},
 		{"the head itself is deployed", "locustfile",
-			[]deployment{{"dev", "locustfile", "success"}, {"prod", "locustfile", "success"}},
-			false, "is already deployed"},
+			[]deployment{{"dev", "locustfile", "success", ""}, {"prod", "locustfile", "success", ""}},
+			false, false, "is already deployed"},
 		{"history rewritten: deploy", "readme2",
-			[]deployment{{"dev", "0123456789abcdef0123456789abcdef01234567", "success"}, {"prod", "component", "success"}},
-			true, "not in"},
+			[]deployment{{"dev", "0123456789abcdef0123456789abcdef01234567", "success", ""}, {"prod", "component", "success", ""}},
+			false, true, "not in"},
+		// D5: a green load test after a red deploy is no deploy.
+		{"a load test's use of the environment is not a deploy", "readme2",
+			[]deployment{{"dev", "program", "success", ""}, {"prod", "program", "success", ""},
+				{"dev", "component", "failure", ""}, {"dev", "component", "success", "loadtest"}},
+			false, true, "dev: deployable changes since program"},
+		// D6: in the deploy job, after waiting in the group.
+		{"guard: a newer deploy finished while this one waited", "component",
+			[]deployment{{"dev", "locustfile", "success", ""}},
+			true, false, "newer than"},
+		{"guard: an older deploy", "component",
+			[]deployment{{"dev", "program", "success", ""}},
+			true, true, "deploying"},
+		{"guard: a newer load test is no deploy", "component",
+			[]deployment{{"dev", "program", "success", ""}, {"dev", "locustfile", "success", "campaign"}},
+			true, true, "deploying"},
+		{"guard: never deployed", "component", nil, true, true, "last deployed: none"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := t.TempDir()
 			fakeGH(t, bin, tc.deployments, commits)
 			output := filepath.Join(t.TempDir(), "github_output")
-			cmd := exec.Command("bash", script, commits[tc.head], "dev", "prod")
+			args := []string{script, commits[tc.head], "dev", "prod"}
+			if tc.guard {
+				args = []string{script, "--guard", commits[tc.head], "dev"}
+			}
+			cmd := exec.Command("bash", args...)
 			cmd.Dir = repo
 			cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"),
 				"GITHUB_REPOSITORY=o/r", "GITHUB_OUTPUT="+output)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -58,9 +59,11 @@ type job struct {
 	If          string            `yaml:"if"`
 	Needs       any               `yaml:"needs"`
 	Uses        string            `yaml:"uses"`
-	Environment string            `yaml:"environment"`
+	Environment environment       `yaml:"environment"`
 	Concurrency concurrency       `yaml:"concurrency"`
 	Env         map[string]string `yaml:"env"`
+	Timeout     int               `yaml:"timeout-minutes"`
+	Outputs     map[string]string `yaml:"outputs"`
 	Strategy    struct {
 		Matrix struct {
 			Include []map[string]string `yaml:"include"`
@@ -70,11 +73,34 @@ type job struct {
 }
 
 type step struct {
-	ID   string            `yaml:"id"`
-	If   string            `yaml:"if"`
-	Uses string            `yaml:"uses"`
-	Run  string            `yaml:"run"`
-	With map[string]string `yaml:"with"`
+	ID              string            `yaml:"id"`
+	If              string            `yaml:"if"`
+	Uses            string            `yaml:"uses"`
+	Run             string            `yaml:"run"`
+	Shell           string            `yaml:"shell"`
+	With            map[string]string `yaml:"with"`
+	Env             map[string]string `yaml:"env"`
+	ContinueOnError bool              `yaml:"continue-on-error"`
+}
+
+// environment is a job's environment name, given alone or as the name of
+// an object with a url (GitHub's workflow syntax, jobs.<job_id>.environment).
+type environment string
+
+// UnmarshalYAML reads either form.
+func (e *environment) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*e = environment(n.Value)
+		return nil
+	}
+	var named struct {
+		Name string `yaml:"name"`
+	}
+	if err := n.Decode(&named); err != nil {
+		return err
+	}
+	*e = environment(named.Name)
+	return nil
 }
 
 // needs lists a job's needs, given as one name or a list.
@@ -134,7 +160,7 @@ func TestDeployAndDestroyCoverEveryEnvironment(t *testing.T) {
 		for _, step := range job.Steps {
 			if stack := step.With["stack-name"]; stack != "" {
 				deployed = append(deployed, stack)
-				if job.Environment != stack {
+				if string(job.Environment) != stack {
 					t.Errorf("deploy job %s updates %s in GitHub Environment %q; want the stack's own", name, stack, job.Environment)
 				}
 			}
@@ -442,7 +468,7 @@ func TestLoadTestWorkflow(t *testing.T) {
 	if !setup || !command || !upload {
 		t.Errorf("loadtest.yml: OIDC setup %v, the command with the stack's outputs (thresholds, port-forward) %v, results kept on failure %v; want all", setup, command, upload)
 	}
-	if !strings.Contains(j.Environment, "inputs.stack") {
+	if !strings.Contains(string(j.Environment), "inputs.stack") {
 		t.Errorf("loadtest job runs in environment %q; want the chosen stack's", j.Environment)
 	}
 	for name, in := range w.On.WorkflowDispatch.Inputs {
@@ -553,5 +579,584 @@ func TestDeployRefreshes(t *testing.T) {
 	}
 	if deploys == 0 {
 		t.Fatal("deploy.yml runs no up")
+	}
+}
+
+// TestSessionsWithinTheRolesMaximum: AssumeRoleWithWebIdentity fails when
+// DurationSeconds exceeds the role's MaxSessionDuration ("If you specify a
+// value higher than this setting, the operation fails", AWS STS API
+// reference, AssumeRoleWithWebIdentity, DurationSeconds). The README gives
+// that maximum once (--max-session-duration); no workflow may ask for more,
+// and each job's session must last as long as the job may run, or its
+// credentials expire mid-update. Before, campaign.yml asked for 10800 while
+// the README set 7200.
+func TestSessionsWithinTheRolesMaximum(t *testing.T) {
+	documented := regexp.MustCompile(`--max-session-duration (\d+)`).FindAllStringSubmatch(readFile(t, "README.md"), -1)
+	if len(documented) == 0 {
+		t.Fatal("the README gives no --max-session-duration for the deploy role")
+	}
+	maximum := 0
+	for _, m := range documented {
+		n := 0
+		fmt.Sscan(m[1], &n)
+		if maximum != 0 && n != maximum {
+			t.Errorf("the README gives two maximum session durations, %d and %d; keep one", maximum, n)
+		}
+		maximum = n
+	}
+	var action struct {
+		Inputs map[string]struct {
+			Default string `yaml:"default"`
+		} `yaml:"inputs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/actions/pulumi-setup/action.yml")), &action); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(projectDir, ".github/workflows/*.yml"))
+	checked := 0
+	for _, f := range files {
+		name := filepath.Base(f)
+		for jobName, j := range readWorkflow(t, name).Jobs {
+			for _, s := range j.Steps {
+				if s.Uses != "./.github/actions/pulumi-setup" {
+					continue
+				}
+				asked := s.With["role-duration-seconds"]
+				if asked == "" {
+					asked = action.Inputs["role-duration-seconds"].Default
+				}
+				seconds := 0
+				if _, err := fmt.Sscan(asked, &seconds); err != nil {
+					t.Errorf("%s %s: role-duration-seconds %q is not a number", name, jobName, asked)
+					continue
+				}
+				checked++
+				if seconds > maximum {
+					t.Errorf("%s %s asks for a %d s session; the README sets the role's maximum to %d: STS refuses it", name, jobName, seconds, maximum)
+				}
+				if j.Timeout*60 > seconds {
+					t.Errorf("%s %s may run %d minutes on a %d s session", name, jobName, j.Timeout, seconds)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no workflow job uses pulumi-setup")
+	}
+}
+
+// fakePulumi writes a `pulumi` that answers `pulumi stack export --stack S`
+// with dir/state.json, or, when dir/export.err exists, with that message on
+// stderr and exit 1, as the CLI reports any command error ("error: " and the
+// message, exit 1: pulumi/pulumi@1b59498 sdk/go/common/util/cmdutil/exit.go,
+// ExitError and ExitCodeError). Every other call is recorded in dir/calls,
+// one argument a line, and answers exit 0, so a test sees what was run
+// (`pulumi cancel` included).
+func fakePulumi(t *testing.T, dir string) {
+	t.Helper()
+	script := `#!/usr/bin/env bash
+if [[ "$1 $2" == "stack export" ]]; then
+  if [[ -f "` + dir + `/export.err" ]]; then cat "` + dir + `/export.err" >&2; exit 1; fi
+  cat "` + dir + `/state.json"
+  exit 0
+fi
+printf '%s\n' "$@" "--" >> "` + dir + `/calls"
+`
+	if err := os.WriteFile(filepath.Join(dir, "pulumi"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeAWS writes an `aws` (CLI v2) whose S3 is the directory dir/s3, one
+// subdirectory per bucket. It answers the three calls the recovery script
+// makes, with the global options --region, --profile and --endpoint-url
+// before the command (AWS CLI v2 command reference):
+//   - `s3api list-objects-v2 --bucket B --prefix P --output json`: the
+//     ListObjectsV2 response, {"Contents": [{"Key", "LastModified", "ETag",
+//     "Size", "StorageClass"}], "Prefix"}, without Contents when nothing
+//     matches (docs.aws.amazon.com/cli/latest/reference/s3api/list-objects-v2.html;
+//     API reference ListObjectsV2, Contents is absent from an empty result);
+//   - `s3 cp s3://B/K -`: the object on stdout ("-" streams to stdout,
+//     docs.aws.amazon.com/cli/latest/reference/s3/cp.html);
+//   - `s3api delete-object --bucket B --key K`: deletes it.
+//
+// With dir/deny present every call fails as S3 does for a role without
+// access: "An error occurred (AccessDenied) when calling the ... operation:
+// Access Denied" on stderr, exit 254 (a service error: AWS CLI v2 "Return
+// codes" topic). Each call's arguments are appended to dir/aws-calls.
+func fakeAWS(t *testing.T, dir string) {
+	t.Helper()
+	script := `#!/usr/bin/env bash
+set -euo pipefail
+echo "$*" >> "` + dir + `/aws-calls"
+while [[ "$1" == --region || "$1" == --profile || "$1" == --endpoint-url ]]; do shift 2; done
+op="$1 $2"; shift 2
+if [[ -f "` + dir + `/deny" ]]; then
+  echo "An error occurred (AccessDenied) when calling the ListObjectsV2 operation: Access Denied" >&2
+  exit 254
+fi
+declare -A arg=()
+pos=()
+while (($#)); do
+  case "$1" in --*) arg[$1]=$2; shift 2 ;; *) pos+=("$1"); shift ;; esac
+done
+s3="` + dir + `/s3"
+case "$op" in
+  "s3api list-objects-v2")
+    cd "$s3/${arg[--bucket]}"
+    find . -type f -path "./${arg[--prefix]}*" | sed 's|^\./||' | sort |
+      jq -R '{Key: ., LastModified: "2026-12-07T10:00:00+00:00", ETag: "\"d41d8cd98f00b204e9800998ecf8427e\"", Size: 0, StorageClass: "STANDARD"}' |
+      jq -s --arg p "${arg[--prefix]}" 'if length == 0 then {RequestCharged: null, Prefix: $p} else {Contents: ., RequestCharged: null, Prefix: $p} end' ;;
+  "s3 cp")
+    src=${pos[0]#s3://}
+    cat "$s3/$src" ;;
+  "s3api delete-object")
+    rm "$s3/${arg[--bucket]}/${arg[--key]}" ;;
+  *) echo "fake aws: unexpected call $op" >&2; exit 252 ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockFile is a DIY backend lock's content: pulumi/pulumi@1b59498
+// pkg/backend/diy/lock.go lockContent, json.Marshal of {pid, username,
+// hostname, timestamp}, the time in RFC 3339 with nanoseconds as Go's
+// time.Time marshals it.
+func lockFile(host string, written time.Time) string {
+	return fmt.Sprintf(`{"pid":4242,"username":"runner","hostname":%q,"timestamp":%q}`, host, written.Format(time.RFC3339Nano))
+}
+
+// exportedState is `pulumi stack export` output: apitype.UntypedDeployment
+// {version: 3, deployment: DeploymentV3 {manifest, resources,
+// pending_operations: [{resource: ResourceV3, type}]}}
+// (pulumi/pulumi@1b59498 sdk/go/common/apitype/core.go).
+func exportedState(resources, pending string) string {
+	return `{"version":3,"deployment":{"manifest":{"time":"2026-12-07T10:00:00Z","magic":"m","version":"v3.274.1"},` +
+		`"resources":[` + resources + `],"pending_operations":[` + pending + `]}}`
+}
+
+const (
+	stackURN  = `{"urn":"urn:pulumi:dev::locust-eks::pulumi:pulumi:Stack::locust-eks-dev","custom":false,"type":"pulumi:pulumi:Stack"}`
+	configMap = `{"resource":{"urn":"urn:pulumi:dev::locust-eks::locust:index:LocustCluster$kubernetes:core/v1:ConfigMap::locustfiles","custom":true,` +
+		`"type":"kubernetes:core/v1:ConfigMap","inputs":{"metadata":{"name":"locustfiles-x1y2z3","namespace":"locust"}}},"type":"creating"}`
+	clusterURN   = "urn:pulumi:dev::locust-eks::eks:index:Cluster$aws:eks/cluster:Cluster::locust-eksCluster"
+	liveCluster  = `{"urn":"` + clusterURN + `","custom":true,"id":"locust-eksCluster-1111111","type":"aws:eks/cluster:Cluster","inputs":{"name":"locust-eksCluster-1111111"}}`
+	newCluster   = `{"resource":{"urn":"` + clusterURN + `","custom":true,"type":"aws:eks/cluster:Cluster","inputs":{"name":"locust-eksCluster-2222222"}},"type":"creating"}`
+	natGateway   = `{"resource":{"urn":"urn:pulumi:dev::locust-eks::aws:ec2/natGateway:NatGateway::nat-0","custom":true,"type":"aws:ec2/natGateway:NatGateway","inputs":{"tags":{"Name":"locust-nat-0","stack":"dev"}}},"type":"creating"}`
+	pendingEdit  = `{"resource":{"urn":"urn:pulumi:dev::locust-eks::kubernetes:apps/v1:Deployment::workers","custom":true,"type":"kubernetes:apps/v1:Deployment"},"type":"updating"}`
+	projectLocks = ".pulumi/locks/organization/locust-eks/dev/"
+)
+
+// TestRecoverInterrupted runs recover-interrupted.sh against fakes of the
+// Pulumi and AWS CLIs and a backend directory: what it deletes, what it
+// prints and its exit code, for each finding of the day-two review.
+func TestRecoverInterrupted(t *testing.T) {
+	for _, tool := range []string{"jq", "date"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed: %v", tool, err)
+		}
+	}
+	script, err := filepath.Abs(filepath.Join(projectDir, ".github/scripts/recover-interrupted.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	type file struct{ path, content string }
+	cases := []struct {
+		name      string
+		backend   string // file://ROOT, file://~/state, s3://state/team?... (ROOT: the test's directory)
+		args      []string
+		locks     []file // under the backend's root
+		state     string // the export; "" with exportErr
+		exportErr string
+		deny      bool
+		wantCode  int
+		wantSaid  []string
+		wantNot   []string
+		wantLocks []string // lock paths left afterwards
+		wantAWS   string   // in the AWS CLI's calls
+		// The arguments the printed import-command line gives pulumi when
+		// run: URN and ID as two --import-pending-creates values, no
+		// positional argument (pulumi/pulumi@1b59498
+		// pkg/cmd/pulumi/operations/refresh.go: a StringArray flag, NoArgs,
+		// pendingCreatesToImports pairs them).
+		wantImport []string
+	}{
+		{name: "D1: the campaign's dead test job's fresh lock is removed before the destroy, pending creates do not stop it",
+			backend: "file://ROOT", args: []string{"--dead-host", "fv-az42-7", "--before", "destroy", "dev"},
+			locks:    []file{{projectLocks + "a1.json", lockFile("fv-az42-7", now.Add(-2*time.Minute))}},
+			state:    exportedState(stackURN, natGateway),
+			wantCode: 0, wantSaid: []string{"that runner's job has ended", "Removing it", "::warning::", "the destroy goes on"}},
+		{name: "D14: a stale lock is judged by its own timestamp and deleted alone, a fresh one of another host stays",
+			backend: "file://ROOT", args: []string{"dev"},
+			locks: []file{{projectLocks + "old.json", lockFile("laptop", now.Add(-3*time.Hour))},
+				{projectLocks + "new.json", lockFile("fv-az9-1", now.Add(-5*time.Minute))}},
+			state:    exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"older than any update may run", "Removing it", "minutes old; an update may still be running, so it stays"},
+			wantLocks: []string{projectLocks + "new.json"}},
+		{name: "a fresh lock of another host stays even with --dead-host",
+			backend: "file://ROOT", args: []string{"--dead-host", "fv-az42-7", "--before", "destroy", "dev"},
+			locks:    []file{{projectLocks + "b.json", lockFile("fv-az9-1", now.Add(-5*time.Minute))}},
+			state:    exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"so it stays"}, wantLocks: []string{projectLocks + "b.json"}},
+		{name: "D12: a legacy-layout lock is found",
+			backend: "file://ROOT", args: []string{"dev"},
+			locks:    []file{{".pulumi/locks/dev/c.json", lockFile("laptop", now.Add(-3*time.Hour))}},
+			state:    exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"Removing it. Its file: .pulumi/locks/dev/c.json"}},
+		{name: "D12: file://~ is the home directory",
+			backend: "file://~/state", args: []string{"dev"},
+			locks:    []file{{projectLocks + "d.json", lockFile("laptop", now.Add(-3*time.Hour))}},
+			state:    exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"Removing it"}},
+		{name: "D12: s3 with region, profile and endpoint; the stale lock deleted by its key",
+			backend: "s3://state/team?region=eu-west-1&profile=ci&endpoint=minio.local:9000", args: []string{"dev"},
+			locks:    []file{{projectLocks + "e.json", lockFile("laptop", now.Add(-3*time.Hour))}},
+			state:    exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"Removing it"},
+			wantAWS: "--region eu-west-1 --profile ci --endpoint-url https://minio.local:9000 s3api delete-object --bucket state --key team/" + projectLocks + "e.json"},
+		{name: "D12: an AWS CLI error is shown and stops the job",
+			backend: "s3://state?region=eu-west-1", args: []string{"dev"}, deny: true,
+			state:    exportedState(stackURN, ""),
+			wantCode: 1, wantSaid: []string{"AccessDenied", "could not list its locks"}},
+		{name: "D3: a pending create prints an import command of URN and ID pairs, and the clear command",
+			backend: "file://ROOT", args: []string{"dev"},
+			state:    exportedState(stackURN, configMap),
+			wantCode: 1, wantSaid: []string{"import-command: pulumi refresh", "clear-command: pulumi refresh --stack dev --yes --clear-pending-creates"},
+			wantImport: []string{"refresh", "--stack", "dev", "--yes",
+				"--import-pending-creates", "urn:pulumi:dev::locust-eks::locust:index:LocustCluster$kubernetes:core/v1:ConfigMap::locustfiles",
+				"--import-pending-creates", "locust/locustfiles-x1y2z3", "--"}},
+		{name: "D13: a replacement names the new object to delete and the live one to keep",
+			backend: "file://ROOT", args: []string{"dev"},
+			state:    exportedState(stackURN+","+liveCluster, newCluster),
+			wantCode: 1, wantSaid: []string{"locust-eksCluster-2222222", "ID locust-eksCluster-1111111: keep"},
+			wantNot: []string{"import-command: pulumi refresh --stack dev --yes --import-pending-creates urn:pulumi:dev::locust-eks::eks:index:Cluster"}},
+		{name: "pending updates only: the up goes on",
+			backend: "file://ROOT", args: []string{"dev"},
+			state:    exportedState(stackURN, pendingEdit),
+			wantCode: 0, wantSaid: []string{"the up's refresh reads the real state"}},
+		{name: "D4: on s3, an export error gets no restore advice",
+			backend: "s3://state?region=eu-west-1", args: []string{"dev"},
+			exportErr: "error: failed to load checkpoint: operation error S3: HeadObject, https response error StatusCode: 403, api error Forbidden",
+			wantCode:  1, wantSaid: []string{"pulumi stack export failed", "StatusCode: 403"},
+			wantNot: []string{".bak", "previous version", "put it back"}},
+		{name: "D4: on file://, a cut checkpoint: compare with the backup, then put it back",
+			backend: "file://ROOT", args: []string{"dev"},
+			exportErr: "error: failed to load checkpoint: EOF",
+			wantCode:  1, wantSaid: []string{"diff ", "dev.json.bak", "cp "}},
+		{name: "D4: on file://, a permission error gets no restore advice",
+			backend: "file://ROOT", args: []string{"dev"},
+			exportErr: "error: failed to load checkpoint: open /state/.pulumi/stacks/locust-eks/dev.json: permission denied",
+			wantCode:  1, wantSaid: []string{"permission denied"}, wantNot: []string{".bak"}},
+		{name: "no stack yet", backend: "file://ROOT", args: []string{"dev"},
+			exportErr: "error: no stack named 'dev' found", wantCode: 0, wantSaid: []string{"nothing to recover"}},
+		{name: "D1: after the destroy, pending creates fail the job, named with their tags",
+			backend: "file://ROOT", args: []string{"--after-destroy", "dev"},
+			state:    exportedState("", natGateway),
+			wantCode: 1, wantSaid: []string{"locust-nat-0", "on AWS, tagged stack=dev project=locust-eks", "resourcegroupstaggingapi get-resources"}},
+		{name: "D1: after the destroy, resources still in the state fail the job",
+			backend: "file://ROOT", args: []string{"--after-destroy", "dev"},
+			state:    exportedState(liveCluster, ""),
+			wantCode: 1, wantSaid: []string{"Resources still in the state", clusterURN}},
+		{name: "after a clean destroy: nothing left",
+			backend: "file://ROOT", args: []string{"--after-destroy", "dev"},
+			state:    exportedState("", ""),
+			wantCode: 0, wantSaid: []string{"left nothing"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, home, work := t.TempDir(), t.TempDir(), t.TempDir()
+			fakePulumi(t, dir)
+			fakeAWS(t, dir)
+			if err := os.WriteFile(filepath.Join(work, "Pulumi.yaml"), []byte("name: locust-eks\nruntime: go\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			backend := strings.Replace(tc.backend, "ROOT", filepath.Join(dir, "state"), 1)
+			root := filepath.Join(dir, "state")
+			switch {
+			case strings.HasPrefix(tc.backend, "file://~"):
+				root = filepath.Join(home, "state")
+			case strings.HasPrefix(tc.backend, "s3://"):
+				bucketPath := strings.SplitN(strings.TrimPrefix(strings.SplitN(tc.backend, "?", 2)[0], "s3://"), "/", 2)
+				root = filepath.Join(dir, "s3", bucketPath[0])
+				if len(bucketPath) == 2 {
+					root = filepath.Join(root, bucketPath[1])
+				}
+			}
+			if err := os.MkdirAll(root, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range tc.locks {
+				p := filepath.Join(root, l.path)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte(l.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.exportErr != "" {
+				os.WriteFile(filepath.Join(dir, "export.err"), []byte(tc.exportErr+"\n"), 0o644)
+			}
+			os.WriteFile(filepath.Join(dir, "state.json"), []byte(tc.state), 0o644)
+			if tc.deny {
+				os.WriteFile(filepath.Join(dir, "deny"), nil, 0o644)
+			}
+			cmd := exec.Command("bash", append([]string{script}, tc.args...)...)
+			cmd.Dir = work
+			cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "HOME="+home, "PULUMI_BACKEND_URL="+backend)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			said := string(out)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, said)
+			}
+			for _, want := range tc.wantSaid {
+				if !strings.Contains(said, want) {
+					t.Errorf("the script did not say %q:\n%s", want, said)
+				}
+			}
+			for _, not := range tc.wantNot {
+				if strings.Contains(said, not) {
+					t.Errorf("the script said %q:\n%s", not, said)
+				}
+			}
+			var left []string
+			filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && strings.Contains(p, ".pulumi/locks/") {
+					rel, _ := filepath.Rel(root, p)
+					left = append(left, rel)
+				}
+				return nil
+			})
+			if !slices.Equal(left, tc.wantLocks) {
+				t.Errorf("locks left %v, want %v:\n%s", left, tc.wantLocks, said)
+			}
+			if calls, _ := os.ReadFile(filepath.Join(dir, "calls")); strings.Contains(string(calls), "cancel") {
+				t.Errorf("the script ran pulumi cancel, which deletes every lock of the stack:\n%s", calls)
+			}
+			if tc.wantImport != nil {
+				var line string
+				for _, l := range strings.Split(said, "\n") {
+					if rest, ok := strings.CutPrefix(l, "import-command: "); ok {
+						line = rest
+					}
+				}
+				run := exec.Command("bash", "-c", line)
+				run.Env = cmd.Env
+				if out, err := run.CombinedOutput(); err != nil {
+					t.Fatalf("the import-command line %q: %v\n%s", line, err, out)
+				}
+				calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+				if got := strings.Split(strings.TrimSuffix(string(calls), "\n"), "\n"); !slices.Equal(got, tc.wantImport) {
+					t.Errorf("the import-command line %q runs pulumi with %q, want %q", line, got, tc.wantImport)
+				}
+			}
+			if tc.wantAWS != "" {
+				if calls, _ := os.ReadFile(filepath.Join(dir, "aws-calls")); !strings.Contains(string(calls), tc.wantAWS) {
+					t.Errorf("no AWS CLI call %q among:\n%s", tc.wantAWS, calls)
+				}
+			}
+		})
+	}
+}
+
+// TestCampaignDestroysAfterAnInterruptedUp: a campaign cancelled or timed
+// out during its up leaves the DIY lock of its test job's runner (killed at
+// the job's end: actions/runner JobExtension.cs, "Terminate orphan
+// process") and pending creates. Before, the destroy job kept the lock as
+// too young and stopped on the pending creates, so the half-built cluster
+// kept billing. Now the test job exports its host name, the destroy job
+// deletes that host's lock, destroys despite pending creates (the step
+// before may fail without skipping it) and then fails listing what is
+// left. The up creates a missing stack (upsert), as the deploy does.
+func TestCampaignDestroysAfterAnInterruptedUp(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	test, destroy := w.Jobs["test"], w.Jobs["destroy"]
+	hostStep := strings.TrimSuffix(strings.TrimPrefix(test.Outputs["host"], "${{ steps."), ".outputs.host }}")
+	exported, up := -1, -1
+	for i, s := range test.Steps {
+		if s.ID == hostStep && hostStep != "" && strings.Contains(s.Run, `host=$(hostname)`) && strings.Contains(s.Run, "GITHUB_OUTPUT") {
+			exported = i
+		}
+		if s.With["command"] == "up" {
+			up = i
+			if s.With["upsert"] != "true" {
+				t.Errorf("campaign's up: upsert %q; on a backend without the stack it fails with \"no stack named\"", s.With["upsert"])
+			}
+		}
+	}
+	if exported < 0 || up < exported {
+		t.Errorf("the test job does not export its host name before its up (outputs %v; step %d, up %d)", test.Outputs, exported, up)
+	}
+	check, destroyed, report := -1, -1, -1
+	for i, s := range destroy.Steps {
+		switch {
+		case strings.Contains(s.Run, "recover-interrupted.sh --dead-host \"$TEST_HOST\" --before destroy"):
+			check = i
+			if s.Env["TEST_HOST"] != "${{ needs.test.outputs.host }}" || !s.ContinueOnError {
+				t.Errorf("the lock check: TEST_HOST %q, continue-on-error %v; want the test job's host, and the destroy to run even if it fails", s.Env["TEST_HOST"], s.ContinueOnError)
+			}
+		case s.With["command"] == "destroy":
+			destroyed = i
+			if !s.ContinueOnError {
+				t.Error("a failed destroy would skip the step that lists what is left")
+			}
+		case strings.Contains(s.Run, "recover-interrupted.sh --after-destroy"):
+			report = i
+			if s.Env["DESTROY"] != "${{ steps."+destroy.Steps[destroyed].ID+".outcome }}" || !strings.Contains(s.Run, "exit") {
+				t.Errorf("the last step does not fail the job on a failed destroy: env %v", s.Env)
+			}
+		}
+	}
+	if check < 0 || destroyed < check || report < destroyed {
+		t.Errorf("destroy job: lock check at step %d, destroy at %d, report at %d; want them in that order", check, destroyed, report)
+	}
+}
+
+// TestDeployJobsGuardAndMarkTheirDeploys: each deploy job first checks,
+// inside its concurrency group, that its stack does not already run a newer
+// commit (D6: an older run's job waiting in the group would otherwise roll
+// back a newer deploy), runs nothing of the deploy when it does, and marks
+// its environment's deployment with a URL only once its up succeeded, the
+// one sign deployable-changes.sh counts (D5: load tests, campaigns,
+// destroys and the reaper use the same environments). prod follows only
+// a dev that deployed.
+func TestDeployJobsGuardAndMarkTheirDeploys(t *testing.T) {
+	var raw struct {
+		Permissions map[string]string `yaml:"permissions"`
+		Jobs        map[string]struct {
+			Environment struct {
+				URL string `yaml:"url"`
+			} `yaml:"environment"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/deploy.yml")), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Permissions["deployments"] != "read" {
+		t.Errorf("deploy.yml permissions %v: the guard needs deployments: read", raw.Permissions)
+	}
+	w := readWorkflow(t, "deploy.yml")
+	for name, j := range w.Jobs {
+		guard, marked := -1, ""
+		for i, s := range j.Steps {
+			if strings.Contains(s.Run, `deployable-changes.sh --guard "$GITHUB_SHA" `+name) {
+				guard = i
+				continue
+			}
+			if guard < 0 {
+				// Before the guard: the main-only check and the checkout.
+				if s.If != "github.ref != 'refs/heads/main'" && !strings.HasPrefix(s.Uses, "actions/checkout@") {
+					t.Errorf("deploy.yml %s: step %q runs before the guard", name, s.Uses+s.Run)
+				}
+				continue
+			}
+			if s.If != "steps.guard.outputs.deploy == 'true'" {
+				t.Errorf("deploy.yml %s: step %q after the guard runs if %q; want only when the guard says deploy", name, s.Uses+s.Run, s.If)
+			}
+			if strings.Contains(s.Run, "#pulumi-up") && strings.Contains(s.Run, "GITHUB_OUTPUT") {
+				marked = s.ID
+			}
+		}
+		if guard < 0 {
+			t.Errorf("deploy.yml %s: no deployable-changes.sh --guard step", name)
+		}
+		if want := "${{ steps." + marked + ".outputs.url }}"; marked == "" || raw.Jobs[name].Environment.URL != want {
+			t.Errorf("deploy.yml %s: environment url %q; want %q, set by a last step after the up", name, raw.Jobs[name].Environment.URL, want)
+		}
+	}
+	if prod := w.Jobs["prod"]; prod.If != "needs.dev.outputs.deploy == 'true'" || w.Jobs["dev"].Outputs["deploy"] != "${{ steps.guard.outputs.deploy }}" {
+		t.Errorf("prod runs if %q with dev's outputs %v; want it only after dev deployed", prod.If, w.Jobs["dev"].Outputs)
+	}
+	var test struct {
+		Jobs map[string]struct {
+			Uses        string            `yaml:"uses"`
+			Permissions map[string]string `yaml:"permissions"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/test.yml")), &test); err != nil {
+		t.Fatal(err)
+	}
+	for name, j := range test.Jobs {
+		if j.Uses == "./.github/workflows/deploy.yml" && j.Permissions["deployments"] != "read" {
+			t.Errorf("test.yml %s calls deploy.yml with permissions %v; a called workflow gets no more than its caller's, and the guard needs deployments: read", name, j.Permissions)
+		}
+	}
+	if readme := readFile(t, "README.md"); !strings.Contains(readme, "`deployments: read`") {
+		t.Error("the README's list of workflow permissions lacks deployments: read")
+	}
+}
+
+// TestPipedStepsFailOnAFailingCommand: a step without a shell runs under
+// `bash -e {0}` on a runner and `sh -e {0}` in a container, neither with
+// pipefail (GitHub's workflow syntax, defaults.run.shell and
+// jobs.<job_id>.steps[*].shell), so `script | tee` is green when the script
+// fails (D10). Every step that pipes must run under `shell: bash` (bash
+// --noprofile --norc -eo pipefail {0}), its own or its workflow's default.
+func TestPipedStepsFailOnAFailingCommand(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(projectDir, ".github/workflows/*.yml"))
+	for _, f := range files {
+		name := filepath.Base(f)
+		var w struct {
+			Defaults struct {
+				Run struct {
+					Shell string `yaml:"shell"`
+				} `yaml:"run"`
+			} `yaml:"defaults"`
+		}
+		if err := yaml.Unmarshal([]byte(readFile(t, ".github/workflows/"+name)), &w); err != nil {
+			t.Fatal(err)
+		}
+		for jobName, j := range readWorkflow(t, name).Jobs {
+			for _, s := range j.Steps {
+				shell := s.Shell
+				if shell == "" {
+					shell = w.Defaults.Run.Shell
+				}
+				if regexp.MustCompile(`[^|]\|[^|]`).MatchString(s.Run) && shell != "bash" && !strings.Contains(s.Run, "pipefail") {
+					t.Errorf("%s %s: %q pipes without pipefail (shell %q)", name, jobName, s.Run, shell)
+				}
+			}
+		}
+	}
+}
+
+// TestDeployPathsCoverTheProgram: deployable-changes.sh decides a deploy
+// from a list of paths; a package the program imports that the list lacks
+// never deploys (D11: internal/stackexpiry). Every package of this module
+// that `go list -deps .` names must sit under a listed path.
+func TestDeployPathsCoverTheProgram(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "..").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	script := readFile(t, ".github/scripts/deployable-changes.sh")
+	m := regexp.MustCompile(`(?m)^paths=\(([^)]*)\)`).FindStringSubmatch(script)
+	if m == nil {
+		t.Fatal("deployable-changes.sh has no paths=(...) list")
+	}
+	var paths []string
+	for _, p := range strings.Fields(m[1]) {
+		paths = append(paths, strings.Trim(p, "'"))
+	}
+	const module = "github.com/locust-eks/locust-on-eks"
+	for _, pkg := range strings.Fields(string(out)) {
+		dir, ok := strings.CutPrefix(pkg, module+"/")
+		if !ok {
+			continue
+		}
+		covered := false
+		for _, p := range paths {
+			covered = covered || dir == p || strings.HasPrefix(dir, p+"/")
+		}
+		if !covered {
+			t.Errorf("the program imports %s, which deployable-changes.sh's paths %v do not cover: a change there would never deploy", pkg, paths)
+		}
 	}
 }

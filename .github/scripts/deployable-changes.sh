@@ -7,6 +7,12 @@
 # undeployed; the next green commit then carries it.
 #
 #   deployable-changes.sh SHA ENVIRONMENT...
+#   deployable-changes.sh --guard SHA ENVIRONMENT
+#
+# --guard is the first step of a deploy job, run inside the stack's
+# concurrency group: deploy=false when the environment already runs a
+# commit newer than SHA (a later push's deploy finished while this one
+# waited), so an older run never rolls it back.
 #
 # Writes deploy=true|false to $GITHUB_OUTPUT (stdout when unset) and says why
 # on stdout. Exit 0, or 2 when the arguments are wrong.
@@ -16,34 +22,61 @@
 # (REST "List deployments", sorted here newest first by id, and "List
 # deployment statuses", newest first; a status's state is one of error,
 # failure, inactive, in_progress, queued, pending, success; a newer
-# successful deployment may mark older ones inactive).
+# successful deployment may mark older ones inactive). Load tests,
+# campaigns, destroys and the reaper use the environments too, so only a
+# deployment whose status carries deploy.yml's environment URL, ending in
+# #pulumi-up and set only once its `pulumi up` succeeded (a job's
+# environment.url is the statuses' environment_url: GitHub's workflow
+# syntax, jobs.<job_id>.environment), counts as deployed.
 # Needs `gh` with a token allowed `deployments: read`.
 set -euo pipefail
 
-if (($# < 2)); then
-  echo "usage: $0 SHA ENVIRONMENT..." >&2
+guard=false
+if [[ "${1:-}" == --guard ]]; then
+  guard=true
+  shift
+fi
+if (($# < 2)) || { $guard && (($# != 2)); }; then
+  echo "usage: $0 SHA ENVIRONMENT... | $0 --guard SHA ENVIRONMENT" >&2
   exit 2
 fi
 sha=$1
 shift
 out=${GITHUB_OUTPUT:-/dev/stdout}
 # What a deploy deploys: the program, its config and the locustfiles.
-# README, workflow and test edits deploy nothing.
-paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfig locustfiles)
+# README, workflow and test edits deploy nothing. The program's own
+# packages are those `go list -deps .` names (a test in stackconfig keeps
+# this list in step with it).
+paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfig internal/stackexpiry locustfiles)
 
-# last_deployed ENVIRONMENT prints the commit of its newest deployment whose
-# latest status is success, or nothing.
+# last_deployed ENVIRONMENT prints the commit of its newest deployment
+# whose latest status is a successful pulumi up of deploy.yml, or nothing.
 last_deployed() {
   local id commit state
   while read -r id commit; do
     [[ -n "$id" ]] || continue
-    state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=1" --jq '.[0].state // ""')
+    state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=1" \
+      --jq '.[0] // {} | if (.environment_url // "" | endswith("#pulumi-up")) then .state else "not a deploy" end')
     if [[ "$state" == success ]]; then
       echo "$commit"
       return
     fi
   done < <(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=50" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"')
 }
+
+if $guard; then
+  env=$1
+  base=$(last_deployed "$env")
+  if [[ -n "$base" && "$base" != "$sha" ]] && git cat-file -e "$base^{commit}" 2>/dev/null &&
+    git merge-base --is-ancestor "$sha" "$base"; then
+    echo "$env: $base, newer than $sha, was deployed while this run waited; not rolling it back"
+    echo "deploy=false" >>"$out"
+  else
+    echo "$env: deploying $sha (last deployed: ${base:-none})"
+    echo "deploy=true" >>"$out"
+  fi
+  exit 0
+fi
 
 deploy=false
 for env in "$@"; do

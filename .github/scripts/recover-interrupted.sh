@@ -1,110 +1,308 @@
 #!/usr/bin/env bash
-# Before a deploy's `up`: looks at what an interrupted update left behind
-# (a cancelled or timed-out job, a killed runner) and goes on only where the
-# `up --refresh` can finish it (README: An interrupted up).
+# Looks at what an interrupted update left behind (a cancelled or timed-out
+# job, a killed runner) and clears what facts show to be dead (README: An
+# interrupted up).
 #
-#   recover-interrupted.sh STACK
+#   recover-interrupted.sh [--dead-host HOST] [--before up|destroy] STACK
+#   recover-interrupted.sh --after-destroy STACK
 #
-# - A state that cannot be read (a checkpoint cut by a kill): stop, naming
-#   the backup to put back.
+# --before up (the default; deploy.yml, campaign.yml's up):
+# - A state that cannot be read: stop. On file://, a checkpoint cut by a
+#   kill is named with its backup to compare and put back; any other export
+#   error is printed as it is, with no remedy.
 # - No pending operations in the state: nothing to do.
 # - Pending updates or deletes only: the `up --refresh` that follows reads
 #   the real state and clears them; this goes on.
 # - Pending creates: the resource may exist (an EKS cluster, billed, whose
-#   name a second one cannot take) or not. A person must look and either
-#   import it or drop it; this stops, naming each one and the commands.
+#   name a second one cannot take) or not. A person must look; this stops,
+#   printing for each one either a line "import-command: pulumi refresh ..."
+#   (the ID is filled in for a Kubernetes object, else the literal <ID> to
+#   replace) or, for a replacement, which object to delete and which to
+#   keep, and one line "clear-command: pulumi refresh ...".
+# --before destroy (campaign.yml's destroy): the same, but pending creates
+#   only warn: `pulumi destroy` runs despite them (it keeps them in the
+#   state), and --after-destroy lists them.
+# --after-destroy: exit 1, listing them, when the state still holds
+#   resources or pending creates after the destroy.
 #
-# A lock a killed update left on a self-managed backend (file:// or s3://)
-# is removed once it is older than any job that updates the stack may run
-# (LOCK_STALE_MINUTES, 90: the deploy and destroy jobs time out at 60), so
-# that it cannot be a running deploy's or destroy's (destroys queue apart
-# from deploys). A younger lock stays: the up then fails on it with
-# Pulumi's own message. On Pulumi Cloud a killed update is cancelled in its
-# console or with `pulumi cancel` (README: An interrupted up).
+# Locks (self-managed backends, file:// or s3://): each lock file of the
+# stack holds its writer's hostname, pid and time (pulumi
+# pkg/backend/diy/lock.go, lockContent). One whose hostname is --dead-host
+# (a job of this run that has ended, whose runner killed what it left
+# running) is deleted whatever its age; one older than any job that may
+# hold a lock while this runs (LOCK_STALE_MINUTES, 90: deploys and
+# campaigns, which run this, share the stack's deploy group; destroy.yml and
+# the reaper queue apart and time out at 60) is deleted too. Only that file is deleted, by its key: `pulumi cancel`
+# deletes every lock of the stack, a live one written meanwhile included
+# (pulumi pkg/backend/diy/backend.go, CancelCurrentUpdate). A younger lock
+# of another host stays: the command after this fails on it with Pulumi's
+# own message. Pulumi Cloud keeps no lock file: a killed update is
+# cancelled in its console or with `pulumi cancel`.
 #
-# Exit 0 when the `up` may go on, 1 when a person must act, 2 on usage.
-# Needs the Pulumi CLI logged in, jq, and for s3:// the AWS CLI.
+# Exit 0 when the next command may go on, 1 when a person must act, 2 on
+# usage. Needs the Pulumi CLI logged in, jq, GNU date, and for s3:// the
+# AWS CLI.
 set -euo pipefail
 
-if (($# != 1)); then
-  echo "usage: $0 STACK" >&2
+usage() {
+  echo "usage: $0 [--dead-host HOST] [--before up|destroy] STACK | $0 --after-destroy STACK" >&2
   exit 2
-fi
+}
+dead_host="" mode=up
+while (($# > 1)); do
+  case "$1" in
+    --dead-host) dead_host=$2; shift 2 ;;
+    --before)
+      [[ "$2" == up || "$2" == destroy ]] || usage
+      mode=$2
+      shift 2
+      ;;
+    --after-destroy) mode=after-destroy; shift ;;
+    *) usage ;;
+  esac
+done
+(($# == 1)) || usage
 stack=$1
 stale_minutes=${LOCK_STALE_MINUTES:-90}
 project=$(sed -n 's/^name: *//p' Pulumi.yaml | head -1)
+url=${PULUMI_BACKEND_URL:-}
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
 
-# newest_lock prints when the newest lock file of the stack was written, in
-# seconds since the epoch, or nothing. Locks live at
-# .pulumi/locks/organization/<project>/<stack>/<id>.json (pulumi
-# pkg/backend/diy/lock.go, stackLockDir).
-newest_lock() {
-  local url=${PULUMI_BACKEND_URL:-} rel=".pulumi/locks/organization/$project/$stack"
-  case "$url" in
-    file://*)
-      local dir=${url#file://}
-      dir=${dir%%\?*}
-      find "$dir/$rel" -name '*.json' -printf '%T@\n' 2>/dev/null | sort -n | tail -1 | cut -d. -f1
-      ;;
-    s3://*)
-      local rest=${url#s3://}
-      rest=${rest%%\?*}
-      local bucket=${rest%%/*} prefix=""
-      [[ "$rest" == */* ]] && prefix=${rest#*/}/
-      local when
-      # shellcheck disable=SC2016 # a JMESPath literal, not a shell expansion
-      when=$(aws s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix$rel/" \
-        --query 'max_by(Contents || `[]`, &LastModified).LastModified' --output text 2>/dev/null || true)
-      if [[ -n "$when" && "$when" != None ]]; then date -d "$when" +%s; fi
-      ;;
-  esac
+# A URL's query parameter, or nothing.
+query_param() {
+  local query=${url#*\?}
+  [[ "$url" == *\?* ]] || return 0
+  tr '&' '\n' <<<"$query" | sed -n "s/^$1=//p" | head -1
 }
 
-lock=$(newest_lock || true)
-if [[ -n "$lock" ]]; then
-  age=$((($(date +%s) - lock) / 60))
-  if ((age >= stale_minutes)); then
-    echo "Stack $stack: a lock $age minutes old, older than any update may run ($stale_minutes): its update was killed. Removing it."
-    pulumi cancel --stack "$stack" --yes
+# The backend's root: a directory for file://, bucket and key prefix for
+# s3://, with the AWS CLI options its URL carries (pulumi
+# pkg/backend/diy/backend.go: massageBlobPath expands file://~ to the home
+# directory; translateLegacyS3Params gives an endpoint without a scheme
+# https://, or http:// with disableSSL; region and profile are gocloud's
+# s3blob URL options).
+root="" bucket="" prefix=""
+aws_args=()
+case "$url" in
+  file://*)
+    root=${url#file://}
+    root=${root%%\?*}
+    # A literal ~, which Pulumi expands itself.
+    tilde='~'
+    if [[ "$root" == "$tilde" ]]; then
+      root=$HOME
+    elif [[ "$root" == "$tilde/"* ]]; then
+      root=$HOME/${root#"$tilde/"}
+    fi
+    ;;
+  s3://*)
+    rest=${url#s3://}
+    rest=${rest%%\?*}
+    bucket=${rest%%/*}
+    if [[ "$rest" == */* && -n "${rest#*/}" ]]; then prefix=${rest#*/}/; fi
+    region=$(query_param region)
+    profile=$(query_param profile)
+    endpoint=$(query_param endpoint)
+    if [[ -n "$region" ]]; then aws_args+=(--region "$region"); fi
+    if [[ -n "$profile" ]]; then aws_args+=(--profile "$profile"); fi
+    if [[ -n "$endpoint" ]]; then
+      if [[ "$endpoint" != *://* ]]; then
+        scheme=https
+        if [[ "$(query_param disableSSL)" == true || "$(query_param disable_https)" == true ]]; then scheme=http; fi
+        endpoint=$scheme://$endpoint
+      fi
+      aws_args+=(--endpoint-url "$endpoint")
+    fi
+    ;;
+esac
+
+# The stack's lock directories: .pulumi/locks/organization/<project>/<stack>
+# in the project layout, .pulumi/locks/<stack> in the legacy one (pulumi
+# pkg/backend/diy/lock.go stackLockDir of the reference's
+# FullyQualifiedName, backend.go diyBackendReference).
+lock_dirs=(".pulumi/locks/organization/$project/$stack" ".pulumi/locks/$stack")
+
+# list_locks prints the key of each lock file of the stack, one a line.
+list_locks() {
+  local dir
+  for dir in "${lock_dirs[@]}"; do
+    if [[ -n "$root" ]]; then
+      local f
+      for f in "$root/$dir"/*.json; do
+        if [[ -f "$f" ]]; then echo "$dir/${f##*/}"; fi
+      done
+    else
+      local listing
+      if ! listing=$(aws "${aws_args[@]}" s3api list-objects-v2 --bucket "$bucket" --prefix "$prefix$dir/" --output json); then
+        echo "::error::Stack $stack: the AWS CLI could not list its locks under s3://$bucket/$prefix$dir/ (its error above); nothing was changed." >&2
+        return 1
+      fi
+      # An empty answer holds no Contents (S3 ListObjectsV2); keys are
+      # full, the prefix included.
+      jq -r '.Contents // [] | .[].Key' <<<"$listing" | while read -r key; do
+        local name=${key#"$prefix$dir/"}
+        if [[ "$name" != */* && "$name" == *.json ]]; then echo "$dir/$name"; fi
+      done
+    fi
+  done
+}
+
+read_lock() {
+  if [[ -n "$root" ]]; then
+    cat "$root/$1"
   else
-    echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays (the up fails on it; see README: An interrupted up)."
+    aws "${aws_args[@]}" s3 cp "s3://$bucket/$prefix$1" - </dev/null
   fi
+}
+
+delete_lock() {
+  if [[ -n "$root" ]]; then
+    rm -f "$root/$1"
+  else
+    aws "${aws_args[@]}" s3api delete-object --bucket "$bucket" --key "$prefix$1" >/dev/null </dev/null
+  fi
+}
+
+next="the $mode"
+[[ "$mode" == after-destroy ]] && next="the next command"
+if [[ -n "$root" || -n "$bucket" ]]; then
+  keys=$(list_locks)
+  while read -r key; do
+    [[ -n "$key" ]] || continue
+    if ! content=$(read_lock "$key"); then
+      echo "::error::Stack $stack: its lock $key cannot be read (the error above); nothing was changed."
+      exit 1
+    fi
+    if ! fields=$(jq -er '"\(.hostname)\t\(.pid)\t\(.username)\t\(.timestamp)"' <<<"$content" 2>/dev/null); then
+      echo "::error::Stack $stack: its lock $key is not a Pulumi lock file ($content); nothing was changed."
+      exit 1
+    fi
+    IFS=$'\t' read -r host pid user stamp <<<"$fields"
+    who="written by $user@$host, pid $pid, at $stamp"
+    if [[ -n "$dead_host" && "$host" == "$dead_host" ]]; then
+      echo "Stack $stack: a lock $who: that runner's job has ended, so its update is dead. Removing it. Its file: $key"
+      delete_lock "$key"
+      continue
+    fi
+    if ! written=$(date -d "$stamp" +%s); then
+      echo "::error::Stack $stack: its lock $key has a timestamp date cannot read: $stamp"
+      exit 1
+    fi
+    age=$((($(date +%s) - written) / 60))
+    if ((age >= stale_minutes)); then
+      echo "Stack $stack: a lock $age minutes old, older than any update may run ($stale_minutes): its update was killed ($who). Removing it. Its file: $key"
+      delete_lock "$key"
+    else
+      echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays ($who; $next fails on it; see README: An interrupted up)."
+    fi
+  done <<<"$keys"
+elif [[ -n "$dead_host" ]]; then
+  echo "Stack $stack is on Pulumi Cloud, which keeps no lock file: an update the job on $dead_host left running stays in progress until cancelled in the Pulumi console or with pulumi cancel --stack $stack (README: An interrupted up)."
 fi
 
-if ! state=$(pulumi stack export --stack "$stack" 2>"${TMPDIR:-/tmp}/export.err"); then
-  if grep -q "no stack named" "${TMPDIR:-/tmp}/export.err"; then
-    echo "No stack $stack yet: nothing to recover."
+if ! state=$(pulumi stack export --stack "$stack" 2>"$err"); then
+  if grep -q "no stack named" "$err"; then
+    echo "No stack $stack: nothing to recover."
     exit 0
   fi
-  # Seen on a file:// backend after a SIGKILL: "failed to load checkpoint: EOF".
-  echo "::error::Stack $stack: its state cannot be read: $(cat "${TMPDIR:-/tmp}/export.err"). An update killed while writing it leaves it so. Put the previous state back (README: An interrupted up): on file://, .pulumi/stacks/$project/$stack.json.bak over $stack.json; on s3://, the object's previous version. Then run this again."
+  # DIY writes replace the checkpoint atomically (pulumi
+  # pkg/backend/diy/state.go: "WriteAll will atomically replace it"), and an
+  # S3 PutObject is whole or absent: only a cut file:// checkpoint is the
+  # kill's doing ("failed to load checkpoint: EOF" seen in our end-to-end
+  # test; JSON decode errors from pkg/resource/stack/checkpoint.go). Other
+  # errors (access, network, throttling) get no remedy: putting an older
+  # state back would forget what the last update created.
+  if [[ -n "$root" ]] && grep -Eq 'failed to load checkpoint: .*(EOF|unexpected end of JSON input|invalid character|cannot unmarshal)' "$err"; then
+    dir="$root/.pulumi/stacks/$project"
+    [[ -e "$dir/$stack.json.bak" ]] || dir="$root/.pulumi/stacks"
+    echo "::error::Stack $stack: its state file cannot be read: $(cat "$err"). A CLI killed while writing it can leave it so. Compare the backup with it first (diff $dir/$stack.json.bak $dir/$stack.json): the backup is the state before the last write, so what that write recorded is lost when it is put back. Then put it back (cp $dir/$stack.json.bak $dir/$stack.json) and run this again (README: An interrupted up)."
+  else
+    echo "::error::Stack $stack: pulumi stack export failed: $(cat "$err")"
+  fi
   exit 1
 fi
-# pending_operations: apitype.DeploymentV3, each {resource: {urn, type,
+
+if [[ "$mode" == after-destroy ]]; then
+  left=$(jq -r '.deployment.resources // [] | .[] | "  \(.urn)"' <<<"$state")
+fi
+# pending_operations: apitype.DeploymentV3, each {resource: {urn, type, id,
 # inputs, ...}, type: creating|updating|deleting|reading|...}.
 pending=$(jq -r '.deployment.pending_operations // [] | .[] | "\(.type) \(.resource.urn)"' <<<"$state")
+creates=$(grep '^creating ' <<<"$pending" || true)
+
+# describe_creates prints, for each pending create, what to run or delete.
+describe_creates() {
+  local urn name kind live id
+  while read -r _ urn; do
+    name=$(jq -r --arg u "$urn" '[.deployment.pending_operations[] | select(.type == "creating" and .resource.urn == $u)][0].resource
+      | .inputs.name // .inputs.metadata.name // .inputs.tags.Name // ""' <<<"$state")
+    kind=$(jq -r --arg u "$urn" '[.deployment.pending_operations[] | select(.type == "creating" and .resource.urn == $u)][0].resource.type' <<<"$state")
+    # The URNs the state already holds: a create of one of them was a
+    # replacement, whose half-made object is deleted, never imported.
+    live=$(jq -r --arg u "$urn" '[.deployment.resources // [] | .[] | select(.urn == $u and (.delete | not))][0].id // empty' <<<"$state")
+    if [[ -n "$live" ]]; then
+      echo "  $urn: a replacement. Its new object, ${name:-whose name the state did not record (the newest $kind)}: delete it if it exists (not import). The live one, ID $live: keep."
+      continue
+    fi
+    if [[ "$mode" == after-destroy ]]; then
+      where="in the cluster, gone with it if the cluster was destroyed"
+      [[ "$kind" == kubernetes:* ]] || where="on AWS, tagged stack=$stack project=$project"
+      echo "  $urn: ${name:-its name not recorded} ($kind): delete it if it exists ($where)"
+      continue
+    fi
+    # A Kubernetes object's ID is namespace/name; any other resource's is its
+    # cloud ID, which only the console or CLI can tell.
+    id='<ID>'
+    ns=$(jq -r --arg u "$urn" '[.deployment.pending_operations[] | select(.type == "creating" and .resource.urn == $u)][0].resource.inputs.metadata.namespace // ""' <<<"$state")
+    if [[ "$kind" == kubernetes:* && -n "$ns" && -n "$name" ]]; then id=$(printf '%q' "$ns/$name"); fi
+    echo "  $urn (${name:-its name not recorded}): if it exists, import it with the next line (its ID: $([[ "$id" == '<ID>' ]] && echo "its AWS ID, replacing <ID>" || echo "$ns/$name"))"
+    # --import-pending-creates is a string array taking URN and ID as two
+    # occurrences; refresh takes no argument (pulumi
+    # pkg/cmd/pulumi/operations/refresh.go, pendingCreatesToImports).
+    printf 'import-command: pulumi refresh --stack %q --yes --import-pending-creates %q --import-pending-creates %s\n' "$stack" "$urn" "$id"
+  done <<<"$creates"
+}
+
+if [[ "$mode" == after-destroy ]]; then
+  if [[ -z "$left" && -z "$creates" ]]; then
+    echo "Stack $stack: the destroy left nothing in the state."
+    exit 0
+  fi
+  echo "::error::Stack $stack: what the destroy left, still billed if it exists:"
+  if [[ -n "$left" ]]; then
+    echo "Resources still in the state (run the destroy again, or see its error above):"
+    echo "$left"
+  fi
+  if [[ -n "$creates" ]]; then
+    echo "Creates an interrupted update left pending; the destroy cannot see them:"
+    describe_creates
+    printf 'clear-command: pulumi refresh --stack %q --yes --clear-pending-creates\n' "$stack"
+  fi
+  echo "To find them on AWS: aws resourcegroupstaggingapi get-resources --tag-filters Key=stack,Values=$stack Key=project,Values=$project (the results bucket stays by design)."
+  exit 1
+fi
+
 if [[ -z "$pending" ]]; then
   echo "Stack $stack: no interrupted operations."
   exit 0
 fi
 printf 'Stack %s holds operations an interrupted update left running:\n%s\n' "$stack" "$pending"
 
-creates=$(grep '^creating ' <<<"$pending" || true)
+if [[ -n "$creates" && "$mode" == destroy ]]; then
+  echo "::warning::Stack $stack: an interrupted update was creating resources that may exist; the destroy goes on and keeps them pending, and the step after it lists them."
+  exit 0
+fi
 if [[ -n "$creates" ]]; then
-  echo "::error::Stack $stack: an interrupted update was creating resources that may or may not exist. For each URN below, look in AWS (or kubectl for a Kubernetes object) and run, on a machine logged in to the backend:"
-  # The URNs the state already holds: a create of one of them was a
-  # replacement, whose half-made object is deleted, never imported.
-  held=$(jq -r '.deployment.resources // [] | .[].urn' <<<"$state")
-  while read -r _ urn; do
-    if grep -qxF "$urn" <<<"$held"; then
-      echo "  $urn: a replacement of a resource the state holds; if its new object exists, delete it (not import), then clear"
-    else
-      echo "  pulumi refresh --stack $stack --yes --import-pending-creates '$urn' <ID>   # it exists: its AWS ID, or namespace/name"
-    fi
-  done <<<"$creates"
-  echo "  pulumi refresh --stack $stack --yes --clear-pending-creates                # the rest: none of them exists"
-  echo "Then run this workflow again (README: An interrupted up)."
+  echo "::error::Stack $stack: an interrupted update was creating resources that may or may not exist. For each one below, look in AWS (or kubectl for a Kubernetes object); then, on a machine logged in to the backend, run the import-command line of each that exists and the clear-command line for the rest (README: An interrupted up):"
+  describe_creates
+  printf 'clear-command: pulumi refresh --stack %q --yes --clear-pending-creates\n' "$stack"
+  echo "Then run this workflow again."
   exit 1
 fi
 
-echo "No pending create: the up's refresh reads the real state and clears them."
+if [[ "$mode" == up ]]; then
+  echo "No pending create: the up's refresh reads the real state and clears them."
+else
+  echo "No pending create: the destroy deletes what the state holds (Pulumi warns of the pending operations)."
+fi
