@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"os"
 	"os/exec"
@@ -12,18 +13,39 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// checkReaper deploys two more stacks of the project beside the main one,
-// one whose time to live is past at the reaper's --now and one whose is not,
-// and runs cmd/reaper on the workspace as the scheduled workflow does: a dry
-// run changes nothing, the real run destroys the expired stack (no
-// resources in its state, its objects gone from the API server) and leaves
-// the live one and the main stack (no expiry) untouched.
+// checkReaper deploys three more stacks of the project beside the main one:
+// one whose time to live is past at the reaper's --now, one whose is not,
+// and one whose first up failed after creating its objects, so it recorded
+// no outputs (an exported output rejected, as when an EKS create fails:
+// sdk v3.274.1 go/pulumi/context.go:3129-3132, RegisterResourceOutputs
+// sends nothing when an output fails). It runs cmd/reaper on the workspace as the
+// scheduled workflow does: a dry run changes nothing, the real run destroys
+// the expired stack and the failed one (no resources in their state, their
+// objects gone from the API server), leaves the live one and the main stack
+// (no expiry) untouched, and leaves the selected stack selected.
 func checkReaper(t *testing.T, ctx context.Context, bin, workDir string, env map[string]string, kube *kubectl,
 	project *workspace.Project, settings *workspace.ProjectStack, locustfiles string, cluster cluster) {
 	t.Helper()
 	stacks := map[string]*auto.Stack{}
+	objects := func(ns string) map[string]string {
+		var list struct {
+			Items []struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name, ResourceVersion string
+				} `json:"metadata"`
+			} `json:"items"`
+		}
+		kube.getJSON(&list, "deployments,services,configmaps,networkpolicies", "--namespace", ns)
+		m := map[string]string{}
+		for _, it := range list.Items {
+			m[it.Kind+"/"+it.Metadata.Name] = it.Metadata.ResourceVersion
+		}
+		return m
+	}
 	for name, ttl := range map[string]string{"reap-old": "1", "reap-new": "5"} {
 		s, err := auto.UpsertStackInlineSource(ctx, name, project.Name.String(), program(locustfiles, workDir),
 			auto.Project(*project), auto.Stacks(map[string]workspace.ProjectStack{name: *settings}),
@@ -47,6 +69,36 @@ func checkReaper(t *testing.T, ctx context.Context, bin, workDir string, env map
 		t.Logf("%s: expiresAt %v", name, outputs["expiresAt"].Value)
 		stacks[name] = &s
 	}
+	// A first up that fails after its objects exist: the reaper finds its
+	// ttlHours and start in the update history the file backend keeps.
+	failing := func(ctx *pulumi.Context) error {
+		if err := program(locustfiles, workDir)(ctx); err != nil {
+			return err
+		}
+		ctx.Export("failure", pulumi.String("x").ToStringOutput().ApplyT(func(string) (string, error) {
+			return "", errors.New("the first up fails after creating its objects")
+		}))
+		return nil
+	}
+	failed, err := auto.UpsertStackInlineSource(ctx, "reap-failed", project.Name.String(), failing,
+		auto.Project(*project), auto.Stacks(map[string]workspace.ProjectStack{"reap-failed": *settings}),
+		auto.WorkDir(workDir), auto.PulumiHome(env["PULUMI_HOME"]), auto.EnvVars(env), pulumiAt(t, bin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		failed.Destroy(context.Background())
+		failed.Workspace().RemoveStack(context.Background(), "reap-failed")
+	})
+	setConfig(t, ctx, failed, map[string]string{"kubeconfig": cluster.kubeconfig, "kubeContext": cluster.context,
+		"namespace": "reap-failed", "ttlHours": "1", "workers": "1"})
+	if _, err := failed.Up(ctx); err == nil {
+		t.Fatal("the failing first up succeeded")
+	}
+	if outputs, _ := failed.Outputs(ctx); len(outputs) != 0 || len(objects("reap-failed")) == 0 {
+		t.Fatalf("after the failed first up: outputs %v, objects %v; want none, and its objects on the API server", outputs, objects("reap-failed"))
+	}
+
 	// An up with the same ttlHours keeps the expiry.
 	before, _ := stacks["reap-new"].Outputs(ctx)
 	if _, err := stacks["reap-new"].Up(ctx); err != nil {
@@ -84,32 +136,23 @@ func checkReaper(t *testing.T, ctx context.Context, bin, workDir string, env map
 		}
 		return string(out), code
 	}
-	objects := func(ns string) map[string]string {
-		var list struct {
-			Items []struct {
-				Kind     string `json:"kind"`
-				Metadata struct {
-					Name, ResourceVersion string
-				} `json:"metadata"`
-			} `json:"items"`
-		}
-		kube.getJSON(&list, "deployments,services,configmaps,networkpolicies", "--namespace", ns)
-		m := map[string]string{}
-		for _, it := range list.Items {
-			m[it.Kind+"/"+it.Metadata.Name] = it.Metadata.ResourceVersion
-		}
-		return m
+	old, live, main, half := objects("reap-old"), objects("reap-new"), kube.resourceVersions(), objects("reap-failed")
+	selected, err := failed.Workspace().Stack(ctx)
+	if err != nil || selected == nil {
+		t.Fatalf("the selected stack: %v, %v", selected, err)
 	}
-	old, live, main := objects("reap-old"), objects("reap-new"), kube.resourceVersions()
 
 	out, code := run("--dry-run")
-	for _, want := range []string{"reap-old: would destroy: expired", "reap-new: kept: expires", "local: kept: no expiry"} {
+	for _, want := range []string{"reap-old: would destroy: expired", "reap-new: kept: expires", "local: kept: no expiry", "reap-failed: would destroy: expired"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run: no %q in its report", want)
 		}
 	}
-	if code != 0 || !maps.Equal(objects("reap-old"), old) || !maps.Equal(objects("reap-new"), live) {
+	if code != 0 || !maps.Equal(objects("reap-old"), old) || !maps.Equal(objects("reap-new"), live) || !maps.Equal(objects("reap-failed"), half) {
 		t.Errorf("the dry run exited %d or changed objects", code)
+	}
+	if now, err := failed.Workspace().Stack(ctx); err != nil || now == nil || now.Name != selected.Name {
+		t.Errorf("the dry run left %v selected (%v); it found %s", now, err, selected.Name)
 	}
 
 	if out, code := run("--dry-run", "--stack", "reap-new"); code != 0 || strings.Contains(out, "reap-old") || !strings.Contains(out, "reap-new: kept") {
@@ -120,14 +163,21 @@ func checkReaper(t *testing.T, ctx context.Context, bin, workDir string, env map
 	}
 
 	out, code = run()
-	if code != 0 || !strings.Contains(out, "reap-old: destroyed") || !strings.Contains(out, "reap-new: kept") || !strings.Contains(out, "local: kept: no expiry") {
-		t.Errorf("reaper exited %d; want 0, reap-old destroyed and the others kept", code)
+	if code != 0 || !strings.Contains(out, "reap-old: destroyed") || !strings.Contains(out, "reap-failed: destroyed") ||
+		!strings.Contains(out, "reap-new: kept") || !strings.Contains(out, "local: kept: no expiry") {
+		t.Errorf("reaper exited %d; want 0, reap-old and reap-failed destroyed and the others kept", code)
 	}
 	kube.waitGone(t, "namespace/reap-old", 2*time.Minute)
-	for _, r := range exportState(t, ctx, *stacks["reap-old"]).Resources {
-		if r.Type != "pulumi:pulumi:Stack" {
-			t.Errorf("the reaped stack still holds %s %s", r.Type, r.URN.Name())
+	kube.waitGone(t, "namespace/reap-failed", 2*time.Minute)
+	for name, s := range map[string]auto.Stack{"reap-old": *stacks["reap-old"], "reap-failed": failed} {
+		for _, r := range exportState(t, ctx, s).Resources {
+			if r.Type != "pulumi:pulumi:Stack" {
+				t.Errorf("the reaped stack %s still holds %s %s", name, r.Type, r.URN.Name())
+			}
 		}
+	}
+	if now, err := failed.Workspace().Stack(ctx); err != nil || now == nil || now.Name != selected.Name {
+		t.Errorf("the reaper left %v selected (%v); it found %s", now, err, selected.Name)
 	}
 	if got := objects("reap-new"); len(got) == 0 || !maps.Equal(got, live) {
 		t.Errorf("the live stack's objects changed: %v -> %v", live, got)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/stackexpiry"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -24,13 +25,20 @@ func stackReference(args pulumi.MockResourceArgs, outputs map[string]any) resour
 }
 
 // TestTimeToLive: ttlHours puts an expiry on the stack, kept while ttlHours
-// is unchanged and counted from the up that changes it, and tags every AWS
+// is unchanged and the expiry is ahead, counted from the up that changes it
+// or that brings an expired stack up again, and tags every AWS
 // resource with it except what outlives the stack (the results bucket) and
 // what would roll the nodes (the launch template's instance and volume
 // tags).
 func TestTimeToLive(t *testing.T) {
 	defer func() { lastOutputs = nil }()
-	earlier := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
+	// cmd/reaper reads the tag back from the state of a stack whose first
+	// up failed before its outputs were recorded.
+	if ExpiresAtTag != stackexpiry.Tag {
+		t.Fatalf("the program tags %q, the reaper reads %q", ExpiresAtTag, stackexpiry.Tag)
+	}
+	ahead := time.Now().UTC().Add(3 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
+	past := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Minute).Format(time.RFC3339)
 	for _, tc := range []struct {
 		name string
 		ttl  string
@@ -40,8 +48,11 @@ func TestTimeToLive(t *testing.T) {
 	}{
 		{"no TTL", "", nil, ""},
 		{"a first up", "8", nil, "fresh"},
-		{"the same TTL keeps the expiry", "8", map[string]any{"ttlHours": 8.0, "expiresAt": earlier}, earlier},
-		{"a new TTL counts from this up", "12", map[string]any{"ttlHours": 8.0, "expiresAt": earlier}, "fresh"},
+		{"the same TTL keeps the expiry", "8", map[string]any{"ttlHours": 8.0, "expiresAt": ahead}, ahead},
+		{"a new TTL counts from this up", "12", map[string]any{"ttlHours": 8.0, "expiresAt": ahead}, "fresh"},
+		// The reaper has not reached the expired stack yet: this up's
+		// resources must not carry, nor the reaper act on, a past expiry.
+		{"an expiry already past counts afresh", "8", map[string]any{"ttlHours": 8.0, "expiresAt": past}, "fresh"},
 		{"half an hour", "0.5", nil, "fresh"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,7 +123,8 @@ func TestReaperListsStacksWithATimeToLive(t *testing.T) {
 		t.Fatalf("the listing step loops over %v; want the AWS stack files %v", loop, awsStacks(t))
 	}
 	reap := w.Jobs["reap"]
-	if !slices.Contains(reap.needs(), "stacks") || reap.Concurrency.Group != "pulumi-destroy-${{ matrix.stack }}" || reap.Environment != "${{ matrix.stack }}" {
+	// Its own group: TestReaperAsksReviewersOnlyForExpiredStacks.
+	if !slices.Contains(reap.needs(), "stacks") || reap.Concurrency.Group != "pulumi-reap-${{ matrix.stack }}" || reap.Environment != "${{ matrix.stack }}" {
 		t.Errorf("reap job: needs %v, concurrency %q, environment %q", reap.needs(), reap.Concurrency.Group, reap.Environment)
 	}
 

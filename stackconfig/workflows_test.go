@@ -1160,3 +1160,160 @@ func TestDeployPathsCoverTheProgram(t *testing.T) {
 		}
 	}
 }
+
+// TestReaperAsksReviewersOnlyForExpiredStacks: the reaper decides in a job
+// with no Environment, with each stack's read-only preview role, and only
+// the stacks it finds expired get a job in their Environment (prod's
+// reviewers are not asked every hour); that job has a concurrency group of
+// its own, so a reap waiting for reviewers never cancels a waiting manual
+// destroy (GitHub cancels the pending job of a group when a newer one
+// arrives). The decide step runs here with stand-ins for go, curl, aws,
+// pulumi and cmd/reaper.
+func TestReaperAsksReviewersOnlyForExpiredStacks(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(projectDir, ".github/workflows/reaper.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w struct {
+		Jobs map[string]struct {
+			Needs       any               `yaml:"needs"`
+			If          string            `yaml:"if"`
+			Environment string            `yaml:"environment"`
+			Outputs     map[string]string `yaml:"outputs"`
+			Concurrency concurrency       `yaml:"concurrency"`
+			Strategy    struct {
+				Matrix map[string]any `yaml:"matrix"`
+			} `yaml:"strategy"`
+			Steps []step `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	decideJob, reapJob := w.Jobs["stacks"], w.Jobs["reap"]
+	if decideJob.Environment != "" || decideJob.Outputs["expired"] != "${{ steps.decide.outputs.expired }}" {
+		t.Errorf("the stacks job: environment %q, outputs %v; want none, and the decide step's expired", decideJob.Environment, decideJob.Outputs)
+	}
+	if reapJob.Needs != "stacks" || reapJob.Environment != "${{ matrix.stack }}" || reapJob.Strategy.Matrix["stack"] != "${{ fromJSON(needs.stacks.outputs.expired) }}" ||
+		!strings.Contains(reapJob.If, "needs.stacks.outputs.expired != '[]'") {
+		t.Errorf("the reap job: needs %v, environment %q, matrix %v, if %q; want only the expired stacks, each in its Environment",
+			reapJob.Needs, reapJob.Environment, reapJob.Strategy.Matrix, reapJob.If)
+	}
+	if reapJob.Concurrency.Group != "pulumi-reap-${{ matrix.stack }}" || reapJob.Concurrency.CancelInProgress != false {
+		t.Errorf("the reap job's concurrency %+v; want its own group, never cancelling a running reap", reapJob.Concurrency)
+	}
+	for _, name := range []string{"deploy.yml", "destroy.yml", "campaign.yml"} {
+		other := readWorkflow(t, name)
+		groups := []string{other.Concurrency.Group}
+		for _, j := range other.Jobs {
+			groups = append(groups, j.Concurrency.Group)
+		}
+		for _, g := range groups {
+			if g != "" && strings.HasPrefix(g, "pulumi-reap-") {
+				t.Errorf("%s uses the reaper's concurrency group %q", name, g)
+			}
+		}
+	}
+	var script string
+	for _, s := range decideJob.Steps {
+		if s.ID == "decide" {
+			script = s.Run
+		}
+	}
+	if script == "" {
+		t.Fatal("the stacks job has no decide step")
+	}
+
+	dir := t.TempDir()
+	stackvalue := filepath.Join(dir, "stackvalue")
+	if out, err := exec.Command("go", "build", "-o", stackvalue, "../cmd/stackvalue").CombinedOutput(); err != nil {
+		t.Fatalf("building cmd/stackvalue: %v\n%s", err, out)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The stand-ins. `go build -o X ./cmd/reaper` writes a reaper that
+	// prints $REAPER_<stack> and exits with $REAPER_EXIT_<stack>, after
+	// checking it runs with the credentials of that stack's role; aws
+	// answers AssumeRoleWithWebIdentity as the STS API does (Credentials
+	// with AccessKeyId, SecretAccessKey, SessionToken:
+	// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html),
+	// the key naming the role; curl answers the OIDC token request with
+	// {"value": ...} (actions/toolkit packages/core/src/oidc-utils.ts).
+	fakes := map[string]string{
+		"go": `#!/bin/bash
+if [ "$1" = run ] && [ "$2" = ./cmd/stackvalue ]; then shift 2; exec ` + stackvalue + ` "$@"; fi
+if [ "$1" = build ] && [ "$2" = -o ] && [ "$4" = ./cmd/reaper ]; then
+  cat >"$3" <<'REAPER'
+#!/bin/bash
+stack=$3
+[ "$1 $2" = "--dry-run --stack" ] || { echo "reaper called with $*" >&2; exit 99; }
+[ "$AWS_ACCESS_KEY_ID" = "key-for-preview-$stack" ] || { echo "$stack: not handled: credentials $AWS_ACCESS_KEY_ID"; exit 1; }
+out=REAPER_$stack code=REAPER_EXIT_$stack
+echo "1 stacks, as of now:"
+echo "${!out}"
+exit "${!code:-0}"
+REAPER
+  chmod +x "$3"; exit 0
+fi
+exit 99
+`,
+		"curl": "#!/bin/sh\necho '{\"count\":1,\"value\":\"oidc-token\"}'\n",
+		"aws": `#!/bin/bash
+[ "$1 $2" = "sts assume-role-with-web-identity" ] || exit 99
+while [ $# -gt 0 ]; do case "$1" in --role-arn) role=$2;; --web-identity-token) tok=$2;; esac; shift; done
+[ "$tok" = oidc-token ] || exit 98
+echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"2026-12-02T11:00:00Z\"}}"
+`,
+		"pulumi": "#!/bin/sh\necho \"Logged in to $2\"\n",
+	}
+	for name, text := range fakes {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles := `{"AWS_PREVIEW_ROLE_ARN_DEV": "arn:aws:iam::123456789012:role/preview-dev", "AWS_PREVIEW_ROLE_ARN_PROD": "arn:aws:iam::123456789012:role/preview-prod"}`
+	for _, tc := range []struct {
+		name        string
+		stacks      string
+		vars        string
+		dryRun      string
+		env         []string
+		wantExpired string
+		wantFailed  string
+	}{
+		{"nothing has a time to live", "[]", roles, "false", nil, "[]", ""},
+		{"prod kept: its reviewers are not asked", `["dev","prod"]`, roles, "false",
+			[]string{"REAPER_dev=dev: would destroy: expired 2026-12-02T09:00:00Z, 1h0m0s ago", "REAPER_prod=prod: kept: expires 2026-12-03T09:00:00Z, in 23h0m0s"}, `["dev"]`, ""},
+		{"both expired", `["dev","prod"]`, roles, "false",
+			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, `["dev","prod"]`, ""},
+		{"a dry run reaps nothing", `["dev","prod"]`, roles, "true",
+			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, "[]", ""},
+		{"one not decided, the other still reaped", `["dev","prod"]`, roles, "false",
+			[]string{"REAPER_dev=dev: not handled: 3 resources and ttlHours \"8\" in its stack file, but no up recorded an expiry", "REAPER_EXIT_dev=1",
+				"REAPER_prod=prod: would destroy: expired y"}, `["prod"]`, "dev"},
+		{"no preview role", `["dev","prod"]`, `{"AWS_PREVIEW_ROLE_ARN_DEV": "arn:aws:iam::123456789012:role/preview-dev"}`, "false",
+			[]string{"REAPER_dev=dev: would destroy: expired x"}, `["dev"]`, "prod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			work := t.TempDir()
+			output, summary := filepath.Join(work, "output"), filepath.Join(work, "summary")
+			cmd := exec.Command("bash", "-e", "-c", script)
+			cmd.Dir = projectDir
+			cmd.Env = append(append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"GITHUB_OUTPUT="+output, "GITHUB_STEP_SUMMARY="+summary, "RUNNER_TEMP="+work, "GITHUB_RUN_ID=42",
+				"ACTIONS_ID_TOKEN_REQUEST_URL=https://token.actions.example/?x=1", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=req",
+				"STACKS="+tc.stacks, "VARS="+tc.vars, "DRY_RUN="+tc.dryRun), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the decide step failed (the job's last step fails it, after the outputs): %v\n%s", err, out)
+			}
+			got, _ := os.ReadFile(output)
+			lines := strings.TrimSpace(string(got))
+			if want := "expired=" + tc.wantExpired + "\nfailed=" + tc.wantFailed; lines != want {
+				t.Errorf("outputs\n%s\nwant\n%s\nits log:\n%s", lines, want, out)
+			}
+		})
+	}
+}

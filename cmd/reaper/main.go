@@ -1,31 +1,44 @@
 // Command reaper destroys the stacks of this project whose time to live
 // (ttlHours) has passed, so a load-test cluster does not outlive its
 // campaign. It lists the backend's stacks of the project in --dir, reads
-// each one's expiresAt output, destroys each expired stack with `pulumi
-// destroy`, and says what it did with every stack. A stack without an
-// expiry is never touched; an expiry pushed back by a later up is honoured,
-// since only the last up's output counts. The results bucket's contents are
-// kept, as by any destroy.
+// each one's expiry, destroys each expired stack with `pulumi destroy`, and
+// says what it did with every stack. An expiry pushed back by a later up is
+// honoured, since only the last up's output counts. The results bucket's
+// contents are kept, as by any destroy.
 //
 //	go run ./cmd/reaper [--dir .] [--stack dev,...] [--dry-run] [--now 2026-12-02T18:00:00Z]
+//
+// The expiry is the last up's expiresAt output. A stack whose first up
+// failed or was interrupted has none (the program exports its outputs only
+// when it has finished), yet bills for what it created: for it the reaper
+// reads the expires-at tag its resources carry in the state, else the
+// ttlHours of its last update in the history plus that update's start. A
+// stack with resources, no recorded expiry and ttlHours in its stack file
+// is reported as not handled (exit 1), never kept silently. A stack of
+// another organization (listed as org/stack by Pulumi Cloud) is skipped
+// unless --stack names it. The stack selected in the workspace before the
+// run is selected again after it.
 //
 // It needs what `pulumi destroy` needs: the pulumi CLI on PATH, the backend
 // login (PULUMI_BACKEND_URL), the secrets passphrase or key, and the
 // cloud credentials of the stacks.
 //
 // Exit codes: 0 every expired stack destroyed (or, with --dry-run, listed);
-// 1 a stack could not be read or destroyed (the others were still handled);
-// 2 bad flags, or the stacks could not be listed.
+// 1 a stack could not be read or destroyed, or has resources and ttlHours
+// but no recorded expiry (the others were still handled); 2 bad flags, or
+// the stacks could not be listed.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,12 +46,14 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/stackexpiry"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
 func main() {
 	dir := flag.String("dir", ".", "the project directory (Pulumi.yaml)")
 	dryRun := flag.Bool("dry-run", false, "print what would be destroyed; change nothing")
-	only := flag.String("stack", "", "handle only these stacks (comma-separated); default: every stack of the project")
+	only := flag.String("stack", "", "handle only these stacks (comma-separated); default: every stack of the project in the default organization")
 	nowFlag := flag.String("now", "", "reap as of this time (RFC 3339), to see what a later run would do; default: now")
 	flag.Parse()
 	now := time.Now()
@@ -57,26 +72,81 @@ func main() {
 		fmt.Fprintf(os.Stderr, "reaper: opening the project in %s: %v\n", *dir, err)
 		os.Exit(2)
 	}
-	var names []string
-	if *only != "" {
-		names = strings.Split(*only, ",")
-	}
-	os.Exit(reap(ctx, ws, names, now, *dryRun, os.Stdout, os.Stderr))
+	os.Exit(reap(ctx, workspace{ws}, stackList(*only), now, *dryRun, os.Stdout, os.Stderr))
 }
 
-// reap handles every stack of the workspace's project, or those of only,
-// and returns the exit code.
-func reap(ctx context.Context, ws auto.Workspace, only []string, now time.Time, dryRun bool, out, progress io.Writer) int {
-	all, err := ws.ListStacks(ctx)
+// stackList splits a --stack value: "dev, prod" is dev and prod.
+func stackList(s string) []string {
+	var names []string
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// backend is what the reaper needs of the Automation API workspace.
+type backend interface {
+	// ListStacks lists the project's stacks, the selected one marked.
+	ListStacks(ctx context.Context) ([]auto.StackSummary, error)
+	// Open gets a stack to read and destroy; it selects the stack.
+	Open(ctx context.Context, name string) (stack, error)
+	// Select selects the named stack again, or none for "".
+	Select(ctx context.Context, name string) error
+}
+
+// stack is what the reaper reads and does with one stack; *auto.Stack.
+type stack interface {
+	Outputs(ctx context.Context) (auto.OutputMap, error)
+	Export(ctx context.Context) (apitype.UntypedDeployment, error)
+	History(ctx context.Context, pageSize, page int, opts ...opthistory.Option) ([]auto.UpdateSummary, error)
+	GetAllConfig(ctx context.Context) (auto.ConfigMap, error)
+	Destroy(ctx context.Context, opts ...optdestroy.Option) (auto.DestroyResult, error)
+}
+
+// workspace is the backend of a local workspace.
+type workspace struct{ ws auto.Workspace }
+
+func (w workspace) ListStacks(ctx context.Context) ([]auto.StackSummary, error) {
+	return w.ws.ListStacks(ctx)
+}
+
+// Open selects the stack: auto.SelectStack is the only way to a Stack of an
+// existing one, and runs `pulumi stack select` (sdk v3.274.1
+// go/auto/local_workspace.go:675-690); the commands on it pass --stack.
+func (w workspace) Open(ctx context.Context, name string) (stack, error) {
+	s, err := auto.SelectStack(ctx, name, w.ws)
+	return &s, err
+}
+
+// Select restores the selection the run found: that stack, or none
+// (`pulumi stack unselect`, which the Workspace interface lacks).
+func (w workspace) Select(ctx context.Context, name string) error {
+	if name != "" {
+		return w.ws.SelectStack(ctx, name)
+	}
+	env := []string{}
+	if home := w.ws.PulumiHome(); home != "" {
+		env = append(env, "PULUMI_HOME="+home)
+	}
+	for k, v := range w.ws.GetEnvVars() {
+		env = append(env, k+"="+v)
+	}
+	_, stderr, _, err := w.ws.PulumiCommand().Run(ctx, w.ws.WorkDir(), nil, nil, nil, env, "stack", "unselect")
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr))
+	}
+	return nil
+}
+
+// reap handles every stack of the backend's project in the default
+// organization, or those of only, and returns the exit code.
+func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun bool, out, progress io.Writer) (code int) {
+	all, err := b.ListStacks(ctx)
 	if err != nil {
 		fmt.Fprintf(progress, "reaper: listing the stacks: %v\n", err)
 		return 2
-	}
-	var stacks []auto.StackSummary
-	for _, s := range all {
-		if len(only) == 0 || slices.Contains(only, s.Name) {
-			stacks = append(stacks, s)
-		}
 	}
 	for _, name := range only {
 		if !slices.ContainsFunc(all, func(s auto.StackSummary) bool { return s.Name == name }) {
@@ -84,23 +154,44 @@ func reap(ctx context.Context, ws auto.Workspace, only []string, now time.Time, 
 			return 2
 		}
 	}
+	var stacks []string
+	selected := ""
+	for _, s := range all {
+		if s.Current {
+			selected = s.Name
+		}
+		if len(only) == 0 || slices.Contains(only, s.Name) {
+			stacks = append(stacks, s.Name)
+		}
+	}
 	fmt.Fprintf(out, "%d stacks, as of %s:\n", len(stacks), now.UTC().Format(time.RFC3339))
-	code := 0
-	for _, summary := range stacks {
-		name := summary.Name
-		stack, err := auto.SelectStack(ctx, name, ws)
+	opened := false
+	defer func() {
+		if !opened {
+			return
+		}
+		if err := b.Select(context.WithoutCancel(ctx), selected); err != nil {
+			fmt.Fprintf(progress, "reaper: selecting %q again, as before the run: %v\n", selected, err)
+			code = max(code, 1)
+		}
+	}()
+	for _, name := range stacks {
+		// Pulumi Cloud lists the project's stacks of every organization
+		// the login belongs to, those outside the default one as org/stack
+		// (pulumi/pulumi pkg/backend/httpstate/stack.go,
+		// cloudBackendReference.String): not this deployment's to reap.
+		if strings.Contains(name, "/") && !slices.Contains(only, name) {
+			fmt.Fprintf(out, "%s: skipped: a stack of another organization (name it with --stack to handle it)\n", name)
+			continue
+		}
+		opened = true
+		s, err := b.Open(ctx, name)
 		if err != nil {
 			fmt.Fprintf(out, "%s: not handled: selecting it: %v\n", name, err)
 			code = 1
 			continue
 		}
-		outputs, err := stack.Outputs(ctx)
-		if err != nil {
-			fmt.Fprintf(out, "%s: not handled: reading its outputs: %v\n", name, err)
-			code = 1
-			continue
-		}
-		v := decide(outputs, now)
+		v := judge(ctx, s, now)
 		if !v.expired || dryRun {
 			prefix := ""
 			if v.expired {
@@ -113,7 +204,7 @@ func reap(ctx context.Context, ws auto.Workspace, only []string, now time.Time, 
 			continue
 		}
 		fmt.Fprintf(progress, "reaper: destroying %s (%s)\n", name, v.reason)
-		res, err := stack.Destroy(ctx, optdestroy.ProgressStreams(progress))
+		res, err := s.Destroy(ctx, optdestroy.ProgressStreams(progress))
 		if err != nil {
 			fmt.Fprintf(out, "%s: destroy FAILED (%s): %v\n", name, v.reason, err)
 			code = 1
@@ -135,19 +226,131 @@ type verdict struct {
 	reason     string
 }
 
-// decide reads a stack's expiry from its last up's outputs.
-func decide(outputs auto.OutputMap, now time.Time) verdict {
-	o, ok := outputs[stackexpiry.ExpiresAtOutput]
-	if !ok {
-		return verdict{reason: "kept: no expiry (no ttlHours)"}
-	}
-	s, _ := o.Value.(string)
-	at, err := time.Parse(time.RFC3339, s)
+// judge finds a stack's expiry in what its backend records, the most
+// direct record first, and reads only as far as it needs.
+func judge(ctx context.Context, s stack, now time.Time) verdict {
+	outputs, err := s.Outputs(ctx)
 	if err != nil {
-		return verdict{unreadable: true, reason: fmt.Sprintf("kept: its expiresAt %q is no time", s)}
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: reading its outputs: %v", err)}
 	}
+	if o, ok := outputs[stackexpiry.ExpiresAtOutput]; ok {
+		str, _ := o.Value.(string)
+		at, err := time.Parse(time.RFC3339, str)
+		if err != nil {
+			return verdict{unreadable: true, reason: fmt.Sprintf("kept: its expiresAt %q is no time", str)}
+		}
+		return decide(at, str, now)
+	}
+	// No up has finished with a TTL. A first up that failed or was
+	// interrupted still bills for what it created.
+	exported, err := s.Export(ctx)
+	if err != nil {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: no expiresAt, and exporting its state: %v", err)}
+	}
+	deployed, tagged, err := readState(exported)
+	if err != nil {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: no expiresAt, and reading its state: %v", err)}
+	}
+	if deployed == 0 {
+		return verdict{reason: "kept: no expiry, nothing deployed"}
+	}
+	if !tagged.IsZero() {
+		return decide(tagged, tagged.Format(time.RFC3339)+" (its resources' "+stackexpiry.Tag+" tag: no up has finished since)", now)
+	}
+	history, err := s.History(ctx, 0, 0)
+	if err != nil {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: %d resources, no expiresAt, and reading its history: %v", deployed, err)}
+	}
+	if at, from, ok, err := fromHistory(history); err != nil {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: %d resources, no expiresAt: %v", deployed, err)}
+	} else if ok {
+		return decide(at, at.Format(time.RFC3339)+" ("+from+")", now)
+	}
+	cfg, err := s.GetAllConfig(ctx)
+	if err != nil {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: %d resources, no expiresAt, and reading its config: %v", deployed, err)}
+	}
+	if ttl, ok := cfg[stackexpiry.ConfigKey]; ok && strings.TrimSpace(ttl.Value) != "" && strings.TrimSpace(ttl.Value) != "0" {
+		return verdict{unreadable: true, reason: fmt.Sprintf("not handled: %d resources and ttlHours %q in its stack file, but no up recorded an expiry "+
+			"(an interrupted first up?): run `pulumi up` to give it one, or `pulumi destroy`", deployed, ttl.Value)}
+	}
+	return verdict{reason: "kept: no expiry (no ttlHours)"}
+}
+
+// decide compares an expiry with now; what describes where it came from.
+func decide(at time.Time, what string, now time.Time) verdict {
 	if now.Before(at) {
-		return verdict{reason: fmt.Sprintf("kept: expires %s, in %s", s, at.Sub(now).Round(time.Minute))}
+		return verdict{reason: fmt.Sprintf("kept: expires %s, in %s", what, at.Sub(now).Round(time.Minute))}
 	}
-	return verdict{expired: true, reason: fmt.Sprintf("expired %s, %s ago", s, now.Sub(at).Round(time.Minute))}
+	return verdict{expired: true, reason: fmt.Sprintf("expired %s, %s ago", what, now.Sub(at).Round(time.Minute))}
+}
+
+// readState counts the resources of an exported state that can bill (the
+// custom resources the stack manages, and those a pending operation was
+// creating), and finds the latest expires-at tag among their inputs: the
+// expiry the program computed before it created them.
+func readState(u apitype.UntypedDeployment) (deployed int, tagged time.Time, err error) {
+	var d apitype.DeploymentV3
+	if len(u.Deployment) > 0 {
+		if err := json.Unmarshal(u.Deployment, &d); err != nil {
+			return 0, time.Time{}, fmt.Errorf("state version %d: %w", u.Version, err)
+		}
+	}
+	resources := d.Resources
+	for _, op := range d.PendingOperations {
+		resources = append(resources, op.Resource)
+	}
+	for _, r := range resources {
+		if !r.Custom || r.External || strings.HasPrefix(string(r.Type), "pulumi:providers:") {
+			continue
+		}
+		deployed++
+		tags, _ := r.Inputs["tags"].(map[string]any)
+		s, _ := tags[stackexpiry.Tag].(string)
+		if t, err := time.Parse(time.RFC3339, s); err == nil && t.After(tagged) {
+			tagged = t
+		}
+	}
+	return deployed, tagged, nil
+}
+
+// fromHistory is the expiry the stack's last update meant to record: its
+// start plus the ttlHours of its config, as the program counts a first
+// expiry. ok is false when that update had no ttlHours.
+func fromHistory(history []auto.UpdateSummary) (at time.Time, from string, ok bool, err error) {
+	var last *auto.UpdateSummary
+	for i := range history {
+		if history[i].Kind != "update" {
+			continue
+		}
+		if last == nil || parseTime(history[i].StartTime).After(parseTime(last.StartTime)) {
+			last = &history[i]
+		}
+	}
+	if last == nil {
+		return time.Time{}, "", false, nil
+	}
+	v, set := last.Config[stackexpiry.ConfigKey]
+	if !set || strings.TrimSpace(v.Value) == "" {
+		return time.Time{}, "", false, nil
+	}
+	hours, err := strconv.ParseFloat(strings.TrimSpace(v.Value), 64)
+	if err != nil {
+		return time.Time{}, "", false, fmt.Errorf("its last update's ttlHours %q is no number of hours", v.Value)
+	}
+	if hours <= 0 {
+		return time.Time{}, "", false, nil
+	}
+	start, err := time.Parse(time.RFC3339, last.StartTime)
+	if err != nil {
+		return time.Time{}, "", false, fmt.Errorf("its last update's start %q is no time", last.StartTime)
+	}
+	at = start.UTC().Add(time.Duration(hours * float64(time.Hour))).Truncate(time.Minute)
+	return at, fmt.Sprintf("ttlHours %s of its %s update of %s, which recorded no expiresAt", v.Value, last.Result, last.StartTime), true, nil
+}
+
+// parseTime parses an RFC 3339 time, the zero time if it is none.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
 }
