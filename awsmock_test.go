@@ -261,3 +261,58 @@ func getClusterVersions(t *testing.T, args resource.PropertyMap, at time.Time) r
 		"clusterType": "eks", "includeAll": true, "clusterVersions": versions, "id": "eks",
 	})
 }
+
+// serviceQuota is one Service Quotas quota of the mocked account: its AWS
+// default and, when the account had it raised, its applied value.
+type serviceQuota struct {
+	service, name string
+	defaultValue  float64
+	applied       float64 // 0: not raised
+}
+
+// serviceQuotas are the mocked account's quotas. Defaults: L-1216C47A 5
+// vCPUs (AWS CLI User Guide, Service Quotas examples,
+// get-aws-default-service-quota); L-34B43A08 5 vCPUs for a new account (EC2
+// User Guide, "Spot Instance quotas", as issue #27 quotes it); L-0263D0A3 5
+// (EC2 User Guide, Elastic IP address quota); L-F678F1CE 5 (Amazon VPC
+// quotas). This account had its vCPU quotas raised, as one running prod
+// (36 on-demand vCPUs at its maximum) must: tests that want a new
+// account's defaults set applied to 0.
+var serviceQuotas = map[string]*serviceQuota{
+	"L-1216C47A": {"ec2", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", 5, 64},
+	"L-34B43A08": {"ec2", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests", 5, 64},
+	"L-0263D0A3": {"ec2", "EC2-VPC Elastic IPs", 5, 0},
+	"L-F678F1CE": {"vpc", "VPCs per Region", 5, 0},
+}
+
+// getServiceQuota answers aws:servicequotas/getServiceQuota as
+// terraform-provider-aws's aws_servicequotas_service_quota reads it
+// (internal/service/servicequotas/service_quota_data_source.go): the AWS
+// default first (GetAWSDefaultServiceQuota, which fails for a code the
+// service does not have), then the applied value where the account has one
+// (GetServiceQuota; NoSuchResourceException leaves the default as value).
+func getServiceQuota(args resource.PropertyMap, region string) (resource.PropertyMap, error) {
+	service, code := args["serviceCode"].StringValue(), args["quotaCode"].StringValue()
+	q, ok := serviceQuotas[code]
+	if !ok || q.service != service {
+		return nil, fmt.Errorf("getting Default Service Quota for (%s/%s): NoSuchResourceException: The request failed because the specified service quota does not exist", service, code)
+	}
+	arn, value := fmt.Sprintf("arn:aws:servicequotas:%s::%s/%s", region, service, code), q.defaultValue
+	if q.applied != 0 {
+		arn, value = fmt.Sprintf("arn:aws:servicequotas:%s:123456789012:%s/%s", region, service, code), q.applied
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"adjustable": true, "arn": arn, "defaultValue": q.defaultValue, "globalQuota": false, "id": arn,
+		"quotaCode": code, "quotaName": q.name, "serviceCode": service, "serviceName": service, "usageMetrics": []any{}, "value": value,
+	}), nil
+}
+
+// withQuota sets the mocked account's applied value of a quota for one test
+// (0: not raised, the AWS default applies).
+func withQuota(t *testing.T, code string, applied float64) {
+	t.Helper()
+	q := serviceQuotas[code]
+	saved := q.applied
+	q.applied = applied
+	t.Cleanup(func() { q.applied = saved })
+}

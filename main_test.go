@@ -88,6 +88,8 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		switch args.Token {
 		case "aws:eks/getClusterVersions:getClusterVersions":
 			return getClusterVersions(t, args.Args, now()), nil
+		case "aws:servicequotas/getServiceQuota:getServiceQuota":
+			return getServiceQuota(args.Args, config["aws:region"])
 		case "aws:index/getAvailabilityZones:getAvailabilityZones":
 			return getAvailabilityZones(t, usEast1, args.Args), nil
 		case "aws:index/getCallerIdentity:getCallerIdentity":

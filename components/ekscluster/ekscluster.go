@@ -155,6 +155,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	if err := checkQuotas(ctx, args, plan); err != nil {
+		return nil, err
+	}
 	c := &Cluster{Plan: plan, Cost: cost}
 	if err := ctx.RegisterComponentResource(ClusterType, name, c, opts...); err != nil {
 		return nil, err
@@ -212,7 +215,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	shared.egress = vpc.egress
 	c.SystemNodeGroup, err = shared.newPool(ctx, pool{
 		name: name + "-system", instanceTypes: args.SystemInstanceTypes, capacityType: "ON_DEMAND",
-		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: max(2, c.Plan.System.Nodes), labels: c.SystemNodeSelector,
+		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: c.Plan.systemMaxSize(), labels: c.SystemNodeSelector,
 	})
 	if err != nil {
 		return nil, err
