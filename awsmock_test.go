@@ -183,11 +183,14 @@ func init() { now = func() time.Time { return testNow } }
 
 // denied makes the mocked AWS refuse a function (its token) with
 // AccessDenied, as it refuses a role without the permission; tests that set
-// it restore it, mapping the token to the IAM action it needs.
+// it restore it, mapping the token to the IAM action it needs. The engine
+// hands a provider's error back to the program as "invocation of TOKEN
+// returned an error: ..." (pulumi/pulumi pkg/resource/deploy/source_eval.go,
+// resmon Invoke); it does not fail the update by itself.
 var denied = map[string]string{}
 
 func accessDenied(token, action string) error {
-	return fmt.Errorf("invoking %s: https response error StatusCode: 403, RequestID: 0f1e2d3c, "+
+	return fmt.Errorf("invocation of %s returned an error: https response error StatusCode: 403, RequestID: 0f1e2d3c, "+
 		"api error AccessDeniedException: User: %s is not authorized to perform: %s", token, caller, action)
 }
 
