@@ -295,3 +295,148 @@ func explicitEntries(inputs resource.PropertyMap) []string {
 	}
 	return arns
 }
+
+// testNow is the day the mocked program runs: no test depends on the day it
+// is run (issue #27 item 6). It is after 1.34 left EKS standard support.
+var testNow = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+func init() { now = func() time.Time { return testNow } }
+
+// denied makes the mocked AWS refuse a function (its token) with
+// AccessDenied, as it refuses a role without the permission; tests that set
+// it restore it, mapping the token to the IAM action it needs. The engine
+// hands a provider's error back to the program as "invocation of TOKEN
+// returned an error: ..." (pulumi/pulumi pkg/resource/deploy/source_eval.go,
+// resmon Invoke); it does not fail the update by itself.
+var denied = map[string]string{}
+
+func accessDenied(token, action string) error {
+	return fmt.Errorf("invocation of %s returned an error: https response error StatusCode: 403, RequestID: 0f1e2d3c, "+
+		"api error AccessDeniedException: User: %s is not authorized to perform: %s", token, caller, action)
+}
+
+// eksVersion is one Kubernetes version on EKS and its published dates.
+type eksVersion struct {
+	version, release, endOfStandard, endOfExtended string
+}
+
+// eksCalendar is EKS's release calendar as the mocked account sees it.
+// 1.31 to 1.34: the EKS user guide's table "Amazon EKS Kubernetes release
+// calendar" (awsdocs/amazon-eks-user-guide@0138560:latest/ug/versioning/kubernetes-versions.adoc).
+// 1.35: released on EKS 2026-01-28 (kubernetes-versions-standard.adoc at
+// 0e7fca3), its dates from endoflife.date/amazon-eks. 1.36 is offered by EKS
+// ("Kubernetes 1.36 is now available in Amazon EKS", day2.md D8) but no
+// source read dates it: its dates here are the 14 months of standard and 12
+// of extended support the user guide gives every version, from 2026-06-02,
+// the release date D8 reports from a third party. The tests need a version
+// EKS offers beyond the program's fallback table, not its exact dates.
+var eksCalendar = []eksVersion{
+	{"1.31", "2024-09-26", "2025-11-26", "2026-11-26"},
+	{"1.32", "2025-01-23", "2026-03-23", "2027-03-23"},
+	{"1.33", "2025-05-29", "2026-07-29", "2027-07-29"},
+	{"1.34", "2025-10-02", "2026-12-02", "2027-12-02"},
+	{"1.35", "2026-01-28", "2027-03-27", "2028-03-27"},
+	{"1.36", "2026-06-02", "2027-08-02", "2028-08-02"},
+}
+
+// getClusterVersions answers aws:eks/getClusterVersions as EKS would on the
+// day at. The shape is terraform-provider-aws's aws_eks_cluster_versions
+// (internal/service/eks/cluster_versions_data_source.go, the version
+// pulumi-aws v6.83.4 bridges: inputs cluster_type, include_all,
+// version_status; each cluster_versions entry's dates as
+// timetypes.RFC3339), filled from EKS DescribeClusterVersions
+// (https://docs.aws.amazon.com/eks/latest/APIReference/API_ClusterVersionInformation.html:
+// versionStatus UNSUPPORTED | STANDARD_SUPPORT | EXTENDED_SUPPORT). EKS says
+// a version is in extended support from the UTC day its standard support
+// ends (kubernetes-versions.adoc). defaultPlatformVersion, defaultVersion
+// and kubernetesPatchVersion are left out: the program reads none of them,
+// and no source read gives them. The program asks for every version
+// (includeAll); other inputs are not modelled and fail the test.
+func getClusterVersions(t *testing.T, args resource.PropertyMap, at time.Time) resource.PropertyMap {
+	t.Helper()
+	if ct := args["clusterType"]; !ct.IsString() || ct.StringValue() != "eks" {
+		t.Errorf("getClusterVersions: clusterType %v; the mock models only standard EKS clusters (\"eks\")", ct)
+	}
+	if all := args["includeAll"]; !all.IsBool() || !all.BoolValue() {
+		t.Errorf("getClusterVersions: includeAll %v; the mock models only includeAll true", all)
+	}
+	for _, k := range []resource.PropertyKey{"versionStatus", "defaultOnly", "clusterVersionsOnlies"} {
+		if v, ok := args[k]; ok && !v.IsNull() {
+			t.Errorf("getClusterVersions: %s %v is not modelled", k, v)
+		}
+	}
+	rfc3339 := func(day string) string { return day + "T00:00:00Z" }
+	var versions []any
+	for _, v := range eksCalendar {
+		status := "STANDARD_SUPPORT"
+		switch day := at.UTC().Format(time.DateOnly); {
+		case day >= v.endOfExtended:
+			status = "UNSUPPORTED"
+		case day >= v.endOfStandard:
+			status = "EXTENDED_SUPPORT"
+		}
+		versions = append(versions, map[string]any{
+			"clusterType": "eks", "clusterVersion": v.version, "releaseDate": rfc3339(v.release),
+			"endOfStandardSupportDate": rfc3339(v.endOfStandard), "endOfExtendedSupportDate": rfc3339(v.endOfExtended),
+			"versionStatus": status,
+		})
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"clusterType": "eks", "includeAll": true, "clusterVersions": versions, "id": "eks",
+	})
+}
+
+// serviceQuota is one Service Quotas quota of the mocked account: its AWS
+// default and, when the account had it raised, its applied value.
+type serviceQuota struct {
+	service, name string
+	defaultValue  float64
+	applied       float64 // 0: not raised
+}
+
+// serviceQuotas are the mocked account's quotas. Defaults: L-1216C47A 5
+// vCPUs (AWS CLI User Guide, Service Quotas examples,
+// get-aws-default-service-quota); L-34B43A08 5 vCPUs for a new account (EC2
+// User Guide, "Spot Instance quotas", as issue #27 quotes it); L-0263D0A3 5
+// (EC2 User Guide, Elastic IP address quota); L-F678F1CE 5 (Amazon VPC
+// quotas). This account had its vCPU quotas raised, as one running prod
+// (36 on-demand vCPUs at its maximum) must: tests that want a new
+// account's defaults set applied to 0.
+var serviceQuotas = map[string]*serviceQuota{
+	"L-1216C47A": {"ec2", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances", 5, 64},
+	"L-34B43A08": {"ec2", "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests", 5, 64},
+	"L-0263D0A3": {"ec2", "EC2-VPC Elastic IPs", 5, 0},
+	"L-F678F1CE": {"vpc", "VPCs per Region", 5, 0},
+}
+
+// getServiceQuota answers aws:servicequotas/getServiceQuota as
+// terraform-provider-aws's aws_servicequotas_service_quota reads it
+// (internal/service/servicequotas/service_quota_data_source.go): the AWS
+// default first (GetAWSDefaultServiceQuota, which fails for a code the
+// service does not have), then the applied value where the account has one
+// (GetServiceQuota; NoSuchResourceException leaves the default as value).
+func getServiceQuota(args resource.PropertyMap, region string) (resource.PropertyMap, error) {
+	service, code := args["serviceCode"].StringValue(), args["quotaCode"].StringValue()
+	q, ok := serviceQuotas[code]
+	if !ok || q.service != service {
+		return nil, fmt.Errorf("getting Default Service Quota for (%s/%s): NoSuchResourceException: The request failed because the specified service quota does not exist", service, code)
+	}
+	arn, value := fmt.Sprintf("arn:aws:servicequotas:%s::%s/%s", region, service, code), q.defaultValue
+	if q.applied != 0 {
+		arn, value = fmt.Sprintf("arn:aws:servicequotas:%s:123456789012:%s/%s", region, service, code), q.applied
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"adjustable": true, "arn": arn, "defaultValue": q.defaultValue, "globalQuota": false, "id": arn,
+		"quotaCode": code, "quotaName": q.name, "serviceCode": service, "serviceName": service, "usageMetrics": []any{}, "value": value,
+	}), nil
+}
+
+// withQuota sets the mocked account's applied value of a quota for one test
+// (0: not raised, the AWS default applies).
+func withQuota(t *testing.T, code string, applied float64) {
+	t.Helper()
+	q := serviceQuotas[code]
+	saved := q.applied
+	q.applied = applied
+	t.Cleanup(func() { q.applied = saved })
+}

@@ -376,6 +376,7 @@ func TestNodePlan(t *testing.T) {
 // pods it reserves memory for: a c6in.32xlarge (two cards of 8) reserves
 // 11 x 394 + 255 MiB, not 11 x 786 + 255.
 func TestNodePlanCountsTheDefaultNetworkCard(t *testing.T) {
+	withQuota(t, "L-34B43A08", 3*128) // dev's nodeMaxSize of 3 such nodes
 	s := mustRun(t, "dev", map[string]string{"nodeInstanceTypes": `["c6in.32xlarge"]`})
 	plan, _ := s.outputs["nodePlan"].(map[string]any)
 	workers, _ := plan["workers"].(map[string]any)

@@ -87,7 +87,14 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		return "", state, true, nil
 	}
 	s.monitor.CallHook = func(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+		if action, ok := denied[args.Token]; ok {
+			return nil, accessDenied(args.Token, action)
+		}
 		switch args.Token {
+		case "aws:eks/getClusterVersions:getClusterVersions":
+			return getClusterVersions(t, args.Args, now()), nil
+		case "aws:servicequotas/getServiceQuota:getServiceQuota":
+			return getServiceQuota(args.Args, config["aws:region"])
 		case "aws:index/getAvailabilityZones:getAvailabilityZones":
 			return getAvailabilityZones(t, usEast1, args.Args), nil
 		case "aws:index/getCallerIdentity:getCallerIdentity":

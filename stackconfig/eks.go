@@ -8,66 +8,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 )
 
-// eksRelease is a Kubernetes minor version on the EKS release calendar and
-// the days it leaves standard support (then billed as extended support,
-// $0.60 instead of $0.10 per cluster hour) and extended support (then EKS
-// upgrades the control plane by itself).
-type eksRelease struct {
-	version                      string
-	endOfStandard, endOfExtended string // YYYY-MM-DD, UTC
-}
-
-// eksCalendar is the EKS release calendar. 1.32 to 1.34: the table "Amazon
-// EKS Kubernetes release calendar" of the EKS user guide
-// (awsdocs/amazon-eks-user-guide, latest/ug/versioning/kubernetes-versions.adoc
-// at 0138560; it lists 1.29 to 1.34). 1.35: available on EKS since
-// 2026-01-28 (kubernetes-versions-standard.adoc at 0e7fca3), its dates from
-// endoflife.date/amazon-eks as the table has no row for it yet. 1.36 has no
-// published dates in any source read: it is refused until it is added
-// here, with Pulumi.yaml's default, as EKS publishes it.
-var eksCalendar = []eksRelease{
-	{"1.32", "2026-03-23", "2027-03-23"},
-	{"1.33", "2026-07-29", "2027-07-29"},
-	{"1.34", "2026-12-02", "2027-12-02"},
-	{"1.35", "2027-03-27", "2028-03-27"},
-}
-
-// today is the UTC day the calendar is read against; tests set it.
-var today = func() string { return time.Now().UTC().Format(time.DateOnly) }
-
-// kubernetesVersion refuses a version EKS does not run (unknown here, or
-// past extended support) and warns about one in extended support: a
-// cluster created on it keeps working, billed extra, until it is upgraded.
-// It reports whether the version is in extended support today.
-func (p *parser) kubernetesVersion(version string) (extended bool) {
-	day := today()
-	var known, standard []string
-	for _, r := range eksCalendar {
-		known = append(known, r.version)
-		if day < r.endOfStandard {
-			standard = append(standard, r.version)
-		}
+// kubernetesVersion checks that version is written as a Kubernetes minor
+// version. Whether EKS runs it, and at which rate, is asked of EKS at
+// preview (ekscluster, eks:DescribeClusterVersions): a table here would go
+// stale, refusing versions EKS has added and billing at the wrong rate.
+func (p *parser) kubernetesVersion(version string) {
+	if !minorVersion.MatchString(version) {
+		p.fail("kubernetesVersion", quote(version), "must be a Kubernetes minor version like \"1.35\" (no patch version); "+
+			"whether EKS offers it is asked of EKS at preview")
 	}
-	newest := eksCalendar[len(eksCalendar)-1].version
-	i := slices.IndexFunc(eksCalendar, func(r eksRelease) bool { return r.version == version })
-	switch {
-	case i < 0:
-		p.fail("kubernetesVersion", quote(version), "must be a Kubernetes minor version on the EKS release calendar: "+strings.Join(standard, " or ")+
-			" in standard support ("+strings.Join(known, ", ")+" known to this program; a newer one needs its dates added to eksCalendar in stackconfig/eks.go)")
-	case day >= eksCalendar[i].endOfExtended:
-		p.fail("kubernetesVersion", quote(version), "left EKS extended support on "+eksCalendar[i].endOfExtended+
-			" (EKS upgrades such clusters by itself); set "+strings.Join(standard, " or ")+", one minor version above the cluster's per up")
-	case day >= eksCalendar[i].endOfStandard:
-		p.warn(fmt.Sprintf("kubernetesVersion %s left EKS standard support on %s: the control plane is billed as extended support ($0.60 instead of $0.10 per hour) until %s, when EKS upgrades it by itself. Upgrade one minor version per up (%s is the newest here); the node groups follow.",
-			version, eksCalendar[i].endOfStandard, eksCalendar[i].endOfExtended, newest))
-		return true
-	}
-	return false
 }
 
 // maxHourlyCost reads the ceiling on the estimated cost per hour, in USD;
@@ -78,6 +31,7 @@ func (p *parser) maxHourlyCost() float64 {
 }
 
 var (
+	minorVersion     = regexp.MustCompile(`^1\.[0-9]{1,3}$`)
 	eksName          = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$`)
 	assumedRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$`)
 	principalARN     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
@@ -117,7 +71,7 @@ func (p *parser) eksCluster() EKSCluster {
 	if c.Name != "" && !eksName.MatchString(c.Name) {
 		p.fail("clusterName", quote(c.Name), "must be empty (Pulumi names the cluster) or 1-100 letters, digits, '-' and '_', starting with a letter or digit")
 	}
-	c.ExtendedSupport = p.kubernetesVersion(c.KubernetesVersion)
+	p.kubernetesVersion(c.KubernetesVersion)
 	c.MaxHourlyCost = p.maxHourlyCost()
 	for _, t := range c.LogTypes {
 		if !slices.Contains(clusterLogTypes, t) {

@@ -97,8 +97,6 @@ type EKSCluster struct {
 	// an administrator itself; empty when not recorded.
 	CreatorARN  string
 	Credentials ekscluster.Credentials
-	// ExtendedSupport: KubernetesVersion is past standard support today.
-	ExtendedSupport bool
 	// MaxHourlyCost is the ceiling on the estimated cost per hour in USD;
 	// 0 is none.
 	MaxHourlyCost float64

@@ -171,7 +171,7 @@ func TestInvalidValues(t *testing.T) {
 		{"unpinned image", "dev", map[string]string{"image": "locustio/locust"}, "image", `"locustio/locust"`, "pinned by tag or digest"},
 		{"latest image", "dev", map[string]string{"image": "locustio/locust:latest"}, "image", `"locustio/locust:latest"`, "not :latest"},
 		{"unknown cluster mode", "dev", map[string]string{"clusterMode": "gke"}, "clusterMode", `"gke"`, "one of eks, existing"},
-		{"bad Kubernetes version", "dev", map[string]string{"kubernetesVersion": "1.34.2"}, "kubernetesVersion", `"1.34.2"`, "minor version on the EKS release calendar"},
+		{"bad Kubernetes version", "dev", map[string]string{"kubernetesVersion": "1.34.2"}, "kubernetesVersion", `"1.34.2"`, `a Kubernetes minor version like "1.35"`},
 		{"bad creator ARN", "dev", map[string]string{"clusterCreatorArn": "arn:aws:sts::123456789012:assumed-role/deploy/session"}, "clusterCreatorArn", `"arn:aws:sts::123456789012:assumed-role/deploy/session"`, "the role's ARN, not the session's"},
 		{"assumeRole without a role", "dev", map[string]string{"aws:assumeRole": `{"sessionName":"x"}`}, "aws:assumeRole", "a value without a valid roleArn", "must be an object with roleArn"},
 		{"static keys in the stack", "dev", map[string]string{"aws:accessKey": "AKIAEXAMPLE"}, "aws:accessKey", "a value (not shown)", "Kubernetes provider's `aws eks get-token` cannot use it"},

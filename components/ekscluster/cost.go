@@ -43,10 +43,11 @@ var NotPriced = []string{
 	"the results bucket",
 }
 
-// estimateCost prices the plan. A part without a price is named in
-// Unpriced; with a ceiling set that is an error, since the ceiling could not
-// be checked.
-func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan) (Cost, error) {
+// estimateCost prices the plan; extended bills the control plane the
+// extended-support surcharge, as EKS said of the version at preview. A part
+// without a price is named in Unpriced; with a ceiling set that is an error,
+// since the ceiling could not be checked.
+func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan, extended bool) (Cost, error) {
 	p, err := newPricer(ctx, args.Credentials)
 	if err != nil {
 		return Cost{}, err
@@ -65,8 +66,8 @@ func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan) (Cost, 
 		}
 	}
 
-	add("EKS control plane", controlPlaneLowers(args), func() (string, float64, price, error) {
-		return p.controlPlane(args.ExtendedSupport)
+	add("EKS control plane", controlPlaneLowers(extended), func() (string, float64, price, error) {
+		return p.controlPlane(extended)
 	})
 	add("system nodes", []string{"systemNodeInstanceTypes"}, func() (string, float64, price, error) {
 		return p.nodes(plan.System, "ON_DEMAND", args.SystemInstanceTypes, nil)
@@ -104,8 +105,8 @@ func estimateCost(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan) (Cost, 
 	return c, nil
 }
 
-func controlPlaneLowers(args *ClusterArgs) []string {
-	if args.ExtendedSupport {
+func controlPlaneLowers(extended bool) []string {
+	if extended {
 		return []string{"kubernetesVersion (one in standard support)"}
 	}
 	return nil

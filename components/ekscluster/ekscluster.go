@@ -57,9 +57,10 @@ type ClusterArgs struct {
 	// Demand is what the Locust pods request; both node groups are sized
 	// from it at preview.
 	Demand Demand
-	// ExtendedSupport says KubernetesVersion is past EKS standard support
-	// today: the control plane is billed the extended-support surcharge.
-	ExtendedSupport bool
+	// Now is the moment KubernetesVersion's support is judged at when EKS
+	// cannot be asked and the fallback table's dates decide; the zero time
+	// is the clock's now. Tests move it to see how the stack ages.
+	Now time.Time
 	// MaxHourlyCost, when above 0, fails the preview, before anything is
 	// created, if the estimated cost per hour (Cluster.Cost) is higher.
 	MaxHourlyCost float64
@@ -142,12 +143,19 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
+	version, err := checkVersion(ctx, args.KubernetesVersion, args.now())
+	if err != nil {
+		return nil, err
+	}
 	plan, err := planNodes(ctx, args)
 	if err != nil {
 		return nil, err
 	}
-	cost, err := estimateCost(ctx, args, plan)
+	cost, err := estimateCost(ctx, args, plan, version.Extended)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkQuotas(ctx, args, plan); err != nil {
 		return nil, err
 	}
 	c := &Cluster{Plan: plan, Cost: cost}
@@ -207,7 +215,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	shared.egress = vpc.egress
 	c.SystemNodeGroup, err = shared.newPool(ctx, pool{
 		name: name + "-system", instanceTypes: args.SystemInstanceTypes, capacityType: "ON_DEMAND",
-		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: max(2, c.Plan.System.Nodes), labels: c.SystemNodeSelector,
+		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: c.Plan.systemMaxSize(), labels: c.SystemNodeSelector,
 	})
 	if err != nil {
 		return nil, err

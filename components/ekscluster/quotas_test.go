@@ -1,0 +1,125 @@
+package ekscluster
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// TestQuotas: each quota a first up hits is compared with what this stack
+// alone needs, refused over it with the keys, the figure, the quota and the
+// remedy, and only warned about when it cannot be read. vCPUs are EC2's
+// DefaultVCpus for the types (the EC2 instance type pages: c6i.large and
+// t3.medium 2, c6i.xlarge 4, g5.xlarge 4).
+func TestQuotas(t *testing.T) {
+	types := map[string]InstanceCapacity{
+		"c6i.large": {Type: "c6i.large", VCPUs: 2}, "c6i.xlarge": {Type: "c6i.xlarge", VCPUs: 4},
+		"t3.medium": {Type: "t3.medium", VCPUs: 2}, "m6i.large": {Type: "m6i.large", VCPUs: 2},
+		"g5.xlarge": {Type: "g5.xlarge", VCPUs: 4}, "inf2.xlarge": {Type: "inf2.xlarge", VCPUs: 4},
+	}
+	capacities := func(names ...string) []InstanceCapacity {
+		var out []InstanceCapacity
+		for _, n := range names {
+			out = append(out, types[n])
+		}
+		return out
+	}
+	newVPC := NetworkArgs{CIDR: netip.MustParsePrefix("10.0.0.0/16"), AvailabilityZones: 2}
+	dev := &ClusterArgs{Network: newVPC, NodeGroup: NodeGroupArgs{CapacityType: "SPOT", MaxSize: 3}}
+	prod := &ClusterArgs{Network: NetworkArgs{CIDR: newVPC.CIDR, AvailabilityZones: 3, NATGatewayPerAZ: true},
+		NodeGroup: NodeGroupArgs{CapacityType: "ON_DEMAND", MaxSize: 8}}
+	existing := &ClusterArgs{Network: NetworkArgs{VpcID: "vpc-0a1b2c3d"}, NodeGroup: NodeGroupArgs{CapacityType: "SPOT", MaxSize: 3}}
+	onePlan := NodePlan{System: Pool{Nodes: 1}}
+	// An account with room for both shipped stacks.
+	roomy := map[string]quotaRead{onDemandVCPUs.code: {value: 64}, spotVCPUs.code: {value: 16}, elasticIPs.code: {value: 5}, vpcsPerRegion.code: {value: 5}}
+	with := func(code string, r quotaRead) map[string]quotaRead {
+		out := map[string]quotaRead{}
+		for k, v := range roomy {
+			out[k] = v
+		}
+		out[code] = r
+		return out
+	}
+	denied := quotaRead{err: errors.New("AccessDeniedException: User is not authorized to perform: servicequotas:GetServiceQuota")}
+	accountWide := "compares only this stack's own need with it"
+
+	for _, tc := range []struct {
+		name            string
+		args            *ClusterArgs
+		workers, system []InstanceCapacity
+		reads           map[string]quotaRead
+		refused, warned []string
+	}{
+		{name: "dev in a roomy account", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: roomy},
+		{name: "dev on a new account's spot quota of 5 vCPUs", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads: with(spotVCPUs.code, quotaRead{value: 5}),
+			refused: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 6 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 5",
+				"the workers' node group at its maximum of 3 nodes x 2 vCPUs (c6i.large)", accountWide,
+				"--service-code ec2 --quota-code L-34B43A08", "or lower nodeMaxSize or pick smaller nodeInstanceTypes"}},
+		{name: "prod's on-demand vCPUs: both groups", args: prod, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
+			reads: with(onDemandVCPUs.code, quotaRead{value: 32}),
+			refused: []string{"systemNodeInstanceTypes, nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 36 of the quota Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances, in vCPUs (ec2, code L-1216C47A), whose value in this account is 32",
+				"the system node group at its maximum of 2 nodes x 2 vCPUs (m6i.large); the workers' node group at its maximum of 8 nodes x 4 vCPUs (c6i.xlarge)",
+				"pick smaller systemNodeInstanceTypes, or lower nodeMaxSize"}},
+		{name: "prod's Elastic IPs: one per NAT gateway", args: prod, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
+			reads: with(elasticIPs.code, quotaRead{value: 2}),
+			refused: []string{"natGatewayPerAz, availabilityZoneCount: this stack needs 3 of the quota EC2-VPC Elastic IPs (ec2, code L-0263D0A3), whose value in this account is 2",
+				"lower availabilityZoneCount, set natGatewayPerAz to false"}},
+		{name: "the VPC the stack creates", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads:   with(vpcsPerRegion.code, quotaRead{value: 0}),
+			refused: []string{"vpcId: this stack needs 1 of the quota VPCs per Region (vpc, code L-F678F1CE), whose value in this account is 0", "set vpcId (with privateSubnetIds) to an existing VPC"}},
+		{name: "an existing VPC needs no EIP nor VPC", args: existing, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads: with(elasticIPs.code, quotaRead{value: 0})},
+		{name: "the largest of mixed types only warns", args: dev, workers: capacities("c6i.large", "c6i.xlarge"), system: capacities("t3.medium"),
+			reads:  with(spotVCPUs.code, quotaRead{value: 8}),
+			warned: []string{"this stack may need up to 12 of the quota All Standard", "3 nodes x 2 to 4 vCPUs (c6i.large to c6i.xlarge)", accountWide}},
+		{name: "a family with its own quota is named, not counted", args: dev, workers: capacities("g5.xlarge", "inf2.xlarge"), system: capacities("t3.medium"),
+			reads:  with(spotVCPUs.code, quotaRead{value: 0}),
+			warned: []string{"nodeInstanceTypes: g5.xlarge is not of the standard instance families", "nodeInstanceTypes: inf2.xlarge is not"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			needs, warnings := quotaNeeds(tc.args, onePlan, tc.workers, tc.system)
+			more, err := judgeQuotas(needs, tc.reads)
+			warnings = append(warnings, more...)
+			if len(tc.refused) > 0 {
+				if err == nil {
+					t.Fatalf("accepted (warnings %q); want refused with %q", warnings, tc.refused)
+				}
+				for _, want := range tc.refused {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q\nwant it to contain %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(warnings, "\n")
+			if len(tc.warned) == 0 && all != "" {
+				t.Errorf("warnings %q; want none", all)
+			}
+			for _, want := range tc.warned {
+				if !strings.Contains(all, want) {
+					t.Errorf("warnings %q\nwant them to contain %q", all, want)
+				}
+			}
+		})
+	}
+
+	// A read that is denied or fails, for each quota, warns and goes on.
+	for _, code := range []string{onDemandVCPUs.code, spotVCPUs.code, elasticIPs.code, vpcsPerRegion.code} {
+		t.Run("denied "+code, func(t *testing.T) {
+			needs, _ := quotaNeeds(dev, onePlan, capacities("c6i.large"), capacities("t3.medium"))
+			warnings, err := judgeQuotas(needs, with(code, denied))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], "code "+code+"; servicequotas:GetServiceQuota and servicequotas:GetAWSDefaultServiceQuota") ||
+				!strings.Contains(warnings[0], "AccessDeniedException") || !strings.Contains(warnings[0], "Not checked: this stack needs") {
+				t.Errorf("warnings %q; want one naming %s, the permissions and the need", warnings, code)
+			}
+		})
+	}
+}
