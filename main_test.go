@@ -107,6 +107,8 @@ func run(t *testing.T, name string, set map[string]string) stack {
 			return getProduct(args.Args, providerRegion(s.monitor, args.Provider, config["aws:region"]))
 		case "aws:ec2/getSpotPrice:getSpotPrice":
 			return getSpotPrice(args.Args)
+		case "aws:ec2/getSubnet:getSubnet":
+			return getSubnet(args.Args)
 		}
 		t.Errorf("unexpected call %s", args.Token)
 		return resource.PropertyMap{}, nil

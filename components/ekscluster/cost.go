@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -35,11 +36,12 @@ type CostItem struct {
 
 // NotPriced are the stack's costs the estimate leaves out: they depend on
 // use, not on the stack's shape, or are too small to change a decision.
+// Public IPv4 and NAT processing prices: https://aws.amazon.com/vpc/pricing/.
 var NotPriced = []string{
-	"data transfer and the NAT gateways' per-GB processing",
-	"public IPv4 addresses (the NAT gateways')",
+	"data transfer and the NAT gateways' per-GB processing (all traffic to a target outside the VPC)",
+	"public IPv4 addresses, $0.005 an hour each (the NAT gateways', and an internet-facing network load balancer's, one per zone)",
 	"load balancers' capacity units (LCUs, by traffic), and an ingress controller's own load balancer",
-	"CloudWatch Logs of the control plane (clusterLogTypes)",
+	"CloudWatch Logs of the control plane (clusterLogTypes), whose log group EKS creates and destroy leaves behind",
 	"the results bucket",
 }
 
@@ -121,7 +123,7 @@ func (p *pricer) controlPlane(extended bool) (string, float64, price, error) {
 	if err != nil {
 		return "", 0, price{}, err
 	}
-	base, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "usagetype": ut})
+	base, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "locationType": regionLocation, "usagetype": ut})
 	if err != nil {
 		return "", 0, price{}, err
 	}
@@ -132,7 +134,7 @@ func (p *pricer) controlPlane(extended bool) (string, float64, price, error) {
 	if err != nil {
 		return "", 0, price{}, err
 	}
-	ext, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "usagetype": ut})
+	ext, err := p.onDemand("AmazonEKS", map[string]string{"regionCode": p.region, "locationType": regionLocation, "usagetype": ut})
 	if err != nil {
 		return "", 0, price{}, err
 	}
@@ -144,16 +146,31 @@ func (p *pricer) controlPlane(extended bool) (string, float64, price, error) {
 
 // nodes prices a node group at its planned size, at the dearest of its
 // instance types (and, for spot, of zones): the group may land on any.
+//
+// A spot (type, zone) pair without a spot price is skipped and named in the
+// detail: a type with no spot market in a zone is one the group cannot
+// launch there (getSpotPrice fails when DescribeSpotPriceHistory has no
+// row, terraform-provider-aws internal/service/ec2/ec2_spot_price_data_source.go),
+// so it adds nothing to the bill. Only when no pair has a price is the item
+// left unpriced, with the first pair's error. On-demand types are not
+// skipped: nothing shows that the node group would do without a type the
+// Price List lacks, so a missing on-demand price stays an error.
 func (p *pricer) nodes(pool Pool, capacity string, types []string, zones []string) (string, float64, price, error) {
 	var dearest price
 	dearestType := ""
+	var missing []string
+	var firstErr error
 	for _, t := range types {
 		var candidates []price
 		if capacity == "SPOT" {
 			for _, z := range zones {
 				at, err := p.spot(t, z)
 				if err != nil {
-					return "", 0, price{}, fmt.Errorf("%s in %s: %w", t, z, err)
+					missing = append(missing, t+" in "+z)
+					if firstErr == nil {
+						firstErr = fmt.Errorf("%s in %s: %w", t, z, err)
+					}
+					continue
 				}
 				candidates = append(candidates, at)
 			}
@@ -170,6 +187,12 @@ func (p *pricer) nodes(pool Pool, capacity string, types []string, zones []strin
 			}
 		}
 	}
+	if dearestType == "" {
+		if firstErr == nil {
+			firstErr = fmt.Errorf("no instance type or zone to price")
+		}
+		return "", 0, price{}, firstErr
+	}
 	kind := "on-demand"
 	if capacity == "SPOT" {
 		kind = "spot"
@@ -177,6 +200,9 @@ func (p *pricer) nodes(pool Pool, capacity string, types []string, zones []strin
 	detail := fmt.Sprintf("%d x %s %s at $%s", pool.Nodes, dearestType, kind, money(dearest.usd))
 	if len(types) > 1 || len(zones) > 1 {
 		detail += " (the dearest the group may land on)"
+	}
+	if len(missing) > 0 {
+		detail += "; no spot price, so not launched there: " + strings.Join(missing, ", ")
 	}
 	return detail, float64(pool.Nodes) * dearest.usd, dearest, nil
 }
@@ -201,7 +227,7 @@ func (p *pricer) natGateways(n int) (string, float64, price, error) {
 	}
 	// productFamily alone also matches RegionalNatGateway-Hours and
 	// NatGateway-Bytes: the usage type picks the hourly charge.
-	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "NAT Gateway", "regionCode": p.region, "usagetype": ut})
+	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "NAT Gateway", "regionCode": p.region, "locationType": regionLocation, "usagetype": ut})
 	if err != nil {
 		return "", 0, price{}, err
 	}
@@ -216,7 +242,7 @@ func (p *pricer) networkLoadBalancers(n int) (string, float64, price, error) {
 	if err != nil {
 		return "", 0, price{}, err
 	}
-	at, err := p.onDemand("AWSELB", map[string]string{"productFamily": "Load Balancer-Network", "regionCode": p.region, "usagetype": ut})
+	at, err := p.onDemand("AWSELB", map[string]string{"productFamily": "Load Balancer-Network", "regionCode": p.region, "locationType": regionLocation, "usagetype": ut})
 	if err != nil {
 		return "", 0, price{}, err
 	}
@@ -226,7 +252,7 @@ func (p *pricer) networkLoadBalancers(n int) (string, float64, price, error) {
 // volumes prices the nodes' gp3 root volumes (the launch template's), per
 // GB-month turned into hours.
 func (p *pricer) volumes(nodes, gib int) (string, float64, price, error) {
-	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "Storage", "volumeApiName": "gp3", "regionCode": p.region})
+	at, err := p.onDemand("AmazonEC2", map[string]string{"productFamily": "Storage", "volumeApiName": "gp3", "regionCode": p.region, "locationType": regionLocation})
 	if err != nil {
 		return "", 0, price{}, err
 	}
@@ -238,15 +264,27 @@ func (p *pricer) volumes(nodes, gib int) (string, float64, price, error) {
 }
 
 // spotZones are the zones spot nodes may land in: the stack's own, or for
-// an existing VPC every zone of the region where EKS runs nodes.
+// an existing VPC those of its private subnets, where the node groups run
+// (each subnet's availabilityZone, ec2.LookupSubnet by ID).
 func (p *pricer) spotZones(args *ClusterArgs) ([]string, error) {
 	if args.NodeGroup.CapacityType != "SPOT" {
 		return nil, nil
 	}
-	if args.Network.existing() {
-		return eksZones(p.ctx)
+	if !args.Network.existing() {
+		return availabilityZones(p.ctx, args.Network.AvailabilityZones)
 	}
-	return availabilityZones(p.ctx, args.Network.AvailabilityZones)
+	var zones []string
+	for _, id := range args.Network.PrivateSubnetIDs {
+		subnet, err := ec2.LookupSubnet(p.ctx, &ec2.LookupSubnetArgs{Id: &id})
+		if err != nil {
+			return nil, fmt.Errorf("privateSubnetIds: subnet %s: %w", id, err)
+		}
+		if !slices.Contains(zones, subnet.AvailabilityZone) {
+			zones = append(zones, subnet.AvailabilityZone)
+		}
+	}
+	slices.Sort(zones)
+	return zones, nil
 }
 
 // dearestFirst is the items, the dearest first.
