@@ -46,8 +46,10 @@ var (
 // their own, which this does not check.
 var standardFamilies = []string{"a", "c", "d", "h", "i", "im", "is", "m", "r", "t", "z"}
 
-// quotaNeed is what this stack alone needs of one quota: at least Need,
-// and up to Most when its node groups land on their largest instance types.
+// quotaNeed is what this stack alone needs of one quota: Need for what an
+// up launches (the planned nodes, on their smallest instance types), and up
+// to Most when its node groups grow to their maximum size on their largest
+// types.
 type quotaNeed struct {
 	quota
 	Need, Most int
@@ -100,24 +102,26 @@ func checkQuotas(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan, opts ...
 }
 
 // quotaNeeds works out what the stack needs of each quota: both node groups
-// at their maximum size, on-demand or spot; one Elastic IP per NAT gateway
+// at their planned size, and at their maximum, on-demand or spot (an up
+// launches the planned nodes; a node group scaled up later launches up to
+// its maximum); one Elastic IP per NAT gateway
 // and one VPC, when the stack creates the network. Instance types outside
 // the standard families are named in the warnings, unchecked.
 func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapacity) (needs []quotaNeed, warnings []string) {
 	type group struct {
-		name          string
-		nodes         int
-		types         []InstanceCapacity
-		capacity      string
-		typesKey      string
-		sizeKey       string
-		extraKeys     []string
-		lowerTheGroup string
+		name           string
+		planned, nodes int
+		types          []InstanceCapacity
+		capacity       string
+		typesKey       string
+		sizeKey        string
+		extraKeys      []string
+		lowerTheGroup  string
 	}
 	groups := []group{
-		{name: "the system node group", nodes: plan.systemMaxSize(), types: system, capacity: "ON_DEMAND",
+		{name: "the system node group", planned: plan.System.Nodes, nodes: plan.systemMaxSize(), types: system, capacity: "ON_DEMAND",
 			typesKey: "systemNodeInstanceTypes", lowerTheGroup: "pick smaller systemNodeInstanceTypes"},
-		{name: "the workers' node group", nodes: args.NodeGroup.MaxSize, types: workers, capacity: args.NodeGroup.CapacityType,
+		{name: "the workers' node group", planned: plan.Workers.Nodes, nodes: args.NodeGroup.MaxSize, types: workers, capacity: args.NodeGroup.CapacityType,
 			typesKey: "nodeInstanceTypes", sizeKey: "nodeMaxSize", extraKeys: []string{"nodeCapacityType"},
 			lowerTheGroup: "lower nodeMaxSize or pick smaller nodeInstanceTypes"},
 	}
@@ -146,12 +150,10 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 			n = &quotaNeed{quota: q}
 			byQuota[q] = n
 		}
-		n.Need += g.nodes * least.VCPUs
+		n.Need += g.planned * least.VCPUs
 		n.Most += g.nodes * most.VCPUs
-		detail := fmt.Sprintf("%s at its maximum of %d nodes x %d vCPUs (%s)", g.name, g.nodes, least.VCPUs, least.Type)
-		if most.VCPUs != least.VCPUs {
-			detail = fmt.Sprintf("%s at its maximum of %d nodes x %d to %d vCPUs (%s to %s)", g.name, g.nodes, least.VCPUs, most.VCPUs, least.Type, most.Type)
-		}
+		detail := fmt.Sprintf("%s: %d x %d vCPUs (%s) planned, %d x %d vCPUs (%s) at its maximum",
+			g.name, g.planned, least.VCPUs, least.Type, g.nodes, most.VCPUs, most.Type)
 		n.Detail = joinNonEmpty(n.Detail, detail, "; ")
 		for _, k := range append([]string{g.sizeKey, g.typesKey}, g.extraKeys...) {
 			if k != "" && !slices.Contains(n.Keys, k) {
@@ -181,10 +183,11 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 	return needs, warnings
 }
 
-// judgeQuotas compares each need with the quota's value: over it is an
-// error naming the keys, the figure, the quota and the remedy; a read that
-// failed, or a need that only the largest instance types would push over,
-// is a warning.
+// judgeQuotas compares each need with the quota's value: what an up
+// launches over it is an error naming the keys, the figure, the quota and
+// the remedy; a read that failed, or a need that only a node group grown to
+// its maximum (or landed on its largest types) would push over, is a
+// warning.
 func judgeQuotas(needs []quotaNeed, reads map[string]quotaRead) (warnings []string, err error) {
 	const accountWide = "A quota caps the whole account's use in the region; this preview compares only this stack's own need with it, " +
 		"so resources the account already runs there come on top."
@@ -210,7 +213,7 @@ func judgeQuotas(needs []quotaNeed, reads map[string]quotaRead) (warnings []stri
 				strings.Join(n.Keys, ", "), n.Need, n.name, n.service, n.code, r.value, n.Detail, accountWide, request, n.Lower))
 		case float64(n.Most) > r.value:
 			warnings = append(warnings, fmt.Sprintf("%s: this stack may need up to %d of the quota %s (%s, code %s), whose value in this account is %g: %s. %s "+
-				"Nodes past the quota fail to launch: %s, or %s.",
+				"Nodes past the quota fail to launch when a node group grows: %s, or %s.",
 				strings.Join(n.Keys, ", "), n.Most, n.name, n.service, n.code, r.value, n.Detail, accountWide, request, n.Lower))
 		}
 	}

@@ -30,7 +30,10 @@ func TestQuotas(t *testing.T) {
 	prod := &ClusterArgs{Network: NetworkArgs{CIDR: newVPC.CIDR, AvailabilityZones: 3, NATGatewayPerAZ: true},
 		NodeGroup: NodeGroupArgs{CapacityType: "ON_DEMAND", MaxSize: 8}}
 	existing := &ClusterArgs{Network: NetworkArgs{VpcID: "vpc-0a1b2c3d"}, NodeGroup: NodeGroupArgs{CapacityType: "SPOT", MaxSize: 3}}
-	onePlan := NodePlan{System: Pool{Nodes: 1}}
+	// dev's plan: two 1-core workers, one per c6i.large; prod's: ten
+	// workers on four c6i.xlarge.
+	devPlan := NodePlan{System: Pool{Nodes: 1}, Workers: Pool{Nodes: 2}}
+	prodPlan := NodePlan{System: Pool{Nodes: 1}, Workers: Pool{Nodes: 4}}
 	// An account with room for both shipped stacks.
 	roomy := map[string]quotaRead{onDemandVCPUs.code: {value: 64}, spotVCPUs.code: {value: 16}, elasticIPs.code: {value: 5}, vpcsPerRegion.code: {value: 5}}
 	with := func(code string, r quotaRead) map[string]quotaRead {
@@ -47,39 +50,47 @@ func TestQuotas(t *testing.T) {
 	for _, tc := range []struct {
 		name            string
 		args            *ClusterArgs
+		plan            NodePlan
 		workers, system []InstanceCapacity
 		reads           map[string]quotaRead
 		refused, warned []string
 	}{
-		{name: "dev in a roomy account", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: roomy},
-		{name: "dev on a new account's spot quota of 5 vCPUs", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"),
-			reads: with(spotVCPUs.code, quotaRead{value: 5}),
-			refused: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 6 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 5",
-				"the workers' node group at its maximum of 3 nodes x 2 vCPUs (c6i.large)", accountWide,
+		{name: "dev in a roomy account", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: roomy},
+		{name: "dev on a new account's spot quota of 5 vCPUs: launches, warned about its maximum", args: dev, plan: devPlan,
+			workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: with(spotVCPUs.code, quotaRead{value: 5}),
+			warned: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack may need up to 6 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 5",
+				"the workers' node group: 2 x 2 vCPUs (c6i.large) planned, 3 x 2 vCPUs (c6i.large) at its maximum", accountWide,
 				"--service-code ec2 --quota-code L-34B43A08", "or lower nodeMaxSize or pick smaller nodeInstanceTypes"}},
-		{name: "prod's on-demand vCPUs: both groups", args: prod, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
-			reads: with(onDemandVCPUs.code, quotaRead{value: 32}),
-			refused: []string{"systemNodeInstanceTypes, nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 36 of the quota Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances, in vCPUs (ec2, code L-1216C47A), whose value in this account is 32",
-				"the system node group at its maximum of 2 nodes x 2 vCPUs (m6i.large); the workers' node group at its maximum of 8 nodes x 4 vCPUs (c6i.xlarge)",
+		{name: "dev's planned spot nodes over the quota", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads: with(spotVCPUs.code, quotaRead{value: 3}),
+			refused: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 4 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 3",
+				accountWide, "--service-code ec2 --quota-code L-34B43A08", "or lower nodeMaxSize or pick smaller nodeInstanceTypes"}},
+		{name: "prod's on-demand vCPUs: both groups", args: prod, plan: prodPlan, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
+			reads: with(onDemandVCPUs.code, quotaRead{value: 16}),
+			refused: []string{"systemNodeInstanceTypes, nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 18 of the quota Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances, in vCPUs (ec2, code L-1216C47A), whose value in this account is 16",
+				"the system node group: 1 x 2 vCPUs (m6i.large) planned, 2 x 2 vCPUs (m6i.large) at its maximum; the workers' node group: 4 x 4 vCPUs (c6i.xlarge) planned, 8 x 4 vCPUs (c6i.xlarge) at its maximum",
 				"pick smaller systemNodeInstanceTypes, or lower nodeMaxSize"}},
-		{name: "prod's Elastic IPs: one per NAT gateway", args: prod, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
+		{name: "prod's on-demand vCPUs: room for the plan, not the maximum", args: prod, plan: prodPlan, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
+			reads:  with(onDemandVCPUs.code, quotaRead{value: 32}),
+			warned: []string{"this stack may need up to 36 of the quota Running On-Demand Standard"}},
+		{name: "prod's Elastic IPs: one per NAT gateway", args: prod, plan: prodPlan, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
 			reads: with(elasticIPs.code, quotaRead{value: 2}),
 			refused: []string{"natGatewayPerAz, availabilityZoneCount: this stack needs 3 of the quota EC2-VPC Elastic IPs (ec2, code L-0263D0A3), whose value in this account is 2",
 				"lower availabilityZoneCount, set natGatewayPerAz to false"}},
-		{name: "the VPC the stack creates", args: dev, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+		{name: "the VPC the stack creates", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
 			reads:   with(vpcsPerRegion.code, quotaRead{value: 0}),
 			refused: []string{"vpcId: this stack needs 1 of the quota VPCs per Region (vpc, code L-F678F1CE), whose value in this account is 0", "set vpcId (with privateSubnetIds) to an existing VPC"}},
-		{name: "an existing VPC needs no EIP nor VPC", args: existing, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+		{name: "an existing VPC needs no EIP nor VPC", args: existing, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
 			reads: with(elasticIPs.code, quotaRead{value: 0})},
-		{name: "the largest of mixed types only warns", args: dev, workers: capacities("c6i.large", "c6i.xlarge"), system: capacities("t3.medium"),
+		{name: "the largest of mixed types only warns", args: dev, plan: devPlan, workers: capacities("c6i.large", "c6i.xlarge"), system: capacities("t3.medium"),
 			reads:  with(spotVCPUs.code, quotaRead{value: 8}),
-			warned: []string{"this stack may need up to 12 of the quota All Standard", "3 nodes x 2 to 4 vCPUs (c6i.large to c6i.xlarge)", accountWide}},
-		{name: "a family with its own quota is named, not counted", args: dev, workers: capacities("g5.xlarge", "inf2.xlarge"), system: capacities("t3.medium"),
+			warned: []string{"this stack may need up to 12 of the quota All Standard", "2 x 2 vCPUs (c6i.large) planned, 3 x 4 vCPUs (c6i.xlarge) at its maximum", accountWide}},
+		{name: "a family with its own quota is named, not counted", args: dev, plan: devPlan, workers: capacities("g5.xlarge", "inf2.xlarge"), system: capacities("t3.medium"),
 			reads:  with(spotVCPUs.code, quotaRead{value: 0}),
 			warned: []string{"nodeInstanceTypes: g5.xlarge is not of the standard instance families", "nodeInstanceTypes: inf2.xlarge is not"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			needs, warnings := quotaNeeds(tc.args, onePlan, tc.workers, tc.system)
+			needs, warnings := quotaNeeds(tc.args, tc.plan, tc.workers, tc.system)
 			more, err := judgeQuotas(needs, tc.reads)
 			warnings = append(warnings, more...)
 			if len(tc.refused) > 0 {
@@ -111,7 +122,7 @@ func TestQuotas(t *testing.T) {
 	// A read that is denied or fails, for each quota, warns and goes on.
 	for _, code := range []string{onDemandVCPUs.code, spotVCPUs.code, elasticIPs.code, vpcsPerRegion.code} {
 		t.Run("denied "+code, func(t *testing.T) {
-			needs, _ := quotaNeeds(dev, onePlan, capacities("c6i.large"), capacities("t3.medium"))
+			needs, _ := quotaNeeds(dev, devPlan, capacities("c6i.large"), capacities("t3.medium"))
 			warnings, err := judgeQuotas(needs, with(code, denied))
 			if err != nil {
 				t.Fatal(err)
