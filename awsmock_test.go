@@ -121,6 +121,10 @@ func getCallerIdentity(arn string) resource.PropertyMap {
 // It cannot model IAM itself: a denied call is only what deny says.
 type awsAccount struct {
 	clusters map[string]*fakeEKSCluster
+	// rolePaths are the IAM paths of the account's roles that have one
+	// (role name to path, like "/aws-reserved/sso.amazonaws.com/"); an
+	// assumed-role session's ARN does not carry it.
+	rolePaths map[string]string
 	// deny names API actions ("eks:DescribeAccessEntry") the caller's
 	// policy refuses.
 	deny map[string]bool
@@ -138,7 +142,7 @@ type fakeEKSCluster struct {
 var account *awsAccount
 
 func newAWSAccount() *awsAccount {
-	return &awsAccount{clusters: map[string]*fakeEKSCluster{}, deny: map[string]bool{}}
+	return &awsAccount{clusters: map[string]*fakeEKSCluster{}, rolePaths: map[string]string{}, deny: map[string]bool{}}
 }
 
 // useAccount runs the rest of the test against a, an account that lasts
@@ -156,7 +160,7 @@ func (a *awsAccount) createCluster(name, callerARN string, explicit []string) *f
 	if c, ok := a.clusters[name]; ok {
 		return c
 	}
-	c := &fakeEKSCluster{createdAt: time.Now(), entries: map[string]bool{principalOf(callerARN): true}}
+	c := &fakeEKSCluster{createdAt: time.Now(), entries: map[string]bool{a.principalOf(callerARN): true}}
 	for _, arn := range explicit {
 		c.entries[arn] = true
 	}
@@ -193,9 +197,12 @@ func (a *awsAccount) getAccessEntry(args resource.PropertyMap) (resource.Propert
 }
 
 // principalOf is the IAM principal of an STS caller ARN: an assumed-role
-// session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) is its role, as
-// IAM's "IAM identifiers" page maps them.
-func principalOf(arn string) string {
+// session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) is its role,
+// with the role's path (IAM user guide, "IAM identifiers": a role's ARN
+// holds its path; the session's does not). The creator's access entry is
+// taken to name the role so, as an entry may ("Create access entries": a
+// role ARN "can include a path").
+func (a *awsAccount) principalOf(arn string) string {
 	const marker = ":assumed-role/"
 	i := strings.Index(arn, marker)
 	if i < 0 || !strings.HasPrefix(arn, "arn:aws:sts::") {
@@ -203,7 +210,25 @@ func principalOf(arn string) string {
 	}
 	accountID := strings.TrimSuffix(strings.TrimPrefix(arn[:i], "arn:aws:sts::"), ":")
 	role, _, _ := strings.Cut(arn[i+len(marker):], "/")
-	return "arn:aws:iam::" + accountID + ":role/" + role
+	path := a.rolePaths[role]
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + accountID + ":role" + path + role
+}
+
+// getSessionContext answers aws:iam/getSessionContext:getSessionContext as
+// the data source does (terraform-provider-aws
+// internal/service/iam/session_context_data_source.go): for an assumed-role
+// ARN it reads the role (iam:GetRole) and gives its ARN as issuerArn; any
+// other ARN is its own issuer.
+func (a *awsAccount) getSessionContext(args resource.PropertyMap) (resource.PropertyMap, error) {
+	arn := args["arn"].StringValue()
+	if a.deny["iam:GetRole"] {
+		return nil, fmt.Errorf("reading IAM Role: operation error IAM: GetRole, https response error StatusCode: 403, "+
+			"api error AccessDenied: User: %s is not authorized to perform: iam:GetRole", caller)
+	}
+	return resource.NewPropertyMapFromMap(map[string]any{"arn": arn, "issuerArn": a.principalOf(arn), "id": arn}), nil
 }
 
 // describedCluster adds to an aws.eks.Cluster's state what DescribeCluster

@@ -33,6 +33,7 @@ const (
 	previewSessn = "arn:aws:sts::123456789012:assumed-role/ci-preview/gh-run-3"
 	aliceUser    = "arn:aws:iam::123456789012:user/alice"
 	strangerSess = "arn:aws:sts::123456789012:assumed-role/stranger/x"
+	ssoSession   = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com"
 )
 
 // elapse returns a before that moves the account's clock on by d.
@@ -72,6 +73,13 @@ func TestLifecycle(t *testing.T) {
 			}},
 			{name: "destroy, then up again", caller: deploySessn, before: destroy},
 			{name: "the second up after that", caller: deploySessn2, before: elapse(3 * time.Hour)},
+		}},
+		{"shipped stack files, the creator a role with a path (IAM Identity Center)", map[string]string{}, []lifecycleStep{
+			{name: "the creator's first up", caller: ssoSession, before: func(a *awsAccount) {
+				a.rolePaths["AWSReservedSSO_Admin_0123456789abcdef"] = "/aws-reserved/sso.amazonaws.com/"
+			}},
+			{name: "the same identity's second up", caller: ssoSession, before: elapse(time.Hour)},
+			{name: "a stranger's up", caller: strangerSess, wantErr: "holds no access entry"},
 		}},
 		{"creator and administrators recorded", map[string]string{
 			"ttlHours": "8", "clusterCreatorArn": deployRole, "clusterAdminArns": `["` + previewRole + `","` + aliceUser + `"]`,

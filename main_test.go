@@ -101,6 +101,8 @@ func run(t *testing.T, name string, set map[string]string) stack {
 			return getCallerIdentity(caller), nil
 		case "aws:eks/getAccessEntry:getAccessEntry":
 			return aws.getAccessEntry(args.Args)
+		case "aws:iam/getSessionContext:getSessionContext":
+			return aws.getSessionContext(args.Args)
 		case "aws:ec2/getInstanceType:getInstanceType":
 			return getInstanceType(args.Args)
 		case "aws:pricing/getProduct:getProduct":

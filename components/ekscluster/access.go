@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-eks/sdk/v3/go/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -80,25 +81,25 @@ func accessEntryKey(arn string) string {
 // if EKS holds an access entry for it (the one EKS made when this caller
 // created the cluster on an earlier run): it returns that caller, for
 // callerAdministers, which asks EKS once the cluster is known.
-func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) (unlisted string, err error) {
+func checkCaller(ctx *pulumi.Context, creator string, admins []string, opts ...pulumi.InvokeOption) (unlisted, session string, err error) {
 	id, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, opts...)
 	if err != nil {
-		return "", fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
+		return "", "", fmt.Errorf("asking AWS who runs this (sts:GetCallerIdentity): %w", err)
 	}
 	caller := principalARN(id.Arn)
 	isAdmin := slices.ContainsFunc(admins, func(a string) bool { return samePrincipal(a, caller) })
 	switch {
 	case creator == "" && isAdmin:
-		return "", fmt.Errorf("clusterCreatorArn is not set and clusterAdminArns lists %s, the identity running this: "+
+		return "", "", fmt.Errorf("clusterCreatorArn is not set and clusterAdminArns lists %s, the identity running this: "+
 			"if this run creates the cluster, EKS makes it an administrator itself and a second access entry for it fails. "+
 			"Set clusterCreatorArn to the identity that creates (or created) the cluster: pulumi config set clusterCreatorArn ARN", caller)
 	case creator != "" && !samePrincipal(creator, caller) && !isAdmin:
-		return "", fmt.Errorf("the identity running this, %s, is neither clusterCreatorArn (%s) nor in clusterAdminArns, "+
+		return "", "", fmt.Errorf("the identity running this, %s, is neither clusterCreatorArn (%s) nor in clusterAdminArns, "+
 			"so it could not reach the cluster's Kubernetes API; add it to clusterAdminArns", caller, creator)
 	case creator == "" && !isAdmin:
-		return caller, nil
+		return caller, id.Arn, nil
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // clockSkew is how far this machine's clock may trail AWS's: a cluster this
@@ -114,7 +115,8 @@ const clockSkew = 5 * time.Minute
 // existing cluster is dated at preview, so a stranger fails there, before
 // any change. A read that fails for another reason (access denied, say)
 // warns and goes on: the Kubernetes provider then reports what is wrong.
-func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config pulumi.StringOutput, started time.Time, caller string) pulumi.StringOutput {
+// session is the caller's ARN as STS reports it.
+func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config pulumi.StringOutput, started time.Time, caller, session string) pulumi.StringOutput {
 	return pulumi.All(cluster.CreatedAt(), cluster.Name(), config).ApplyT(func(v []any) (string, error) {
 		created, err := parseCreatedAt(v[0].(string))
 		if err != nil {
@@ -124,7 +126,7 @@ func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config
 			return v[2].(string), nil
 		}
 		name := v[1].(string)
-		found, err := holdsAccessEntry(ctx, name, caller)
+		found, err := holdsAccessEntry(ctx, name, issuerARN(ctx, session, caller))
 		switch {
 		case err != nil:
 			if werr := ctx.Log.Warn(fmt.Sprintf("could not ask EKS whether %s, the identity running this, holds an access entry on cluster %s (%v); "+
@@ -136,11 +138,28 @@ func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config
 			return "", fmt.Errorf("the identity running this, %s, holds no access entry on cluster %s, which exists since %s, "+
 				"and is not in clusterAdminArns: it could not reach the cluster's Kubernetes API. "+
 				"Add it to clusterAdminArns in an up run by an identity that administers the cluster, "+
-				"or run this as the identity that created the cluster (for a role with a path, set clusterCreatorArn to the role's full ARN)",
+				"or run this as the identity that created the cluster",
 				caller, name, created.UTC().Format(time.RFC3339))
 		}
 		return v[2].(string), nil
 	}).(pulumi.StringOutput)
+}
+
+// issuerARN is the IAM principal an access entry of the caller names. An
+// entry keeps a role's path (EKS user guide, "Create access entries": a
+// role's ARN "can include a path"), which an assumed-role session's ARN
+// does not carry, so the role's full ARN is asked of IAM
+// (aws.iam.getSessionContext, which reads the role with iam:GetRole). When
+// IAM does not answer, the ARN without a path is the best guess.
+func issuerARN(ctx *pulumi.Context, session, principal string) string {
+	if session == principal {
+		return principal
+	}
+	res, err := iam.GetSessionContext(ctx, &iam.GetSessionContextArgs{Arn: session})
+	if err != nil || res.IssuerArn == "" {
+		return principal
+	}
+	return res.IssuerArn
 }
 
 // holdsAccessEntry asks EKS whether principal has an access entry on the

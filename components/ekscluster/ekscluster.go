@@ -139,7 +139,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	// Before anything exists: an identity that could not reach the cluster
 	// would create it and then fail on every Kubernetes object.
 	started := time.Now()
-	unlisted, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
+	unlisted, session, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		providerConfig = checkedKubeconfig(c.EKS.EksCluster, providerConfig, args.CheckEndpoint, args.PublicAccessCIDRs)
 	}
 	if unlisted != "" {
-		providerConfig = callerAdministers(ctx, c.EKS.EksCluster, providerConfig, started, unlisted)
+		providerConfig = callerAdministers(ctx, c.EKS.EksCluster, providerConfig, started, unlisted, session)
 	}
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
