@@ -6,12 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // deployment is one entry of GitHub's REST "List deployments" answer and
-// its newest "List deployment statuses" entry, the fields the script reads
+// its "List deployment statuses" entries, newest first, the fields the script reads
 // (docs.github.com/en/rest/deployments/deployments#list-deployments,
 // .../deployments/statuses#list-deployment-statuses).
 type deployment struct {
@@ -46,16 +47,26 @@ func fakeGH(t *testing.T, dir string, deployments []deployment, commits map[stri
 		if d.by == "" {
 			url = fmt.Sprintf("https://github.com/o/r/actions/runs/%d#pulumi-up", 9000+i)
 		}
-		answers[fmt.Sprintf("repos/o/r/deployments/%d/statuses?per_page=1", id)] = []map[string]any{
+		statuses := []map[string]any{
 			{"id": 5000 + i, "state": d.state, "environment": d.env, "environment_url": url, "log_url": fmt.Sprintf("https://github.com/o/r/actions/runs/%d/job/1", 9000+i)},
 		}
+		// auto_inactive (REST "Create a deployment status", default true):
+		// a later successful status in a non-production environment adds
+		// "inactive", newest first, to every earlier deployment there that
+		// had succeeded.
+		if d.state == "success" && d.env != "prod" && slices.ContainsFunc(deployments[i+1:], func(later deployment) bool {
+			return later.env == d.env && later.state == "success"
+		}) {
+			statuses = append([]map[string]any{{"id": 7000 + i, "state": "inactive", "environment": d.env, "environment_url": "", "log_url": ""}}, statuses...)
+		}
+		answers[fmt.Sprintf("repos/o/r/deployments/%d/statuses?per_page=100", id)] = statuses
 	}
 	for _, env := range []string{"dev", "prod"} {
 		list := lists[env]
 		if list == nil {
 			list = []map[string]any{}
 		}
-		answers["repos/o/r/deployments?environment="+env+"&per_page=50"] = list
+		answers["repos/o/r/deployments?environment="+env+"&per_page=100"] = list
 	}
 	for path, answer := range answers {
 		b, _ := json.Marshal(answer)

@@ -49,19 +49,23 @@ out=${GITHUB_OUTPUT:-/dev/stdout}
 # this list in step with it).
 paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfig internal/stackexpiry locustfiles)
 
-# last_deployed ENVIRONMENT prints the commit of its newest deployment
-# whose latest status is a successful pulumi up of deploy.yml, or nothing.
+# last_deployed ENVIRONMENT prints the commit of its newest deployment that
+# a successful pulumi up of deploy.yml marked, or nothing. Any of its
+# statuses counts, not only the newest: a later successful job in the
+# environment (a load test, a reap) adds an "inactive" status on top of it
+# (REST "Create a deployment status": auto_inactive, default true, marks
+# earlier successful deployments of the environment inactive).
 last_deployed() {
   local id commit state
   while read -r id commit; do
     [[ -n "$id" ]] || continue
-    state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=1" \
-      --jq '.[0] // {} | if (.environment_url // "" | endswith("#pulumi-up")) then .state else "not a deploy" end')
-    if [[ "$state" == success ]]; then
+    state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=100" \
+      --jq 'if any(.[]; .state == "success" and (.environment_url // "" | endswith("#pulumi-up"))) then "deployed" else "not a deploy" end')
+    if [[ "$state" == deployed ]]; then
       echo "$commit"
       return
     fi
-  done < <(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=50" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"')
+  done < <(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=100" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"' --paginate)
 }
 
 if $guard; then
