@@ -14,11 +14,11 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
@@ -93,38 +93,23 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 		// does not). The deploy workflow's check, run on the real CLI and
 		// state, keeps a lock that a running update may hold, and removes
 		// one older than any update may run: here "older than 0 minutes".
-		// A kill while the file backend writes the state can leave it
-		// unreadable (seen: "failed to load checkpoint: EOF"): the script
-		// stops on it, and the backend's own .bak of the previous state is
-		// put back, as the README says.
-		restored := false
-		// readable checks the state and, when the kill cut it, runs the
-		// recovery above. Seen once under load: the first read passed and
-		// the next found the state cut, so it reads twice before going on.
-		readable := func() {
-			t.Helper()
-			_, err := stack.Export(ctx)
-			if err == nil {
-				return
+		// A kill while the file backend writes the state's metadata sidecar
+		// leaves every read failing ("failed to load checkpoint: EOF";
+		// TestStateMetadataCutByAKill): the script mends that itself.
+		mended := false
+		if _, err := stack.Export(ctx); err != nil {
+			if !strings.Contains(err.Error(), "failed to load checkpoint") {
+				t.Fatalf("%s: exporting the state after the interruption: %v", how, err)
 			}
-			if !strings.Contains(err.Error(), "failed to load checkpoint") || restored {
-				t.Fatalf("%s: exporting the state after the interruption (restored from .bak: %v): %v", how, restored, err)
+			_, said := recoverScript(t, bin, workDir, env, "90")
+			if !strings.Contains(said, "is cut") {
+				t.Fatalf("%s: the state cannot be read (%v), and recover-interrupted.sh did not mend it:\n%s", how, err, said)
 			}
-			if code, said := recoverScript(t, bin, workDir, env, "90"); code != 1 || !strings.Contains(said, "cannot be read") {
-				t.Errorf("%s: recover-interrupted.sh on an unreadable state: exit %d:\n%s", how, code, said)
+			if _, err := stack.Export(ctx); err != nil {
+				t.Fatalf("%s: exporting the state after recover-interrupted.sh mended it: %v", how, err)
 			}
-			state := filepath.Join(strings.TrimPrefix(env["PULUMI_BACKEND_URL"], "file://"), ".pulumi", "stacks", "locust-eks", "local.json")
-			b, err := os.ReadFile(state + ".bak")
-			if err != nil || len(b) == 0 {
-				t.Fatalf("%s: the state is unreadable and its backup is too (%d bytes): %v", how, len(b), err)
-			}
-			if err := os.WriteFile(state, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			restored = true
+			mended = true
 		}
-		readable()
-		readable()
 		pending := pendingOperations(t, ctx, stack)
 		_, said := recoverScript(t, bin, workDir, env, "90")
 		keptLock := strings.Contains(said, "minutes old; an update may still be running, so it stays")
@@ -151,22 +136,24 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 			var up auto.UpResult
 			must("up --refresh", func() (err error) { up, err = stack.Up(ctx, optup.Refresh()); return err })
 			checkRecovered(t, ctx, stack, kube, how, i)
-			t.Logf("%s during the %s: state restored from its .bak: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script went on; up --refresh %v, converged, no orphans",
-				how, at, restored, keptLock, describe(pending), up.Summary.ResourceChanges)
+			t.Logf("%s during the %s: state's metadata sidecar mended: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script went on; up --refresh %v, converged, no orphans",
+				how, at, mended, keptLock, describe(pending), up.Summary.ResourceChanges)
 			continue
 		}
-		// As the README says: import a create of a new resource that
-		// happened; a replacement's (its URN still held by the old
-		// object in the state) is deleted and dropped, as is one that did
-		// not happen, and the next up makes the replacement again. Seen
-		// once: importing a replacement's object left it orphaned after
-		// the up, which replaced the old object once more.
+		// As the README says, with the commands the script printed: import
+		// a create of a new resource that happened (its import-command
+		// line); a replacement's (its URN still held by the old object in
+		// the state) is deleted, as the script names it, and dropped, as is
+		// one that did not happen (the clear-command line), and the next up
+		// makes the replacement again. Seen once: importing a replacement's
+		// object left it orphaned after the up, which replaced the old
+		// object once more.
 		held := map[string]bool{}
 		for _, r := range exportState(t, ctx, stack).Resources {
 			held[string(r.URN)] = true
 		}
-		var imports []optrefresh.PendingCreate
-		var dropped, deleted []string
+		importLines, clearLine := printedCommands(said)
+		var imported, dropped, deleted []string
 		for _, op := range pending {
 			if op.Type != apitype.OperationTypeCreating {
 				continue
@@ -177,33 +164,39 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 			case id == "" || !kube.exists(object):
 				dropped = append(dropped, string(op.Resource.URN))
 			case held[string(op.Resource.URN)]:
+				if !strings.Contains(said, "a replacement.") || !strings.Contains(said, id[strings.LastIndex(id, "/")+1:]) {
+					t.Errorf("%s: recover-interrupted.sh did not name %s as a replacement's object to delete:\n%s", how, object, said)
+				}
 				if out, err := kube.run("", "delete", object, "--wait=true"); err != nil {
 					t.Fatalf("%s: deleting the replacement's %s: %v\n%s", how, object, err, out)
 				}
 				deleted = append(deleted, object)
 				dropped = append(dropped, string(op.Resource.URN))
 			default:
-				imports = append(imports, optrefresh.PendingCreate{URN: string(op.Resource.URN), ID: id})
+				line, ok := importLines[id]
+				if !ok {
+					t.Fatalf("%s: recover-interrupted.sh printed no import-command for %s (ID %s):\n%s", how, op.Resource.URN, id, said)
+				}
+				runPrinted(t, bin, workDir, env, line)
+				imported = append(imported, id)
 			}
 		}
-		opts := []optrefresh.Option{optrefresh.ClearPendingCreates()}
-		if len(imports) > 0 {
-			opts = []optrefresh.Option{optrefresh.ImportPendingCreates(imports)}
-			if len(dropped) > 0 {
-				opts = append(opts, optrefresh.ClearPendingCreates())
+		if len(dropped) > 0 {
+			if clearLine == "" {
+				t.Fatalf("%s: recover-interrupted.sh printed no clear-command:\n%s", how, said)
 			}
+			runPrinted(t, bin, workDir, env, clearLine)
 		}
-		must("refresh", func() error { _, err := stack.Refresh(ctx, opts...); return err })
 		if left := pendingOperations(t, ctx, stack); len(left) > 0 {
-			t.Errorf("%s: %d pending operations after refresh", how, len(left))
+			t.Errorf("%s: %d pending operations after the printed commands", how, len(left))
 		}
 		up, err := stack.Up(ctx)
 		if err != nil {
 			t.Fatalf("%s: up after the recovery: %v", how, err)
 		}
 		checkRecovered(t, ctx, stack, kube, how, i)
-		t.Logf("%s during the %s: state restored from its .bak: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script stopped naming them; imported %d, dropped %d (a replacement's object deleted: %v); then up %v, converged, no orphans",
-			how, at, restored, keptLock, describe(pending), len(imports), len(dropped), deleted, up.Summary.ResourceChanges)
+		t.Logf("%s during the %s: state's metadata sidecar mended: %v; lock left (then removed by recover-interrupted.sh): %v; pending operations %v; the script stopped naming them; imported with its printed command %v, dropped %d (a replacement's object deleted: %v); then up %v, converged, no orphans",
+			how, at, mended, keptLock, describe(pending), imported, len(dropped), deleted, up.Summary.ResourceChanges)
 	}
 }
 
@@ -236,6 +229,38 @@ func describe(pending []apitype.OperationV2) []string {
 	return ops
 }
 
+// printedCommands are the commands recover-interrupted.sh printed for the
+// pending creates: each import-command line by the ID it imports (its last
+// word), and the clear-command line.
+func printedCommands(said string) (imports map[string]string, clear string) {
+	imports = map[string]string{}
+	for _, line := range strings.Split(said, "\n") {
+		if rest, ok := strings.CutPrefix(line, "import-command: "); ok {
+			f := strings.Fields(rest)
+			imports[f[len(f)-1]] = rest
+		}
+		if rest, ok := strings.CutPrefix(line, "clear-command: "); ok {
+			clear = rest
+		}
+	}
+	return imports, clear
+}
+
+// runPrinted runs a command line recover-interrupted.sh printed, as a user
+// pastes it into bash, with the real CLI, in the stack's workspace.
+func runPrinted(t *testing.T, bin, workDir string, env map[string]string, line string) {
+	t.Helper()
+	cmd := exec.Command("bash", "-c", line)
+	cmd.Dir = workDir
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the printed command %s: %v\n%s", line, err, out)
+	}
+}
+
 // recoverScript runs the deploy workflow's recover-interrupted.sh on the
 // stack, with the real CLI and a lock older than staleMinutes taken as
 // dead: its exit code and output.
@@ -266,13 +291,81 @@ func recoverScript(t *testing.T, bin, workDir string, env map[string]string, sta
 // killPulumi kills, as the kernel does to a closed laptop's processes, the
 // Pulumi CLI the Automation API started (a child of this process; it stays
 // in this process group on Linux) and every process below it: its plugins.
+// Each is stopped (SIGSTOP) before any is killed, so none can start a new
+// child between the listing and the kill, nor be re-parented out of sight;
+// the listing is repeated until it finds nothing new. It returns once every
+// one of them is gone, so that no writer of the state outlives the kill.
 func killPulumi() error {
-	parents := map[int]int{}
-	names := map[int]string{}
-	entries, err := os.ReadDir("/proc")
+	procs, err := processes()
 	if err != nil {
 		return err
 	}
+	var cli int
+	for pid, p := range procs {
+		if p.ppid == os.Getpid() && p.name == "pulumi" {
+			cli = pid
+		}
+	}
+	if cli == 0 {
+		return fmt.Errorf("no pulumi process is a child of this one")
+	}
+	stopped := map[int]bool{}
+	for {
+		fresh := 0
+		for pid := range procs {
+			if !stopped[pid] && below(procs, pid, cli) {
+				syscall.Kill(pid, syscall.SIGSTOP)
+				stopped[pid] = true
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			break
+		}
+		if procs, err = processes(); err != nil {
+			return err
+		}
+	}
+	for pid := range stopped {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	// The CLI is reaped by the Automation API's Wait; its children by
+	// init. Until then they are zombies, which hold no file open.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		procs, err := processes()
+		if err != nil {
+			return err
+		}
+		var alive []string
+		for pid := range stopped {
+			if p, ok := procs[pid]; ok && p.state != "Z" {
+				alive = append(alive, fmt.Sprintf("%d (%s, %s)", pid, p.name, p.state))
+			}
+		}
+		if len(alive) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still alive 30 s after SIGKILL: %v", alive)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// process is one entry of /proc: its parent, command name and state.
+type process struct {
+	ppid        int
+	name, state string
+}
+
+// processes lists /proc.
+func processes() (map[int]process, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	procs := map[int]process{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -285,36 +378,27 @@ func killPulumi() error {
 		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
 		s := string(stat)
 		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
 		fields := strings.Fields(s[end+1:])
-		if open < 0 || end < open || len(fields) < 2 {
+		if len(fields) < 2 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(fields[1])
-		parents[pid], names[pid] = ppid, s[open+1:end]
+		procs[pid] = process{ppid: ppid, name: s[open+1 : end], state: fields[0]}
 	}
-	var cli int
-	for pid, ppid := range parents {
-		if ppid == os.Getpid() && names[pid] == "pulumi" {
-			cli = pid
+	return procs, nil
+}
+
+// below reports whether pid is root or a descendant of it.
+func below(procs map[int]process, pid, root int) bool {
+	for ; pid > 1; pid = procs[pid].ppid {
+		if pid == root {
+			return true
 		}
 	}
-	if cli == 0 {
-		return fmt.Errorf("no pulumi process is a child of this one")
-	}
-	below := func(pid int) bool {
-		for ; pid > 1; pid = parents[pid] {
-			if pid == cli {
-				return true
-			}
-		}
-		return false
-	}
-	for pid := range parents {
-		if below(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
-	return nil
+	return false
 }
 
 // exportState is the stack's state, as `pulumi stack export` gives it.

@@ -201,7 +201,38 @@ elif [[ -n "$dead_host" ]]; then
   echo "Stack $stack is on Pulumi Cloud, which keeps no lock file: an update the job on $dead_host left running stays in progress until cancelled in the Pulumi console or with pulumi cancel --stack $stack (README: An interrupted up)."
 fi
 
-if ! state=$(pulumi stack export --stack "$stack" 2>"$err"); then
+# export_state reads the state into $state; on file:// it first mends what
+# a kill can cut there (cut_sidecar).
+export_state() { state=$(pulumi stack export --stack "$stack" 2>"$err"); }
+
+# cut_sidecar removes the state's metadata sidecar when a kill cut it. On
+# file://, gocloud.dev's fileblob writes a blob to a temporary file and
+# renames it into place, which a kill cannot cut, but first writes the
+# blob's attributes (content type, MD5) to NAME.attrs in place, os.Create
+# then encode (blob/fileblob/attrs.go, setAttrs); every read of the blob
+# decodes that file (getAttrs), so an empty or half-written one fails every
+# export with "failed to load checkpoint: EOF", and putting the .bak back
+# does not help. A missing sidecar is read as default attributes, so
+# removing a cut one loses nothing: the state itself is whole and current.
+cut_sidecar() {
+  local dir attrs
+  for dir in "$root/.pulumi/stacks/$project" "$root/.pulumi/stacks"; do
+    attrs="$dir/$stack.json.attrs"
+    if [[ -e "$dir/$stack.json" && -e "$attrs" ]] && ! jq -e . "$attrs" >/dev/null 2>&1; then
+      echo "Stack $stack: its state's metadata file $attrs is cut ($(wc -c <"$attrs") bytes), as a kill during its write leaves it; the state itself is whole. Removing the metadata file."
+      rm -f "$attrs"
+      return 0
+    fi
+  done
+  return 1
+}
+
+exported=false
+export_state && exported=true
+if ! $exported && [[ -n "$root" ]] && cut_sidecar; then
+  export_state && exported=true
+fi
+if ! $exported; then
   if grep -q "no stack named" "$err"; then
     echo "No stack $stack: nothing to recover."
     exit 0
