@@ -218,7 +218,7 @@ cut_sidecar() {
   local dir attrs
   for dir in "$root/.pulumi/stacks/$project" "$root/.pulumi/stacks"; do
     attrs="$dir/$stack.json.attrs"
-    if [[ -e "$dir/$stack.json" && -e "$attrs" ]] && ! jq -e . "$attrs" >/dev/null 2>&1; then
+    if [[ -e "$dir/$stack.json" && -e "$attrs" ]] && ! jq -se 'length == 1 and (.[0] | type == "object")' "$attrs" >/dev/null 2>&1; then
       echo "Stack $stack: its state's metadata file $attrs is cut ($(wc -c <"$attrs") bytes), as a kill during its write leaves it; the state itself is whole. Removing the metadata file."
       rm -f "$attrs"
       return 0
