@@ -1314,6 +1314,11 @@ echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKe
 			if want := "expired=" + tc.wantExpired + "\nfailed=" + tc.wantFailed; lines != want {
 				t.Errorf("outputs\n%s\nwant\n%s\nits log:\n%s", lines, want, out)
 			}
+			// The job summary is no log: a mask command there would carry
+			// the secret itself into it.
+			if sum, _ := os.ReadFile(summary); strings.Contains(string(sum), "::add-mask::") {
+				t.Errorf("the job summary holds the credentials' mask commands:\n%s", sum)
+			}
 		})
 	}
 }
