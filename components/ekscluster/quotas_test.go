@@ -93,19 +93,8 @@ func TestQuotas(t *testing.T) {
 			needs, warnings := quotaNeeds(tc.args, tc.plan, tc.workers, tc.system)
 			more, err := judgeQuotas(needs, tc.reads)
 			warnings = append(warnings, more...)
-			if len(tc.refused) > 0 {
-				if err == nil {
-					t.Fatalf("accepted (warnings %q); want refused with %q", warnings, tc.refused)
-				}
-				for _, want := range tc.refused {
-					if !strings.Contains(err.Error(), want) {
-						t.Errorf("error %q\nwant it to contain %q", err, want)
-					}
-				}
+			if checkRefusal(t, err, tc.refused, warnings) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			all := strings.Join(warnings, "\n")
 			if len(tc.warned) == 0 && all != "" {
@@ -133,4 +122,26 @@ func TestQuotas(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkRefusal checks err against the parts a refusal must name (none: err
+// must be nil), and reports whether the case was a refusal, so that the
+// caller stops there.
+func checkRefusal(t *testing.T, err error, refused, warnings []string) bool {
+	t.Helper()
+	if len(refused) == 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil {
+		t.Fatalf("accepted (warnings %q); want refused with %q", warnings, refused)
+	}
+	for _, want := range refused {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q\nwant it to contain %q", err, want)
+		}
+	}
+	return true
 }
