@@ -80,6 +80,7 @@ func TestLifecycle(t *testing.T) {
 			}},
 			{name: "the same identity's second up", caller: ssoSession, before: elapse(time.Hour)},
 			{name: "a stranger's up", caller: strangerSess, wantErr: "holds no access entry"},
+			{name: "the creator again, iam:GetRole denied: warned, not refused", caller: ssoSession, before: func(a *awsAccount) { a.deny["iam:GetRole"] = true }},
 		}},
 		{"creator and administrators recorded", map[string]string{
 			"ttlHours": "8", "clusterCreatorArn": deployRole, "clusterAdminArns": `["` + previewRole + `","` + aliceUser + `"]`,

@@ -126,11 +126,17 @@ func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config
 			return v[2].(string), nil
 		}
 		name := v[1].(string)
-		found, err := holdsAccessEntry(ctx, name, issuerARN(ctx, session, caller))
+		principal, pathErr := issuerARN(ctx, session, caller)
+		found, err := holdsAccessEntry(ctx, name, principal)
+		if err == nil && !found && pathErr != nil {
+			// Without the role's path the answer proves nothing: an
+			// entry names the role with it.
+			err = fmt.Errorf("no entry for %s, and IAM did not give the role's path, which an entry names (iam:GetRole: %v)", principal, pathErr)
+		}
 		switch {
 		case err != nil:
 			if werr := ctx.Log.Warn(fmt.Sprintf("could not ask EKS whether %s, the identity running this, holds an access entry on cluster %s (%v); "+
-				"going on: if it holds none, the Kubernetes objects fail as Unauthorized. Grant eks:DescribeAccessEntry to check this at preview.",
+				"going on: if it holds none, the Kubernetes objects fail as Unauthorized. Grant eks:DescribeAccessEntry and iam:GetRole to check this at preview.",
 				caller, name, err), nil); werr != nil {
 				return "", werr
 			}
@@ -150,16 +156,20 @@ func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config
 // role's ARN "can include a path"), which an assumed-role session's ARN
 // does not carry, so the role's full ARN is asked of IAM
 // (aws.iam.getSessionContext, which reads the role with iam:GetRole). When
-// IAM does not answer, the ARN without a path is the best guess.
-func issuerARN(ctx *pulumi.Context, session, principal string) string {
+// IAM does not answer, the ARN without a path is the best guess, and the
+// error says why.
+func issuerARN(ctx *pulumi.Context, session, principal string) (string, error) {
 	if session == principal {
-		return principal
+		return principal, nil
 	}
 	res, err := iam.GetSessionContext(ctx, &iam.GetSessionContextArgs{Arn: session})
-	if err != nil || res.IssuerArn == "" {
-		return principal
+	if err != nil {
+		return principal, err
 	}
-	return res.IssuerArn
+	if res.IssuerArn == "" {
+		return principal, fmt.Errorf("no issuer ARN for %s", session)
+	}
+	return res.IssuerArn, nil
 }
 
 // holdsAccessEntry asks EKS whether principal has an access entry on the
