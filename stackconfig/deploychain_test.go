@@ -215,4 +215,26 @@ func TestDeployableChanges(t *testing.T) {
 			}
 		})
 	}
+	// A GitHub API call that fails (a 403, a rate limit) decides nothing:
+	// read as "never deployed", it would deploy, an older commit included.
+	for _, guard := range []bool{false, true} {
+		bin := t.TempDir()
+		fakeGH(t, bin, []deployment{{"dev", "program", "success", ""}}, commits)
+		if err := os.Remove(filepath.Join(bin, "repos_o_r_deployments_environment_dev_per_page_100.json")); err != nil {
+			t.Fatal(err)
+		}
+		output := filepath.Join(t.TempDir(), "github_output")
+		args := []string{script, commits["readme2"], "dev", "prod"}
+		if guard {
+			args = []string{script, "--guard", commits["readme2"], "dev"}
+		}
+		cmd := exec.Command("bash", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "GITHUB_REPOSITORY=o/r", "GITHUB_OUTPUT="+output)
+		out, err := cmd.CombinedOutput()
+		got, _ := os.ReadFile(output)
+		if err == nil || strings.Contains(string(got), "deploy=true") || !strings.Contains(string(out), "not deciding") {
+			t.Errorf("guard %v, the deployments list failing: exit %v, outputs %q; want a failure that decides nothing:\n%s", guard, err, got, out)
+		}
+	}
 }

@@ -56,16 +56,27 @@ paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfi
 # (REST "Create a deployment status": auto_inactive, default true, marks
 # earlier successful deployments of the environment inactive).
 last_deployed() {
-  local id commit state
+  local id commit state list
+  # "List deployments" answers newest first; --paginate runs --jq on each
+  # page (cli/cli pkg/cmd/api), so the sort only orders within a page. A
+  # failed call stops the script: an empty answer would read as "never
+  # deployed" and deploy, an older commit included.
+  if ! list=$(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=100" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"' --paginate); then
+    echo "::error::listing the deployments of $1 failed (above); not deciding" >&2
+    exit 1
+  fi
   while read -r id commit; do
     [[ -n "$id" ]] || continue
     state=$(gh api "repos/$GITHUB_REPOSITORY/deployments/$id/statuses?per_page=100" \
-      --jq 'if any(.[]; .state == "success" and (.environment_url // "" | endswith("#pulumi-up"))) then "deployed" else "not a deploy" end')
+      --jq 'if any(.[]; .state == "success" and (.environment_url // "" | endswith("#pulumi-up"))) then "deployed" else "not a deploy" end') || {
+      echo "::error::reading the statuses of deployment $id failed (above); not deciding" >&2
+      exit 1
+    }
     if [[ "$state" == deployed ]]; then
       echo "$commit"
       return
     fi
-  done < <(gh api "repos/$GITHUB_REPOSITORY/deployments?environment=$1&per_page=100" --jq 'sort_by(-.id) | .[] | "\(.id) \(.sha)"' --paginate)
+  done <<<"$list"
 }
 
 if $guard; then
