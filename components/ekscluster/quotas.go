@@ -150,10 +150,17 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 			n = &quotaNeed{quota: q}
 			byQuota[q] = n
 		}
-		n.Need += g.planned * least.VCPUs
+		// On-demand nodes launch on the types in the order given (EKS user
+		// guide, managed node groups: on-demand capacity uses the order of
+		// the instance types passed); spot on any of them.
+		launch := least
+		if g.capacity != "SPOT" {
+			launch = counted[0]
+		}
+		n.Need += g.planned * launch.VCPUs
 		n.Most += g.nodes * most.VCPUs
 		detail := fmt.Sprintf("%s: %d x %d vCPUs (%s) planned, %d x %d vCPUs (%s) at its maximum",
-			g.name, g.planned, least.VCPUs, least.Type, g.nodes, most.VCPUs, most.Type)
+			g.name, g.planned, launch.VCPUs, launch.Type, g.nodes, most.VCPUs, most.Type)
 		n.Detail = joinNonEmpty(n.Detail, detail, "; ")
 		for _, k := range append([]string{g.sizeKey, g.typesKey}, g.extraKeys...) {
 			if k != "" && !slices.Contains(n.Keys, k) {
