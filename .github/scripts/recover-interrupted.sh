@@ -213,13 +213,16 @@ export_state() { state=$(pulumi stack export --stack "$stack" 2>"$err"); }
 # decodes that file (getAttrs), so an empty or half-written one fails every
 # export with "failed to load checkpoint: EOF", and putting the .bak back
 # does not help. A missing sidecar is read as default attributes, so
-# removing a cut one loses nothing: the state itself is whole and current.
+# removing a cut one loses nothing. The state itself is whole; as the
+# sidecar is written before the rename, it may lack the one write the kill
+# stopped, and what that write recorded shows as a pending operation, which
+# the checks below handle.
 cut_sidecar() {
   local dir attrs
   for dir in "$root/.pulumi/stacks/$project" "$root/.pulumi/stacks"; do
     attrs="$dir/$stack.json.attrs"
     if [[ -e "$dir/$stack.json" && -e "$attrs" ]] && ! jq -se 'length == 1 and (.[0] | type == "object")' "$attrs" >/dev/null 2>&1; then
-      echo "Stack $stack: its state's metadata file $attrs is cut ($(wc -c <"$attrs") bytes), as a kill during its write leaves it; the state itself is whole. Removing the metadata file."
+      echo "Stack $stack: its state's metadata file $attrs is cut ($(wc -c <"$attrs") bytes), as a kill during its write leaves it; the state itself is whole (perhaps one write behind: see its pending operations). Removing the metadata file."
       rm -f "$attrs"
       return 0
     fi
