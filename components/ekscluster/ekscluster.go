@@ -147,7 +147,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planNodes(ctx, args)
+	// EC2's figures for both groups' types, read once: the plan and the
+	// quota check both need them.
+	workerTypes, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes)
+	if err != nil {
+		return nil, err
+	}
+	systemTypes, err := instanceCapacities(ctx, args.SystemInstanceTypes)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planNodes(args, workerTypes, systemTypes)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +165,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	if err := checkQuotas(ctx, args, plan); err != nil {
+	if err := checkQuotas(ctx, args, plan, workerTypes, systemTypes); err != nil {
 		return nil, err
 	}
 	c := &Cluster{Plan: plan, Cost: cost}
@@ -261,16 +271,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 func ptr[T any](v T) *T { return &v }
 
 // planNodes sizes both node groups from what EC2 says of their instance
-// types; it runs at preview, so pods that cannot fit fail it.
-func planNodes(ctx *pulumi.Context, args *ClusterArgs) (NodePlan, error) {
-	workerTypes, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes)
-	if err != nil {
-		return NodePlan{}, err
-	}
-	systemTypes, err := instanceCapacities(ctx, args.SystemInstanceTypes)
-	if err != nil {
-		return NodePlan{}, err
-	}
+// types (instanceCapacities); it runs at preview, so pods that cannot fit
+// fail it.
+func planNodes(args *ClusterArgs, workerTypes, systemTypes []InstanceCapacity) (NodePlan, error) {
 	ng := args.NodeGroup
 	workers, err := PlanWorkers(args.Demand, workerTypes, ng.MinSize, ng.DesiredSize, ng.MaxSize)
 	if err != nil {

@@ -71,15 +71,7 @@ type quotaRead struct {
 // before anything is registered, where the stack alone needs more than a
 // quota allows. A read that is denied or fails is a warning: the preview
 // goes on.
-func checkQuotas(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan, opts ...pulumi.InvokeOption) error {
-	workers, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes, opts...)
-	if err != nil {
-		return err
-	}
-	system, err := instanceCapacities(ctx, args.SystemInstanceTypes, opts...)
-	if err != nil {
-		return err
-	}
+func checkQuotas(ctx *pulumi.Context, args *ClusterArgs, plan NodePlan, workers, system []InstanceCapacity, opts ...pulumi.InvokeOption) error {
 	needs, warnings := quotaNeeds(args, plan, workers, system)
 	reads := map[string]quotaRead{}
 	for _, n := range needs {
