@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 )
 
 // cluster is a KWOK control plane started by tools/cluster-up.sh.

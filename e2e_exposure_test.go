@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/testcert"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/testcert"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
 
 // checkLoadTest runs cmd/loadtest as a user would, `--stack local`: it reads

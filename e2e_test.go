@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"

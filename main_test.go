@@ -14,7 +14,7 @@ import (
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/components/ekscluster"
 	"github.com/locust-eks/locust-on-eks/components/resultsbucket"
-	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"

@@ -5,11 +5,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
 // targets lists, for every shipped locustfile, the application it loads (a
-// fake written from that application's source, see internal/fakeapps) and
+// fake written from that application's source, see internal/testsupport/fakeapps) and
 // the endpoints a run must hit. A locustfile missing here fails
 // TestLocustfilesRunDistributed, so a new locustfile comes with its target.
 var targets = map[string]struct {

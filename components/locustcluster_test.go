@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
-	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"

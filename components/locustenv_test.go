@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
 
 // imageEnvVars are the environment variables Locust 2.46.3, the default

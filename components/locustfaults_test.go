@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
 // What a distributed run does when one of its processes dies.

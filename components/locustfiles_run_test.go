@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
 // Every shipped locustfile, run by a real master and two real workers from
 // the rendered specs, against a fake of the application it is written for
-// (internal/fakeapps: built from the applications' own source).
+// (internal/testsupport/fakeapps: built from the applications' own source).
 
 // runResult is what one distributed run left behind.
 type runResult struct {
@@ -67,7 +67,7 @@ func TestLocustfilesRunDistributed(t *testing.T) {
 				t.Parallel()
 				target, ok := targets[name]
 				if !ok {
-					t.Fatalf("locustfiles/%s has no fake target: add its application to targets (faketarget_test.go) and internal/fakeapps", name)
+					t.Fatalf("locustfiles/%s has no fake target: add its application to targets (faketarget_test.go) and internal/testsupport/fakeapps", name)
 				}
 				r := runLocustfile(t, l, name, target.app())
 				if r.masterCode != 0 || slices.ContainsFunc(r.workerCodes, func(c int) bool { return c != 0 }) {

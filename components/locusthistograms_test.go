@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/distribution"
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
 // bucketWidth is the width of Locust's bucket holding ms

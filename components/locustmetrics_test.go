@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
 // scrape reads the master's /metrics as Prometheus does: parsed by

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"

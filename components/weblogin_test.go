@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locust-eks/locust-on-eks/internal/testcert"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/testcert"
 )
 
 // login turns the web login on, as an exposure needs.

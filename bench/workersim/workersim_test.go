@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
 
 // TestSimulatorIsFaithful: a real master, of each Locust version the suite

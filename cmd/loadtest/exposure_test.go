@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/components"
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
-	"github.com/locust-eks/locust-on-eks/internal/testcert"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/testcert"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
 
 // TestResultsInS3: each run's folder goes to the bucket, and a run on

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/distribution"
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
 
 // TestSavedResultsHoldEveryServedRequest: however a run ends, the results the

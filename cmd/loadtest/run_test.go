@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/components"
-	"github.com/locust-eks/locust-on-eks/internal/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
-	"github.com/locust-eks/locust-on-eks/internal/locusttest"
-	"github.com/locust-eks/locust-on-eks/internal/pulumimock"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )

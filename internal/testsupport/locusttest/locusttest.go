@@ -29,7 +29,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locust-eks/locust-on-eks/internal/k8sobject"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 )
 
 // Locust is a Locust installation these tests can start.
