@@ -17,7 +17,7 @@ import (
 // back from kubectl's scale). The edited arguments stay: a container's args
 // is an atomic list that kubectl's patch now owns, and the provider's
 // refresh does not see a change to a field its manager no longer owns
-// (pulumi/pulumi-kubernetes#2404 and #3697, open). The README says so, and
+// (pulumi/pulumi-kubernetes#2404 and #3697, open). docs/cluster.md says so, and
 // how to undo such an edit; the test logs what it finds for the args, so a
 // provider that fixes it shows here.
 func checkDriftRestored(t *testing.T, ctx context.Context, stack auto.Stack, kube *kubectl) {
@@ -49,7 +49,7 @@ func checkDriftRestored(t *testing.T, ctx context.Context, stack auto.Stack, kub
 	}
 	t.Logf("drift restored by up with refresh (%v): workers scaled to 1 -> %d, the deleted Service recreated; the master's edited args restored: %v",
 		up.Summary.ResourceChanges, wantWorkers, argsRestored)
-	// Undo the edit the way the README tells an operator to.
+	// Undo the edit the way docs/cluster.md tells an operator to.
 	if !argsRestored {
 		if _, err := kube.run("", "rollout", "undo", "deployment/loadtest-master"); err != nil {
 			t.Fatal(err)

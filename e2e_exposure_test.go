@@ -116,7 +116,7 @@ func exposedRule(kube *kubectl) string {
 	return string(b)
 }
 
-// checkWebExposure deploys each exposure choice as the README sets it,
+// checkWebExposure deploys each exposure choice as docs/web-ui.md sets it,
 // reads back what the API server stores (the Service or Ingress and the
 // NetworkPolicy), and the address the stack exports; it refuses the unsafe
 // combinations at preview with nothing changed; and going private removes
@@ -153,7 +153,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	t.Logf("internal load balancer: Service loadtest-web stored as an internal NLB from 10.0.0.0/8, webAddress %v", up.Outputs["webAddress"].Value)
 
 	// 1b. Internet-facing for one range, Locust ending TLS itself with a
-	// certificate and key set as the README says.
+	// certificate and key set as docs/web-ui.md says.
 	cert, key := testcert.SelfSigned(t, "locust.example.test")
 	setConfig(t, ctx, stack, map[string]string{"webLoadBalancerScheme": "internet-facing", "webTlsCertificate": cert})
 	setSecret(t, ctx, stack, "webTlsKey", key)

@@ -24,7 +24,7 @@ import (
 )
 
 // checkInterruptedUpRecovers interrupts an `up` in the middle, as a closed
-// laptop or a cancelled CI job would, then recovers the way the README
+// laptop or a cancelled CI job would, then recovers the way docs/recovery.md
 // tells a user to, and checks that the stack converges with nothing left
 // behind in the API server:
 //
@@ -140,7 +140,7 @@ func checkInterruptedUpRecovers(t *testing.T, ctx context.Context, stack auto.St
 				how, at, mended, keptLock, describe(pending), up.Summary.ResourceChanges)
 			continue
 		}
-		// As the README says, with the commands the script printed: import
+		// As docs/recovery.md says, with the commands the script printed: import
 		// a create of a new resource that happened (its import-command
 		// line); a replacement's (its URN still held by the old object in
 		// the state) is deleted, as the script names it, and dropped, as is

@@ -28,7 +28,7 @@ import (
 func TestStateMetadataCutByAKill(t *testing.T) {
 	bin := os.Getenv(e2eBinEnv)
 	if bin == "" {
-		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (README, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)
+		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (docs/testing.md, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)
 	}
 	ctx := context.Background()
 	backendDir, workDir := t.TempDir(), t.TempDir()

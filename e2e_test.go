@@ -42,7 +42,7 @@ const kubernetesPluginVersion = "v4.32.0"
 func TestEndToEnd(t *testing.T) {
 	bin := os.Getenv(e2eBinEnv)
 	if bin == "" {
-		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (README, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)
+		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (docs/testing.md, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)
 	}
 	bin, err := filepath.Abs(bin)
 	if err != nil {
@@ -241,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 	stop()
 
 	// 4b. An up killed or cancelled half way is finished by the next one,
-	// after the recovery the README gives, with nothing orphaned.
+	// after the recovery docs/recovery.md gives, with nothing orphaned.
 	stop = timings.start("interrupted ups: kill, cancel, recover")
 	checkInterruptedUpRecovers(t, ctx, stack, kube, locustfiles, bin, workDir, env)
 	stop()

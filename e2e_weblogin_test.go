@@ -9,7 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 )
 
-// checkWebLogin turns the web login on as the README says, with the
+// checkWebLogin turns the web login on as docs/web-ui.md says, with the
 // password set encrypted, and reads back from the API server what the
 // master runs with: --web-login, the user name, the password only by
 // reference to a Secret that holds it. The password is in no event of the

@@ -10,7 +10,7 @@ import (
 )
 
 // The EKS half of the stack against what AWS and pulumi-eks do on a real
-// `pulumi up`, as far as mocks can show it (README, "What the tests prove").
+// `pulumi up`, as far as mocks can show it (docs/testing.md, "What the tests prove").
 
 // withCaller runs f with sts:GetCallerIdentity answering arn.
 func withCaller(t *testing.T, arn string) {

@@ -29,7 +29,7 @@ var imageEnvVars = []string{
 }
 
 // allowedEnvVars are the Locust settings users may set through extraEnv or
-// secretEnv; the README's "Locust settings in extraEnv" lists them.
+// secretEnv; docs/configuration.md's "Locust settings in extraEnv" lists them.
 var allowedEnvVars = []string{
 	"LOCUST_CONFIG_USERS", "LOCUST_ENABLE_OPENTELEMETRY", "LOCUST_EXCLUDE_TAGS", "LOCUST_EXIT_CODE_ON_ERROR",
 	"LOCUST_EXPECT_WORKERS", "LOCUST_EXPECT_WORKERS_MAX_WAIT", "LOCUST_HEADFUL", "LOCUST_LOGLEVEL",

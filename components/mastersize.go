@@ -2,7 +2,7 @@ package components
 
 import "fmt"
 
-// The master's measured need, from bench/master-capacity.sh (README, "How
+// The master's measured need, from bench/master-capacity.sh (docs/performance.md, "How
 // many workers one master holds"): real 2.12.1 and 2.24.0 masters against
 // simulated workers each reporting 20 requests/s over 100 endpoints, the
 // heavier of the two report sizes measured. The 2.24.0 master, the dearer,

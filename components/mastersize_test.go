@@ -9,7 +9,7 @@ import (
 	apiresource "k8s.io/apimachinery/pkg/api/resource"
 )
 
-// TestMasterResourcesFor pins the sizing at the points the README and
+// TestMasterResourcesFor pins the sizing at the points docs/performance.md and
 // Pulumi.yaml quote.
 func TestMasterResourcesFor(t *testing.T) {
 	for _, tc := range []struct {
@@ -31,16 +31,16 @@ func TestMasterResourcesFor(t *testing.T) {
 	}
 }
 
-// TestMasterSizingCoversTheMeasurement reads the measured table in the
-// README (bench/master-capacity.sh on real masters) and checks that for
+// TestMasterSizingCoversTheMeasurement reads the measured table in
+// docs/performance.md (bench/master-capacity.sh on real masters) and checks that for
 // every row the master's sized requests are at least twice what it used:
 // new measurements that need more fail here until the sizing follows.
 func TestMasterSizingCoversTheMeasurement(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	doc, err := os.ReadFile("../docs/performance.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, _ := strings.Cut(string(readme), "## How many workers one master holds")
+	_, section, _ := strings.Cut(string(doc), "## How many workers one master holds")
 	section, _, _ = strings.Cut(section, "\n## ")
 	rows := 0
 	for _, line := range strings.Split(section, "\n") {
@@ -52,7 +52,7 @@ func TestMasterSizingCoversTheMeasurement(t *testing.T) {
 		cpu, err2 := strconv.ParseFloat(strings.TrimSuffix(cells[4], "%"), 64)
 		mib, err3 := strconv.ParseFloat(strings.TrimSuffix(cells[5], " MiB"), 64)
 		if err1 != nil || err2 != nil || err3 != nil {
-			t.Fatalf("cannot read the README row %q", line)
+			t.Fatalf("cannot read the row of docs/performance.md %q", line)
 		}
 		rows++
 		sized := MasterResourcesFor(workers)
@@ -67,6 +67,6 @@ func TestMasterSizingCoversTheMeasurement(t *testing.T) {
 		}
 	}
 	if rows < 10 {
-		t.Fatalf("read %d measured rows from the README's table, want the whole curve", rows)
+		t.Fatalf("read %d measured rows from docs/performance.md's table, want the whole curve", rows)
 	}
 }

@@ -160,7 +160,7 @@ func undeclaredProblems(keys []string, decls func(string) bool) []Problem {
 					"'` and set it with `pulumi config set " + secret + "--path '" + key + "' VALUE`"})
 		default:
 			problems = append(problems, Problem{Key: key, Value: "a key Pulumi.yaml does not declare (value not shown)",
-				Allowed: "the program never reads it: check its spelling against the README's config reference, or remove it with `pulumi config rm '" + key + "'`"})
+				Allowed: "the program never reads it: check its spelling against the config reference in docs/configuration.md, or remove it with `pulumi config rm '" + key + "'`"})
 		}
 	}
 	return problems

@@ -136,7 +136,7 @@ func (p *parser) envList(key string) []EnvVar {
 		case !found:
 			p.fail(key, quote(raw), "each entry must be NAME=value")
 		case err != nil:
-			p.fail(key, quote(raw), "NAME must be a valid environment variable name, neither one the stack sets itself (targetHost, locustfiles, master wiring) nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
+			p.fail(key, quote(raw), "NAME must be a valid environment variable name, neither one the stack sets itself (targetHost, locustfiles, master wiring) nor a Locust setting that breaks the cluster (docs/configuration.md, \"Locust settings in extraEnv\"): "+err.Error())
 		case seen[name]:
 			p.fail(key, quote(raw), name+" is given more than once")
 		default:
@@ -186,7 +186,7 @@ func (p *parser) secretEnv(plain []EnvVar) []EnvVar {
 		value, isString := entries[name].(string)
 		switch err := components.ValidateEnvName(name, true); {
 		case err != nil:
-			p.fail("secretEnv", secretEnvName(name), "each name must be a valid environment variable name and Secret key, neither one the stack sets itself nor a Locust setting that breaks the cluster (README: \"Locust settings in extraEnv\"): "+err.Error())
+			p.fail("secretEnv", secretEnvName(name), "each name must be a valid environment variable name and Secret key, neither one the stack sets itself nor a Locust setting that breaks the cluster (docs/configuration.md, \"Locust settings in extraEnv\"): "+err.Error())
 		case taken[name]:
 			p.fail("secretEnv", quote(name), name+" is also set in extraEnv; set it in one of them")
 		case !isString:
@@ -313,7 +313,7 @@ func (p *parser) workers() int {
 	raw := p.str("workers")
 	if n, err := strconv.Atoi(raw); err == nil && n > maxWorkers {
 		p.fail("workers", quote(raw), fmt.Sprintf("must be at most %d: one Locust master was measured holding %d workers "+
-			"(README, How many workers one master holds), not more. For more load, give each worker more users and more CPU "+
+			"(docs/performance.md, How many workers one master holds), not more. For more load, give each worker more users and more CPU "+
 			"(workerCpuRequest, a larger nodeInstanceTypes); Locust's --processes does not combine with a master", maxWorkers, maxWorkers))
 		return n
 	}

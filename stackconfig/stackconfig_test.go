@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -554,19 +555,34 @@ func TestMasterSizedFromWorkers(t *testing.T) {
 	}
 }
 
-// TestREADMEDocumentsEveryKey keeps the README's config reference complete.
-func TestREADMEDocumentsEveryKey(t *testing.T) {
+// TestConfigReferenceDocumentsEveryKey keeps the config reference in
+// docs/configuration.md and Pulumi.yaml's declarations the same set of keys.
+func TestConfigReferenceDocumentsEveryKey(t *testing.T) {
 	decls, err := ReadDeclarations(projectDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(projectDir + "/README.md")
+	doc, err := os.ReadFile(projectDir + "/docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, reference, found := strings.Cut(string(doc), "\n## Config reference\n")
+	if !found {
+		t.Fatal("docs/configuration.md has no section \"## Config reference\"")
+	}
+	reference, _, _ = strings.Cut(reference, "\n## ")
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(reference, -1) {
+		rows[m[1]] = true
+	}
 	for key := range decls {
-		if !strings.Contains(string(readme), "| `"+key+"` |") {
-			t.Errorf("README.md's config reference has no row for %s", key)
+		if !rows[key] {
+			t.Errorf("docs/configuration.md's config reference has no row for %s", key)
+		}
+	}
+	for key := range rows {
+		if _, declared := decls[key]; !declared {
+			t.Errorf("docs/configuration.md's config reference has a row for %s, which Pulumi.yaml does not declare", key)
 		}
 	}
 }

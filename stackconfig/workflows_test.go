@@ -585,22 +585,22 @@ func TestDeployRefreshes(t *testing.T) {
 // TestSessionsWithinTheRolesMaximum: AssumeRoleWithWebIdentity fails when
 // DurationSeconds exceeds the role's MaxSessionDuration ("If you specify a
 // value higher than this setting, the operation fails", AWS STS API
-// reference, AssumeRoleWithWebIdentity, DurationSeconds). The README gives
+// reference, AssumeRoleWithWebIdentity, DurationSeconds). docs/ci.md gives
 // that maximum once (--max-session-duration); no workflow may ask for more,
 // and each job's session must last as long as the job may run, or its
 // credentials expire mid-update. Before, campaign.yml asked for 10800 while
-// the README set 7200.
+// the README set 7200 (the text now in docs/ci.md).
 func TestSessionsWithinTheRolesMaximum(t *testing.T) {
-	documented := regexp.MustCompile(`--max-session-duration (\d+)`).FindAllStringSubmatch(readFile(t, "README.md"), -1)
+	documented := regexp.MustCompile(`--max-session-duration (\d+)`).FindAllStringSubmatch(readFile(t, "docs/ci.md"), -1)
 	if len(documented) == 0 {
-		t.Fatal("the README gives no --max-session-duration for the deploy role")
+		t.Fatal("docs/ci.md gives no --max-session-duration for the deploy role")
 	}
 	maximum := 0
 	for _, m := range documented {
 		n := 0
 		fmt.Sscan(m[1], &n)
 		if maximum != 0 && n != maximum {
-			t.Errorf("the README gives two maximum session durations, %d and %d; keep one", maximum, n)
+			t.Errorf("docs/ci.md gives two maximum session durations, %d and %d; keep one", maximum, n)
 		}
 		maximum = n
 	}
@@ -632,7 +632,7 @@ func TestSessionsWithinTheRolesMaximum(t *testing.T) {
 				}
 				checked++
 				if seconds > maximum {
-					t.Errorf("%s %s asks for a %d s session; the README sets the role's maximum to %d: STS refuses it", name, jobName, seconds, maximum)
+					t.Errorf("%s %s asks for a %d s session; docs/ci.md sets the role's maximum to %d: STS refuses it", name, jobName, seconds, maximum)
 				}
 				if j.Timeout*60 > seconds {
 					t.Errorf("%s %s may run %d minutes on a %d s session", name, jobName, j.Timeout, seconds)
@@ -1088,8 +1088,8 @@ func TestDeployJobsGuardAndMarkTheirDeploys(t *testing.T) {
 			t.Errorf("test.yml %s calls deploy.yml with permissions %v; a called workflow gets no more than its caller's, and the guard needs deployments: read", name, j.Permissions)
 		}
 	}
-	if readme := readFile(t, "README.md"); !strings.Contains(readme, "`deployments: read`") {
-		t.Error("the README's list of workflow permissions lacks deployments: read")
+	if doc := readFile(t, "docs/ci.md"); !strings.Contains(doc, "`deployments: read`") {
+		t.Error("docs/ci.md's list of workflow permissions lacks deployments: read")
 	}
 }
 

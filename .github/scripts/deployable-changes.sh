@@ -44,7 +44,7 @@ sha=$1
 shift
 out=${GITHUB_OUTPUT:-/dev/stdout}
 # What a deploy deploys: the program, its config and the locustfiles.
-# README, workflow and test edits deploy nothing. The program's own
+# README, docs, workflow and test edits deploy nothing. The program's own
 # packages are those `go list -deps .` names (a test in stackconfig keeps
 # this list in step with it).
 paths=(main.go go.mod go.sum 'Pulumi.yaml' 'Pulumi.*.yaml' components stackconfig internal/stackexpiry locustfiles)

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Looks at what an interrupted update left behind (a cancelled or timed-out
-# job, a killed runner) and clears what facts show to be dead (README: An
-# interrupted up).
+# job, a killed runner) and clears what facts show to be dead (docs/recovery.md).
 #
 #   recover-interrupted.sh [--dead-host HOST] [--before up|destroy] STACK
 #   recover-interrupted.sh --after-destroy STACK
@@ -194,11 +193,11 @@ if [[ -n "$root" || -n "$bucket" ]]; then
       echo "Stack $stack: a lock $age minutes old, older than any update may run ($stale_minutes): its update was killed ($who). Removing it. Its file: $key"
       delete_lock "$key"
     else
-      echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays ($who; $next fails on it; see README: An interrupted up)."
+      echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays ($who; $next fails on it; see docs/recovery.md)."
     fi
   done <<<"$keys"
 elif [[ -n "$dead_host" ]]; then
-  echo "Stack $stack is on Pulumi Cloud, which keeps no lock file: an update the job on $dead_host left running stays in progress until cancelled in the Pulumi console or with pulumi cancel --stack $stack (README: An interrupted up)."
+  echo "Stack $stack is on Pulumi Cloud, which keeps no lock file: an update the job on $dead_host left running stays in progress until cancelled in the Pulumi console or with pulumi cancel --stack $stack (docs/recovery.md)."
 fi
 
 # export_state reads the state into $state; on file:// it first mends what
@@ -250,7 +249,7 @@ if ! $exported; then
   if [[ -n "$root" ]] && grep -Eq 'failed to load checkpoint: .*(EOF|unexpected end of JSON input|invalid character|cannot unmarshal)' "$err"; then
     dir="$root/.pulumi/stacks/$project"
     [[ -e "$dir/$stack.json.bak" ]] || dir="$root/.pulumi/stacks"
-    echo "::error::Stack $stack: its state file cannot be read: $(cat "$err"). A CLI killed while writing it can leave it so. Compare the backup with it first (diff $dir/$stack.json.bak $dir/$stack.json): the backup is the state before the last write, so what that write recorded is lost when it is put back. Then put it back (cp $dir/$stack.json.bak $dir/$stack.json) and run this again (README: An interrupted up)."
+    echo "::error::Stack $stack: its state file cannot be read: $(cat "$err"). A CLI killed while writing it can leave it so. Compare the backup with it first (diff $dir/$stack.json.bak $dir/$stack.json): the backup is the state before the last write, so what that write recorded is lost when it is put back. Then put it back (cp $dir/$stack.json.bak $dir/$stack.json) and run this again (docs/recovery.md)."
   else
     echo "::error::Stack $stack: pulumi stack export failed: $(cat "$err")"
   fi
@@ -328,7 +327,7 @@ if [[ -n "$creates" && "$mode" == destroy ]]; then
   exit 0
 fi
 if [[ -n "$creates" ]]; then
-  echo "::error::Stack $stack: an interrupted update was creating resources that may or may not exist. For each one below, look in AWS (or kubectl for a Kubernetes object); then, on a machine logged in to the backend, run the import-command line of each that exists and the clear-command line for the rest (README: An interrupted up):"
+  echo "::error::Stack $stack: an interrupted update was creating resources that may or may not exist. For each one below, look in AWS (or kubectl for a Kubernetes object); then, on a machine logged in to the backend, run the import-command line of each that exists and the clear-command line for the rest (docs/recovery.md):"
   describe_creates
   printf 'clear-command: pulumi refresh --stack %q --yes --clear-pending-creates\n' "$stack"
   echo "Then run this workflow again."

@@ -97,7 +97,7 @@ func TestSimulatorIsFaithful(t *testing.T) {
 }
 
 // TestMasterCapacityScript runs bench/master-capacity.sh briefly, as the
-// README's measurement does at length: for each Locust version it must
+// measurement in docs/performance.md does at length: for each Locust version it must
 // print one row in which the master saw every worker ready, marked none
 // missing, counted exactly what was reported, and showed the lag probe in
 // both views.

@@ -199,7 +199,7 @@ func judgeQuotas(needs []quotaNeed, reads map[string]quotaRead) (warnings []stri
 				why = r.err.Error()
 			}
 			warnings = append(warnings, fmt.Sprintf("Could not read the service quota %s (%s, code %s; servicequotas:GetServiceQuota and "+
-				"servicequotas:GetAWSDefaultServiceQuota, see the README's role permissions): %s. Not checked: this stack needs %d (%s).",
+				"servicequotas:GetAWSDefaultServiceQuota, see docs/ci.md, What the roles must be allowed to do): %s. Not checked: this stack needs %d (%s).",
 				n.name, n.service, n.code, why, n.Need, n.Detail))
 			continue
 		}

@@ -163,7 +163,7 @@ func judgeVersion(version string, offered []eksRelease, readErr error, now time.
 func judgeByTable(version string, readErr error, now time.Time) (versionVerdict, error) {
 	table := fallbackCalendar
 	v := versionVerdict{Warnings: []string{fmt.Sprintf("Could not ask EKS which Kubernetes versions it offers (eks:DescribeClusterVersions; "+
-		"the deploy role needs it, see the README's role permissions): %v. kubernetesVersion %s is judged instead against this program's "+
+		"the deploy role needs it, see docs/ci.md, What the roles must be allowed to do): %v. kubernetesVersion %s is judged instead against this program's "+
 		"table of EKS dates (components/ekscluster/versions.go), which may be out of date.", readErr, version)}}
 	i := slices.IndexFunc(table, func(r eksRelease) bool { return r.Version == version })
 	oldest, newest := table[0], table[len(table)-1]

@@ -47,7 +47,7 @@ func gateRates(seed uint64, noise float64, baselineRuns int, effectPct float64) 
 // the default settings (the last 5 passing runs, a 10% effect size), how
 // often it fails an unchanged system and how often it catches a 15% slower
 // p95, at three levels of run-to-run noise, against the one-run gate
-// (judging against the previous run alone), on the same draws. The README
+// (judging against the previous run alone), on the same draws. docs/load-tests.md
 // publishes this table.
 func TestGateKnowsNoise(t *testing.T) {
 	t.Logf("%-22s %-12s %-12s %-12s %-12s", "p95 run-to-run noise", "5 runs: FA", "5 runs: det", "1 run: FA", "1 run: det")
