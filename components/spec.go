@@ -136,14 +136,8 @@ func (s *clusterSpec) validateIdentity(args *LocustClusterArgs) error {
 // and each other, and keeps them on s.
 func (s *clusterSpec) takeWebAccess(args *LocustClusterArgs) error {
 	if l := args.WebLogin; l != nil {
-		if err := ValidateWebLoginImage(s.image); err != nil {
-			return fmt.Errorf("image %q with WebLogin: %w", s.image, err)
-		}
-		if err := ValidateWebUsername(l.Username); err != nil {
-			return fmt.Errorf("WebLogin username %q: %w", l.Username, err)
-		}
-		if l.Password == nil {
-			return fmt.Errorf("WebLogin needs a password")
+		if err := l.validate(s.image); err != nil {
+			return err
 		}
 		s.webLogin = l
 	}
@@ -152,6 +146,21 @@ func (s *clusterSpec) takeWebAccess(args *LocustClusterArgs) error {
 			return fmt.Errorf("WebExposure: %w", err)
 		}
 		s.exposure = e
+	}
+	return nil
+}
+
+// validate checks a web login on its own and against the image, whose
+// Locust must have --web-login.
+func (l *WebLogin) validate(image string) error {
+	if err := ValidateWebLoginImage(image); err != nil {
+		return fmt.Errorf("image %q with WebLogin: %w", image, err)
+	}
+	if err := ValidateWebUsername(l.Username); err != nil {
+		return fmt.Errorf("WebLogin username %q: %w", l.Username, err)
+	}
+	if l.Password == nil {
+		return fmt.Errorf("WebLogin needs a password")
 	}
 	return nil
 }
