@@ -210,13 +210,6 @@ type Toleration struct {
 	Key, Operator, Value, Effect string
 }
 
-// WebLogin are the web UI's credentials. The password reaches the master
-// through a Kubernetes Secret, never its pod spec.
-type WebLogin struct {
-	Username string
-	Password pulumi.StringInput
-}
-
 // LocustCluster is a distributed Locust deployment: locustfile ConfigMap,
 // master Deployment and Service, worker Deployment.
 type LocustCluster struct {

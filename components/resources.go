@@ -64,37 +64,6 @@ func (r resourceBuilder) secretEnv(namespace pulumi.StringOutput, vars []EnvVar)
 	}, r.parent)
 }
 
-// webLoginSecret holds the web login's password, auto-named like secretEnv:
-// a new password means a new Secret, and the master rolls onto it.
-func (r resourceBuilder) webLoginSecret(namespace pulumi.StringOutput, login *WebLogin) (*corev1.Secret, error) {
-	return corev1.NewSecret(r.ctx, r.spec.name+"-web-login", &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Annotations: stackOwned(),
-			Namespace:   namespace,
-			Labels:      pulumi.ToStringMap(r.spec.labels("master")),
-		},
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.ToSecret(pulumi.StringMap{webPasswordKey: login.Password}).(pulumi.StringMapOutput),
-	}, r.parent)
-}
-
-// webPasswordKey is the web login Secret's key of the password.
-const webPasswordKey = "password"
-
-// webLoginEnv gives the master the login's credentials, the password by
-// reference to its Secret; the plugin reads them (locust_eks_worker.py).
-func (s *clusterSpec) webLoginEnv(secret *corev1.Secret) []corev1.EnvVarInput {
-	if secret == nil {
-		return nil
-	}
-	return []corev1.EnvVarInput{
-		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_USERNAME"), Value: pulumi.String(s.webLogin.Username)},
-		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_PASSWORD"), ValueFrom: &corev1.EnvVarSourceArgs{
-			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secret.Metadata.Name(), Key: pulumi.String(webPasswordKey)},
-		}},
-	}
-}
-
 func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.Service, error) {
 	s := r.spec
 	return corev1.NewService(r.ctx, s.name+"-master", &corev1.ServiceArgs{

@@ -150,21 +150,6 @@ func (s *clusterSpec) takeWebAccess(args *LocustClusterArgs) error {
 	return nil
 }
 
-// validate checks a web login on its own and against the image, whose
-// Locust must have --web-login.
-func (l *WebLogin) validate(image string) error {
-	if err := ValidateWebLoginImage(image); err != nil {
-		return fmt.Errorf("image %q with WebLogin: %w", image, err)
-	}
-	if err := ValidateWebUsername(l.Username); err != nil {
-		return fmt.Errorf("WebLogin username %q: %w", l.Username, err)
-	}
-	if l.Password == nil {
-		return fmt.Errorf("WebLogin needs a password")
-	}
-	return nil
-}
-
 // validateWorkload checks the workers and the files they run: the
 // locustfiles must fit one ConfigMap beside the worker plugin, under names
 // a ConfigMap takes, and hold every file Run names.
