@@ -30,10 +30,6 @@ const (
 // in master and worker containers.
 const LocustfileMountPath = "/mnt/locust"
 
-// MetricsPath is where the component's plugin serves Prometheus metrics on
-// the master's web port (METRICS_PATH in locust_eks_worker.py).
-const MetricsPath = "/metrics"
-
 // WorkerPluginFile is the file the component mounts beside the locustfiles
 // and loads after them: when Kubernetes stops a worker (SIGTERM), it sends
 // the master the samples since its last report before quitting, which

@@ -2,7 +2,6 @@ package components
 
 import (
 	"maps"
-	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -102,22 +101,6 @@ func (s *clusterSpec) workerSpread() corev1.TopologySpreadConstraintArray {
 			LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))},
 		},
 	}
-}
-
-// scrapeAnnotations are the de facto Prometheus scrape annotations for the
-// master pod (Prometheus' kubernetes_sd example configuration relabels on
-// them): the plugin's /metrics on the web port.
-func (s *clusterSpec) scrapeAnnotations() pulumi.StringMap {
-	annotations := pulumi.StringMap{
-		"prometheus.io/scrape": pulumi.String("true"),
-		"prometheus.io/port":   pulumi.String(strconv.Itoa(WebPort)),
-		"prometheus.io/path":   pulumi.String(s.exposure.basePath() + MetricsPath),
-	}
-	if scheme := schemeIfHTTPS(s.webScheme()); scheme != nil {
-		// Prometheus' example configuration relabels __scheme__ from it.
-		annotations["prometheus.io/scheme"] = scheme.(pulumi.StringInput)
-	}
-	return annotations
 }
 
 func (r Resources) args() *corev1.ResourceRequirementsArgs {

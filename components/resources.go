@@ -263,20 +263,6 @@ func (s *clusterSpec) masterIngressRules() networkingv1.NetworkPolicyIngressRule
 	return rules
 }
 
-// metricsClients are the pods of the metrics namespaces (Prometheus), by
-// the label Kubernetes puts on every namespace, kubernetes.io/metadata.name;
-// none when no namespace is named.
-func (s *clusterSpec) metricsClients() networkingv1.NetworkPolicyPeerArray {
-	if len(s.metricsNamespaces) == 0 {
-		return nil
-	}
-	return networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
-		MatchExpressions: metav1.LabelSelectorRequirementArray{metav1.LabelSelectorRequirementArgs{
-			Key: pulumi.String("kubernetes.io/metadata.name"), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(s.metricsNamespaces),
-		}},
-	}}}
-}
-
 // egressRules let the pods reach the EgressCIDRs, the workers their master,
 // and all of them the cluster DNS.
 func (s *clusterSpec) egressRules() networkingv1.NetworkPolicyEgressRuleArray {
