@@ -109,13 +109,7 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 	}
 	template := s.podTemplate("master", files, secretEnv, s.webLoginEnv(webLogin), container)
 	if webTLS != nil {
-		container.VolumeMounts = append(container.VolumeMounts.(corev1.VolumeMountArray),
-			corev1.VolumeMountArgs{Name: pulumi.String("web-tls"), MountPath: pulumi.String(webTLSMountPath), ReadOnly: pulumi.Bool(true)})
-		pod := template.Spec.(*corev1.PodSpecArgs)
-		pod.Volumes = append(pod.Volumes.(corev1.VolumeArray), corev1.VolumeArgs{
-			Name:   pulumi.String("web-tls"),
-			Secret: &corev1.SecretVolumeSourceArgs{SecretName: webTLS.Metadata.Name()},
-		})
+		mountWebTLS(container, template, webTLS)
 	}
 	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
