@@ -1,8 +1,6 @@
 package components
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -254,33 +252,4 @@ func imageTag(image string) string {
 		return tagged.Tag()
 	}
 	return ""
-}
-
-// ValidateCertificatePEM checks a certificate chain in PEM, leaf first, as
-// Locust's --tls-cert takes it (Python's ssl load_cert_chain): at least one
-// CERTIFICATE block, each parsing as X.509, and nothing else in the text.
-func ValidateCertificatePEM(chain string) error {
-	rest := []byte(chain)
-	n := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return fmt.Errorf("it holds a %s block; only CERTIFICATE blocks belong here (the key goes in its own secret value)", block.Type)
-		}
-		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return fmt.Errorf("certificate %d: %w", n+1, err)
-		}
-		n++
-	}
-	switch {
-	case n == 0:
-		return errors.New("it holds no PEM CERTIFICATE block")
-	case strings.TrimSpace(string(rest)) != "":
-		return errors.New("it has text after its last PEM block")
-	}
-	return nil
 }

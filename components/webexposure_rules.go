@@ -1,6 +1,8 @@
 package components
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -30,6 +32,35 @@ func ValidateCertificateARN(arn, region string) error {
 		return errors.New("it is not an ACM certificate ARN, like arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012")
 	case region != "" && m[1] != region:
 		return fmt.Errorf("the certificate is in %s, and the load balancer in %s takes only certificates of its own region", m[1], region)
+	}
+	return nil
+}
+
+// ValidateCertificatePEM checks a certificate chain in PEM, leaf first, as
+// Locust's --tls-cert takes it (Python's ssl load_cert_chain): at least one
+// CERTIFICATE block, each parsing as X.509, and nothing else in the text.
+func ValidateCertificatePEM(chain string) error {
+	rest := []byte(chain)
+	n := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return fmt.Errorf("it holds a %s block; only CERTIFICATE blocks belong here (the key goes in its own secret value)", block.Type)
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		n++
+	}
+	switch {
+	case n == 0:
+		return errors.New("it holds no PEM CERTIFICATE block")
+	case strings.TrimSpace(string(rest)) != "":
+		return errors.New("it has text after its last PEM block")
 	}
 	return nil
 }
