@@ -30,10 +30,6 @@ const (
 // in master and worker containers.
 const LocustfileMountPath = "/mnt/locust"
 
-// MetricsPath is where the component's plugin serves Prometheus metrics on
-// the master's web port (METRICS_PATH in locust_eks_worker.py).
-const MetricsPath = "/metrics"
-
 // WorkerPluginFile is the file the component mounts beside the locustfiles
 // and loads after them: when Kubernetes stops a worker (SIGTERM), it sends
 // the master the samples since its last report before quitting, which
@@ -208,13 +204,6 @@ type Placement struct {
 // toleration does. Operator is "Equal" (the default) or "Exists".
 type Toleration struct {
 	Key, Operator, Value, Effect string
-}
-
-// WebLogin are the web UI's credentials. The password reaches the master
-// through a Kubernetes Secret, never its pod spec.
-type WebLogin struct {
-	Username string
-	Password pulumi.StringInput
 }
 
 // LocustCluster is a distributed Locust deployment: locustfile ConfigMap,

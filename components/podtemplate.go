@@ -1,7 +1,7 @@
 package components
 
 import (
-	"strconv"
+	"maps"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -11,6 +11,55 @@ import (
 // podTemplate completes container for role and wraps it in a pod template
 // that mounts files and, when secretEnv is not nil, takes its variables.
 func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEnv *corev1.Secret, roleEnv []corev1.EnvVarInput, container *corev1.ContainerArgs) *corev1.PodTemplateSpecArgs {
+	s.completeContainer(role, secretEnv, roleEnv, container)
+	pod := &corev1.PodSpecArgs{
+		// Service links would inject variables such as LOCUST_*_PORT=tcp://...
+		// for every Service in the namespace; Locust parses those as flags.
+		EnableServiceLinks:           pulumi.Bool(false),
+		AutomountServiceAccountToken: pulumi.Bool(false),
+		SecurityContext: &corev1.PodSecurityContextArgs{
+			RunAsNonRoot:   pulumi.Bool(true),
+			RunAsUser:      pulumi.Int(locustUID),
+			RunAsGroup:     pulumi.Int(locustUID),
+			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+		},
+		NodeSelector:                  pulumi.ToStringMap(s.placement[role].NodeSelector),
+		Tolerations:                   tolerations(s.placement[role].Tolerations),
+		TerminationGracePeriodSeconds: pulumi.Int(terminationGracePeriodSeconds),
+		Containers:                    corev1.ContainerArray{container},
+		Volumes: corev1.VolumeArray{
+			corev1.VolumeArgs{
+				Name: pulumi.String("locustfiles"),
+				ConfigMap: &corev1.ConfigMapVolumeSourceArgs{
+					Name: files.Metadata.Name(),
+				},
+			},
+			corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+		},
+	}
+	if role == "worker" {
+		pod.TopologySpreadConstraints = s.workerSpread()
+	}
+
+	annotations := pulumi.StringMap{
+		"locust-eks/locustfiles-sha256": pulumi.String(s.checksum),
+	}
+	if role == "master" {
+		maps.Copy(annotations, s.scrapeAnnotations())
+	}
+	return &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Labels:      pulumi.ToStringMap(s.labels(role)),
+			Annotations: annotations,
+		},
+		Spec: pod,
+	}
+}
+
+// completeContainer gives container what every Locust container has: the
+// image and command, the target and the env, the mounts, and a locked-down
+// security context.
+func (s *clusterSpec) completeContainer(role string, secretEnv *corev1.Secret, roleEnv []corev1.EnvVarInput, container *corev1.ContainerArgs) {
 	env := corev1.EnvVarArray{
 		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_HOST"), Value: s.targetHost},
 	}
@@ -39,66 +88,18 @@ func (s *clusterSpec) podTemplate(role string, files *corev1.ConfigMap, secretEn
 		ReadOnlyRootFilesystem:   pulumi.Bool(true),
 		Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
 	}
+}
 
-	pod := &corev1.PodSpecArgs{
-		// Service links would inject variables such as LOCUST_*_PORT=tcp://...
-		// for every Service in the namespace; Locust parses those as flags.
-		EnableServiceLinks:           pulumi.Bool(false),
-		AutomountServiceAccountToken: pulumi.Bool(false),
-		SecurityContext: &corev1.PodSecurityContextArgs{
-			RunAsNonRoot:   pulumi.Bool(true),
-			RunAsUser:      pulumi.Int(locustUID),
-			RunAsGroup:     pulumi.Int(locustUID),
-			SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
+// workerSpread spreads workers over nodes so that one node's CPU does not
+// cap the whole test; ScheduleAnyway keeps small clusters usable.
+func (s *clusterSpec) workerSpread() corev1.TopologySpreadConstraintArray {
+	return corev1.TopologySpreadConstraintArray{
+		corev1.TopologySpreadConstraintArgs{
+			MaxSkew:           pulumi.Int(1),
+			TopologyKey:       pulumi.String("kubernetes.io/hostname"),
+			WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
+			LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))},
 		},
-		NodeSelector:                  pulumi.ToStringMap(s.placement[role].NodeSelector),
-		Tolerations:                   tolerations(s.placement[role].Tolerations),
-		TerminationGracePeriodSeconds: pulumi.Int(terminationGracePeriodSeconds),
-		Containers:                    corev1.ContainerArray{container},
-		Volumes: corev1.VolumeArray{
-			corev1.VolumeArgs{
-				Name: pulumi.String("locustfiles"),
-				ConfigMap: &corev1.ConfigMapVolumeSourceArgs{
-					Name: files.Metadata.Name(),
-				},
-			},
-			corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-		},
-	}
-	if role == "worker" {
-		// Spread workers over nodes so that one node's CPU does not cap the
-		// whole test; ScheduleAnyway keeps small clusters usable.
-		pod.TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{
-			corev1.TopologySpreadConstraintArgs{
-				MaxSkew:           pulumi.Int(1),
-				TopologyKey:       pulumi.String("kubernetes.io/hostname"),
-				WhenUnsatisfiable: pulumi.String("ScheduleAnyway"),
-				LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))},
-			},
-		}
-	}
-
-	annotations := pulumi.StringMap{
-		"locust-eks/locustfiles-sha256": pulumi.String(s.checksum),
-	}
-	if role == "master" {
-		// The de facto scrape annotations (Prometheus' kubernetes_sd
-		// example configuration relabels on them): the plugin's /metrics on
-		// the web port.
-		annotations["prometheus.io/scrape"] = pulumi.String("true")
-		annotations["prometheus.io/port"] = pulumi.String(strconv.Itoa(WebPort))
-		annotations["prometheus.io/path"] = pulumi.String(s.exposure.basePath() + MetricsPath)
-		if scheme := schemeIfHTTPS(s.webScheme()); scheme != nil {
-			// Prometheus' example configuration relabels __scheme__ from it.
-			annotations["prometheus.io/scheme"] = scheme.(pulumi.StringInput)
-		}
-	}
-	return &corev1.PodTemplateSpecArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Labels:      pulumi.ToStringMap(s.labels(role)),
-			Annotations: annotations,
-		},
-		Spec: pod,
 	}
 }
 

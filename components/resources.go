@@ -64,37 +64,6 @@ func (r resourceBuilder) secretEnv(namespace pulumi.StringOutput, vars []EnvVar)
 	}, r.parent)
 }
 
-// webLoginSecret holds the web login's password, auto-named like secretEnv:
-// a new password means a new Secret, and the master rolls onto it.
-func (r resourceBuilder) webLoginSecret(namespace pulumi.StringOutput, login *WebLogin) (*corev1.Secret, error) {
-	return corev1.NewSecret(r.ctx, r.spec.name+"-web-login", &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Annotations: stackOwned(),
-			Namespace:   namespace,
-			Labels:      pulumi.ToStringMap(r.spec.labels("master")),
-		},
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.ToSecret(pulumi.StringMap{webPasswordKey: login.Password}).(pulumi.StringMapOutput),
-	}, r.parent)
-}
-
-// webPasswordKey is the web login Secret's key of the password.
-const webPasswordKey = "password"
-
-// webLoginEnv gives the master the login's credentials, the password by
-// reference to its Secret; the plugin reads them (locust_eks_worker.py).
-func (s *clusterSpec) webLoginEnv(secret *corev1.Secret) []corev1.EnvVarInput {
-	if secret == nil {
-		return nil
-	}
-	return []corev1.EnvVarInput{
-		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_USERNAME"), Value: pulumi.String(s.webLogin.Username)},
-		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_PASSWORD"), ValueFrom: &corev1.EnvVarSourceArgs{
-			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secret.Metadata.Name(), Key: pulumi.String(webPasswordKey)},
-		}},
-	}
-}
-
 func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.Service, error) {
 	s := r.spec
 	return corev1.NewService(r.ctx, s.name+"-master", &corev1.ServiceArgs{
@@ -140,13 +109,7 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 	}
 	template := s.podTemplate("master", files, secretEnv, s.webLoginEnv(webLogin), container)
 	if webTLS != nil {
-		container.VolumeMounts = append(container.VolumeMounts.(corev1.VolumeMountArray),
-			corev1.VolumeMountArgs{Name: pulumi.String("web-tls"), MountPath: pulumi.String(webTLSMountPath), ReadOnly: pulumi.Bool(true)})
-		pod := template.Spec.(*corev1.PodSpecArgs)
-		pod.Volumes = append(pod.Volumes.(corev1.VolumeArray), corev1.VolumeArgs{
-			Name:   pulumi.String("web-tls"),
-			Secret: &corev1.SecretVolumeSourceArgs{SecretName: webTLS.Metadata.Name()},
-		})
+		mountWebTLS(container, template, webTLS)
 	}
 	return appsv1.NewDeployment(r.ctx, s.name+"-master", &appsv1.DeploymentArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -220,60 +183,17 @@ func (r resourceBuilder) disruptionBudget(namespace pulumi.StringOutput, role st
 // filter); egress open unless EgressCIDRs narrows it.
 func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*networkingv1.NetworkPolicy, error) {
 	s := r.spec
-	instance := map[string]string{"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": s.name}
-	tcp := func(port int) networkingv1.NetworkPolicyPortArgs {
-		return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
-	}
-	policy := func(suffix string, spec *networkingv1.NetworkPolicySpecArgs) (*networkingv1.NetworkPolicy, error) {
-		return networkingv1.NewNetworkPolicy(r.ctx, s.name+"-"+suffix, &networkingv1.NetworkPolicyArgs{
-			Metadata: &metav1.ObjectMetaArgs{
-				Annotations: stackOwned(),
-				Name:        pulumi.String(s.name + "-" + suffix),
-				Namespace:   namespace,
-				Labels:      pulumi.ToStringMap(s.labels("")),
-			},
-			Spec: spec,
-		}, r.parent)
-	}
-	deny, err := policy("deny-ingress", &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(instance)},
+	deny, err := r.networkPolicy(namespace, "deny-ingress", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.instanceSelector())},
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The web port: this namespace's pods, and the pods of the metrics
-	// namespaces (Prometheus), by the label Kubernetes puts on every
-	// namespace, kubernetes.io/metadata.name.
-	webClients := networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}}
-	if len(s.metricsNamespaces) > 0 {
-		webClients = append(webClients, networkingv1.NetworkPolicyPeerArgs{NamespaceSelector: &metav1.LabelSelectorArgs{
-			MatchExpressions: metav1.LabelSelectorRequirementArray{metav1.LabelSelectorRequirementArgs{
-				Key: pulumi.String("kubernetes.io/metadata.name"), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(s.metricsNamespaces),
-			}},
-		}})
-	}
-	rules := networkingv1.NetworkPolicyIngressRuleArray{
-		networkingv1.NetworkPolicyIngressRuleArgs{
-			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
-			Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
-		},
-		networkingv1.NetworkPolicyIngressRuleArgs{
-			From:  webClients,
-			Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
-		},
-	}
-	if s.exposure != nil {
-		// The exposure's clients, on the web port only.
-		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
-			From:  s.exposure.webClients(),
-			Ports: networkingv1.NetworkPolicyPortArray{tcp(WebPort)},
-		})
-	}
-	master, err := policy("master-ingress", &networkingv1.NetworkPolicySpecArgs{
+	master, err := r.networkPolicy(namespace, "master-ingress", &networkingv1.NetworkPolicySpecArgs{
 		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
-		Ingress:     rules,
+		Ingress:     s.masterIngressRules(),
 	})
 	if err != nil {
 		return nil, err
@@ -282,37 +202,92 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 	if len(s.egressCIDRs) == 0 {
 		return policies, nil
 	}
-	to := networkingv1.NetworkPolicyPeerArray{}
-	for _, cidr := range s.egressCIDRs {
-		to = append(to, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
-	}
-	egress, err := policy("egress", &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(instance)},
+	egress, err := r.networkPolicy(namespace, "egress", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.instanceSelector())},
 		PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
-		Egress: networkingv1.NetworkPolicyEgressRuleArray{
-			networkingv1.NetworkPolicyEgressRuleArgs{To: to},
-			// Workers to their master.
-			networkingv1.NetworkPolicyEgressRuleArgs{
-				To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))}}},
-				Ports: networkingv1.NetworkPolicyPortArray{tcp(MasterPort)},
-			},
-			// Cluster DNS, to resolve the master's Service and the target.
-			networkingv1.NetworkPolicyEgressRuleArgs{
-				To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
-					NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String("kube-system")}},
-					PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
-				}},
-				Ports: networkingv1.NetworkPolicyPortArray{
-					networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
-					tcp(53),
-				},
-			},
-		},
+		Egress:      s.egressRules(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return append(policies, egress), nil
+}
+
+// networkPolicy is the NetworkPolicy <name>-<suffix>, shared by both roles.
+func (r resourceBuilder) networkPolicy(namespace pulumi.StringOutput, suffix string, spec *networkingv1.NetworkPolicySpecArgs) (*networkingv1.NetworkPolicy, error) {
+	s := r.spec
+	return networkingv1.NewNetworkPolicy(r.ctx, s.name+"-"+suffix, &networkingv1.NetworkPolicyArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Annotations: stackOwned(),
+			Name:        pulumi.String(s.name + "-" + suffix),
+			Namespace:   namespace,
+			Labels:      pulumi.ToStringMap(s.labels("")),
+		},
+		Spec: spec,
+	}, r.parent)
+}
+
+// instanceSelector selects both roles' pods of this cluster.
+func (s *clusterSpec) instanceSelector() map[string]string {
+	return map[string]string{"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": s.name}
+}
+
+// masterIngressRules let the workers reach the master's ZeroMQ port, and
+// the web port be reached from this namespace's pods, the metrics
+// namespaces' and the exposure's clients.
+func (s *clusterSpec) masterIngressRules() networkingv1.NetworkPolicyIngressRuleArray {
+	webClients := append(networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}}, s.metricsClients()...)
+	rules := networkingv1.NetworkPolicyIngressRuleArray{
+		networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MasterPort)},
+		},
+		networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  webClients,
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(WebPort)},
+		},
+	}
+	if s.exposure != nil {
+		// The exposure's clients, on the web port only.
+		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  s.exposure.webClients(),
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(WebPort)},
+		})
+	}
+	return rules
+}
+
+// egressRules let the pods reach the EgressCIDRs, the workers their master,
+// and all of them the cluster DNS.
+func (s *clusterSpec) egressRules() networkingv1.NetworkPolicyEgressRuleArray {
+	to := networkingv1.NetworkPolicyPeerArray{}
+	for _, cidr := range s.egressCIDRs {
+		to = append(to, networkingv1.NetworkPolicyPeerArgs{IpBlock: &networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	return networkingv1.NetworkPolicyEgressRuleArray{
+		networkingv1.NetworkPolicyEgressRuleArgs{To: to},
+		// Workers to their master.
+		networkingv1.NetworkPolicyEgressRuleArgs{
+			To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))}}},
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MasterPort)},
+		},
+		// Cluster DNS, to resolve the master's Service and the target.
+		networkingv1.NetworkPolicyEgressRuleArgs{
+			To: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
+				NamespaceSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String("kube-system")}},
+				PodSelector:       &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"k8s-app": pulumi.String("kube-dns")}},
+			}},
+			Ports: networkingv1.NetworkPolicyPortArray{
+				networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("UDP"), Port: pulumi.Int(53)},
+				tcpPort(53),
+			},
+		},
+	}
+}
+
+// tcpPort is port over TCP, as a NetworkPolicy names it.
+func tcpPort(port int) networkingv1.NetworkPolicyPortArgs {
+	return networkingv1.NetworkPolicyPortArgs{Protocol: pulumi.String("TCP"), Port: pulumi.Int(port)}
 }
 
 // stackOwned marks an object's fields as the stack's. pulumi-kubernetes

@@ -1,8 +1,6 @@
 package components
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -114,11 +111,6 @@ func ValidateImage(image string) error {
 	return nil
 }
 
-// webLoginSince is the first Locust version with --web-login: absent from
-// locust/argument_parser.py up to 2.20.1, there from 2.21.0 (and at 2.24.0
-// and 2.46.3).
-var webLoginSince = [3]int{2, 21, 0}
-
 // imageLocustVersion is the Locust version an image's tag names, like
 // "2.24.0" or "2.24.0-python3.12" (locustio/locust's tags).
 var imageLocustVersion = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.\d+)?([-+].*)?$`)
@@ -145,36 +137,6 @@ func versionBefore(v, since [3]int) bool {
 		}
 	}
 	return false
-}
-
-// ValidateWebLoginImage refuses an image whose Locust has no --web-login,
-// or whose tag does not say which Locust it runs.
-func ValidateWebLoginImage(image string) error {
-	if _, err := reference.ParseNormalizedNamed(image); err != nil {
-		return err
-	}
-	v, tag, ok := locustVersion(image)
-	if !ok {
-		return fmt.Errorf("its tag does not say which Locust it runs; the web login needs Locust %d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", webLoginSince[0], webLoginSince[1])
-	}
-	if versionBefore(v, webLoginSince) {
-		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.3", tag, webLoginSince[0], webLoginSince[1])
-	}
-	return nil
-}
-
-// ValidateWebUsername accepts a login name a person types: 1 to 64
-// printable characters without spaces at either end.
-func ValidateWebUsername(name string) error {
-	if name == "" || len(name) > 64 || strings.TrimSpace(name) != name {
-		return errors.New("it must be 1 to 64 characters without spaces at either end")
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return errors.New("it holds a character that is not printable")
-		}
-	}
-	return nil
 }
 
 // imageVersionLabel is the value of the app.kubernetes.io/version label for
@@ -290,33 +252,4 @@ func imageTag(image string) string {
 		return tagged.Tag()
 	}
 	return ""
-}
-
-// ValidateCertificatePEM checks a certificate chain in PEM, leaf first, as
-// Locust's --tls-cert takes it (Python's ssl load_cert_chain): at least one
-// CERTIFICATE block, each parsing as X.509, and nothing else in the text.
-func ValidateCertificatePEM(chain string) error {
-	rest := []byte(chain)
-	n := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return fmt.Errorf("it holds a %s block; only CERTIFICATE blocks belong here (the key goes in its own secret value)", block.Type)
-		}
-		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return fmt.Errorf("certificate %d: %w", n+1, err)
-		}
-		n++
-	}
-	switch {
-	case n == 0:
-		return errors.New("it holds no PEM CERTIFICATE block")
-	case strings.TrimSpace(string(rest)) != "":
-		return errors.New("it has text after its last PEM block")
-	}
-	return nil
 }

@@ -49,7 +49,42 @@ func mergePlacement(shared map[string]string, role Placement) Placement {
 	return Placement{NodeSelector: sel, Tolerations: role.Tolerations}
 }
 
+// newClusterSpec checks args and fills in their defaults. The checks run in
+// a fixed order, so that a stack with several mistakes is always told of
+// the same one first.
 func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) {
+	s := defaultedSpec(name, args)
+	if err := s.validateIdentity(args); err != nil {
+		return nil, err
+	}
+	if err := s.takeWebAccess(args); err != nil {
+		return nil, err
+	}
+	if err := validateWorkload(args); err != nil {
+		return nil, err
+	}
+	if err := validateEnv(args); err != nil {
+		return nil, err
+	}
+	if err := validatePlacement(args); err != nil {
+		return nil, err
+	}
+	if err := validateNetworkAccess(args); err != nil {
+		return nil, err
+	}
+	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("%s resources: %w", role, err)
+		}
+	}
+	s.files = mountedFiles(args.Locustfiles)
+	s.checksum = checksum(s.files)
+	return s, nil
+}
+
+// defaultedSpec is args with the image and both roles' resources filled in
+// where they are left empty; nothing in it is checked yet.
+func defaultedSpec(name string, args *LocustClusterArgs) *clusterSpec {
 	s := &clusterSpec{
 		name:        name,
 		namespace:   args.Namespace,
@@ -76,107 +111,137 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	if args.WorkerResources != nil {
 		s.worker = *args.WorkerResources
 	}
+	return s
+}
 
-	if err := ValidateName(name); err != nil {
-		return nil, fmt.Errorf("name %q: %w", name, err)
+// validateIdentity checks what names the cluster's objects and what they
+// run and load-test: name, namespace, image and target.
+func (s *clusterSpec) validateIdentity(args *LocustClusterArgs) error {
+	if err := ValidateName(s.name); err != nil {
+		return fmt.Errorf("name %q: %w", s.name, err)
 	}
 	if err := ValidateNamespace(s.namespace); err != nil {
-		return nil, fmt.Errorf("namespace %q: %w", s.namespace, err)
+		return fmt.Errorf("namespace %q: %w", s.namespace, err)
 	}
 	if err := ValidateImage(s.image); err != nil {
-		return nil, fmt.Errorf("image %q: %w", s.image, err)
+		return fmt.Errorf("image %q: %w", s.image, err)
 	}
 	if args.TargetHost == nil {
-		return nil, fmt.Errorf("TargetHost is required")
+		return fmt.Errorf("TargetHost is required")
 	}
+	return nil
+}
+
+// takeWebAccess checks the web login and the exposure against the image
+// and each other, and keeps them on s.
+func (s *clusterSpec) takeWebAccess(args *LocustClusterArgs) error {
 	if l := args.WebLogin; l != nil {
-		if err := ValidateWebLoginImage(s.image); err != nil {
-			return nil, fmt.Errorf("image %q with WebLogin: %w", s.image, err)
-		}
-		if err := ValidateWebUsername(l.Username); err != nil {
-			return nil, fmt.Errorf("WebLogin username %q: %w", l.Username, err)
-		}
-		if l.Password == nil {
-			return nil, fmt.Errorf("WebLogin needs a password")
+		if err := l.validate(s.image); err != nil {
+			return err
 		}
 		s.webLogin = l
 	}
 	if e := args.WebExposure; e != nil {
 		if err := e.validate(args.WebLogin, s.image, args.ServiceMonitor); err != nil {
-			return nil, fmt.Errorf("WebExposure: %w", err)
+			return fmt.Errorf("WebExposure: %w", err)
 		}
 		s.exposure = e
 	}
+	return nil
+}
+
+// validateWorkload checks the workers and the files they run: the
+// locustfiles must fit one ConfigMap beside the worker plugin, under names
+// a ConfigMap takes, and hold every file Run names.
+func validateWorkload(args *LocustClusterArgs) error {
 	if args.Workers < 1 {
-		return nil, fmt.Errorf("Workers is %d; at least 1 is required", args.Workers)
+		return fmt.Errorf("Workers is %d; at least 1 is required", args.Workers)
 	}
 	if len(args.Run) == 0 {
-		return nil, fmt.Errorf("Run must name at least one locustfile")
+		return fmt.Errorf("Run must name at least one locustfile")
 	}
 	if _, taken := args.Locustfiles[WorkerPluginFile]; taken {
-		return nil, fmt.Errorf("locustfile name %q is the component's own (its worker plugin); rename the file", WorkerPluginFile)
+		return fmt.Errorf("locustfile name %q is the component's own (its worker plugin); rename the file", WorkerPluginFile)
 	}
 	size := len(WorkerPluginFile) + len(workerPlugin)
 	for file, source := range args.Locustfiles {
 		if err := ValidateLocustfileName(file); err != nil {
-			return nil, fmt.Errorf("locustfile name %q is not a valid ConfigMap key: %w", file, err)
+			return fmt.Errorf("locustfile name %q is not a valid ConfigMap key: %w", file, err)
 		}
 		size += len(file) + len(source)
 	}
 	if size > maxConfigMapBytes {
-		return nil, fmt.Errorf("locustfiles add up to %d bytes; a ConfigMap holds at most %d", size, maxConfigMapBytes)
+		return fmt.Errorf("locustfiles add up to %d bytes; a ConfigMap holds at most %d", size, maxConfigMapBytes)
 	}
 	for _, file := range args.Run {
 		if _, ok := args.Locustfiles[file]; !ok {
-			return nil, fmt.Errorf("Run names %q, which is not in Locustfiles (%s)", file, strings.Join(sortedKeys(args.Locustfiles), ", "))
+			return fmt.Errorf("Run names %q, which is not in Locustfiles (%s)", file, strings.Join(sortedKeys(args.Locustfiles), ", "))
 		}
 	}
+	return nil
+}
+
+// validateEnv checks the plain and the secret variables as one list: a
+// name given in both would have one value silently win over the other.
+func validateEnv(args *LocustClusterArgs) error {
 	seen := make(map[string]bool, len(args.Env)+len(args.SecretEnv))
 	for i, e := range append(slices.Clone(args.Env), args.SecretEnv...) {
 		if err := ValidateEnvName(e.Name, i >= len(args.Env)); err != nil {
-			return nil, fmt.Errorf("env var name %q: %w", e.Name, err)
+			return fmt.Errorf("env var name %q: %w", e.Name, err)
 		}
 		if seen[e.Name] {
-			return nil, fmt.Errorf("env var %s is given twice", e.Name)
+			return fmt.Errorf("env var %s is given twice", e.Name)
 		}
 		seen[e.Name] = true
 	}
+	return nil
+}
+
+// validatePlacement checks the shared and the per-role node selectors, and
+// each role's tolerations.
+func validatePlacement(args *LocustClusterArgs) error {
 	for role, sel := range map[string]map[string]string{"": args.NodeSelector, "master ": args.Master.NodeSelector, "worker ": args.Worker.NodeSelector} {
 		for _, k := range sortedKeys(sel) {
 			if err := ValidateNodeSelector(k, sel[k]); err != nil {
-				return nil, fmt.Errorf("%snode selector %s=%s: %w", role, k, sel[k], err)
+				return fmt.Errorf("%snode selector %s=%s: %w", role, k, sel[k], err)
 			}
 		}
 	}
 	for role, p := range map[string]Placement{"master": args.Master, "worker": args.Worker} {
 		for _, tol := range p.Tolerations {
 			if err := ValidateToleration(tol); err != nil {
-				return nil, fmt.Errorf("%s toleration %+v: %w", role, tol, err)
+				return fmt.Errorf("%s toleration %+v: %w", role, tol, err)
 			}
 		}
 	}
+	return nil
+}
+
+// validateNetworkAccess checks what the NetworkPolicies are built from: the
+// egress CIDRs and the namespaces let in to scrape the metrics.
+func validateNetworkAccess(args *LocustClusterArgs) error {
 	for _, cidr := range args.EgressCIDRs {
 		if err := ValidateCIDR(cidr); err != nil {
-			return nil, fmt.Errorf("egress CIDR %q: %w", cidr, err)
+			return fmt.Errorf("egress CIDR %q: %w", cidr, err)
 		}
 	}
 	for _, ns := range args.MetricsNamespaces {
 		if err := ValidateNamespace(ns); err != nil {
-			return nil, fmt.Errorf("metrics namespace %q: %w", ns, err)
+			return fmt.Errorf("metrics namespace %q: %w", ns, err)
 		}
 	}
-	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {
-		if err := r.validate(); err != nil {
-			return nil, fmt.Errorf("%s resources: %w", role, err)
-		}
+	return nil
+}
+
+// mountedFiles are the ConfigMap's files: the locustfiles and the worker
+// plugin.
+func mountedFiles(locustfiles map[string]string) map[string]string {
+	files := maps.Clone(locustfiles)
+	if files == nil {
+		files = map[string]string{}
 	}
-	s.files = maps.Clone(args.Locustfiles)
-	if s.files == nil {
-		s.files = map[string]string{}
-	}
-	s.files[WorkerPluginFile] = workerPlugin
-	s.checksum = checksum(s.files)
-	return s, nil
+	files[WorkerPluginFile] = workerPlugin
+	return files
 }
 
 // checksum is a digest of every mounted file; it goes on the pod templates so

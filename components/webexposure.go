@@ -109,6 +109,18 @@ func (r resourceBuilder) webTLSSecret(namespace pulumi.StringOutput, t *WebTLS) 
 	}, r.parent)
 }
 
+// mountWebTLS mounts webTLS, the Secret of the certificate Locust serves
+// with, where masterArgs point --tls-cert and --tls-key.
+func mountWebTLS(container *corev1.ContainerArgs, template *corev1.PodTemplateSpecArgs, webTLS *corev1.Secret) {
+	container.VolumeMounts = append(container.VolumeMounts.(corev1.VolumeMountArray),
+		corev1.VolumeMountArgs{Name: pulumi.String("web-tls"), MountPath: pulumi.String(webTLSMountPath), ReadOnly: pulumi.Bool(true)})
+	pod := template.Spec.(*corev1.PodSpecArgs)
+	pod.Volumes = append(pod.Volumes.(corev1.VolumeArray), corev1.VolumeArgs{
+		Name:   pulumi.String("web-tls"),
+		Secret: &corev1.SecretVolumeSourceArgs{SecretName: webTLS.Metadata.Name()},
+	})
+}
+
 // Annotations of the service controller EKS runs for LoadBalancer Services
 // (kubernetes/cloud-provider-aws pkg/providers/v1/aws.go: the constants
 // ServiceAnnotationLoadBalancerType, ...Internal, ...Certificate,

@@ -1,6 +1,8 @@
 package components
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -30,6 +32,35 @@ func ValidateCertificateARN(arn, region string) error {
 		return errors.New("it is not an ACM certificate ARN, like arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012")
 	case region != "" && m[1] != region:
 		return fmt.Errorf("the certificate is in %s, and the load balancer in %s takes only certificates of its own region", m[1], region)
+	}
+	return nil
+}
+
+// ValidateCertificatePEM checks a certificate chain in PEM, leaf first, as
+// Locust's --tls-cert takes it (Python's ssl load_cert_chain): at least one
+// CERTIFICATE block, each parsing as X.509, and nothing else in the text.
+func ValidateCertificatePEM(chain string) error {
+	rest := []byte(chain)
+	n := 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return fmt.Errorf("it holds a %s block; only CERTIFICATE blocks belong here (the key goes in its own secret value)", block.Type)
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		n++
+	}
+	switch {
+	case n == 0:
+		return errors.New("it holds no PEM CERTIFICATE block")
+	case strings.TrimSpace(string(rest)) != "":
+		return errors.New("it has text after its last PEM block")
 	}
 	return nil
 }
@@ -85,66 +116,84 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 		}
 	}
 	if lb := e.LoadBalancer; lb != nil {
-		if len(e.SourceRanges) == 0 {
-			return errors.New("LoadBalancer needs SourceRanges: the service controller would otherwise open the nodes to 0.0.0.0/0, internal or not (cloud-provider-aws defaults empty ranges to 0.0.0.0/0)")
-		}
-		if lb.InternetFacing && lb.CertificateARN == "" && lb.TLS == nil {
-			return errors.New("an internet-facing LoadBalancer needs TLS (CertificateARN or TLS): the login's password would cross the internet in plain text")
-		}
-		if lb.CertificateARN != "" && lb.TLS != nil {
-			return errors.New("set one of CertificateARN (the load balancer ends TLS) and TLS (Locust ends it), not both")
-		}
-		if lb.CertificateARN != "" {
-			if err := ValidateCertificateARN(lb.CertificateARN, ""); err != nil {
-				return fmt.Errorf("CertificateARN %q: %w", lb.CertificateARN, err)
-			}
-		}
-		if lb.TLS != nil {
-			if err := ValidateCertificatePEM(lb.TLS.CertificatePEM); err != nil {
-				return fmt.Errorf("TLS certificate: %w", err)
-			}
-			if lb.TLS.KeyPEM == nil {
-				return errors.New("TLS needs its key")
-			}
-			if monitor != nil {
-				return errors.New("a ServiceMonitor cannot scrape a master that serves only HTTPS with its own certificate; drop one of them")
-			}
+		if err := lb.validate(e.SourceRanges, monitor); err != nil {
+			return err
 		}
 	}
 	if in := e.Ingress; in != nil {
-		if errs := validation.IsDNS1123Subdomain(in.ClassName); len(errs) > 0 {
-			return fmt.Errorf("Ingress ClassName %q: %s", in.ClassName, strings.Join(errs, "; "))
+		if err := in.validate(e.SourceRanges, image); err != nil {
+			return err
 		}
-		if in.Host != "" {
-			if errs := validation.IsFullyQualifiedDomainName(nil, in.Host); len(errs) > 0 {
-				return fmt.Errorf("Ingress Host %q: %s", in.Host, errs.ToAggregate())
-			}
+	}
+	return nil
+}
+
+// validate checks a load balancer exposure: who may reach it, and how it
+// carries the login's password.
+func (lb *WebLoadBalancer) validate(sourceRanges []string, monitor *ServiceMonitor) error {
+	if len(sourceRanges) == 0 {
+		return errors.New("LoadBalancer needs SourceRanges: the service controller would otherwise open the nodes to 0.0.0.0/0, internal or not (cloud-provider-aws defaults empty ranges to 0.0.0.0/0)")
+	}
+	if lb.InternetFacing && lb.CertificateARN == "" && lb.TLS == nil {
+		return errors.New("an internet-facing LoadBalancer needs TLS (CertificateARN or TLS): the login's password would cross the internet in plain text")
+	}
+	if lb.CertificateARN != "" && lb.TLS != nil {
+		return errors.New("set one of CertificateARN (the load balancer ends TLS) and TLS (Locust ends it), not both")
+	}
+	if lb.CertificateARN != "" {
+		if err := ValidateCertificateARN(lb.CertificateARN, ""); err != nil {
+			return fmt.Errorf("CertificateARN %q: %w", lb.CertificateARN, err)
 		}
-		if err := ValidateWebPath(in.Path); err != nil {
-			return fmt.Errorf("Ingress Path %q: %w", in.Path, err)
+	}
+	if lb.TLS != nil {
+		if err := ValidateCertificatePEM(lb.TLS.CertificatePEM); err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
 		}
-		if in.Path != "/" {
-			if err := ValidateWebBasePathImage(image); err != nil {
-				return fmt.Errorf("image %q with Ingress Path %q: %w", image, in.Path, err)
-			}
+		if lb.TLS.KeyPEM == nil {
+			return errors.New("TLS needs its key")
 		}
-		if in.ControllerNamespace == "" && len(e.SourceRanges) == 0 {
-			return errors.New("Ingress needs ControllerNamespace or SourceRanges: the NetworkPolicy lets only them reach the web port")
+		if monitor != nil {
+			return errors.New("a ServiceMonitor cannot scrape a master that serves only HTTPS with its own certificate; drop one of them")
 		}
-		if in.ControllerNamespace != "" {
-			if err := ValidateNamespace(in.ControllerNamespace); err != nil {
-				return fmt.Errorf("Ingress ControllerNamespace %q: %w", in.ControllerNamespace, err)
-			}
+	}
+	return nil
+}
+
+// validate checks an Ingress exposure: the fields Kubernetes will check,
+// the path against the image's Locust, and who the NetworkPolicy lets in.
+func (in *WebIngress) validate(sourceRanges []string, image string) error {
+	if errs := validation.IsDNS1123Subdomain(in.ClassName); len(errs) > 0 {
+		return fmt.Errorf("Ingress ClassName %q: %s", in.ClassName, strings.Join(errs, "; "))
+	}
+	if in.Host != "" {
+		if errs := validation.IsFullyQualifiedDomainName(nil, in.Host); len(errs) > 0 {
+			return fmt.Errorf("Ingress Host %q: %s", in.Host, errs.ToAggregate())
 		}
-		if in.TLSSecret != "" {
-			if errs := validation.IsDNS1123Subdomain(in.TLSSecret); len(errs) > 0 {
-				return fmt.Errorf("Ingress TLSSecret %q: %s", in.TLSSecret, strings.Join(errs, "; "))
-			}
+	}
+	if err := ValidateWebPath(in.Path); err != nil {
+		return fmt.Errorf("Ingress Path %q: %w", in.Path, err)
+	}
+	if in.Path != "/" {
+		if err := ValidateWebBasePathImage(image); err != nil {
+			return fmt.Errorf("image %q with Ingress Path %q: %w", image, in.Path, err)
 		}
-		for _, k := range sortedKeys(in.Annotations) {
-			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-				return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
-			}
+	}
+	if in.ControllerNamespace == "" && len(sourceRanges) == 0 {
+		return errors.New("Ingress needs ControllerNamespace or SourceRanges: the NetworkPolicy lets only them reach the web port")
+	}
+	if in.ControllerNamespace != "" {
+		if err := ValidateNamespace(in.ControllerNamespace); err != nil {
+			return fmt.Errorf("Ingress ControllerNamespace %q: %w", in.ControllerNamespace, err)
+		}
+	}
+	if in.TLSSecret != "" {
+		if errs := validation.IsDNS1123Subdomain(in.TLSSecret); len(errs) > 0 {
+			return fmt.Errorf("Ingress TLSSecret %q: %s", in.TLSSecret, strings.Join(errs, "; "))
+		}
+	}
+	for _, k := range sortedKeys(in.Annotations) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
 		}
 	}
 	return nil

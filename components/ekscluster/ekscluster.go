@@ -136,39 +136,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if args == nil {
 		return nil, fmt.Errorf("EksCluster %q: args are required", name)
 	}
-	// Before anything exists: an identity that could not reach the cluster
-	// would create it and then fail on every Kubernetes object.
-	started := time.Now()
-	unlisted, session, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
+	checked, err := checkBeforeCreating(ctx, args)
 	if err != nil {
 		return nil, err
 	}
-	version, err := checkVersion(ctx, args.KubernetesVersion, args.now())
-	if err != nil {
-		return nil, err
-	}
-	// EC2's figures for both groups' types, read once: the plan and the
-	// quota check both need them.
-	workerTypes, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes)
-	if err != nil {
-		return nil, err
-	}
-	systemTypes, err := instanceCapacities(ctx, args.SystemInstanceTypes)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := planNodes(args, workerTypes, systemTypes)
-	if err != nil {
-		return nil, err
-	}
-	cost, err := estimateCost(ctx, args, plan, version.Extended)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkQuotas(ctx, args, plan, workerTypes, systemTypes); err != nil {
-		return nil, err
-	}
-	c := &Cluster{Plan: plan, Cost: cost}
+	c := &Cluster{Plan: checked.plan, Cost: checked.cost}
 	if err := ctx.RegisterComponentResource(ClusterType, name, c, opts...); err != nil {
 		return nil, err
 	}
@@ -187,7 +159,79 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			return nil, err
 		}
 	}
+	if c.EKS, err = newControlPlane(ctx, name, args, vpc, tags, child); err != nil {
+		return nil, err
+	}
+	if err := c.newNodeGroups(ctx, name, args, vpc, tags, child); err != nil {
+		return nil, err
+	}
+	if err := c.newProvider(ctx, name, args, checked, child); err != nil {
+		return nil, err
+	}
 
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"clusterName": c.ClusterName,
+		"kubeconfig":  c.Kubeconfig,
+		"nodePlan":    c.Plan.Map(),
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// preflight is what NewCluster learns before it creates anything.
+type preflight struct {
+	// started is when the checks began: a cluster created after it is this
+	// run's (callerAdministers).
+	started time.Time
+	// unlisted and session are the caller the stack lists nowhere, and its
+	// session's ARN; "" when the caller is listed (checkCaller).
+	unlisted, session string
+	plan              NodePlan
+	cost              Cost
+}
+
+// checkBeforeCreating fails the preview before anything exists: an identity
+// that could not reach the cluster would create it and then fail on every
+// Kubernetes object; a version EKS would not run, pods that fit no node, a
+// cost over the ceiling or a quota too small would fail later and dearer.
+func checkBeforeCreating(ctx *pulumi.Context, args *ClusterArgs) (preflight, error) {
+	started := time.Now()
+	unlisted, session, err := checkCaller(ctx, args.CreatorARN, args.AdminARNs)
+	if err != nil {
+		return preflight{}, err
+	}
+	version, err := checkVersion(ctx, args.KubernetesVersion, args.now())
+	if err != nil {
+		return preflight{}, err
+	}
+	// EC2's figures for both groups' types, read once: the plan and the
+	// quota check both need them.
+	workerTypes, err := instanceCapacities(ctx, args.NodeGroup.InstanceTypes)
+	if err != nil {
+		return preflight{}, err
+	}
+	systemTypes, err := instanceCapacities(ctx, args.SystemInstanceTypes)
+	if err != nil {
+		return preflight{}, err
+	}
+	plan, err := planNodes(args, workerTypes, systemTypes)
+	if err != nil {
+		return preflight{}, err
+	}
+	cost, err := estimateCost(ctx, args, plan, version.Extended)
+	if err != nil {
+		return preflight{}, err
+	}
+	if err := checkQuotas(ctx, args, plan, workerTypes, systemTypes); err != nil {
+		return preflight{}, err
+	}
+	return preflight{started: started, unlisted: unlisted, session: session, plan: plan, cost: cost}, nil
+}
+
+// newControlPlane creates the EKS cluster itself, in vpc, with no node
+// group of its own: newNodeGroups adds them.
+func newControlPlane(ctx *pulumi.Context, name string, args *ClusterArgs, vpc network, tags map[string]string, opts ...pulumi.ResourceOption) (*eks.Cluster, error) {
 	clusterArgs := &eks.ClusterArgs{
 		Version:                      pulumi.String(args.KubernetesVersion),
 		AuthenticationMode:           ptr(eks.AuthenticationModeApi),
@@ -211,16 +255,17 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if entries := adminAccessEntries(args.AdminARNs, args.CreatorARN); len(entries) > 0 {
 		clusterArgs.AccessEntries = entries
 	}
-	c.EKS, err = eks.NewCluster(ctx, name, clusterArgs, child)
-	if err != nil {
-		return nil, err
-	}
+	return eks.NewCluster(ctx, name, clusterArgs, opts...)
+}
 
+// newNodeGroups creates the on-demand system group, then the workers'
+// tainted group, both sized by c.Plan, in vpc's private subnets.
+func (c *Cluster) newNodeGroups(ctx *pulumi.Context, name string, args *ClusterArgs, vpc network, tags map[string]string, opts ...pulumi.ResourceOption) error {
 	c.SystemNodeSelector = map[string]string{NodePoolLabel: "system"}
 	c.WorkerNodeSelector = map[string]string{NodePoolLabel: "workers"}
-	shared, err := newNodeGroupShared(ctx, name, c.EKS, args.KubernetesVersion, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, tags, args.Tags, child)
+	shared, err := newNodeGroupShared(ctx, name, c.EKS, args.KubernetesVersion, vpc.privateSubnets, args.NodeGroup.DiskSizeGiB, tags, args.Tags, opts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	shared.egress = vpc.egress
 	c.SystemNodeGroup, err = shared.newPool(ctx, pool{
@@ -228,7 +273,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		minSize: 1, desiredSize: c.Plan.System.Nodes, maxSize: c.Plan.systemMaxSize(), labels: c.SystemNodeSelector,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ng := args.NodeGroup
 	c.NodeGroup, err = shared.newPool(ctx, pool{
@@ -236,10 +281,12 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		minSize: ng.MinSize, desiredSize: c.Plan.Workers.Nodes, maxSize: ng.MaxSize,
 		labels: c.WorkerNodeSelector, taints: []Taint{WorkerTaint},
 	})
-	if err != nil {
-		return nil, err
-	}
+	return err
+}
 
+// newProvider sets the cluster's name and kubeconfig, and creates the
+// Kubernetes provider on it, which waits for both node groups.
+func (c *Cluster) newProvider(ctx *pulumi.Context, name string, args *ClusterArgs, checked preflight, opts ...pulumi.ResourceOption) error {
 	c.ClusterName = c.EKS.EksCluster.Name()
 	// The kubeconfig users get has no profile: theirs may be named
 	// differently. The provider's has the stack's own.
@@ -248,24 +295,14 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if args.CheckEndpoint != nil {
 		providerConfig = checkedKubeconfig(c.EKS.EksCluster, providerConfig, args.CheckEndpoint, args.PublicAccessCIDRs)
 	}
-	if unlisted != "" {
-		providerConfig = callerAdministers(ctx, c.EKS.EksCluster, providerConfig, started, unlisted, session)
+	if checked.unlisted != "" {
+		providerConfig = callerAdministers(ctx, c.EKS.EksCluster, providerConfig, checked.started, checked.unlisted, checked.session)
 	}
+	var err error
 	c.Provider, err = kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(providerConfig).(pulumi.StringOutput),
-	}, child, pulumi.DependsOn([]pulumi.Resource{c.SystemNodeGroup, c.NodeGroup}))
-	if err != nil {
-		return nil, err
-	}
-
-	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"clusterName": c.ClusterName,
-		"kubeconfig":  c.Kubeconfig,
-		"nodePlan":    c.Plan.Map(),
-	}); err != nil {
-		return nil, err
-	}
-	return c, nil
+	}, append(opts, pulumi.DependsOn([]pulumi.Resource{c.SystemNodeGroup, c.NodeGroup}))...)
+	return err
 }
 
 func ptr[T any](v T) *T { return &v }

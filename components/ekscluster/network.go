@@ -74,36 +74,8 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 	if err != nil {
 		return network{}, err
 	}
-	opts := []pulumi.ResourceOption{pulumi.Parent(parent)}
-	named := func(suffix string) pulumi.StringMap {
-		t := pulumi.ToStringMap(tags)
-		t["Name"] = pulumi.String(name + "-" + suffix)
-		return t
-	}
-
-	vpc, err := ec2.NewVpc(ctx, name, &ec2.VpcArgs{
-		CidrBlock:          pulumi.String(args.CIDR.String()),
-		EnableDnsHostnames: pulumi.Bool(true),
-		EnableDnsSupport:   pulumi.Bool(true),
-		Tags:               named("vpc"),
-	}, opts...)
-	if err != nil {
-		return network{}, err
-	}
-	igw, err := ec2.NewInternetGateway(ctx, name, &ec2.InternetGatewayArgs{
-		VpcId: vpc.ID(),
-		Tags:  named("igw"),
-	}, opts...)
-	if err != nil {
-		return network{}, err
-	}
-	publicRoutes, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
-		VpcId: vpc.ID(),
-		Routes: ec2.RouteTableRouteArray{
-			ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()},
-		},
-		Tags: named("public"),
-	}, opts...)
+	b := vpcBuilder{ctx: ctx, name: name, tags: tags, opts: []pulumi.ResourceOption{pulumi.Parent(parent)}}
+	vpc, igw, publicRoutes, err := b.vpc(args.CIDR)
 	if err != nil {
 		return network{}, err
 	}
@@ -117,69 +89,18 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 			return network{}, err
 		}
 		suffix := fmt.Sprintf("%s-%d", name, i)
-
-		pubTags := named("public-" + zone)
-		pubTags["kubernetes.io/role/elb"] = pulumi.String("1")
-		pub, err := ec2.NewSubnet(ctx, "public-"+suffix, &ec2.SubnetArgs{
-			VpcId:               vpc.ID(),
-			CidrBlock:           pulumi.String(publicCIDR.String()),
-			AvailabilityZone:    pulumi.String(zone),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                pubTags,
-		}, opts...)
+		pub, err := b.publicSubnet(vpc, publicRoutes, zone, suffix, publicCIDR)
 		if err != nil {
 			return network{}, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, "public-"+suffix, &ec2.RouteTableAssociationArgs{
-			SubnetId:     pub.ID(),
-			RouteTableId: publicRoutes.ID(),
-		}, opts...); err != nil {
-			return network{}, err
-		}
-
+		// One gateway in the first zone serves every zone unless each zone
+		// is to keep its own egress.
 		if nat == nil || args.NATGatewayPerAZ {
-			eip, err := ec2.NewEip(ctx, "nat-"+suffix, &ec2.EipArgs{
-				Domain: pulumi.String("vpc"),
-				Tags:   named("nat-" + zone),
-			}, opts...)
-			if err != nil {
-				return network{}, err
-			}
-			nat, err = ec2.NewNatGateway(ctx, "nat-"+suffix, &ec2.NatGatewayArgs{
-				AllocationId: eip.ID(),
-				SubnetId:     pub.ID(),
-				Tags:         named("nat-" + zone),
-			}, append(opts, pulumi.DependsOn([]pulumi.Resource{igw}))...)
-			if err != nil {
+			if nat, err = b.natGateway(igw, pub, zone, suffix); err != nil {
 				return network{}, err
 			}
 		}
-
-		privTags := named("private-" + zone)
-		privTags["kubernetes.io/role/internal-elb"] = pulumi.String("1")
-		priv, err := ec2.NewSubnet(ctx, "private-"+suffix, &ec2.SubnetArgs{
-			VpcId:            vpc.ID(),
-			CidrBlock:        pulumi.String(privateCIDR.String()),
-			AvailabilityZone: pulumi.String(zone),
-			Tags:             privTags,
-		}, opts...)
-		if err != nil {
-			return network{}, err
-		}
-		privateRoutes, err := ec2.NewRouteTable(ctx, "private-"+suffix, &ec2.RouteTableArgs{
-			VpcId: vpc.ID(),
-			Routes: ec2.RouteTableRouteArray{
-				ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()},
-			},
-			Tags: named("private-" + zone),
-		}, opts...)
-		if err != nil {
-			return network{}, err
-		}
-		privateAssociation, err := ec2.NewRouteTableAssociation(ctx, "private-"+suffix, &ec2.RouteTableAssociationArgs{
-			SubnetId:     priv.ID(),
-			RouteTableId: privateRoutes.ID(),
-		}, opts...)
+		priv, privateAssociation, err := b.privateSubnet(vpc, nat, zone, suffix, privateCIDR)
 		if err != nil {
 			return network{}, err
 		}
@@ -190,4 +111,128 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 	}
 
 	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private, egress: egress}, nil
+}
+
+// vpcBuilder creates the resources of one VPC, each a child of the cluster
+// component, tagged with the stack's tags and a Name after the VPC's.
+type vpcBuilder struct {
+	ctx  *pulumi.Context
+	name string
+	tags map[string]string
+	opts []pulumi.ResourceOption
+}
+
+// named is the tags of the resource whose Name ends in suffix.
+func (b vpcBuilder) named(suffix string) pulumi.StringMap {
+	t := pulumi.ToStringMap(b.tags)
+	t["Name"] = pulumi.String(b.name + "-" + suffix)
+	return t
+}
+
+// vpc creates the VPC, its internet gateway, and the route table that
+// sends the public subnets' traffic through that gateway.
+func (b vpcBuilder) vpc(cidr netip.Prefix) (*ec2.Vpc, *ec2.InternetGateway, *ec2.RouteTable, error) {
+	vpc, err := ec2.NewVpc(b.ctx, b.name, &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(cidr.String()),
+		EnableDnsHostnames: pulumi.Bool(true),
+		EnableDnsSupport:   pulumi.Bool(true),
+		Tags:               b.named("vpc"),
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	igw, err := ec2.NewInternetGateway(b.ctx, b.name, &ec2.InternetGatewayArgs{
+		VpcId: vpc.ID(),
+		Tags:  b.named("igw"),
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	publicRoutes, err := ec2.NewRouteTable(b.ctx, b.name+"-public", &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{
+			ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID()},
+		},
+		Tags: b.named("public"),
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return vpc, igw, publicRoutes, nil
+}
+
+// publicSubnet creates zone's public subnet, where load balancers and NAT
+// gateways go, on the public route table.
+func (b vpcBuilder) publicSubnet(vpc *ec2.Vpc, publicRoutes *ec2.RouteTable, zone, suffix string, cidr netip.Prefix) (*ec2.Subnet, error) {
+	pubTags := b.named("public-" + zone)
+	pubTags["kubernetes.io/role/elb"] = pulumi.String("1")
+	pub, err := ec2.NewSubnet(b.ctx, "public-"+suffix, &ec2.SubnetArgs{
+		VpcId:               vpc.ID(),
+		CidrBlock:           pulumi.String(cidr.String()),
+		AvailabilityZone:    pulumi.String(zone),
+		MapPublicIpOnLaunch: pulumi.Bool(false),
+		Tags:                pubTags,
+	}, b.opts...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ec2.NewRouteTableAssociation(b.ctx, "public-"+suffix, &ec2.RouteTableAssociationArgs{
+		SubnetId:     pub.ID(),
+		RouteTableId: publicRoutes.ID(),
+	}, b.opts...); err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+// natGateway creates a NAT gateway with its Elastic IP in the public subnet
+// pub. It waits for the internet gateway, without which it cannot route.
+func (b vpcBuilder) natGateway(igw *ec2.InternetGateway, pub *ec2.Subnet, zone, suffix string) (*ec2.NatGateway, error) {
+	eip, err := ec2.NewEip(b.ctx, "nat-"+suffix, &ec2.EipArgs{
+		Domain: pulumi.String("vpc"),
+		Tags:   b.named("nat-" + zone),
+	}, b.opts...)
+	if err != nil {
+		return nil, err
+	}
+	return ec2.NewNatGateway(b.ctx, "nat-"+suffix, &ec2.NatGatewayArgs{
+		AllocationId: eip.ID(),
+		SubnetId:     pub.ID(),
+		Tags:         b.named("nat-" + zone),
+	}, append(b.opts, pulumi.DependsOn([]pulumi.Resource{igw}))...)
+}
+
+// privateSubnet creates zone's private subnet, where nodes and pods live,
+// with its own route table out through nat. The route table association it
+// returns is the subnet's egress (network.egress).
+func (b vpcBuilder) privateSubnet(vpc *ec2.Vpc, nat *ec2.NatGateway, zone, suffix string, cidr netip.Prefix) (*ec2.Subnet, *ec2.RouteTableAssociation, error) {
+	privTags := b.named("private-" + zone)
+	privTags["kubernetes.io/role/internal-elb"] = pulumi.String("1")
+	priv, err := ec2.NewSubnet(b.ctx, "private-"+suffix, &ec2.SubnetArgs{
+		VpcId:            vpc.ID(),
+		CidrBlock:        pulumi.String(cidr.String()),
+		AvailabilityZone: pulumi.String(zone),
+		Tags:             privTags,
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	privateRoutes, err := ec2.NewRouteTable(b.ctx, "private-"+suffix, &ec2.RouteTableArgs{
+		VpcId: vpc.ID(),
+		Routes: ec2.RouteTableRouteArray{
+			ec2.RouteTableRouteArgs{CidrBlock: pulumi.String("0.0.0.0/0"), NatGatewayId: nat.ID()},
+		},
+		Tags: b.named("private-" + zone),
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	association, err := ec2.NewRouteTableAssociation(b.ctx, "private-"+suffix, &ec2.RouteTableAssociationArgs{
+		SubnetId:     priv.ID(),
+		RouteTableId: privateRoutes.ID(),
+	}, b.opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return priv, association, nil
 }
