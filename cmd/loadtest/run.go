@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,22 +18,18 @@ import (
 // command does not import the component).
 const webPort = 8089
 
+// run runs the subcommand args name, else a load test, and returns the
+// exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) > 0 {
-		switch args[0] {
-		case "history":
-			return history(args[1:], stdout, stderr)
-		case "compare":
-			return compare(args[1:], stdout, stderr)
+		if sc, ok := findSubcommand(args[0]); ok {
+			return sc.run(args[1:], stdout, stderr)
 		}
 	}
 	launched := time.Now()
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "loadtest:", err)
-		}
-		return exitCouldNotRun
+		return usageFailed(err, "", stdout, stderr)
 	}
 	o.webUsername, o.webPassword = getenv("LOCUST_EKS_WEB_USERNAME"), getenv("LOCUST_EKS_WEB_PASSWORD")
 	if o.outputs {
