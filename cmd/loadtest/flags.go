@@ -70,10 +70,37 @@ func (o *options) applyOutputs(out stackoutputs.Outputs) {
 	}
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
+// parseFlags reads the load test's flags. It returns flag.ErrHelp for -h,
+// and an error naming the flag to fix for any other mistake.
+func parseFlags(args []string) (options, error) {
 	var o options
+	fs := o.flagSet()
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	switch {
+	case fs.NArg() > 0:
+		// A misspelt subcommand lands here: the flags stop at it.
+		return o, fmt.Errorf("%q is neither a flag nor a subcommand (the subcommands: %s)", fs.Arg(0), subcommandNames())
+	case o.stack == "":
+		return o, errors.New("--stack is required: it names the results folder and the baseline")
+	case o.masterURL == "" && !o.outputs:
+		return o, errors.New("--master-url is required with --stack-outputs=false: without the stack's outputs the command cannot find the master")
+	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
+		return o, errors.New("--users and --expect-workers must be at least 1, --spawn-rate above 0, --run-time at least 1s")
+	case strings.ContainsAny(o.stack, `/\`) || o.stack == "." || o.stack == "..":
+		return o, fmt.Errorf("--stack %q must be a stack name, not a path", o.stack)
+	}
+	return o, nil
+}
+
+// flagSet defines the load test's flags on o. It prints nothing: the
+// caller reports errors, and the usage is usageText's.
+func (o *options) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
 	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs")
 	fs.StringVar(&o.masterCertificate, "master-certificate", "", "PEM file of the certificate the master serves HTTPS with, which it must present (default: the stack's webTlsCertificate output)")
@@ -83,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.runTime, "run-time", time.Minute, "how long the test runs")
 	fs.IntVar(&o.expectWorkers, "expect-workers", 1, "workers that must be connected before the test starts")
 	fs.DurationVar(&o.waitWorkers, "wait-workers", 2*time.Minute, "how long to wait for them")
-	fs.DurationVar(&o.interval, "progress-interval", 5*time.Second, "seconds between progress lines when not on a terminal")
+	fs.DurationVar(&o.interval, "progress-interval", 5*time.Second, "the time between progress lines when not on a terminal (on one: a second)")
 	fs.StringVar(&o.resultsDir, "results-dir", "results", "where results/<stack>/<time>/ goes")
 	fs.StringVar(&o.baseline, "baseline", "", "a results folder to compare with; default: the stack's previous run")
 	fs.StringVar(&o.image, "image", "", "the Locust image, recorded in summary.json")
@@ -97,20 +124,5 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bucket, "results-bucket", "", "S3 bucket to upload the results to and read baselines from (default: the stack's resultsBucket output; empty: local only)")
 	fs.StringVar(&o.endpoint, "s3-endpoint", "", "endpoint of an S3-compatible store instead of AWS S3")
 	fs.BoolVar(&o.outputs, "stack-outputs", true, "take parameters, thresholds and the worker count from the stack's outputs (pulumi stack output), for the flags not given")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	switch {
-	case o.stack == "":
-		return o, errors.New("--stack is required: it names the results folder and the baseline")
-	case o.masterURL == "" && !o.outputs:
-		return o, errors.New("--master-url is required with --stack-outputs=false: without the stack's outputs the command cannot find the master")
-	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
-		return o, errors.New("--users and --expect-workers must be at least 1, --spawn-rate above 0, --run-time at least 1s")
-	case strings.ContainsAny(o.stack, `/\`) || o.stack == "." || o.stack == "..":
-		return o, fmt.Errorf("--stack %q must be a stack name, not a path", o.stack)
-	}
-	return o, nil
+	return fs
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,53 +14,69 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 )
 
+// historyOptions are the history subcommand's flags.
+type historyOptions struct {
+	stack, resultsDir, trend, bucket, endpoint string
+	last                                       int
+}
+
+// flagSet defines the history subcommand's flags on o. It prints nothing:
+// the caller reports errors, and the usage is historyUsage.
+func (o *historyOptions) flagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("loadtest history", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.stack, "stack", "", "the stack whose runs to list (required)")
+	fs.StringVar(&o.resultsDir, "results-dir", "results", "where results/<stack>/<time>/ are")
+	fs.IntVar(&o.last, "last", 20, "how many of the newest runs to show (0: all)")
+	fs.StringVar(&o.trend, "trend", "", "the trend picture to write, .svg or .png (default: <results-dir>/<stack>/trend.svg)")
+	fs.StringVar(&o.bucket, "results-bucket", "", "also read the runs in this S3 bucket (the stack's resultsBucket output), where CI keeps them")
+	fs.StringVar(&o.endpoint, "s3-endpoint", "", "an S3-compatible endpoint instead of AWS's")
+	return fs
+}
+
 // history prints the stack's last runs and draws their trend:
 //
 //	go run ./cmd/loadtest history --stack dev [--last 20] [--trend FILE] [--results-bucket NAME]
 func history(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("loadtest history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "the stack whose runs to list (required)")
-	resultsDir := fs.String("results-dir", "results", "where results/<stack>/<time>/ are")
-	last := fs.Int("last", 20, "how many of the newest runs to show (0: all)")
-	trend := fs.String("trend", "", "the trend picture to write, .svg or .png (default: <results-dir>/<stack>/trend.svg)")
-	bucket := fs.String("results-bucket", "", "also read the runs in this S3 bucket (the stack's resultsBucket output), where CI keeps them")
-	endpoint := fs.String("s3-endpoint", "", "an S3-compatible endpoint instead of AWS's")
+	var o historyOptions
+	fs := o.flagSet()
 	if err := fs.Parse(args); err != nil {
-		return exitCouldNotRun
+		return usageFailed(err, "history", stdout, stderr)
 	}
-	if *stack == "" {
-		fmt.Fprintln(stderr, "loadtest history: --stack is required")
-		return exitCouldNotRun
+	switch {
+	case fs.NArg() > 0:
+		return usageFailed(fmt.Errorf("%q is no flag: history takes flags only", fs.Arg(0)), "history", stdout, stderr)
+	case o.stack == "":
+		return usageFailed(errors.New("--stack is required"), "history", stdout, stderr)
 	}
-	stackDir := filepath.Join(*resultsDir, *stack)
+	stackDir := filepath.Join(o.resultsDir, o.stack)
 	runs, err := runhistory.Load(stackDir)
-	if *bucket != "" {
+	if o.bucket != "" {
 		if err != nil { // an empty folder: the bucket may hold them all
 			runs, err = nil, nil
 		}
 		var store *resultstore.Store
-		if store, err = resultstore.New(context.Background(), *bucket, *endpoint); err == nil {
-			runs, err = withBucketRuns(context.Background(), *stack, "~", runs, store, *last)
+		if store, err = resultstore.New(context.Background(), o.bucket, o.endpoint); err == nil {
+			runs, err = withBucketRuns(context.Background(), o.stack, "~", runs, store, o.last)
 		}
 	}
 	if err == nil && len(runs) == 0 {
-		err = fmt.Errorf("no run of stack %s in %s has a summary.json", *stack, stackDir)
+		err = fmt.Errorf("no run of stack %s in %s has a summary.json", o.stack, stackDir)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest history:", err)
 		return exitCouldNotRun
 	}
-	runs = runhistory.Last(runs, *last)
+	runs = runhistory.Last(runs, o.last)
 	if err := runhistory.Table(stdout, runs); err != nil {
 		fmt.Fprintln(stderr, "loadtest history:", err)
 		return exitCouldNotRun
 	}
-	path := *trend
+	path := o.trend
 	if path == "" {
 		path = filepath.Join(stackDir, "trend.svg")
 	}
-	if err := runhistory.Trend(path, "stack "+*stack, runs); err != nil {
+	if err := runhistory.Trend(path, "stack "+o.stack, runs); err != nil {
 		fmt.Fprintln(stderr, "loadtest history: drawing the trend:", err)
 		return exitCouldNotRun
 	}
@@ -72,9 +89,14 @@ func history(args []string, stdout, stderr io.Writer) int {
 //
 //	go run ./cmd/loadtest compare results/dev/20260101T000000Z results/dev/20260102T000000Z
 func compare(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 2 {
-		fmt.Fprintln(stderr, "loadtest compare: give two results folders, the older first: loadtest compare A B")
-		return exitCouldNotRun
+	// No flags, yet parsed as flags: -h asks for the usage.
+	fs := flag.NewFlagSet("loadtest compare", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return usageFailed(err, "compare", stdout, stderr)
+	}
+	if args = fs.Args(); len(args) != 2 {
+		return usageFailed(errors.New("give two results folders, the older first: loadtest compare A B"), "compare", stdout, stderr)
 	}
 	var summaries [2]runreport.Summary
 	for i, dir := range args {

@@ -13,14 +13,16 @@
 // (or --baseline) and checks the thresholds. In GitHub Actions the Markdown
 // summary also goes to the job summary.
 //
-// Two subcommands read the results folder:
+// Two subcommands read the results folder, and help explains them:
 //
 //	go run ./cmd/loadtest history --stack dev   the last runs as a table, and their trend (trend.svg)
 //	go run ./cmd/loadtest compare A B           per-endpoint changes from run folder A to run folder B
+//	go run ./cmd/loadtest help [SUBCOMMAND]     the usage of loadtest or of a subcommand (also: -h)
 //
-// Exit codes: 0 the run passed its thresholds; 1 thresholds breached (they
-// are listed); 2 the test could not run (bad flags, master unreachable,
-// workers missing); 3 interrupted (partial results saved).
+// Exit codes: 0 the run passed its thresholds (or the usage was asked
+// for); 1 thresholds breached (they are listed); 2 the test could not run
+// (bad flags, master unreachable, workers missing); 3 interrupted (partial
+// results saved). usage.go lists them in full, as -h prints them.
 package main
 
 import (
@@ -30,7 +32,8 @@ import (
 	"syscall"
 )
 
-// Exit codes.
+// Exit codes, as mainUsage describes them. Numbers, not iota: the usage
+// test reads them from the source.
 const (
 	exitOK          = 0
 	exitBreached    = 1

@@ -27,6 +27,36 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runreport.Summary{}, "", err
 	}
+	if err := downloadReports(ctx, master, dir); err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	stats, percentilesFrom, err := readStats(ctx, master, dir, out)
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	s := newSummary(o, started, workers, interrupted, stats, percentilesFrom, getenv)
+	var store *resultstore.Store
+	if o.bucket != "" {
+		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
+			return s, dir, err
+		}
+	}
+	if err := judge(ctx, &s, o, stackDir, dir, store); err != nil {
+		return s, dir, err
+	}
+	md, err := writeSummaries(ctx, s, o.stack, stackDir, dir, store, out)
+	if err != nil {
+		return s, dir, err
+	}
+	if err := publish(ctx, o, dir, md, store, getenv, out); err != nil {
+		return s, dir, err
+	}
+	return s, dir, nil
+}
+
+// downloadReports saves Locust's CSV and HTML report from the master in
+// dir.
+func downloadReports(ctx context.Context, master *locustapi.Client, dir string) error {
 	files := map[string]string{
 		"stats.csv":      "/stats/requests/csv",
 		"failures.csv":   "/stats/failures/csv",
@@ -36,27 +66,34 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		b, err := master.Get(ctx, files[name])
 		if err != nil {
-			return runreport.Summary{}, dir, err
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return runreport.Summary{}, dir, err
+			return err
 		}
 	}
+	return nil
+}
+
+// readStats reads the saved stats CSV, with the percentiles taken from the
+// master's histograms where it serves them (exactPercentiles).
+func readStats(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (runreport.Stats, string, error) {
 	f, err := os.Open(filepath.Join(dir, "stats.csv"))
 	if err != nil {
-		return runreport.Summary{}, dir, err
+		return runreport.Stats{}, "", err
 	}
 	stats, err := runreport.ParseStatsCSV(f)
 	f.Close()
 	if err != nil {
-		return runreport.Summary{}, dir, err
+		return runreport.Stats{}, "", err
 	}
-	stats, percentilesFrom, err := exactPercentiles(ctx, master, stats, dir, out)
-	if err != nil {
-		return runreport.Summary{}, dir, err
-	}
+	return exactPercentiles(ctx, master, stats, dir, out)
+}
 
-	s := runreport.Summary{
+// newSummary is the run's summary before it is judged: what ran, where,
+// with what, and its figures.
+func newSummary(o options, started time.Time, workers int, interrupted bool, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
+	return runreport.Summary{
 		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
 		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: interrupted,
 		Parameters: map[string]string{
@@ -64,37 +101,42 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 			"host": o.host, "masterUrl": o.masterURL,
 		},
 	}
-	var store *resultstore.Store
-	if o.bucket != "" {
-		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
-			return s, dir, err
-		}
-	}
+}
+
+// judge compares the run with its baseline, checks the thresholds against
+// the regression gate's baselines, and gives the summary its verdict.
+func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, store *resultstore.Store) error {
 	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
 	if err != nil {
-		return s, dir, err
+		return err
 	}
 	if prev != nil {
 		s.Baseline = from
-		s.Changes = runreport.Compare(stats, prev.Stats)
+		s.Changes = runreport.Compare(s.Stats, prev.Stats)
 	}
 	baselines, runs := gateBaselines(o, s.Parameters, stackDir, dir, prev, from)
 	s.BaselineRuns = runs
-	s.Breaches = o.thresholds.Check(stats, baselines)
+	s.Breaches = o.thresholds.Check(s.Stats, baselines)
 	switch {
-	case interrupted:
+	case s.Interrupted:
 		s.Verdict = "interrupted"
 	case len(s.Breaches) > 0:
 		s.Verdict = "fail"
 	default:
 		s.Verdict = "pass"
 	}
+	return nil
+}
+
+// writeSummaries writes summary.json and summary.md, the latter with the
+// stack's last runs, and returns the Markdown for the job summary.
+func writeSummaries(ctx context.Context, s runreport.Summary, stack, stackDir, dir string, store *resultstore.Store, out io.Writer) (string, error) {
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "summary.json"), append(b, '\n'), 0o644); err != nil {
-		return s, dir, err
+		return "", err
 	}
 	md := s.Markdown()
-	trend, err := runTrend(ctx, o.stack, stackDir, dir, store)
+	trend, err := runTrend(ctx, stack, stackDir, dir, store)
 	if err != nil {
 		// The run's own results stand without it.
 		fmt.Fprintf(out, "warning: no trend picture: %v\n", err)
@@ -107,13 +149,19 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 		file += "\n![p95 and throughput of the last runs, breaches marked](trend.svg)\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(file), 0o644); err != nil {
-		return s, dir, err
+		return "", err
 	}
+	return md, nil
+}
+
+// publish uploads the run's folder to the results bucket, if any, and in
+// GitHub Actions adds the Markdown summary to the job summary.
+func publish(ctx context.Context, o options, dir, md string, store *resultstore.Store, getenv func(string) string, out io.Writer) error {
 	if store != nil {
 		prefix := o.stack + "/" + filepath.Base(dir)
 		n, err := store.Upload(ctx, dir, prefix)
 		if err != nil {
-			return s, dir, err
+			return err
 		}
 		fmt.Fprintf(out, "uploaded %d files to s3://%s/%s/\n", n, o.bucket, prefix)
 	}
@@ -126,7 +174,7 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 			fmt.Fprintf(out, "warning: the job summary was not written: %v\n", err)
 		}
 	}
-	return s, dir, nil
+	return nil
 }
 
 // exactPercentiles saves the master's response-time histograms as

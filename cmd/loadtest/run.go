@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/locust-eks/locust-on-eks/internal/kubeforward"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/stackoutputs"
 )
 
@@ -19,96 +19,42 @@ import (
 // command does not import the component).
 const webPort = 8089
 
+// run runs the subcommand args name, else a load test, and returns the
+// exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) > 0 {
-		switch args[0] {
-		case "history":
-			return history(args[1:], stdout, stderr)
-		case "compare":
-			return compare(args[1:], stdout, stderr)
+		if sc, ok := findSubcommand(args[0]); ok {
+			return sc.run(args[1:], stdout, stderr)
 		}
 	}
 	launched := time.Now()
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "loadtest:", err)
-		}
-		return exitCouldNotRun
+		return usageFailed(err, "", stdout, stderr)
 	}
 	o.webUsername, o.webPassword = getenv("LOCUST_EKS_WEB_USERNAME"), getenv("LOCUST_EKS_WEB_PASSWORD")
 	if o.outputs {
-		out, err := readOutputs(ctx, o.stack)
-		switch {
-		case err != nil && o.masterURL == "":
-			fmt.Fprintf(stderr, "loadtest: the stack's outputs tell where the master is, and they cannot be read: %v (or pass --master-url)\n", err)
-			return exitCouldNotRun
-		case err != nil:
-			fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
-		default:
-			o.applyOutputs(out)
-			fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
-			if o.masterURL == "" {
-				fmt.Fprintf(stdout, "port-forward to service/%s in namespace %s\n", out.MasterService, out.Namespace)
-				fwd, err := kubeforward.ToService(ctx, kubeforward.Config{Kubeconfig: []byte(out.Kubeconfig), Context: out.KubeContext}, out.Namespace, out.MasterService, webPort)
-				if err != nil {
-					fmt.Fprintln(stderr, "loadtest: reaching the master:", err)
-					return exitCouldNotRun
-				}
-				defer fwd.Close()
-				o.masterURL = forwardedURL(out, fwd.LocalPort)
-				fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
-			}
-		}
-	}
-	master, err := locustapi.New(o.masterURL)
-	if err != nil {
-		fmt.Fprintln(stderr, "loadtest:", err)
-		return exitCouldNotRun
-	}
-	if o.masterCertificate != "" {
-		b, err := os.ReadFile(o.masterCertificate)
+		closeForward, err := useStackOutputs(ctx, &o, stdout, stderr)
 		if err != nil {
-			fmt.Fprintln(stderr, "loadtest: --master-certificate:", err)
-			return exitCouldNotRun
-		}
-		o.masterCertificatePEM = string(b)
-	}
-	if o.masterCertificatePEM != "" {
-		if err := master.PinCertificate(o.masterCertificatePEM); err != nil {
 			fmt.Fprintln(stderr, "loadtest:", err)
 			return exitCouldNotRun
 		}
+		defer closeForward()
 	}
-	if o.webUsername != "" {
-		if err := master.Login(ctx, o.webUsername, o.webPassword); err != nil {
-			fmt.Fprintf(stderr, "loadtest: logging in to the web UI as %q: %v (the password comes from LOCUST_EKS_WEB_PASSWORD, else the stack's webPassword output)\n", o.webUsername, err)
-			return exitCouldNotRun
-		}
-		fmt.Fprintf(stdout, "logged in to the web UI as %s\n", o.webUsername)
+	master, err := connectMaster(ctx, &o, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
 	}
 	workers, err := waitForWorkers(ctx, master, o, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
 	}
-
-	started := time.Now().UTC()
-	fmt.Fprintf(stdout, "starting %d users at %g/s for %s with %d workers\n", o.users, o.spawnRate, o.runTime, workers)
-	if err := master.Start(ctx, locustapi.Swarm{Users: o.users, SpawnRate: o.spawnRate, Host: o.host, RunTime: o.runTime}); err != nil {
+	started, interrupted, err := runSwarm(ctx, master, o, workers, launched, stdout, stderr)
+	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
-	}
-	fmt.Fprintf(stdout, "swarm started %.2fs after launch\n", time.Since(launched).Seconds())
-	interrupted := watch(ctx, master, o, started, isTerminal(stdout), stdout)
-	if interrupted {
-		// The signal ended ctx; stopping the swarm gets a context of its own.
-		fmt.Fprintf(stdout, "interrupted: stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
-		if err := master.Stop(context.Background()); err != nil {
-			fmt.Fprintln(stderr, "loadtest: stopping the swarm:", err)
-		} else {
-			fmt.Fprintln(stdout, "interrupted: the swarm is stopped; saving what the run has so far")
-		}
 	}
 
 	saveCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -118,6 +64,92 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
 	}
+	return reportVerdict(summary, dir, interrupted, stdout)
+}
+
+// useStackOutputs takes the stack's outputs for every flag not given and,
+// without --master-url, opens a port-forward to the master Service; the
+// caller closes it. Outputs it cannot read are an error only when they
+// were to tell where the master is.
+func useStackOutputs(ctx context.Context, o *options, stdout, stderr io.Writer) (closeForward func(), err error) {
+	out, err := readOutputs(ctx, o.stack)
+	switch {
+	case err != nil && o.masterURL == "":
+		return nil, fmt.Errorf("the stack's outputs tell where the master is, and they cannot be read: %v (or pass --master-url)", err)
+	case err != nil:
+		fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
+		return func() {}, nil
+	}
+	o.applyOutputs(out)
+	fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
+	if o.masterURL != "" {
+		return func() {}, nil
+	}
+	fmt.Fprintf(stdout, "port-forward to service/%s in namespace %s\n", out.MasterService, out.Namespace)
+	fwd, err := kubeforward.ToService(ctx, kubeforward.Config{Kubeconfig: []byte(out.Kubeconfig), Context: out.KubeContext}, out.Namespace, out.MasterService, webPort)
+	if err != nil {
+		return nil, fmt.Errorf("reaching the master: %w", err)
+	}
+	o.masterURL = forwardedURL(out, fwd.LocalPort)
+	fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
+	return func() { fwd.Close() }, nil
+}
+
+// connectMaster is a client of the master's web API: pinned to the
+// certificate the master must present, if any, and logged in to the web
+// UI when it is behind the stack's login.
+func connectMaster(ctx context.Context, o *options, stdout io.Writer) (*locustapi.Client, error) {
+	master, err := locustapi.New(o.masterURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.masterCertificate != "" {
+		b, err := os.ReadFile(o.masterCertificate)
+		if err != nil {
+			return nil, fmt.Errorf("--master-certificate: %w", err)
+		}
+		o.masterCertificatePEM = string(b)
+	}
+	if o.masterCertificatePEM != "" {
+		if err := master.PinCertificate(o.masterCertificatePEM); err != nil {
+			return nil, err
+		}
+	}
+	if o.webUsername != "" {
+		if err := master.Login(ctx, o.webUsername, o.webPassword); err != nil {
+			return nil, fmt.Errorf("logging in to the web UI as %q: %v (the password comes from LOCUST_EKS_WEB_PASSWORD, else the stack's webPassword output)", o.webUsername, err)
+		}
+		fmt.Fprintf(stdout, "logged in to the web UI as %s\n", o.webUsername)
+	}
+	return master, nil
+}
+
+// runSwarm starts the swarm and shows progress until the master ends the
+// run, or ctx ends it (interrupted): then it stops the swarm, on a context
+// of its own, so that the workers' last reports reach the results. The
+// error is a swarm that did not start.
+func runSwarm(ctx context.Context, master *locustapi.Client, o options, workers int, launched time.Time, stdout, stderr io.Writer) (started time.Time, interrupted bool, err error) {
+	started = time.Now().UTC()
+	fmt.Fprintf(stdout, "starting %d users at %g/s for %s with %d workers\n", o.users, o.spawnRate, o.runTime, workers)
+	if err := master.Start(ctx, locustapi.Swarm{Users: o.users, SpawnRate: o.spawnRate, Host: o.host, RunTime: o.runTime}); err != nil {
+		return started, false, err
+	}
+	fmt.Fprintf(stdout, "swarm started %.2fs after launch\n", time.Since(launched).Seconds())
+	interrupted = watch(ctx, master, o, started, isTerminal(stdout), stdout)
+	if interrupted {
+		fmt.Fprintf(stdout, "interrupted: stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
+		if err := master.Stop(context.Background()); err != nil {
+			fmt.Fprintln(stderr, "loadtest: stopping the swarm:", err)
+		} else {
+			fmt.Fprintln(stdout, "interrupted: the swarm is stopped; saving what the run has so far")
+		}
+	}
+	return started, interrupted, nil
+}
+
+// reportVerdict prints where the results are, the run's figures and its changes
+// against the baseline, and the verdict; it returns the exit code.
+func reportVerdict(summary runreport.Summary, dir string, interrupted bool, stdout io.Writer) int {
 	fmt.Fprintf(stdout, "results: %s\n", dir)
 	fmt.Fprintf(stdout, "%d requests, %d failures, %.1f rps, p95 %.0f ms, p99 %.0f ms\n",
 		summary.Stats.Total.Requests, summary.Stats.Total.Failures, summary.Stats.Total.RPS, summary.Stats.Total.P95Ms, summary.Stats.Total.P99Ms)

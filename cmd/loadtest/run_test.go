@@ -427,7 +427,7 @@ func TestFlagsWinOverStackOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseFlags([]string{"--stack", "dev", "--master-url", "http://localhost:8089", "--users", "7", "--max-p95-ms", "300"}, &bytes.Buffer{})
+	o, err := parseFlags([]string{"--stack", "dev", "--master-url", "http://localhost:8089", "--users", "7", "--max-p95-ms", "300"})
 	if err != nil {
 		t.Fatal(err)
 	}

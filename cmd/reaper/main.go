@@ -23,15 +23,18 @@
 // login (PULUMI_BACKEND_URL), the secrets passphrase or key, and the
 // cloud credentials of the stacks.
 //
-// Exit codes: 0 every expired stack destroyed (or, with --dry-run, listed);
-// 1 a stack could not be read or destroyed, or has resources and ttlHours
-// but no recorded expiry (the others were still handled); 2 bad flags, or
-// the stacks could not be listed.
+// Exit codes: 0 every expired stack destroyed (or, with --dry-run, listed;
+// or the usage asked for with -h); 1 a stack could not be read or
+// destroyed, or has resources and ttlHours but no recorded expiry, or the
+// selection could not be restored (the others were still handled); 2 bad
+// flags, or the project could not be opened or its stacks listed. `reaper
+// -h` prints them in full.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,29 +53,114 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
+// Exit codes, as usage describes them. Numbers, not iota: the usage test
+// reads them from the source.
+const (
+	exitOK          = 0
+	exitNotHandled  = 1
+	exitCouldNotRun = 2
+)
+
+// usage is the reaper's help, for -h; the flags' defaults follow its %s.
+const usage = `reaper destroys the stacks of this project whose time to live (ttlHours)
+has passed, so a load-test cluster does not outlive its campaign.
+
+It lists the backend's stacks of the project in --dir and reads each one's
+expiry: the last up's expiresAt output; for a stack whose first up failed or
+was interrupted, the expires-at tag its resources carry in the state, else
+the ttlHours and start of its last update. It destroys each expired stack with
+pulumi destroy and prints one line per stack saying what it did. A stack
+without ttlHours is never touched; a stack of another organization is skipped
+unless --stack names it; the results bucket's contents are kept, as by any
+destroy; the stack selected before the run is selected again after it.
+
+It needs what pulumi destroy needs: the pulumi CLI on PATH, the backend login
+(PULUMI_BACKEND_URL), the secrets passphrase or key, and the stacks' cloud
+credentials.
+
+Usage:
+
+	reaper [--dir DIR] [--stack NAME,...] [--dry-run] [--now TIME]
+
+Examples:
+
+	# what would go; changes nothing
+	go run ./cmd/reaper --dry-run
+
+	# destroy every expired stack of the project
+	go run ./cmd/reaper
+
+	# what a run tomorrow morning would do to dev
+	go run ./cmd/reaper --stack dev --now 2026-12-03T08:00:00Z --dry-run
+
+Flags (one dash or two: -dry-run or --dry-run):
+
+%s
+Exit codes:
+
+	0  every expired stack destroyed (with --dry-run: listed); or the usage
+	   was asked for (-h)
+	1  a stack could not be read or destroyed, or has resources and ttlHours
+	   but no recorded expiry, or the stack selected before the run could not
+	   be selected again; the other stacks were still handled
+	2  bad flags, the project could not be opened, its stacks could not be
+	   listed, or --stack names no stack of the project
+`
+
 func main() {
-	dir := flag.String("dir", ".", "the project directory (Pulumi.yaml)")
-	dryRun := flag.Bool("dry-run", false, "print what would be destroyed; change nothing")
-	only := flag.String("stack", "", "handle only these stacks (comma-separated); default: every stack of the project in the default organization")
-	nowFlag := flag.String("now", "", "reap as of this time (RFC 3339), to see what a later run would do; default: now")
-	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, openWorkspace))
+}
+
+// run reads the flags, opens the project with open and reaps its stacks;
+// it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, open func(ctx context.Context, dir string) (backend, error)) int {
+	fs := flag.NewFlagSet("reaper", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported below, the usage by usage
+	dir := fs.String("dir", ".", "the project directory (Pulumi.yaml)")
+	dryRun := fs.Bool("dry-run", false, "print what would be destroyed; change nothing")
+	only := fs.String("stack", "", "handle only these stacks (comma-separated); default: every stack of the project in the default organization")
+	nowFlag := fs.String("now", "", "reap as of this time (RFC 3339), to see what a later run would do; default: now")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		var defaults strings.Builder
+		fs.SetOutput(&defaults)
+		fs.PrintDefaults()
+		fmt.Fprintf(stdout, usage, defaults.String())
+		return exitOK
+	case err == nil && fs.NArg() > 0:
+		err = fmt.Errorf("%q is no flag: the reaper takes flags only", fs.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "reaper: %v\nRun 'reaper -h' for the usage.\n", err)
+		return exitCouldNotRun
+	}
 	now := time.Now()
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339, *nowFlag)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "reaper: --now %q: want a time like 2026-12-02T18:00:00Z\n", *nowFlag)
-			os.Exit(2)
+			fmt.Fprintf(stderr, "reaper: --now %q: want a time like 2026-12-02T18:00:00Z\n", *nowFlag)
+			return exitCouldNotRun
 		}
 		now = t
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(*dir))
+	b, err := open(ctx, *dir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "reaper: opening the project in %s: %v\n", *dir, err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "reaper: opening the project in %s: %v\n", *dir, err)
+		return exitCouldNotRun
 	}
-	os.Exit(reap(ctx, workspace{ws}, stackList(*only), now, *dryRun, os.Stdout, os.Stderr))
+	return reap(ctx, b, stackList(*only), now, *dryRun, stdout, stderr)
+}
+
+// openWorkspace opens the project in dir as a local Automation API workspace.
+func openWorkspace(ctx context.Context, dir string) (backend, error) {
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	return workspace{ws}, nil
 }
 
 // stackList splits a --stack value: "dev, prod" is dev and prod.
@@ -146,12 +234,12 @@ func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun b
 	all, err := b.ListStacks(ctx)
 	if err != nil {
 		fmt.Fprintf(progress, "reaper: listing the stacks: %v\n", err)
-		return 2
+		return exitCouldNotRun
 	}
 	for _, name := range only {
 		if !slices.ContainsFunc(all, func(s auto.StackSummary) bool { return s.Name == name }) {
 			fmt.Fprintf(progress, "reaper: --stack %s: the backend has no such stack of this project\n", name)
-			return 2
+			return exitCouldNotRun
 		}
 	}
 	var stacks []string
@@ -172,7 +260,7 @@ func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun b
 		}
 		if err := b.Select(context.WithoutCancel(ctx), selected); err != nil {
 			fmt.Fprintf(progress, "reaper: selecting %q again, as before the run: %v\n", selected, err)
-			code = max(code, 1)
+			code = max(code, exitNotHandled)
 		}
 	}()
 	for _, name := range stacks {
@@ -188,7 +276,7 @@ func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun b
 		s, err := b.Open(ctx, name)
 		if err != nil {
 			fmt.Fprintf(out, "%s: not handled: selecting it: %v\n", name, err)
-			code = 1
+			code = exitNotHandled
 			continue
 		}
 		v := judge(ctx, s, now)
@@ -199,7 +287,7 @@ func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun b
 			}
 			fmt.Fprintf(out, "%s: %s%s\n", name, prefix, v.reason)
 			if v.unreadable {
-				code = 1
+				code = exitNotHandled
 			}
 			continue
 		}
@@ -207,7 +295,7 @@ func reap(ctx context.Context, b backend, only []string, now time.Time, dryRun b
 		res, err := s.Destroy(ctx, optdestroy.ProgressStreams(progress))
 		if err != nil {
 			fmt.Fprintf(out, "%s: destroy FAILED (%s): %v\n", name, v.reason, err)
-			code = 1
+			code = exitNotHandled
 			continue
 		}
 		deleted := 0

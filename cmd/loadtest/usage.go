@@ -1,0 +1,231 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// subcommand is a command of loadtest's own, named by its first argument.
+// Without one, loadtest runs a load test.
+type subcommand struct {
+	name string
+	// summary is its line in loadtest's usage.
+	summary string
+	// usage is its help, for `loadtest help NAME` and `loadtest NAME -h`.
+	usage func() usageText
+	run   func(args []string, stdout, stderr io.Writer) int
+}
+
+// subcommands are what the dispatcher in run knows. A function rather than
+// a variable: help and the usages read the table, and the table names them.
+func subcommands() []subcommand {
+	return []subcommand{
+		{name: "history", summary: "the stack's last runs as a table, and their trend picture", usage: historyUsage, run: history},
+		{name: "compare", summary: "per-endpoint changes from one run's results folder to another's", usage: compareUsage, run: compare},
+		{name: "help", summary: "this usage, or a subcommand's", usage: helpUsage, run: help},
+	}
+}
+
+// findSubcommand is the subcommand called name.
+func findSubcommand(name string) (subcommand, bool) {
+	for _, sc := range subcommands() {
+		if sc.name == name {
+			return sc, true
+		}
+	}
+	return subcommand{}, false
+}
+
+// usageText is a command's help in the order `go help` gives it: what it
+// does, how to call it and an example (about), its flags, its exit codes.
+type usageText struct {
+	about string
+	// flags are the command's flags; nil when it takes none.
+	flags *flag.FlagSet
+	exits string
+}
+
+// write writes the usage to w.
+func (u usageText) write(w io.Writer) {
+	fmt.Fprint(w, u.about)
+	if u.flags != nil {
+		var defaults strings.Builder
+		u.flags.SetOutput(&defaults)
+		u.flags.PrintDefaults()
+		fmt.Fprintf(w, "\nFlags (one dash or two: -stack or --stack):\n\n%s", defaults.String())
+	}
+	fmt.Fprintf(w, "\nExit codes:\n\n%s", u.exits)
+}
+
+// usageFailed answers a failed parse of the arguments of command (a
+// subcommand's name, or "" for the load test): the usage on stdout and
+// exitOK when -h or -help asked for it, else the error and where the usage
+// is on stderr, and exitCouldNotRun.
+func usageFailed(err error, command string, stdout, stderr io.Writer) int {
+	u, name := mainUsage, "loadtest"
+	if sc, ok := findSubcommand(command); ok {
+		u, name = sc.usage, "loadtest "+command
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		u().write(stdout)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "%s: %v\nRun '%s -h' for the usage.\n", name, err, name)
+	return exitCouldNotRun
+}
+
+// help prints loadtest's usage, or a subcommand's:
+//
+//	loadtest help [SUBCOMMAND]
+func help(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		mainUsage().write(stdout)
+		return exitOK
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "loadtest help: give one subcommand, not %d: loadtest help SUBCOMMAND\n", len(args))
+		return exitCouldNotRun
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+		helpUsage().write(stdout)
+		return exitOK
+	}
+	sc, ok := findSubcommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "loadtest help: no subcommand %q; the subcommands: %s\n", args[0], subcommandNames())
+		return exitCouldNotRun
+	}
+	sc.usage().write(stdout)
+	return exitOK
+}
+
+// subcommandNames lists the subcommands' names for an error message.
+func subcommandNames() string {
+	var names []string
+	for _, sc := range subcommands() {
+		names = append(names, sc.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// mainUsage is loadtest's own usage: the load test, its flags, and the
+// subcommands one line each.
+func mainUsage() usageText {
+	var list strings.Builder
+	for _, sc := range subcommands() {
+		fmt.Fprintf(&list, "\t%-9s %s\n", sc.name, sc.summary)
+	}
+	return usageText{
+		about: `loadtest runs one load test against a deployed stack's Locust master, records
+its results and gates on them.
+
+It reads the stack's outputs (pulumi stack output) for the master Service, the
+worker count, the stack's loadTest parameters and thresholds and its results
+bucket; flags given on the command line win. It port-forwards to the master
+(or uses --master-url), waits for the workers, resets the stats, starts the
+swarm and shows progress. When the run ends, or on Ctrl-C or SIGTERM after
+stopping the swarm, it saves Locust's CSV and HTML report, histogram.json,
+summary.json and summary.md under results/<stack>/<UTC time>/ (and in the
+results bucket), compares the run with the stack's earlier ones and checks
+the thresholds. In GitHub Actions summary.md also goes to the job summary.
+
+Usage:
+
+	loadtest --stack NAME [flags]
+	loadtest SUBCOMMAND [arguments]
+
+Subcommands:
+
+` + list.String() + `
+"loadtest help SUBCOMMAND" or "loadtest SUBCOMMAND -h" tells more of one.
+
+Examples:
+
+	# a test with the stack's own parameters and thresholds
+	go run ./cmd/loadtest --stack dev
+
+	# 200 users for 5 minutes, failing above a p95 of 800 ms
+	go run ./cmd/loadtest --stack dev --users 200 --spawn-rate 20 --run-time 5m --max-p95-ms 800
+`,
+		flags: new(options).flagSet(),
+		exits: `	0  the run met every threshold; or the usage was asked for (-h, help)
+	1  thresholds breached; they are listed
+	2  the test could not run: bad flags or arguments, the stack's outputs
+	   unreadable, the master unreachable or refused, workers missing, a test
+	   already running, an interrupt before the swarm started, the results
+	   not saved
+	3  interrupted by Ctrl-C or SIGTERM during the run: the swarm was stopped
+	   and the partial results saved
+`,
+	}
+}
+
+func historyUsage() usageText {
+	return usageText{
+		about: `loadtest history lists a stack's last runs and draws their trend.
+
+It prints a table of the runs in <results-dir>/<stack>/, and with
+--results-bucket also of those in the bucket, where CI keeps them: time,
+commit, users, rps, p50/p95/p99, failures and verdict. It draws p95 and
+throughput per run, failed runs circled in red, into
+<results-dir>/<stack>/trend.svg (--trend FILE.png for a PNG).
+
+Usage:
+
+	loadtest history --stack NAME [flags]
+
+Example:
+
+	go run ./cmd/loadtest history --stack dev --last 10
+`,
+		flags: new(historyOptions).flagSet(),
+		exits: `	0  the runs were listed and their trend drawn; or the usage was asked for (-h)
+	2  bad flags, no run of the stack with a summary.json, or the runs could
+	   not be read or the trend not drawn
+`,
+	}
+}
+
+func compareUsage() usageText {
+	return usageText{
+		about: `loadtest compare shows how every endpoint moved from one run to another.
+
+For the total and each endpoint both runs have, it prints rps, p95, p99 and
+the fail ratio in run A and in run B, and the change in percent. A and B are
+results folders holding a summary.json, the older first.
+
+Usage:
+
+	loadtest compare A B
+
+Example:
+
+	go run ./cmd/loadtest compare results/dev/20260101T000000Z results/dev/20260102T000000Z
+`,
+		exits: `	0  the changes were printed; or the usage was asked for (-h)
+	2  not two folders, a folder without a readable summary.json, or runs
+	   that share no endpoint
+`,
+	}
+}
+
+func helpUsage() usageText {
+	return usageText{
+		about: `loadtest help prints the usage of loadtest, or of one of its subcommands.
+
+Usage:
+
+	loadtest help [SUBCOMMAND]
+
+Example:
+
+	go run ./cmd/loadtest help history
+`,
+		exits: `	0  the usage was printed
+	2  no such subcommand, or more than one named
+`,
+	}
+}
