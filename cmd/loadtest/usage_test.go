@@ -3,18 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"maps"
-	"os"
 	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/exitcodes"
 )
 
 // usageOf is a usage as the command prints it.
@@ -43,24 +39,20 @@ func TestUsageListsEverySubcommand(t *testing.T) {
 // codes the package defines, and run returns each of them; each
 // subcommand's usage lists exactly those its function returns.
 func TestUsageListsEveryExitCode(t *testing.T) {
-	src := parsePackage(t)
-	all := exitConstants(t, src)
-	if len(all) == 0 {
-		t.Fatal("no exit* constants found")
-	}
-	values := slices.Sorted(maps.Values(all))
-	if got := listedExitCodes(t, usageOf(mainUsage())); !slices.Equal(got, values) {
+	src := exitcodes.Read(t, ".")
+	values := src.Values()
+	if got := exitcodes.Listed(t, usageOf(mainUsage())); !slices.Equal(got, values) {
 		t.Errorf("loadtest's usage lists exit codes %v; the package defines %v", got, values)
 	}
-	if got := returnedExitCodes(t, src, all, "run"); !slices.Equal(got, values) {
+	if got := src.ReachedFrom(t, "run"); !slices.Equal(got, values) {
 		t.Errorf("run returns exit codes %v; the package defines %v (a code defined and never returned is listed untruly)", got, values)
 	}
 	for _, sc := range subcommands() {
 		// ".../cmd/loadtest.history" in a test binary, "main.history" in the command.
 		qualified := runtime.FuncForPC(reflect.ValueOf(sc.run).Pointer()).Name()
 		fn := qualified[strings.LastIndex(qualified, ".")+1:]
-		want := returnedExitCodes(t, src, all, fn)
-		if got := listedExitCodes(t, usageOf(sc.usage())); !slices.Equal(got, want) {
+		want := src.ReachedFrom(t, fn)
+		if got := exitcodes.Listed(t, usageOf(sc.usage())); !slices.Equal(got, want) {
 			t.Errorf("%s's usage lists exit codes %v; %s returns %v", sc.name, got, fn, want)
 		}
 	}
@@ -111,112 +103,4 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
-}
-
-// parsePackage parses the command's non-test files.
-func parsePackage(t *testing.T) []*ast.File {
-	t.Helper()
-	entries, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []*ast.File
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, e.Name(), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
-	}
-	return files
-}
-
-// exitConstants are the package's constants named exit*, with their
-// values, which must be written as numbers for this test to read them.
-func exitConstants(t *testing.T, files []*ast.File) map[string]int {
-	t.Helper()
-	consts := map[string]int{}
-	for _, f := range files {
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "exit") {
-						continue
-					}
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if !ok || lit.Kind != token.INT {
-						t.Fatalf("exit code %s: write it as a number, so the usage test can read it", name.Name)
-					}
-					consts[name.Name], _ = strconv.Atoi(lit.Value)
-				}
-			}
-		}
-	}
-	return consts
-}
-
-// returnedExitCodes are the values of the exit constants the function fn
-// names, or the package's functions it calls name, sorted.
-func returnedExitCodes(t *testing.T, files []*ast.File, consts map[string]int, fn string) []int {
-	t.Helper()
-	funcs := map[string]*ast.FuncDecl{}
-	for _, f := range files {
-		for _, d := range f.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
-				funcs[fd.Name.Name] = fd
-			}
-		}
-	}
-	if funcs[fn] == nil {
-		t.Fatalf("no function %s in the package", fn)
-	}
-	codes := map[int]bool{}
-	seen := map[string]bool{}
-	var visit func(name string)
-	visit = func(name string) {
-		if seen[name] || funcs[name] == nil {
-			return
-		}
-		seen[name] = true
-		ast.Inspect(funcs[name].Body, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.Ident:
-				if v, ok := consts[n.Name]; ok {
-					codes[v] = true
-				}
-			case *ast.CallExpr:
-				if id, ok := n.Fun.(*ast.Ident); ok {
-					visit(id.Name)
-				}
-			}
-			return true
-		})
-	}
-	visit(fn)
-	return slices.Sorted(maps.Keys(codes))
-}
-
-// listedExitCodes are the codes a usage's "Exit codes:" section lists, one
-// a line after a tab, in order.
-func listedExitCodes(t *testing.T, usage string) []int {
-	t.Helper()
-	_, section, ok := strings.Cut(usage, "\nExit codes:\n")
-	if !ok {
-		t.Fatalf("no \"Exit codes:\" section in:\n%s", usage)
-	}
-	var codes []int
-	for _, m := range regexp.MustCompile(`(?m)^\t(\d+)  `).FindAllStringSubmatch(section, -1) {
-		n, _ := strconv.Atoi(m[1])
-		codes = append(codes, n)
-	}
-	return codes
 }

@@ -2,16 +2,11 @@ package main
 
 import (
 	"bytes"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"maps"
-	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/exitcodes"
 )
 
 // TestHelp: -h prints the usage on stdout and exits 0; a mistake in the
@@ -43,89 +38,11 @@ func TestHelp(t *testing.T) {
 // TestUsageListsEveryExitCode: the usage lists exactly the exit codes the
 // command defines, and the code uses each of them.
 func TestUsageListsEveryExitCode(t *testing.T) {
-	defined, used := exitCodesInSource(t)
-	if len(defined) == 0 {
-		t.Fatal("no exit* constants found")
+	src := exitcodes.Read(t, ".")
+	if got, want := exitcodes.Listed(t, usage), src.Values(); !slices.Equal(got, want) {
+		t.Errorf("the usage lists exit codes %v; the command defines %v", got, want)
 	}
-	values := slices.Sorted(maps.Values(defined))
-	if got := listedExitCodes(t, usage); !slices.Equal(got, values) {
-		t.Errorf("the usage lists exit codes %v; the command defines %v", got, values)
+	for _, name := range src.Unused() {
+		t.Errorf("%s is defined but no function uses it: return it where it applies, or remove it and its usage line", name)
 	}
-	for name := range defined {
-		if !used[name] {
-			t.Errorf("%s is defined, and listed, but no function uses it", name)
-		}
-	}
-}
-
-// exitCodesInSource reads the command's non-test files: its constants
-// named exit*, with their values (written as numbers), and which of them
-// a function uses.
-func exitCodesInSource(t *testing.T) (defined map[string]int, used map[string]bool) {
-	t.Helper()
-	entries, err := os.ReadDir(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defined, used = map[string]int{}, map[string]bool{}
-	var bodies []*ast.BlockStmt
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), e.Name(), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				bodies = append(bodies, d.Body)
-			case *ast.GenDecl:
-				if d.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range d.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, name := range vs.Names {
-						if !strings.HasPrefix(name.Name, "exit") {
-							continue
-						}
-						lit, ok := vs.Values[i].(*ast.BasicLit)
-						if !ok || lit.Kind != token.INT {
-							t.Fatalf("exit code %s: write it as a number, so this test can read it", name.Name)
-						}
-						defined[name.Name], _ = strconv.Atoi(lit.Value)
-					}
-				}
-			}
-		}
-	}
-	for _, body := range bodies {
-		ast.Inspect(body, func(n ast.Node) bool {
-			if id, ok := n.(*ast.Ident); ok {
-				if _, ok := defined[id.Name]; ok {
-					used[id.Name] = true
-				}
-			}
-			return true
-		})
-	}
-	return defined, used
-}
-
-// listedExitCodes are the codes a usage's "Exit codes:" section lists, one
-// a line after a tab, in order.
-func listedExitCodes(t *testing.T, usage string) []int {
-	t.Helper()
-	_, section, ok := strings.Cut(usage, "\nExit codes:\n")
-	if !ok {
-		t.Fatalf("no \"Exit codes:\" section in:\n%s", usage)
-	}
-	var codes []int
-	for _, m := range regexp.MustCompile(`(?m)^\t(\d+)  `).FindAllStringSubmatch(section, -1) {
-		n, _ := strconv.Atoi(m[1])
-		codes = append(codes, n)
-	}
-	return codes
 }
