@@ -108,17 +108,20 @@ func eksVersions(ctx *pulumi.Context, opts ...pulumi.InvokeOption) ([]eksRelease
 	if err != nil {
 		return nil, err
 	}
+	return releasesOf(res.ClusterVersions)
+}
+
+// releasesOf reads EKS's answer. A date that is missing or not RFC 3339
+// leaves that date unknown (zero) rather than discarding the answer: one odd
+// row, say a new version whose end dates EKS has not set, must not send every
+// version back to the stale fallback table. The row's status still decides.
+func releasesOf(versions []awseks.GetClusterVersionsClusterVersion) ([]eksRelease, error) {
 	var out []eksRelease
-	for _, v := range res.ClusterVersions {
-		standard, err := time.Parse(time.RFC3339, v.EndOfStandardSupportDate)
-		if err != nil {
-			return nil, fmt.Errorf("version %s: endOfStandardSupportDate %q is not RFC 3339", v.ClusterVersion, v.EndOfStandardSupportDate)
-		}
-		extended, err := time.Parse(time.RFC3339, v.EndOfExtendedSupportDate)
-		if err != nil {
-			return nil, fmt.Errorf("version %s: endOfExtendedSupportDate %q is not RFC 3339", v.ClusterVersion, v.EndOfExtendedSupportDate)
-		}
-		out = append(out, eksRelease{Version: v.ClusterVersion, EndOfStandard: standard, EndOfExtended: extended, Status: v.VersionStatus})
+	for _, v := range versions {
+		r := eksRelease{Version: v.ClusterVersion, Status: v.VersionStatus}
+		r.EndOfStandard, _ = time.Parse(time.RFC3339, v.EndOfStandardSupportDate)
+		r.EndOfExtended, _ = time.Parse(time.RFC3339, v.EndOfExtendedSupportDate)
+		out = append(out, r)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("EKS listed no Kubernetes versions")
@@ -141,6 +144,11 @@ func judgeVersion(version string, offered []eksRelease, readErr error, now time.
 	r := offered[i]
 	status := r.Status
 	if status != statusStandard && status != statusExtended && status != statusUnsupported {
+		if r.EndOfStandard.IsZero() || r.EndOfExtended.IsZero() {
+			return versionVerdict{Warnings: []string{fmt.Sprintf("kubernetesVersion %s: EKS offers it with status %q and without readable support dates "+
+				"(eks:DescribeClusterVersions), so this preview cannot tell its support: it is accepted, and its cost estimated at the "+
+				"standard-support rate.", version, r.Status)}}, nil
+		}
 		// A status this program does not know: EKS's own dates decide.
 		status = statusAt(r, now)
 	}
@@ -259,7 +267,13 @@ func listReleases(releases []eksRelease, now time.Time) string {
 	return strings.Join(parts, ", ")
 }
 
-func dateOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+// dateOf is a support date as the preview prints it; EKS may leave one out.
+func dateOf(t time.Time) string {
+	if t.IsZero() {
+		return "a date EKS does not give"
+	}
+	return t.UTC().Format(time.DateOnly)
+}
 
 // byVersion sorts releases by version, oldest first.
 func byVersion(releases []eksRelease) []eksRelease {

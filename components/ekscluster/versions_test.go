@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	awseks "github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 )
 
 // eksAnswer is DescribeClusterVersions' answer on the day at: each version
@@ -97,5 +99,51 @@ func TestJudgeVersion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOneUndatedVersionKeepsEKSAnswer: a row whose support dates EKS leaves
+// out (DescribeClusterVersions' endOfStandardSupportDate and
+// endOfExtendedSupportDate are optional in the EKS API reference's
+// ClusterVersionInformation) is kept with its dates unknown. Before, it
+// discarded the whole answer and sent the preview to the fallback table.
+func TestOneUndatedVersionKeepsEKSAnswer(t *testing.T) {
+	now := day("2026-12-07").Add(12 * time.Hour)
+	answer := []awseks.GetClusterVersionsClusterVersion{
+		{ClusterVersion: "1.34", VersionStatus: statusExtended, EndOfStandardSupportDate: "2026-12-02T00:00:00Z", EndOfExtendedSupportDate: "2027-12-02T00:00:00Z"},
+		{ClusterVersion: "1.35", VersionStatus: statusStandard, EndOfStandardSupportDate: "2027-03-27T00:00:00Z", EndOfExtendedSupportDate: "2028-03-27T00:00:00Z"},
+		{ClusterVersion: "1.36", VersionStatus: statusStandard},
+		{ClusterVersion: "1.37", VersionStatus: "SOMETHING_NEW", EndOfStandardSupportDate: "soon"},
+	}
+	offered, err := releasesOf(answer)
+	if err != nil {
+		t.Fatalf("releasesOf: %v", err)
+	}
+	for _, tc := range []struct {
+		version  string
+		extended bool
+		warned   string
+		listed   string
+	}{
+		{version: "1.35", listed: "1.35 (standard support until 2027-03-27, extended until 2028-03-27)"},
+		{version: "1.34", extended: true, warned: "left EKS standard support on 2026-12-02"},
+		{version: "1.36", listed: "1.36 (standard support until a date EKS does not give, extended until a date EKS does not give)"},
+		{version: "1.37", warned: `kubernetesVersion 1.37: EKS offers it with status "SOMETHING_NEW" and without readable support dates`},
+	} {
+		v, err := judgeVersion(tc.version, offered, nil, now)
+		if err != nil {
+			t.Errorf("%s: refused: %v", tc.version, err)
+			continue
+		}
+		if v.Extended != tc.extended {
+			t.Errorf("%s: extended %v, want %v", tc.version, v.Extended, tc.extended)
+		}
+		warnings := strings.Join(v.Warnings, "\n")
+		if tc.warned == "" && warnings != "" || !strings.Contains(warnings, tc.warned) {
+			t.Errorf("%s: warnings %q, want %q", tc.version, warnings, tc.warned)
+		}
+		if list := listReleases(byVersion(offered), now); !strings.Contains(list, tc.listed) {
+			t.Errorf("%s: EKS's versions listed as %q, want %q in it", tc.version, list, tc.listed)
+		}
 	}
 }
