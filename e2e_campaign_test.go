@@ -91,13 +91,13 @@ func checkCancelledCampaign(t *testing.T, ctx context.Context, stack auto.Stack,
 	t.Logf("after the cancelled load test: %s", leftBehind(t, ctx, stack, kube, backendDir))
 
 	stop = timings.start("cancelled campaign: destroy job cancelled while deleting")
-	attempt := runDestroyJob(t, jobs, workDir, stepEnv, host, true)
+	attempt := runDestroyJob(t, jobs, bin, workDir, stepEnv, host, true)
 	stop()
 	left := leftBehind(t, ctx, stack, kube, backendDir)
 	t.Logf("destroy job cancelled during `pulumi destroy` (%s); left: %s\n%s", attempt.cancelled, left, attempt.log)
 
 	stop = timings.start("cancelled campaign: destroy job run again")
-	rerun := runDestroyJob(t, jobs, workDir, stepEnv, host, false)
+	rerun := runDestroyJob(t, jobs, bin, workDir, stepEnv, host, false)
 	stop()
 	if rerun.exit != 0 {
 		// It could not clean up: it must say what is left.
@@ -203,7 +203,7 @@ type destroyJobResult struct {
 // fails the job. With cancel, the job is cancelled once the destroy has
 // started deleting: the destroy step is stopped the runner's way, the last
 // step (no if: always()) does not run, and the job's end kills what is left.
-func runDestroyJob(t *testing.T, steps destroyJobSteps, workDir string, stepEnv []string, testHost string, cancel bool) destroyJobResult {
+func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, stepEnv []string, testHost string, cancel bool) destroyJobResult {
 	t.Helper()
 	var res destroyJobResult
 	var log strings.Builder
@@ -218,7 +218,7 @@ func runDestroyJob(t *testing.T, steps destroyJobSteps, workDir string, stepEnv 
 
 	// pulumi/actions' destroy runs, through the Automation API for Node,
 	// the CLI (sdk/nodejs/automation: LocalWorkspace destroy, cmd.ts).
-	destroy := startJobStep(t, "destroy", workDir, stepEnv, "pulumi", "destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "local")
+	destroy := startJobStep(t, "destroy", workDir, stepEnv, filepath.Join(bin, "pulumi"), "destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "local")
 	if cancel {
 		destroy.waitFor(t, "pulumi destroy deleting", 2*time.Minute, func(out string) bool { return strings.Contains(out, " deleting") })
 		res.cancelled = cancelActionStep(destroy)
