@@ -291,12 +291,9 @@ func TestEndToEnd(t *testing.T) {
 	checkRejectedAtPreview(t, ctx, stack, kube, secretValue)
 	stop()
 
-	// 6. destroy leaves nothing of ours.
-	stop = timings.start("destroy")
-	if _, err := stack.Destroy(ctx); err != nil {
-		t.Fatalf("destroy: %v", err)
-	}
-	stop()
+	// 6. destroy leaves nothing of ours, after a campaign cancelled during
+	// its load test and again during its destroy (e2e_campaign_test.go).
+	checkCancelledCampaign(t, ctx, stack, kube, timings, bin, workDir, backendDir, env, cluster.kubeconfig)
 	kube.waitGone(t, "namespace/locust", 2*time.Minute)
 	if left := kube.ours(); len(left) > 0 {
 		t.Errorf("left in the cluster after destroy: %v", left)
