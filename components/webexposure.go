@@ -153,6 +153,15 @@ func (lb *WebLoadBalancer) webServicePort() (name string, port int) {
 // NetworkPolicy's ipBlocks see who is calling; the load balancer's health
 // check goes to kube-proxy's healthCheckNodePort, not to the pod
 // (aws.go, Local: HTTP on the health check node port).
+//
+// The controller sets an NLB's scheme only when it creates it: for an
+// existing one it syncs listeners and target groups, and its comment reads
+// "TODO: Sync internal vs non-internal" (cloud-provider-aws@v1.35.2
+// pkg/providers/v1/aws_loadbalancer.go:163-170, :219-220). A scheme patched
+// onto the Service would leave the old NLB in place, so a scheme change
+// replaces the Service instead: deleted first (its name is fixed), the
+// controller deletes its NLB, and the new Service, a new UID, gets a new NLB
+// and so a new address.
 func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebExposure, deps ...pulumi.Resource) (*corev1.Service, error) {
 	s, lb := r.spec, e.LoadBalancer
 	annotations := stackOwned()
@@ -187,7 +196,14 @@ func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebEx
 				Protocol:   pulumi.String("TCP"),
 			}},
 		},
-	}, r.parent, pulumi.DependsOn(deps))
+	}, r.parent, pulumi.DependsOn(deps), pulumi.ReplaceOnChanges(webLoadBalancerSchemePaths), pulumi.DeleteBeforeReplace(true))
+}
+
+// webLoadBalancerSchemePaths are the Service's properties that carry the
+// load balancer's scheme: a change of either replaces the Service.
+var webLoadBalancerSchemePaths = []string{
+	`metadata.annotations["` + annotationLBInternal + `"]`,
+	`metadata.annotations["` + annotationLBScheme + `"]`,
 }
 
 // webIngress routes Path (and everything under it) to the master

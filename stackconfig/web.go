@@ -93,7 +93,16 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 
 // webLoadBalancer reads the load balancer's scheme, source ranges and TLS.
 func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, serviceMonitor bool) {
-	e.InternetFacing = p.oneOf("webLoadBalancerScheme", "internal", "internet-facing") == "internet-facing"
+	scheme := p.oneOf("webLoadBalancerScheme", "internal", "internet-facing")
+	e.InternetFacing = scheme == "internet-facing"
+	if p.ok("webLoadBalancerScheme") {
+		// The service controller sets the scheme only when it creates the
+		// load balancer, so the component replaces the Service on a change;
+		// the preview shows that replacement, this says what it means.
+		p.warn("webLoadBalancerScheme is " + scheme + ": a change of webLoadBalancerScheme replaces the web Service and its load balancer, " +
+			"so webAddress changes (a new DNS name) and the UI is unreachable until the new load balancer is ready; " +
+			"point any CNAME at the new webAddress")
+	}
 	if len(e.SourceRanges) == 0 && p.ok("webSourceRanges", "webLoadBalancerScheme") {
 		switch {
 		case e.InternetFacing:
