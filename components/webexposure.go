@@ -207,10 +207,14 @@ var webLoadBalancerSchemePaths = []string{
 }
 
 // webIngress routes Path (and everything under it) to the master
-// Service's web port.
+// Service's web port. For the AWS Load Balancer Controller it adds the
+// target type and health check the master needs, unless given.
 func (r resourceBuilder) webIngress(namespace pulumi.StringOutput, in *WebIngress, masterService *corev1.Service) (*networkingv1.Ingress, error) {
 	s := r.spec
 	annotations := stackOwned()
+	for k, v := range in.albAnnotations(s.exposure.basePath()) {
+		annotations[k] = pulumi.String(v)
+	}
 	for k, v := range in.Annotations {
 		annotations[k] = pulumi.String(v)
 	}

@@ -196,5 +196,74 @@ func (in *WebIngress) validate(sourceRanges []string, image string) error {
 			return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
 		}
 	}
+	if in.forALB() {
+		if err := ValidateALBTargetType(in.Annotations); err != nil {
+			return fmt.Errorf("Ingress annotations: %w", err)
+		}
+	}
 	return nil
+}
+
+// ALBTargetTypeAnnotation chooses the AWS Load Balancer Controller's
+// targets: "instance" (its default, a NodePort) or "ip" (the pods).
+const ALBTargetTypeAnnotation = "alb.ingress.kubernetes.io/target-type"
+
+// Annotations of the AWS Load Balancer Controller's Ingress
+// (aws-load-balancer-controller@v2.17.1 docs/guide/ingress/annotations.md).
+const (
+	albAnnotationPrefix          = "alb.ingress.kubernetes.io/"
+	annotationALBTargetType      = ALBTargetTypeAnnotation
+	annotationALBHealthCheckPath = albAnnotationPrefix + "healthcheck-path"
+)
+
+// forALB reports whether the AWS Load Balancer Controller serves the
+// Ingress.
+func (in *WebIngress) forALB() bool { return IngressForALB(in.ClassName, in.Annotations) }
+
+// IngressForALB reports whether the AWS Load Balancer Controller serves an
+// Ingress of this class and annotations: its usual class "alb", or any of
+// its own annotations.
+func IngressForALB(class string, annotations map[string]string) bool {
+	if class == "alb" {
+		return true
+	}
+	for k := range annotations {
+		if strings.HasPrefix(k, albAnnotationPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateALBTargetType refuses an ALB target type that cannot reach the
+// master's Service: "instance", the controller's default, routes to a
+// NodePort and needs a Service of type NodePort or LoadBalancer, and the
+// master's is ClusterIP (annotations.md:212-217;
+// pkg/backend/endpoint_resolver.go:87, "service type must be either
+// 'NodePort' or 'LoadBalancer'"). Unset is fine: the stack then sets "ip".
+func ValidateALBTargetType(annotations map[string]string) error {
+	if t, ok := annotations[annotationALBTargetType]; ok && t != "ip" {
+		return fmt.Errorf("%s=%s cannot reach the master's ClusterIP Service (instance targets need a NodePort): use %s=ip, or leave it out and the stack sets it",
+			annotationALBTargetType, t, annotationALBTargetType)
+	}
+	return nil
+}
+
+// albAnnotations are the ALB settings the stack adds where the user gave
+// none: ip targets, which reach a ClusterIP Service's pods, and a health
+// check on the login page, which answers 200 without a session, where the
+// controller's default "/" answers 302 under the login (and 404 under a
+// sub-path), so every target would be unhealthy (annotations.md:51, :56).
+func (in *WebIngress) albAnnotations(basePath string) map[string]string {
+	out := map[string]string{}
+	if !in.forALB() {
+		return out
+	}
+	if _, ok := in.Annotations[annotationALBTargetType]; !ok {
+		out[annotationALBTargetType] = "ip"
+	}
+	if _, ok := in.Annotations[annotationALBHealthCheckPath]; !ok {
+		out[annotationALBHealthCheckPath] = basePath + "/login"
+	}
+	return out
 }

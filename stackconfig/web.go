@@ -199,6 +199,17 @@ func (p *parser) webIngress(e *WebExposure, image string) {
 			e.IngressAnnotations[k] = v
 		}
 	}
+	if !components.IngressForALB(e.IngressClass, e.IngressAnnotations) {
+		return
+	}
+	if err := components.ValidateALBTargetType(e.IngressAnnotations); err != nil {
+		p.fail("webIngressAnnotations", quote(annotationEntry(e.IngressAnnotations, components.ALBTargetTypeAnnotation)), "must give the AWS Load Balancer Controller ip targets: "+err.Error())
+	}
+}
+
+// annotationEntry is one annotation as webIngressAnnotations lists it.
+func annotationEntry(annotations map[string]string, key string) string {
+	return key + "=" + annotations[key]
 }
 
 // shown is a key's value for an error: a secret's is not shown.
