@@ -130,12 +130,22 @@ func mountWebTLS(container *corev1.ContainerArgs, template *corev1.PodTemplateSp
 // (its webhook sets loadBalancerClass service.k8s.aws/nlb) it keeps the
 // scheme, which it would otherwise default to internal.
 const (
-	annotationLBType     = "service.beta.kubernetes.io/aws-load-balancer-type"
-	annotationLBInternal = "service.beta.kubernetes.io/aws-load-balancer-internal"
-	annotationLBScheme   = "service.beta.kubernetes.io/aws-load-balancer-scheme"
-	annotationLBCert     = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
-	annotationLBSSLPorts = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+	annotationLBType      = "service.beta.kubernetes.io/aws-load-balancer-type"
+	annotationLBInternal  = "service.beta.kubernetes.io/aws-load-balancer-internal"
+	annotationLBScheme    = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+	annotationLBCert      = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+	annotationLBSSLPorts  = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+	annotationLBSSLPolicy = "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy"
 )
+
+// webTLSPolicy is the TLS listener's security policy: TLS 1.3 and 1.2
+// only. Without it the controller sends none (aws_loadbalancer.go,
+// createListenerV2: SslPolicy only when set) and the listener gets the
+// API's default, ELBSecurityPolicy-2016-08, which accepts TLS 1.0 and 1.1
+// (ELB docs, "Security policies for your Network Load Balancer"). The
+// controller also brings an existing listener to it (ModifyListener when
+// the listener's SslPolicy differs).
+const webTLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 // webServicePort is the load balancer's listener: 443 with TLS (the
 // load balancer's or Locust's own), 80 without.
@@ -176,6 +186,7 @@ func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebEx
 	if lb.CertificateARN != "" {
 		annotations[annotationLBCert] = pulumi.String(lb.CertificateARN)
 		annotations[annotationLBSSLPorts] = pulumi.String(portName)
+		annotations[annotationLBSSLPolicy] = pulumi.String(webTLSPolicy)
 	}
 	return corev1.NewService(r.ctx, s.name+"-web", &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
