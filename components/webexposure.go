@@ -84,6 +84,20 @@ func (e *WebExposure) basePath() string {
 	return e.Ingress.Path
 }
 
+// servedOverHTTPS reports whether people reach the UI over HTTPS: Locust's
+// own TLS, the load balancer's ACM certificate, or the Ingress's TLS.
+func (e *WebExposure) servedOverHTTPS() bool {
+	switch {
+	case e == nil:
+		return false
+	case e.LoadBalancer != nil:
+		return e.LoadBalancer.CertificateARN != "" || e.LoadBalancer.TLS != nil
+	case e.Ingress != nil:
+		return e.Ingress.TLSSecret != "" || e.Ingress.Annotations[annotationALBCertificate] != ""
+	}
+	return false
+}
+
 // ownTLS is the certificate Locust serves with, or nil.
 func (e *WebExposure) ownTLS() *WebTLS {
 	if e == nil || e.LoadBalancer == nil {
@@ -297,7 +311,7 @@ func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) 
 	}
 	in := e.Ingress
 	scheme := "http"
-	if in.TLSSecret != "" || in.Annotations[annotationALBCertificate] != "" {
+	if e.servedOverHTTPS() {
 		scheme = "https"
 	}
 	path := strings.TrimSuffix(in.Path, "/") + "/"
