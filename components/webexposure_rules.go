@@ -18,6 +18,30 @@ import (
 // should be relative").
 var webBasePathSince = [3]int{2, 32, 4}
 
+// webExposureSince is the first Locust where every route of the web UI
+// that starts, stops, changes or reads a test needs the login's session:
+// POST /user, which sets any attribute of the master's User classes
+// (Environment.update_user_class), took auth_required_if_enabled in locust
+// commit c8962eb2, first tagged 2.37.2 (web.py@2.37.1:566-567 without it,
+// @2.37.2:566-568 with it). Its login form also posts (from 2.31.8), so the
+// password stays out of URLs and access logs.
+var webExposureSince = [3]int{2, 37, 2}
+
+// ValidateWebExposureImage refuses, for an exposed UI, an image whose
+// Locust leaves a route open without a session, or whose tag does not say
+// which Locust it runs.
+func ValidateWebExposureImage(image string) error {
+	v, tag, ok := locustVersion(image)
+	since := fmt.Sprintf("%d.%d.%d", webExposureSince[0], webExposureSince[1], webExposureSince[2])
+	switch {
+	case !ok:
+		return fmt.Errorf("its tag does not say which Locust it runs; an exposed UI needs Locust %s or later: tag the image with its Locust version, like %s", since, DefaultImage)
+	case versionBefore(v, webExposureSince):
+		return fmt.Errorf("Locust %s answers POST /user without a session, which anyone reaching the address could use to change the test's users; every route needs the login from %s: pick a newer image, like %s, or keep the UI private", tag, since, DefaultImage)
+	}
+	return nil
+}
+
 // acmCertificateARN is an ACM certificate's ARN (AWS docs, "Identity-based
 // policies for ACM": arn:${Partition}:acm:${Region}:${Account}:certificate/${CertificateId}).
 var acmCertificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
@@ -124,6 +148,9 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 		if err := in.validate(e.SourceRanges, image); err != nil {
 			return err
 		}
+	}
+	if err := ValidateWebExposureImage(image); err != nil {
+		return fmt.Errorf("image %q with WebExposure: %w", image, err)
 	}
 	return nil
 }

@@ -88,6 +88,11 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 	} else {
 		p.webIngress(e, image)
 	}
+	if p.ok("image") {
+		if err := components.ValidateWebExposureImage(image); err != nil {
+			p.fail("image", quote(image), "must run a Locust whose every route needs the login when webExposure is "+kind+": "+err.Error())
+		}
+	}
 	return e
 }
 
