@@ -230,6 +230,11 @@ SESSION_COOKIE_NAME = "locust_eks_session"
 # Set to "1" by the stack when people reach the UI over HTTPS (an NLB or
 # Ingress that ends TLS); Locust's own TLS (--tls-cert) is seen here.
 WEB_HTTPS_ENV = "LOCUST_EKS_WEB_HTTPS"
+# Set to "1" by the stack when the UI is exposed (webExposure): the login
+# then takes only POST, so the password never sits in a URL, a browser's
+# history or a proxy's access log (the stack exposes only Locust whose login
+# form posts).
+WEB_EXPOSED_ENV = "LOCUST_EKS_WEB_EXPOSED"
 # Locust's routes that change a test's state on GET (web.py: /stop and
 # /stats/reset), checked for their origin like every POST.
 STATE_CHANGING_GETS = ("/stop", "/stats/reset")
@@ -294,7 +299,23 @@ def _web_login(environment, web_ui=None, **_kwargs):
         web_ui.auth_args = {**web_ui.auth_args, "error": LOGIN_ERROR}
         return redirect(page("login"))
 
-    web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=["GET", "POST"])
+    # Locust's login form submits by GET up to 2.31.7 (Auth.tsx), by POST after.
+    methods = ["POST"] if os.environ.get(WEB_EXPOSED_ENV) == "1" else ["GET", "POST"]
+    web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=methods)
+    _guard_update_user(web_ui)
+
+
+def _guard_update_user(web_ui):
+    """Puts POST /user behind the login where Locust left it open: up to
+    2.37.1 it has no auth_required_if_enabled (web.py@2.24.0:533-534,
+    @2.37.1:566-567) and sets any attribute of the master's User classes.
+    Wrapping an already guarded view again only checks the session twice."""
+    for endpoint in ("locust.update_user", "update_user"):
+        view = web_ui.app.view_functions.get(endpoint)
+        if view is not None and not getattr(view, "locust_eks_guarded", False):
+            guarded = web_ui.auth_required_if_enabled(view)
+            guarded.locust_eks_guarded = True
+            web_ui.app.view_functions[endpoint] = guarded
 
 
 def _session_cookie(config, base, https):

@@ -49,12 +49,15 @@ func TestWebSessionCookieOnRealLocust(t *testing.T) {
 	})
 }
 
-func checkSessionCookie(t *testing.T, l *locust, exposure *WebExposure, base string, secure bool) {
-	target := newFakeTarget(t, http.NotFoundHandler())
+// startLoginMaster starts the rendered master, with its login and
+// exposure, without workers, and waits for its login page under base.
+func startLoginMaster(t *testing.T, l *locust, exposure *WebExposure, base string) (p plan, target *fakeTarget) {
+	t.Helper()
+	target = newFakeTarget(t, http.NotFoundHandler())
 	args := loginArgs(t, "locustio/locust:"+l.Version)
 	args.WebExposure = exposure
 	args.Run = []string{"bookinfo.py"}
-	p := renderedPlanOf(t, l, args, target.URL)
+	p = renderedPlanOf(t, l, args, target.URL)
 	p.master = append(p.master, "--web-host=127.0.0.1")
 	for i, e := range p.masterEnv {
 		if e == "LOCUST_EKS_WEB_PASSWORD=" {
@@ -62,8 +65,23 @@ func checkSessionCookie(t *testing.T, l *locust, exposure *WebExposure, base str
 		}
 	}
 	start(t, l, "master", p.master, p.masterEnv)
+	waitFor(t, time.Now().Add(45*time.Second), "the login page", func() bool {
+		resp, err := http.Get(p.webURL + base + "/login")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	return p, target
+}
+
+// noRedirects is a client that shows redirects rather than following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func checkSessionCookie(t *testing.T, l *locust, exposure *WebExposure, base string, secure bool) {
+	p, target := startLoginMaster(t, l, exposure, base)
 	ui := p.webURL + base
-	plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	plain := noRedirects
 	send := func(method, path string, header map[string]string, form string) *http.Response {
 		t.Helper()
 		r, _ := http.NewRequest(method, ui+path, strings.NewReader(form))
@@ -78,14 +96,6 @@ func checkSessionCookie(t *testing.T, l *locust, exposure *WebExposure, base str
 		resp.Body.Close()
 		return resp
 	}
-	waitFor(t, time.Now().Add(45*time.Second), "the login page", func() bool {
-		resp, err := plain.Get(ui + "/login")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
-
 	own := map[string]string{"Origin": p.webURL, "Sec-Fetch-Site": "same-origin"}
 	login := send("POST", "/locust-eks/login", own, url.Values{"username": {"team"}, "password": {testWebPassword}}.Encode())
 	var session *http.Cookie
