@@ -224,6 +224,20 @@ WEB_PASSWORD_ENV = "LOCUST_EKS_WEB_PASSWORD"
 LOGIN_DELAY = 0.25
 LOGIN_MAX_DELAY = 8.0
 LOGIN_ERROR = "Wrong username or password"
+# The session cookie's own name: on a host shared with other apps, Flask's
+# default "session" would be sent to them and overwritten by theirs.
+SESSION_COOKIE_NAME = "locust_eks_session"
+# Set to "1" by the stack when people reach the UI over HTTPS (an NLB or
+# Ingress that ends TLS); Locust's own TLS (--tls-cert) is seen here.
+WEB_HTTPS_ENV = "LOCUST_EKS_WEB_HTTPS"
+# Set to "1" by the stack when the UI is exposed (webExposure): the login
+# then takes only POST, so the password never sits in a URL, a browser's
+# history or a proxy's access log (the stack exposes only Locust whose login
+# form posts).
+WEB_EXPOSED_ENV = "LOCUST_EKS_WEB_EXPOSED"
+# Locust's routes that change a test's state on GET (web.py: /stop and
+# /stats/reset), checked for their origin like every POST.
+STATE_CHANGING_GETS = ("/stop", "/stats/reset")
 
 
 @events.init.add_listener
@@ -250,6 +264,8 @@ def _web_login(environment, web_ui=None, **_kwargs):
     # Sessions end when the master restarts: no key to keep or leak.
     web_ui.app.config["SECRET_KEY"] = os.urandom(32)
     base = getattr(environment.parsed_options, "web_base_path", "") or ""
+    _session_cookie(web_ui.app.config, base, os.environ.get(WEB_HTTPS_ENV) == "1" or bool(getattr(environment.parsed_options, "tls_cert", "")))
+    web_ui.app.before_request(_same_origin_only(base))
     web_ui.auth_args = {"username_password_callback": base + LOGIN_SUBMIT_PATH}
     failures = {}
 
@@ -283,4 +299,74 @@ def _web_login(environment, web_ui=None, **_kwargs):
         web_ui.auth_args = {**web_ui.auth_args, "error": LOGIN_ERROR}
         return redirect(page("login"))
 
-    web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=["GET", "POST"])
+    # Locust's login form submits by GET up to 2.31.7 (Auth.tsx), by POST after.
+    methods = ["POST"] if os.environ.get(WEB_EXPOSED_ENV) == "1" else ["GET", "POST"]
+    web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=methods)
+    _guard_update_user(web_ui)
+
+
+def _guard_update_user(web_ui):
+    """Puts POST /user behind the login where Locust left it open: up to
+    2.37.1 it has no auth_required_if_enabled (web.py@2.24.0:533-534,
+    @2.37.1:566-567) and sets any attribute of the master's User classes.
+    Wrapping an already guarded view again only checks the session twice."""
+    for endpoint in ("locust.update_user", "update_user"):
+        view = web_ui.app.view_functions.get(endpoint)
+        if view is not None and not getattr(view, "locust_eks_guarded", False):
+            guarded = web_ui.auth_required_if_enabled(view)
+            guarded.locust_eks_guarded = True
+            web_ui.app.view_functions[endpoint] = guarded
+
+
+def _session_cookie(config, base, https):
+    """Flask's session cookie settings (Flask's defaults: named "session",
+    Path=/, neither SameSite nor Secure). Locust has no CSRF token, and
+    POST /swarm takes a plain form: SameSite=Strict keeps a browser from
+    sending the session with any request another site starts, so a foreign
+    page cannot start or stop a test. Secure keeps it off plain HTTP when the
+    UI is served over HTTPS (browsers and Go's cookie jar still send it to
+    http://127.0.0.1, the port-forward). Under --web-base-path the cookie
+    stays there."""
+    config["SESSION_COOKIE_NAME"] = SESSION_COOKIE_NAME
+    config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SECURE"] = https
+    config["SESSION_COOKIE_PATH"] = base or "/"
+
+
+def _same_origin_only(base):
+    """A before_request hook refusing, with 403, a state-changing request a
+    browser says another origin started: Sec-Fetch-Site other than
+    same-origin or none, or an Origin (else Referer) whose host is not the
+    one asked. SameSite=Strict already withholds the session cross-site;
+    this also covers other origins of the same site (a sibling subdomain).
+    Requests without these headers (the loadtest command, curl) pass: they
+    carry no browser's ambient cookie."""
+    from urllib.parse import urlsplit
+
+    from flask import Response, request
+
+    # A response, not abort(403): Locust 2.2x's error handler turns any
+    # raised HTTP error into a 500.
+    def refuse():
+        return Response("Refused: a request started by another origin may not change a test.\n", status=403, mimetype="text/plain")
+
+    def check():
+        path = request.path[len(base) :] if base and request.path.startswith(base) else request.path
+        if request.method in ("GET", "HEAD", "OPTIONS") and path not in STATE_CHANGING_GETS:
+            return None
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None and site not in ("same-origin", "none"):
+            return refuse()
+        origin = request.headers.get("Origin") or request.headers.get("Referer")
+        if origin is None:
+            return None
+        hosts = {request.host.lower()}
+        forwarded = request.headers.get("X-Forwarded-Host")
+        if forwarded:
+            hosts.add(forwarded.split(",")[0].strip().lower())
+        if urlsplit(origin).netloc.lower() not in hosts:
+            return refuse()
+        return None
+
+    return check

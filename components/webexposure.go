@@ -84,6 +84,20 @@ func (e *WebExposure) basePath() string {
 	return e.Ingress.Path
 }
 
+// servedOverHTTPS reports whether people reach the UI over HTTPS: Locust's
+// own TLS, the load balancer's ACM certificate, or the Ingress's TLS.
+func (e *WebExposure) servedOverHTTPS() bool {
+	switch {
+	case e == nil:
+		return false
+	case e.LoadBalancer != nil:
+		return e.LoadBalancer.CertificateARN != "" || e.LoadBalancer.TLS != nil
+	case e.Ingress != nil:
+		return e.Ingress.TLSSecret != "" || e.Ingress.Annotations[annotationALBCertificate] != ""
+	}
+	return false
+}
+
 // ownTLS is the certificate Locust serves with, or nil.
 func (e *WebExposure) ownTLS() *WebTLS {
 	if e == nil || e.LoadBalancer == nil {
@@ -130,12 +144,22 @@ func mountWebTLS(container *corev1.ContainerArgs, template *corev1.PodTemplateSp
 // (its webhook sets loadBalancerClass service.k8s.aws/nlb) it keeps the
 // scheme, which it would otherwise default to internal.
 const (
-	annotationLBType     = "service.beta.kubernetes.io/aws-load-balancer-type"
-	annotationLBInternal = "service.beta.kubernetes.io/aws-load-balancer-internal"
-	annotationLBScheme   = "service.beta.kubernetes.io/aws-load-balancer-scheme"
-	annotationLBCert     = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
-	annotationLBSSLPorts = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+	annotationLBType      = "service.beta.kubernetes.io/aws-load-balancer-type"
+	annotationLBInternal  = "service.beta.kubernetes.io/aws-load-balancer-internal"
+	annotationLBScheme    = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+	annotationLBCert      = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+	annotationLBSSLPorts  = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports"
+	annotationLBSSLPolicy = "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy"
 )
+
+// webTLSPolicy is the TLS listener's security policy: TLS 1.3 and 1.2
+// only. Without it the controller sends none (aws_loadbalancer.go,
+// createListenerV2: SslPolicy only when set) and the listener gets the
+// API's default, ELBSecurityPolicy-2016-08, which accepts TLS 1.0 and 1.1
+// (ELB docs, "Security policies for your Network Load Balancer"). The
+// controller also brings an existing listener to it (ModifyListener when
+// the listener's SslPolicy differs).
+const webTLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 // webServicePort is the load balancer's listener: 443 with TLS (the
 // load balancer's or Locust's own), 80 without.
@@ -153,6 +177,15 @@ func (lb *WebLoadBalancer) webServicePort() (name string, port int) {
 // NetworkPolicy's ipBlocks see who is calling; the load balancer's health
 // check goes to kube-proxy's healthCheckNodePort, not to the pod
 // (aws.go, Local: HTTP on the health check node port).
+//
+// The controller sets an NLB's scheme only when it creates it: for an
+// existing one it syncs listeners and target groups, and its comment reads
+// "TODO: Sync internal vs non-internal" (cloud-provider-aws@v1.35.2
+// pkg/providers/v1/aws_loadbalancer.go:163-170, :219-220). A scheme patched
+// onto the Service would leave the old NLB in place, so a scheme change
+// replaces the Service instead: deleted first (its name is fixed), the
+// controller deletes its NLB, and the new Service, a new UID, gets a new NLB
+// and so a new address.
 func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebExposure, deps ...pulumi.Resource) (*corev1.Service, error) {
 	s, lb := r.spec, e.LoadBalancer
 	annotations := stackOwned()
@@ -167,6 +200,7 @@ func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebEx
 	if lb.CertificateARN != "" {
 		annotations[annotationLBCert] = pulumi.String(lb.CertificateARN)
 		annotations[annotationLBSSLPorts] = pulumi.String(portName)
+		annotations[annotationLBSSLPolicy] = pulumi.String(webTLSPolicy)
 	}
 	return corev1.NewService(r.ctx, s.name+"-web", &corev1.ServiceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -187,14 +221,25 @@ func (r resourceBuilder) webLoadBalancer(namespace pulumi.StringOutput, e *WebEx
 				Protocol:   pulumi.String("TCP"),
 			}},
 		},
-	}, r.parent, pulumi.DependsOn(deps))
+	}, r.parent, pulumi.DependsOn(deps), pulumi.ReplaceOnChanges(webLoadBalancerSchemePaths), pulumi.DeleteBeforeReplace(true))
+}
+
+// webLoadBalancerSchemePaths are the Service's properties that carry the
+// load balancer's scheme: a change of either replaces the Service.
+var webLoadBalancerSchemePaths = []string{
+	`metadata.annotations["` + annotationLBInternal + `"]`,
+	`metadata.annotations["` + annotationLBScheme + `"]`,
 }
 
 // webIngress routes Path (and everything under it) to the master
-// Service's web port.
+// Service's web port. For the AWS Load Balancer Controller it adds the
+// target type and health check the master needs, unless given.
 func (r resourceBuilder) webIngress(namespace pulumi.StringOutput, in *WebIngress, masterService *corev1.Service) (*networkingv1.Ingress, error) {
 	s := r.spec
 	annotations := stackOwned()
+	for k, v := range in.albAnnotations(s.exposure.basePath()) {
+		annotations[k] = pulumi.String(v)
+	}
 	for k, v := range in.Annotations {
 		annotations[k] = pulumi.String(v)
 	}
@@ -266,7 +311,7 @@ func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) 
 	}
 	in := e.Ingress
 	scheme := "http"
-	if in.TLSSecret != "" || in.Annotations[annotationALBCertificate] != "" {
+	if e.servedOverHTTPS() {
 		scheme = "https"
 	}
 	path := strings.TrimSuffix(in.Path, "/") + "/"

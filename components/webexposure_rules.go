@@ -18,6 +18,30 @@ import (
 // should be relative").
 var webBasePathSince = [3]int{2, 32, 4}
 
+// webExposureSince is the first Locust where every route of the web UI
+// that starts, stops, changes or reads a test needs the login's session:
+// POST /user, which sets any attribute of the master's User classes
+// (Environment.update_user_class), took auth_required_if_enabled in locust
+// commit c8962eb2, first tagged 2.37.2 (web.py@2.37.1:566-567 without it,
+// @2.37.2:566-568 with it). Its login form also posts (from 2.31.8), so the
+// password stays out of URLs and access logs.
+var webExposureSince = [3]int{2, 37, 2}
+
+// ValidateWebExposureImage refuses, for an exposed UI, an image whose
+// Locust leaves a route open without a session, or whose tag does not say
+// which Locust it runs.
+func ValidateWebExposureImage(image string) error {
+	v, tag, ok := locustVersion(image)
+	since := fmt.Sprintf("%d.%d.%d", webExposureSince[0], webExposureSince[1], webExposureSince[2])
+	switch {
+	case !ok:
+		return fmt.Errorf("its tag does not say which Locust it runs; an exposed UI needs Locust %s or later: tag the image with its Locust version, like %s", since, DefaultImage)
+	case versionBefore(v, webExposureSince):
+		return fmt.Errorf("Locust %s answers POST /user without a session, which anyone reaching the address could use to change the test's users; every route needs the login from %s: pick a newer image, like %s, or keep the UI private", tag, since, DefaultImage)
+	}
+	return nil
+}
+
 // acmCertificateARN is an ACM certificate's ARN (AWS docs, "Identity-based
 // policies for ACM": arn:${Partition}:acm:${Region}:${Account}:certificate/${CertificateId}).
 var acmCertificateARN = regexp.MustCompile(`^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$`)
@@ -125,6 +149,9 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 			return err
 		}
 	}
+	if err := ValidateWebExposureImage(image); err != nil {
+		return fmt.Errorf("image %q with WebExposure: %w", image, err)
+	}
 	return nil
 }
 
@@ -196,5 +223,74 @@ func (in *WebIngress) validate(sourceRanges []string, image string) error {
 			return fmt.Errorf("Ingress annotation %q: %s", k, strings.Join(errs, "; "))
 		}
 	}
+	if in.forALB() {
+		if err := ValidateALBTargetType(in.Annotations); err != nil {
+			return fmt.Errorf("Ingress annotations: %w", err)
+		}
+	}
 	return nil
+}
+
+// ALBTargetTypeAnnotation chooses the AWS Load Balancer Controller's
+// targets: "instance" (its default, a NodePort) or "ip" (the pods).
+const ALBTargetTypeAnnotation = "alb.ingress.kubernetes.io/target-type"
+
+// Annotations of the AWS Load Balancer Controller's Ingress
+// (aws-load-balancer-controller@v2.17.1 docs/guide/ingress/annotations.md).
+const (
+	albAnnotationPrefix          = "alb.ingress.kubernetes.io/"
+	annotationALBTargetType      = ALBTargetTypeAnnotation
+	annotationALBHealthCheckPath = albAnnotationPrefix + "healthcheck-path"
+)
+
+// forALB reports whether the AWS Load Balancer Controller serves the
+// Ingress.
+func (in *WebIngress) forALB() bool { return IngressForALB(in.ClassName, in.Annotations) }
+
+// IngressForALB reports whether the AWS Load Balancer Controller serves an
+// Ingress of this class and annotations: its usual class "alb", or any of
+// its own annotations.
+func IngressForALB(class string, annotations map[string]string) bool {
+	if class == "alb" {
+		return true
+	}
+	for k := range annotations {
+		if strings.HasPrefix(k, albAnnotationPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateALBTargetType refuses an ALB target type that cannot reach the
+// master's Service: "instance", the controller's default, routes to a
+// NodePort and needs a Service of type NodePort or LoadBalancer, and the
+// master's is ClusterIP (annotations.md:212-217;
+// pkg/backend/endpoint_resolver.go:87, "service type must be either
+// 'NodePort' or 'LoadBalancer'"). Unset is fine: the stack then sets "ip".
+func ValidateALBTargetType(annotations map[string]string) error {
+	if t, ok := annotations[annotationALBTargetType]; ok && t != "ip" {
+		return fmt.Errorf("%s=%s cannot reach the master's ClusterIP Service (instance targets need a NodePort): use %s=ip, or leave it out and the stack sets it",
+			annotationALBTargetType, t, annotationALBTargetType)
+	}
+	return nil
+}
+
+// albAnnotations are the ALB settings the stack adds where the user gave
+// none: ip targets, which reach a ClusterIP Service's pods, and a health
+// check on the login page, which answers 200 without a session, where the
+// controller's default "/" answers 302 under the login (and 404 under a
+// sub-path), so every target would be unhealthy (annotations.md:51, :56).
+func (in *WebIngress) albAnnotations(basePath string) map[string]string {
+	out := map[string]string{}
+	if !in.forALB() {
+		return out
+	}
+	if _, ok := in.Annotations[annotationALBTargetType]; !ok {
+		out[annotationALBTargetType] = "ip"
+	}
+	if _, ok := in.Annotations[annotationALBHealthCheckPath]; !ok {
+		out[annotationALBHealthCheckPath] = basePath + "/login"
+	}
+	return out
 }

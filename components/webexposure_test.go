@@ -307,7 +307,7 @@ func TestWebExposureRefusals(t *testing.T) {
 		}
 	}
 	ok := exposedArgs(t, &WebExposure{Ingress: &WebIngress{ClassName: "nginx", Path: "/locust", ControllerNamespace: "ingress-nginx"}})
-	for _, image := range []string{"locustio/locust:2.32.4", "locustio/locust:2.46.3", "locustio/locust:3.0"} {
+	for _, image := range []string{"locustio/locust:2.37.2", "locustio/locust:2.46.3", "locustio/locust:3.0"} {
 		ok.Image = image
 		if _, err := newClusterSpec("loadtest", ok); err != nil {
 			t.Errorf("image %s refused with a sub-path: %v", image, err)

@@ -87,15 +87,32 @@ func (r resourceBuilder) webLoginSecret(namespace pulumi.StringOutput, login *We
 const webPasswordKey = "password"
 
 // webLoginEnv gives the master the login's credentials, the password by
-// reference to its Secret; the plugin reads them (locust_eks_worker.py).
+// reference to its Secret, whether the UI is exposed (the login then takes
+// only POST) and whether people reach it over HTTPS, which makes the
+// session cookie Secure; the plugin reads them
+// (locust_eks_worker.py).
 func (s *clusterSpec) webLoginEnv(secret *corev1.Secret) []corev1.EnvVarInput {
 	if secret == nil {
 		return nil
 	}
-	return []corev1.EnvVarInput{
+	env := []corev1.EnvVarInput{
 		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_USERNAME"), Value: pulumi.String(s.webLogin.Username)},
 		corev1.EnvVarArgs{Name: pulumi.String("LOCUST_EKS_WEB_PASSWORD"), ValueFrom: &corev1.EnvVarSourceArgs{
 			SecretKeyRef: &corev1.SecretKeySelectorArgs{Name: secret.Metadata.Name(), Key: pulumi.String(webPasswordKey)},
 		}},
 	}
+	if s.exposure != nil {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(webExposedEnv), Value: pulumi.String("1")})
+	}
+	if s.exposure.servedOverHTTPS() {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(webHTTPSEnv), Value: pulumi.String("1")})
+	}
+	return env
 }
+
+// webHTTPSEnv tells the plugin that the UI is served over HTTPS;
+// webExposedEnv that it is exposed, so the login takes only POST.
+const (
+	webHTTPSEnv   = "LOCUST_EKS_WEB_HTTPS"
+	webExposedEnv = "LOCUST_EKS_WEB_EXPOSED"
+)

@@ -88,12 +88,26 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 	} else {
 		p.webIngress(e, image)
 	}
+	if p.ok("image") {
+		if err := components.ValidateWebExposureImage(image); err != nil {
+			p.fail("image", quote(image), "must run a Locust whose every route needs the login when webExposure is "+kind+": "+err.Error())
+		}
+	}
 	return e
 }
 
 // webLoadBalancer reads the load balancer's scheme, source ranges and TLS.
 func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, serviceMonitor bool) {
-	e.InternetFacing = p.oneOf("webLoadBalancerScheme", "internal", "internet-facing") == "internet-facing"
+	scheme := p.oneOf("webLoadBalancerScheme", "internal", "internet-facing")
+	e.InternetFacing = scheme == "internet-facing"
+	if p.ok("webLoadBalancerScheme") {
+		// The service controller sets the scheme only when it creates the
+		// load balancer, so the component replaces the Service on a change;
+		// the preview shows that replacement, this says what it means.
+		p.warn("webLoadBalancerScheme is " + scheme + ": a change of webLoadBalancerScheme replaces the web Service and its load balancer, " +
+			"so webAddress changes (a new DNS name) and the UI is unreachable until the new load balancer is ready; " +
+			"point any CNAME at the new webAddress")
+	}
 	if len(e.SourceRanges) == 0 && p.ok("webSourceRanges", "webLoadBalancerScheme") {
 		switch {
 		case e.InternetFacing:
@@ -190,6 +204,17 @@ func (p *parser) webIngress(e *WebExposure, image string) {
 			e.IngressAnnotations[k] = v
 		}
 	}
+	if !components.IngressForALB(e.IngressClass, e.IngressAnnotations) {
+		return
+	}
+	if err := components.ValidateALBTargetType(e.IngressAnnotations); err != nil {
+		p.fail("webIngressAnnotations", quote(annotationEntry(e.IngressAnnotations, components.ALBTargetTypeAnnotation)), "must give the AWS Load Balancer Controller ip targets: "+err.Error())
+	}
+}
+
+// annotationEntry is one annotation as webIngressAnnotations lists it.
+func annotationEntry(annotations map[string]string, key string) string {
+	return key + "=" + annotations[key]
 }
 
 // shown is a key's value for an error: a secret's is not shown.
