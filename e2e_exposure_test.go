@@ -151,6 +151,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 		t.Errorf("the stored NetworkPolicy's exposure rule: %s", rule)
 	}
 	t.Logf("internal load balancer: Service loadtest-web stored as an internal NLB from 10.0.0.0/8, webAddress %v", up.Outputs["webAddress"].Value)
+	internalUID := at(svc, "metadata", "uid")
 
 	// 1b. Internet-facing for one range, Locust ending TLS itself with a
 	// certificate and key set as docs/web-ui.md says.
@@ -166,6 +167,16 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	annotations, _ = at(svc, "metadata", "annotations").(map[string]any)
 	if annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] != nil || at(svc, "spec", "ports", 0, "port") != float64(443) {
 		t.Errorf("the stored internet-facing Service: %v", svc)
+	}
+	// The controller sets an NLB's scheme only when it creates it
+	// (cloud-provider-aws v1.35.2 aws_loadbalancer.go), so a scheme change
+	// must replace the Service: a new object, a new load balancer, a new
+	// address.
+	internalHost := host
+	host = written()["services/loadtest-web"]
+	if at(svc, "metadata", "uid") == internalUID || host == "" || host == internalHost {
+		t.Errorf("after the scheme change the web Service is %v (uid %v, was %v) behind %q (was %q); want a new Service with a new load balancer",
+			at(svc, "metadata", "name"), at(svc, "metadata", "uid"), internalUID, host, internalHost)
 	}
 	master := kube.deployment("loadtest-master").Spec.Template.Spec.Containers[0]
 	tlsSecret := ""
@@ -189,7 +200,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	if rule := exposedRule(kube); rule != `{"from":[{"ipBlock":{"cidr":"203.0.113.0/24"}}],"ports":[{"port":8089,"protocol":"TCP"}]}` {
 		t.Errorf("the stored NetworkPolicy's exposure rule: %s", rule)
 	}
-	t.Logf("internet-facing with Locust's own TLS: port 443, Secret %s of type kubernetes.io/tls mounted, HTTPS probe, only 203.0.113.0/24 let in", tlsSecret)
+	t.Logf("internet-facing with Locust's own TLS: the Service replaced (a new load balancer, %s), port 443, Secret %s of type kubernetes.io/tls mounted, HTTPS probe, only 203.0.113.0/24 let in", host, tlsSecret)
 
 	// 2. An Ingress on a sub-path, Locust serving under it.
 	for _, k := range []string{"webSourceRanges", "webLoadBalancerScheme", "webTlsCertificate", "webTlsKey"} {
