@@ -69,17 +69,7 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 			fmt.Fprintln(out, "progress: the master did not answer:", err)
 			continue
 		}
-		elapsed := time.Since(started).Truncate(time.Second)
-		line := fmt.Sprintf("%s/%s users %d rps %s failures %.1f%% p95 %s workers %d %s",
-			min(elapsed, o.runTime), o.runTime, stats.UserCount, figure(stats.CurrentRPS, "%.1f"), 100*stats.FailRatio,
-			figure(stats.CurrentP95Ms, "%.0fms"), stats.ConnectedWorkers(), stats.State)
-		if tty {
-			done := min(1, float64(elapsed)/float64(o.runTime))
-			bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
-			fmt.Fprintf(out, "\r[%s] %s ", bar, line)
-		} else {
-			fmt.Fprintln(out, "progress:", line)
-		}
+		progressLine(out, o, stats, time.Since(started).Truncate(time.Second), tty)
 		switch stats.State {
 		case locustapi.StateSpawning, locustapi.StateRunning:
 			seenRunning = true
@@ -98,6 +88,21 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 			}
 			return false
 		}
+	}
+}
+
+// progressLine shows the live figures: a bar redrawn in place on a
+// terminal, else a line each time.
+func progressLine(out io.Writer, o options, stats locustapi.Stats, elapsed time.Duration, tty bool) {
+	line := fmt.Sprintf("%s/%s users %d rps %s failures %.1f%% p95 %s workers %d %s",
+		min(elapsed, o.runTime), o.runTime, stats.UserCount, figure(stats.CurrentRPS, "%.1f"), 100*stats.FailRatio,
+		figure(stats.CurrentP95Ms, "%.0fms"), stats.ConnectedWorkers(), stats.State)
+	if tty {
+		done := min(1, float64(elapsed)/float64(o.runTime))
+		bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
+		fmt.Fprintf(out, "\r[%s] %s ", bar, line)
+	} else {
+		fmt.Fprintln(out, "progress:", line)
 	}
 }
 
