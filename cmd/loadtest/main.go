@@ -22,7 +22,9 @@
 // Exit codes: 0 the run passed its thresholds (or the usage was asked
 // for); 1 thresholds breached (they are listed); 2 the test could not run
 // (bad flags, master unreachable, workers missing); 3 interrupted (partial
-// results saved). usage.go lists them in full, as -h prints them.
+// results saved); 4 the run is invalid, too small or unlike its baselines
+// to be judged (the reasons are listed). usage.go lists them in full, as
+// -h prints them.
 package main
 
 import (
@@ -39,6 +41,7 @@ const (
 	exitBreached    = 1
 	exitCouldNotRun = 2
 	exitInterrupted = 3
+	exitInvalid     = 4
 )
 
 func main() {

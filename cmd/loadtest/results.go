@@ -21,9 +21,9 @@ import (
 )
 
 // save downloads Locust's reports and writes the summary.
-func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
+func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun, workers int, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
 	stackDir := filepath.Join(o.resultsDir, o.stack)
-	dir := filepath.Join(stackDir, started.Format("20060102T150405Z"))
+	dir := filepath.Join(stackDir, ran.started.Format("20060102T150405Z"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runreport.Summary{}, "", err
 	}
@@ -34,7 +34,7 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err != nil {
 		return runreport.Summary{}, dir, err
 	}
-	s := newSummary(o, started, workers, interrupted, stats, percentilesFrom, getenv)
+	s := newSummary(o, ran, workers, stats, percentilesFrom, getenv)
 	var store *resultstore.Store
 	if o.bucket != "" {
 		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
@@ -91,11 +91,13 @@ func readStats(ctx context.Context, master *locustapi.Client, dir string, out io
 }
 
 // newSummary is the run's summary before it is judged: what ran, where,
-// with what, and its figures.
-func newSummary(o options, started time.Time, workers int, interrupted bool, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
+// when, with what, and its figures.
+func newSummary(o options, ran swarmRun, workers int, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
 	return runreport.Summary{
-		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
-		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: interrupted,
+		Stack: o.stack, StartedAt: ran.started.Format(time.RFC3339), EndedAt: ran.ended.Format(time.RFC3339),
+		DurationS: ran.ended.Sub(ran.started).Round(100 * time.Millisecond).Seconds(), Host: ran.host,
+		Image: o.image, Locust: locustVersion(o.image), Workers: workers,
+		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: ran.interrupted,
 		Parameters: map[string]string{
 			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
 			"host": o.host, "masterUrl": o.masterURL,
@@ -103,8 +105,9 @@ func newSummary(o options, started time.Time, workers int, interrupted bool, sta
 	}
 }
 
-// judge compares the run with its baseline, checks the thresholds against
-// the regression gate's baselines, and gives the summary its verdict.
+// judge compares the run with its baseline, checks that it can be judged
+// (runreport.Validity) and, if it can, checks the thresholds against the
+// regression gate's baselines, and gives the summary its verdict.
 func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, store *resultstore.Store) error {
 	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
 	if err != nil {
@@ -116,14 +119,28 @@ func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir s
 	}
 	baselines, runs := gateBaselines(o, s.Parameters, stackDir, dir, prev, from)
 	s.BaselineRuns = runs
-	s.Breaches = o.thresholds.Check(s.Stats, baselines)
-	switch {
-	case s.Interrupted:
-		s.Verdict = "interrupted"
-	case len(s.Breaches) > 0:
-		s.Verdict = "fail"
-	default:
-		s.Verdict = "pass"
+	if s.Interrupted {
+		s.Verdict = runreport.VerdictInterrupted
+		return nil
+	}
+	// The baselines' target, workers and image matter only to a verdict
+	// built on them: the regression gate's.
+	var like []runreport.Summary
+	if o.thresholds.MaxRegressionPct > 0 {
+		like = baselines
+	}
+	if s.Invalid = (runreport.Validity{MaxFailRatio: o.invalidFailRatio, RunTime: o.runTime}).Check(*s, like); len(s.Invalid) > 0 {
+		s.Verdict = runreport.VerdictInvalid
+		return nil
+	}
+	var stats []runreport.Stats
+	for _, b := range baselines {
+		stats = append(stats, b.Stats)
+	}
+	s.Breaches = o.thresholds.Check(s.Stats, stats)
+	s.Verdict = runreport.VerdictPass
+	if len(s.Breaches) > 0 {
+		s.Verdict = runreport.VerdictFail
 	}
 	return nil
 }
@@ -249,15 +266,15 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 
 // gateBaselines are the runs the regression gate judges this one against:
 // --baseline when given; else the stack's last --baseline-runs passing runs
-// in the results folder with the same parameters (users, spawn rate, run
-// time, host), newest first; else the previous run found in the bucket, if
-// it passed with the same parameters.
-func gateBaselines(o options, params map[string]string, stackDir, current string, prev *runreport.Summary, from string) ([]runreport.Stats, []string) {
+// in the results folder with the same load (users, spawn rate, run time,
+// --host), newest first; else the previous run found in the bucket, if it
+// passed with the same load.
+func gateBaselines(o options, params map[string]string, stackDir, current string, prev *runreport.Summary, from string) ([]runreport.Summary, []string) {
 	if o.baseline != "" && prev != nil {
-		return []runreport.Stats{prev.Stats}, []string{from}
+		return []runreport.Summary{*prev}, []string{from}
 	}
 	comparable := func(s runreport.Summary) bool {
-		if s.Verdict != "pass" {
+		if s.Verdict != runreport.VerdictPass {
 			return false
 		}
 		for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
@@ -267,10 +284,10 @@ func gateBaselines(o options, params map[string]string, stackDir, current string
 		}
 		return true
 	}
-	var stats []runreport.Stats
+	var summaries []runreport.Summary
 	var runs []string
 	entries, _ := os.ReadDir(stackDir)
-	for i := len(entries) - 1; i >= 0 && len(stats) < o.baselineRuns; i-- {
+	for i := len(entries) - 1; i >= 0 && len(summaries) < o.baselineRuns; i-- {
 		dir := filepath.Join(stackDir, entries[i].Name())
 		if dir >= current {
 			continue
@@ -280,13 +297,13 @@ func gateBaselines(o options, params map[string]string, stackDir, current string
 		if err != nil || json.Unmarshal(b, &s) != nil || !comparable(s) {
 			continue
 		}
-		stats = append(stats, s.Stats)
+		summaries = append(summaries, s)
 		runs = append(runs, dir)
 	}
-	if len(stats) == 0 && prev != nil && comparable(*prev) {
-		return []runreport.Stats{prev.Stats}, []string{from}
+	if len(summaries) == 0 && prev != nil && comparable(*prev) {
+		return []runreport.Summary{*prev}, []string{from}
 	}
-	return stats, runs
+	return summaries, runs
 }
 
 // locustVersion is the Locust version of an official image (its tag, as

@@ -232,7 +232,7 @@ func TestGateBaselines(t *testing.T) {
 			t.Errorf("baseline %d is %s, want %s", i, filepath.Base(d), want[i])
 		}
 	}
-	if stats[0].Total.P95Ms != 105 {
-		t.Errorf("the newest baseline's p95 %g, want 105", stats[0].Total.P95Ms)
+	if stats[0].Stats.Total.P95Ms != 105 {
+		t.Errorf("the newest baseline's p95 %g, want 105", stats[0].Stats.Total.P95Ms)
 	}
 }

@@ -159,6 +159,10 @@ Examples:
 	   not saved
 	3  interrupted by Ctrl-C or SIGTERM during the run: the swarm was stopped
 	   and the partial results saved
+	4  the run is invalid and was not judged; the reasons are listed: too
+	   few requests behind a gated percentile, too many failures
+	   (--invalid-fail-ratio), cut short of its run time, or a target,
+	   worker count or image other than its baselines'
 `,
 	}
 }
