@@ -117,7 +117,10 @@ func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir s
 		s.Baseline = from
 		s.Changes = runreport.Compare(s.Stats, prev.Stats)
 	}
-	baselines, runs := gateBaselines(o, s.Parameters, stackDir, dir, prev, from)
+	baselines, runs, err := gateBaselines(ctx, o, s.Parameters, stackDir, dir, store, prev, from)
+	if err != nil {
+		return err
+	}
 	s.BaselineRuns = runs
 	if s.Interrupted {
 		s.Verdict = runreport.VerdictInterrupted
@@ -265,45 +268,118 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 }
 
 // gateBaselines are the runs the regression gate judges this one against:
-// --baseline when given; else the stack's last --baseline-runs passing runs
-// in the results folder with the same load (users, spawn rate, run time,
-// --host), newest first; else the previous run found in the bucket, if it
-// passed with the same load.
-func gateBaselines(o options, params map[string]string, stackDir, current string, prev *runreport.Summary, from string) ([]runreport.Summary, []string) {
+// --baseline when given; else the stack's newest --baseline-runs passing
+// runs with the same load (users, spawn rate, run time, --host) older than
+// current, newest first, from the results folder and the bucket together.
+// A CI runner starts with an empty folder and a laptop holds only its own
+// runs: both judge against the same runs. A run in both is read from the
+// folder.
+func gateBaselines(ctx context.Context, o options, params map[string]string, stackDir, current string, store *resultstore.Store, prev *runreport.Summary, from string) ([]runreport.Summary, []string, error) {
 	if o.baseline != "" && prev != nil {
-		return []runreport.Summary{*prev}, []string{from}
+		return []runreport.Summary{*prev}, []string{from}, nil
 	}
-	comparable := func(s runreport.Summary) bool {
-		if s.Verdict != runreport.VerdictPass {
-			return false
-		}
-		for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
-			if s.Parameters[k] != params[k] {
-				return false
-			}
-		}
-		return true
+	runs, err := storedRuns(ctx, o.stack, stackDir, filepath.Base(current), store)
+	if err != nil {
+		return nil, nil, err
 	}
 	var summaries []runreport.Summary
-	var runs []string
-	entries, _ := os.ReadDir(stackDir)
-	for i := len(entries) - 1; i >= 0 && len(summaries) < o.baselineRuns; i-- {
-		dir := filepath.Join(stackDir, entries[i].Name())
-		if dir >= current {
-			continue
+	var names []string
+	for _, r := range runs {
+		if len(summaries) == o.baselineRuns {
+			break
 		}
-		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-		var s runreport.Summary
-		if err != nil || json.Unmarshal(b, &s) != nil || !comparable(s) {
-			continue
+		s, ok, err := r.summary(ctx)
+		if err != nil {
+			return nil, nil, err
 		}
-		summaries = append(summaries, s)
-		runs = append(runs, dir)
+		if ok && sameLoad(s, params) {
+			summaries = append(summaries, s)
+			names = append(names, r.where)
+		}
 	}
-	if len(summaries) == 0 && prev != nil && comparable(*prev) {
-		return []runreport.Summary{*prev}, []string{from}
+	return summaries, names, nil
+}
+
+// sameLoad says whether s passed under the load params describe: a run that
+// failed, was interrupted or invalid is no baseline.
+func sameLoad(s runreport.Summary, params map[string]string) bool {
+	if s.Verdict != runreport.VerdictPass {
+		return false
 	}
-	return summaries, runs
+	for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
+		if s.Parameters[k] != params[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// storedRun is one earlier run of the stack, in the results folder or the
+// bucket.
+type storedRun struct {
+	// name is the run folder's name, its UTC start time; where is its
+	// folder or its s3:// prefix.
+	name, where string
+	// local is set for a run in the results folder.
+	local bool
+	store *resultstore.Store
+	key   string
+}
+
+// summary reads the run's summary.json; ok is false when the run has none
+// (a run that could not finish, or whose upload was cut).
+func (r storedRun) summary(ctx context.Context) (s runreport.Summary, ok bool, err error) {
+	var b []byte
+	if r.local {
+		b, err = os.ReadFile(filepath.Join(r.where, "summary.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			return s, false, nil
+		}
+	} else {
+		b, err = r.store.Get(ctx, r.key)
+		if errors.Is(err, resultstore.ErrNotFound) {
+			return s, false, nil
+		}
+	}
+	if err != nil {
+		return s, false, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, false, fmt.Errorf("%s/summary.json: %w", r.where, err)
+	}
+	return s, true, nil
+}
+
+// storedRuns are the stack's runs older than current in the results folder
+// and, with a store, the bucket, each once, newest first.
+func storedRuns(ctx context.Context, stack, stackDir, current string, store *resultstore.Store) ([]storedRun, error) {
+	byName := map[string]storedRun{}
+	if store != nil {
+		names, err := store.Runs(ctx, stack)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			byName[n] = storedRun{name: n, where: "s3://" + store.Bucket() + "/" + stack + "/" + n, store: store, key: stack + "/" + n + "/summary.json"}
+		}
+	}
+	entries, err := os.ReadDir(stackDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			byName[e.Name()] = storedRun{name: e.Name(), where: filepath.Join(stackDir, e.Name()), local: true}
+		}
+	}
+	var runs []storedRun
+	for n, r := range byName {
+		if n < current {
+			runs = append(runs, r)
+		}
+	}
+	slices.SortFunc(runs, func(a, b storedRun) int { return strings.Compare(b.name, a.name) })
+	return runs, nil
 }
 
 // locustVersion is the Locust version of an official image (its tag, as

@@ -222,7 +222,10 @@ func TestGateBaselines(t *testing.T) {
 		}
 	}
 	current := filepath.Join(stackDir, runs[len(runs)-1].name)
-	stats, dirs := gateBaselines(options{baselineRuns: 3}, params, stackDir, current, nil, "")
+	stats, dirs, err := gateBaselines(context.Background(), options{baselineRuns: 3}, params, stackDir, current, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"20260106T000000Z", "20260105T000000Z", "20260102T000000Z"}
 	if len(dirs) != len(want) || len(stats) != len(want) {
 		t.Fatalf("baselines %v, want %v", dirs, want)
