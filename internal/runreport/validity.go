@@ -82,9 +82,13 @@ func tooFewRequests(s Summary) []string {
 	t := s.Thresholds
 	var why []string
 	check := func(name string, e Endpoint, p float64, gated bool) {
-		if need := MinRequests(p); gated && e.Requests < need {
+		n := e.Samples
+		if n == 0 { // a summary from before Samples
+			n = e.Requests
+		}
+		if need := MinRequests(p); gated && n < need {
 			why = append(why, fmt.Sprintf("p%.0f of %s is gated on %d requests; it needs at least %d (%d beyond it): run longer or with more users",
-				100*p, name, e.Requests, need, MinTailRequests))
+				100*p, name, n, need, MinTailRequests))
 		}
 	}
 	check("all requests", s.Stats.Total, 0.95, t.MaxP95Ms > 0 || t.MaxRegressionPct > 0)

@@ -45,6 +45,7 @@ func TestValidity(t *testing.T) {
 			s.Thresholds.MaxRegressionPct = 0
 		}, []string{"no requests"}},
 		{"p95 gated on too few", func(s *Summary, _ *Validity) { s.Stats.Total.Requests = 399 }, []string{"p95 of all requests is gated on 399 requests; it needs at least 400"}},
+		{"p95 from fewer samples than requests", func(s *Summary, _ *Validity) { s.Stats.Total.Samples = 390 }, []string{"p95 of all requests is gated on 390 requests"}},
 		{"p95 not gated", func(s *Summary, _ *Validity) { s.Stats.Total.Requests, s.Thresholds.MaxRegressionPct = 399, 0 }, nil},
 		{"p99 gated on too few", func(s *Summary, _ *Validity) { s.Thresholds.MaxP99Ms = 900 }, []string{"p99 of all requests is gated on 500 requests; it needs at least 2000"}},
 		{"per endpoint", func(s *Summary, _ *Validity) { s.Thresholds.MaxP95Ms, s.Thresholds.PerEndpoint = 800, true },
