@@ -17,8 +17,8 @@ import (
 )
 
 // fakeBucket is an empty results bucket in gofakes3, spoken to by the AWS
-// SDK as it speaks to S3.
-func fakeBucket(t *testing.T) *resultstore.Store {
+// SDK as it speaks to S3, and the endpoint it is at.
+func fakeBucket(t *testing.T) (*resultstore.Store, string) {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket("loadtest-results"); err != nil {
@@ -35,7 +35,7 @@ func fakeBucket(t *testing.T) *resultstore.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store
+	return store, srv.URL
 }
 
 // storedSummary is one earlier run as the test stores it: where (the
@@ -114,7 +114,7 @@ func TestBaselinesFromFolderAndBucket(t *testing.T) {
 		}, 5, []string{"20260109T000000Z", s3("20260107T000000Z"), s3("20260102T000000Z"), s3("20260101T000000Z")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			store := fakeBucket(t)
+			store, _ := fakeBucket(t)
 			stackDir := filepath.Join(t.TempDir(), "ci")
 			storeRuns(t, stackDir, store, append(slices.Clone(bucket), tc.local...))
 			o := options{stack: "ci", baselineRuns: tc.n}

@@ -13,9 +13,10 @@
 // (or --baseline) and checks the thresholds. In GitHub Actions the Markdown
 // summary also goes to the job summary.
 //
-// Two subcommands read the results folder, and help explains them:
+// Subcommands read or mark the results, and help explains them:
 //
 //	go run ./cmd/loadtest history --stack dev   the last runs as a table, and their trend (trend.svg)
+//	go run ./cmd/loadtest accept --stack dev RUN   accept RUN as the new level: the regression gate's baseline from it on
 //	go run ./cmd/loadtest compare A B           per-endpoint changes from run folder A to run folder B
 //	go run ./cmd/loadtest help [SUBCOMMAND]     the usage of loadtest or of a subcommand (also: -h)
 //

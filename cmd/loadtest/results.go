@@ -270,7 +270,9 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 // gateBaselines are the runs the regression gate judges this one against:
 // --baseline when given; else the stack's newest --baseline-runs passing
 // runs with the same load (users, spawn rate, run time, --host) older than
-// current, newest first, from the results folder and the bucket together.
+// current, newest first, from the results folder and the bucket together,
+// back to the newest run accepted as the stack's new level (loadtest
+// accept), which is one of them whatever its verdict.
 // A CI runner starts with an empty folder and a laptop holds only its own
 // runs: both judge against the same runs. A run in both is read from the
 // folder.
@@ -292,20 +294,23 @@ func gateBaselines(ctx context.Context, o options, params map[string]string, sta
 		if err != nil {
 			return nil, nil, err
 		}
-		if ok && sameLoad(s, params) {
-			summaries = append(summaries, s)
-			names = append(names, r.where)
+		// A run that failed, was interrupted or invalid is no baseline,
+		// unless it was accepted as the new level; then the runs before it
+		// are none.
+		if !ok || !sameLoad(s, params) || (s.Verdict != runreport.VerdictPass && s.Accepted == nil) {
+			continue
+		}
+		summaries = append(summaries, s)
+		names = append(names, r.where)
+		if s.Accepted != nil {
+			break
 		}
 	}
 	return summaries, names, nil
 }
 
-// sameLoad says whether s passed under the load params describe: a run that
-// failed, was interrupted or invalid is no baseline.
+// sameLoad says whether s ran under the load params describe.
 func sameLoad(s runreport.Summary, params map[string]string) bool {
-	if s.Verdict != runreport.VerdictPass {
-		return false
-	}
 	for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
 		if s.Parameters[k] != params[k] {
 			return false

@@ -39,6 +39,16 @@ type Summary struct {
 	Invalid []string `json:"invalid,omitempty"`
 	// Verdict is "pass", "fail", "invalid" or "interrupted".
 	Verdict string `json:"verdict"`
+	// Accepted is set when a person accepted this run's level as the new
+	// normal (loadtest accept): whatever its verdict, it is a baseline, and
+	// the runs before it are not.
+	Accepted *Acceptance `json:"accepted,omitempty"`
+}
+
+// Acceptance records who accepted a run as the new level, and when.
+type Acceptance struct {
+	At string `json:"at"`
+	By string `json:"by,omitempty"`
 }
 
 // Verdicts a summary can have.

@@ -127,7 +127,7 @@ func unlikeBaselines(s Summary, baselines []Summary) []string {
 		}
 		for _, b := range baselines {
 			if was := f.of(b); was != "" && was != now {
-				why = append(why, fmt.Sprintf("its %s %s differs from its baseline %s's %s: the baselines measured another system",
+				why = append(why, fmt.Sprintf("its %s %s differs from its baseline %s's %s: the baselines measured another system (if the change is meant, make this run the new level with loadtest accept)",
 					f.what, now, b.StartedAt, was))
 				break
 			}
