@@ -145,7 +145,9 @@ func runSwarm(ctx context.Context, master *locustapi.Client, o options, workers 
 		return r, err
 	}
 	r.host = host
-	fmt.Fprintf(stdout, "swarm started %.2fs after launch, against %s\n", time.Since(launched).Seconds(), host)
+	// bench/loadtest-overhead.sh reads this line as it is.
+	fmt.Fprintf(stdout, "swarm started %.2fs after launch\n", time.Since(launched).Seconds())
+	fmt.Fprintf(stdout, "target: %s\n", host)
 	r.ended, r.interrupted = watch(ctx, master, o, r.started, isTerminal(stdout), stdout)
 	if r.interrupted {
 		fmt.Fprintf(stdout, "interrupted: stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
