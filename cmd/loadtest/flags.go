@@ -19,6 +19,9 @@ type options struct {
 	spawnRate                                           float64
 	runTime, waitWorkers, interval                      time.Duration
 	thresholds                                          runreport.Thresholds
+	// locustfilesSHA256 is the checksum of the locustfiles the master
+	// runs, read from its pod when loadtest port-forwards to it.
+	locustfilesSHA256 string
 	// invalidFailRatio is the share of failed requests above which a run
 	// is invalid (runreport.Validity); negative: no limit.
 	invalidFailRatio float64

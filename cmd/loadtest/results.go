@@ -95,7 +95,7 @@ func readStats(ctx context.Context, master *locustapi.Client, dir string, out io
 func newSummary(o options, ran swarmRun, workers int, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
 	return runreport.Summary{
 		Stack: o.stack, StartedAt: ran.started.Format(time.RFC3339), EndedAt: ran.ended.Format(time.RFC3339),
-		DurationS: ran.ended.Sub(ran.started).Round(100 * time.Millisecond).Seconds(), Host: ran.host,
+		DurationS: ran.ended.Sub(ran.started).Round(100 * time.Millisecond).Seconds(), Host: ran.host, LocustfilesSHA256: o.locustfilesSHA256,
 		Image: o.image, Locust: locustVersion(o.image), Workers: workers,
 		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: ran.interrupted,
 		Parameters: map[string]string{

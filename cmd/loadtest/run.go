@@ -92,6 +92,11 @@ func useStackOutputs(ctx context.Context, o *options, stdout, stderr io.Writer) 
 	}
 	o.masterURL = forwardedURL(out, fwd.LocalPort)
 	fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
+	if o.locustfilesSHA256, err = locustfilesChecksum(ctx, []byte(out.Kubeconfig), out.KubeContext, out.Namespace, fwd.Pod); err != nil {
+		// The run stands without it; only the check of its locustfiles
+		// against its baselines' is lost.
+		fmt.Fprintf(stderr, "loadtest: the locustfiles' checksum is unknown: %v\n", err)
+	}
 	return func() { fwd.Close() }, nil
 }
 

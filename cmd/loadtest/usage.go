@@ -163,7 +163,7 @@ Examples:
 	4  the run is invalid and was not judged; the reasons are listed: too
 	   few requests behind a gated percentile, too many failures
 	   (--invalid-fail-ratio), cut short of its run time, or a target,
-	   worker count or image other than its baselines'
+	   worker count, image or locustfiles other than its baselines'
 `,
 	}
 }
@@ -204,8 +204,8 @@ run would fail the regression gate against the runs before it. Accepting a
 run says "this is the new normal": the gate's baselines are then that run
 and the passing runs after it, never the runs before it, whatever the
 accepted run's own verdict was (a failed run, or one invalid because its
-target, workers or image differ from its baselines'). An interrupted run
-cannot be accepted.
+target, workers, image or locustfiles differ from its baselines'). An
+interrupted run cannot be accepted.
 
 The acceptance, who and when, is recorded in the run's summary.json, in the
 results folder and with --results-bucket in the bucket, wherever the run is.

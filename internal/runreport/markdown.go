@@ -16,12 +16,16 @@ type Summary struct {
 	Parameters map[string]string `json:"parameters"`
 	// Host is the target the swarm ran against, as the master named it
 	// when it started: --host, or the stack's targetHost.
-	Host      string `json:"host,omitempty"`
-	Locust    string `json:"locustVersion,omitempty"`
-	Image     string `json:"image,omitempty"`
-	Workers   int    `json:"workers"`
-	GitCommit string `json:"gitCommit,omitempty"`
-	Stats     Stats  `json:"stats"`
+	Host string `json:"host,omitempty"`
+	// LocustfilesSHA256 is the checksum of the locustfiles the master ran
+	// (its pod's locust-eks/locustfiles-sha256 annotation); empty when
+	// loadtest reached the master by --master-url.
+	LocustfilesSHA256 string `json:"locustfilesSha256,omitempty"`
+	Locust            string `json:"locustVersion,omitempty"`
+	Image             string `json:"image,omitempty"`
+	Workers           int    `json:"workers"`
+	GitCommit         string `json:"gitCommit,omitempty"`
+	Stats             Stats  `json:"stats"`
 	// PercentilesFrom says where Stats' percentiles come from: FromHistogram
 	// or FromCSV.
 	PercentilesFrom string     `json:"percentilesFrom,omitempty"`

@@ -55,7 +55,8 @@ func DurationTolerance(runTime time.Duration) time.Duration {
 
 // Check lists why s cannot support a verdict: too few requests behind a
 // percentile its thresholds gate, too many failures, a run cut short, or a
-// target, worker count or image other than its baselines'. None: valid.
+// target, worker count, image or locustfiles other than its baselines'.
+// None: valid.
 func (v Validity) Check(s Summary, baselines []Summary) []string {
 	var why []string
 	total := s.Stats.Total
@@ -103,8 +104,8 @@ func tooFewRequests(s Summary) []string {
 }
 
 // unlikeBaselines lists how s differs from its baselines in what makes two
-// runs measure the same system: the target, the worker count and the
-// image. A figure a summary did not record (an older run's) is not
+// runs measure the same system: the target, the worker count, the image
+// and the locustfiles. A figure a summary did not record (an older run's) is not
 // compared.
 func unlikeBaselines(s Summary, baselines []Summary) []string {
 	var why []string
@@ -120,6 +121,7 @@ func unlikeBaselines(s Summary, baselines []Summary) []string {
 			return fmt.Sprint(r.Workers)
 		}},
 		{"image", func(r Summary) string { return r.Image }},
+		{"locustfiles", func(r Summary) string { return r.LocustfilesSHA256 }},
 	} {
 		now := f.of(s)
 		if now == "" {

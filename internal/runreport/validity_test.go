@@ -22,7 +22,7 @@ func TestMinRequests(t *testing.T) {
 func TestValidity(t *testing.T) {
 	sound := func() Summary {
 		return Summary{
-			StartedAt: "2026-01-02T00:00:00Z", DurationS: 60, Host: "http://target", Workers: 2, Image: "locustio/locust:2.46.3",
+			StartedAt: "2026-01-02T00:00:00Z", DurationS: 60, Host: "http://target", Workers: 2, Image: "locustio/locust:2.46.3", LocustfilesSHA256: "a1",
 			Thresholds: Thresholds{MaxFailRatio: -1, MaxRegressionPct: 10},
 			Stats: Stats{
 				Endpoints: []Endpoint{{Method: "GET", Name: "/a", Requests: 450, Failures: 2}, {Method: "GET", Name: "/b", Requests: 50}},
@@ -56,6 +56,7 @@ func TestValidity(t *testing.T) {
 		{"within the tolerance", func(s *Summary, _ *Validity) { s.DurationS = 57 }, nil},
 		{"another target", func(s *Summary, _ *Validity) { s.Host = "http://other" }, []string{"its target http://other differs from its baseline 2026-01-01T00:00:00Z's http://target"}},
 		{"other workers", func(s *Summary, _ *Validity) { s.Workers = 3 }, []string{"its workers 3 differs"}},
+		{"other locustfiles", func(s *Summary, _ *Validity) { s.LocustfilesSHA256 = "b2" }, []string{"its locustfiles b2 differs from its baseline 2026-01-01T00:00:00Z's a1"}},
 		{"another image", func(s *Summary, _ *Validity) { s.Image = "locustio/locust:2.24.0" }, []string{"its image locustio/locust:2.24.0 differs"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
