@@ -19,6 +19,12 @@ type options struct {
 	spawnRate                                           float64
 	runTime, waitWorkers, interval                      time.Duration
 	thresholds                                          runreport.Thresholds
+	// locustfilesSHA256 is the checksum of the locustfiles the master
+	// runs, read from its pod when loadtest port-forwards to it.
+	locustfilesSHA256 string
+	// invalidFailRatio is the share of failed requests above which a run
+	// is invalid (runreport.Validity); negative: no limit.
+	invalidFailRatio float64
 	// outputs reads the stack's outputs with the pulumi CLI.
 	outputs bool
 	// bucket keeps results in S3; endpoint is an S3-compatible store's.
@@ -117,6 +123,7 @@ func (o *options) flagSet() *flag.FlagSet {
 	fs.Float64Var(&o.thresholds.MaxFailRatio, "max-fail-ratio", -1, "highest share of failed requests, 0 to 1 (negative: no limit)")
 	fs.Float64Var(&o.thresholds.MaxP95Ms, "max-p95-ms", 0, "highest p95 response time in ms (0: no limit)")
 	fs.Float64Var(&o.thresholds.MaxP99Ms, "max-p99-ms", 0, "highest p99 response time in ms (0: no limit)")
+	fs.Float64Var(&o.invalidFailRatio, "invalid-fail-ratio", runreport.DefaultInvalidFailRatio, "share of failed requests, 0 to 1, above which the run is invalid: not judged, never a baseline (negative: no limit)")
 	fs.BoolVar(&o.thresholds.PerEndpoint, "per-endpoint", false, "apply the fail ratio and percentile limits to every endpoint, not only the total")
 	fs.Float64Var(&o.thresholds.MinRPS, "min-rps", 0, "lowest total requests per second (0: no limit)")
 	fs.Float64Var(&o.thresholds.MaxRegressionPct, "max-regression-pct", 0, "how much worse than the baseline runs p95 and rps may be, in percent, and beyond their run-to-run spread (0: no regression gate)")

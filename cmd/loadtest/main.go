@@ -13,16 +13,19 @@
 // (or --baseline) and checks the thresholds. In GitHub Actions the Markdown
 // summary also goes to the job summary.
 //
-// Two subcommands read the results folder, and help explains them:
+// Subcommands read or mark the results, and help explains them:
 //
 //	go run ./cmd/loadtest history --stack dev   the last runs as a table, and their trend (trend.svg)
+//	go run ./cmd/loadtest accept --stack dev RUN   accept RUN as the new level: the regression gate's baseline from it on
 //	go run ./cmd/loadtest compare A B           per-endpoint changes from run folder A to run folder B
 //	go run ./cmd/loadtest help [SUBCOMMAND]     the usage of loadtest or of a subcommand (also: -h)
 //
 // Exit codes: 0 the run passed its thresholds (or the usage was asked
 // for); 1 thresholds breached (they are listed); 2 the test could not run
 // (bad flags, master unreachable, workers missing); 3 interrupted (partial
-// results saved). usage.go lists them in full, as -h prints them.
+// results saved); 4 the run is invalid, too small or unlike its baselines
+// to be judged (the reasons are listed). usage.go lists them in full, as
+// -h prints them.
 package main
 
 import (
@@ -39,6 +42,7 @@ const (
 	exitBreached    = 1
 	exitCouldNotRun = 2
 	exitInterrupted = 3
+	exitInvalid     = 4
 )
 
 func main() {

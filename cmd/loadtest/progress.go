@@ -43,22 +43,40 @@ func waitForWorkers(ctx context.Context, master *locustapi.Client, o options, st
 	}
 }
 
-// watch shows progress until the master stops the run by itself, or ctx
-// ends (interrupted).
-func watch(ctx context.Context, master *locustapi.Client, o options, started time.Time, tty bool, out io.Writer) (interrupted bool) {
+// watch shows progress until the run time is up, when it stops the swarm
+// itself; or until the master stops it by itself before that (cut short:
+// someone pressed Stop, the last worker left); or until ctx ends
+// (interrupted), when the caller stops it. loadtest, not Locust, ends the
+// run: a run_time sent to /swarm schedules a timer Locust never cancels
+// (web.py@2.12.1:232-233, @2.24.0:268-269, @2.46.7:352-353), which would
+// cut short the next run after an interrupted one.
+func watch(ctx context.Context, master *locustapi.Client, o options, started time.Time, tty bool, out io.Writer) (ended time.Time, interrupted bool) {
 	tick := o.interval
 	if tty {
 		tick = time.Second
 	}
 	seenRunning := false
-	limit := started.Add(o.runTime + time.Minute) // the master stops at run time; this only bounds the wait
+	runEnd := time.NewTimer(time.Until(started.Add(o.runTime)))
+	defer runEnd.Stop()
+	endLine := func() {
+		if tty {
+			fmt.Fprintln(out)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if tty {
-				fmt.Fprintln(out)
+			endLine()
+			return time.Now().UTC(), true
+		case <-runEnd.C:
+			endLine()
+			fmt.Fprintf(out, "progress: the run time is up; stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
+			// On a context of its own: a signal now must not lose the
+			// workers' last reports.
+			if err := master.Stop(context.Background()); err != nil {
+				fmt.Fprintln(out, "progress: stopping the swarm:", err)
 			}
-			return true
+			return time.Now().UTC(), false
 		case <-time.After(tick):
 		}
 		stats, err := master.Stats(ctx)
@@ -69,35 +87,34 @@ func watch(ctx context.Context, master *locustapi.Client, o options, started tim
 			fmt.Fprintln(out, "progress: the master did not answer:", err)
 			continue
 		}
-		elapsed := time.Since(started).Truncate(time.Second)
-		line := fmt.Sprintf("%s/%s users %d rps %s failures %.1f%% p95 %s workers %d %s",
-			min(elapsed, o.runTime), o.runTime, stats.UserCount, figure(stats.CurrentRPS, "%.1f"), 100*stats.FailRatio,
-			figure(stats.CurrentP95Ms, "%.0fms"), stats.ConnectedWorkers(), stats.State)
-		if tty {
-			done := min(1, float64(elapsed)/float64(o.runTime))
-			bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
-			fmt.Fprintf(out, "\r[%s] %s ", bar, line)
-		} else {
-			fmt.Fprintln(out, "progress:", line)
-		}
+		progressLine(out, o, stats, time.Since(started).Truncate(time.Second), tty)
 		switch stats.State {
 		case locustapi.StateSpawning, locustapi.StateRunning:
 			seenRunning = true
 		case locustapi.StateStopped:
-			if seenRunning || time.Since(started) > o.runTime {
-				if tty {
-					fmt.Fprintln(out)
-				}
-				return false
+			// Before the master has said running, "stopped" may be its
+			// cached answer from before the start.
+			if seenRunning {
+				endLine()
+				fmt.Fprintf(out, "progress: the master stopped the run after %s of its %s\n", time.Since(started).Round(time.Second), o.runTime)
+				return time.Now().UTC(), false
 			}
 		}
-		if time.Now().After(limit) {
-			fmt.Fprintln(out, "progress: the master has not stopped a minute past the run time; stopping it")
-			if err := master.Stop(ctx); err != nil {
-				fmt.Fprintln(out, "progress: stopping the swarm:", err)
-			}
-			return false
-		}
+	}
+}
+
+// progressLine shows the live figures: a bar redrawn in place on a
+// terminal, else a line each time.
+func progressLine(out io.Writer, o options, stats locustapi.Stats, elapsed time.Duration, tty bool) {
+	line := fmt.Sprintf("%s/%s users %d rps %s failures %.1f%% p95 %s workers %d %s",
+		min(elapsed, o.runTime), o.runTime, stats.UserCount, figure(stats.CurrentRPS, "%.1f"), 100*stats.FailRatio,
+		figure(stats.CurrentP95Ms, "%.0fms"), stats.ConnectedWorkers(), stats.State)
+	if tty {
+		done := min(1, float64(elapsed)/float64(o.runTime))
+		bar := strings.Repeat("#", int(done*20)) + strings.Repeat(".", 20-int(done*20))
+		fmt.Fprintf(out, "\r[%s] %s ", bar, line)
+	} else {
+		fmt.Fprintln(out, "progress:", line)
 	}
 }
 

@@ -21,9 +21,9 @@ import (
 )
 
 // save downloads Locust's reports and writes the summary.
-func save(ctx context.Context, master *locustapi.Client, o options, started time.Time, workers int, interrupted bool, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
+func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun, workers int, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
 	stackDir := filepath.Join(o.resultsDir, o.stack)
-	dir := filepath.Join(stackDir, started.Format("20060102T150405Z"))
+	dir := filepath.Join(stackDir, ran.started.Format("20060102T150405Z"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runreport.Summary{}, "", err
 	}
@@ -34,7 +34,7 @@ func save(ctx context.Context, master *locustapi.Client, o options, started time
 	if err != nil {
 		return runreport.Summary{}, dir, err
 	}
-	s := newSummary(o, started, workers, interrupted, stats, percentilesFrom, getenv)
+	s := newSummary(o, ran, workers, stats, percentilesFrom, getenv)
 	var store *resultstore.Store
 	if o.bucket != "" {
 		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
@@ -91,11 +91,13 @@ func readStats(ctx context.Context, master *locustapi.Client, dir string, out io
 }
 
 // newSummary is the run's summary before it is judged: what ran, where,
-// with what, and its figures.
-func newSummary(o options, started time.Time, workers int, interrupted bool, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
+// when, with what, and its figures.
+func newSummary(o options, ran swarmRun, workers int, stats runreport.Stats, percentilesFrom string, getenv func(string) string) runreport.Summary {
 	return runreport.Summary{
-		Stack: o.stack, StartedAt: started.Format(time.RFC3339), Image: o.image, Locust: locustVersion(o.image), Workers: workers,
-		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: interrupted,
+		Stack: o.stack, StartedAt: ran.started.Format(time.RFC3339), EndedAt: ran.ended.Format(time.RFC3339),
+		DurationS: ran.ended.Sub(ran.started).Round(100 * time.Millisecond).Seconds(), Host: ran.host, LocustfilesSHA256: o.locustfilesSHA256,
+		Image: o.image, Locust: locustVersion(o.image), Workers: workers,
+		GitCommit: gitCommit(getenv), Stats: stats, PercentilesFrom: percentilesFrom, Thresholds: o.thresholds, Interrupted: ran.interrupted,
 		Parameters: map[string]string{
 			"users": fmt.Sprint(o.users), "spawnRate": fmt.Sprint(o.spawnRate), "runTime": o.runTime.String(),
 			"host": o.host, "masterUrl": o.masterURL,
@@ -103,8 +105,9 @@ func newSummary(o options, started time.Time, workers int, interrupted bool, sta
 	}
 }
 
-// judge compares the run with its baseline, checks the thresholds against
-// the regression gate's baselines, and gives the summary its verdict.
+// judge compares the run with its baseline, checks that it can be judged
+// (runreport.Validity) and, if it can, checks the thresholds against the
+// regression gate's baselines, and gives the summary its verdict.
 func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, store *resultstore.Store) error {
 	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
 	if err != nil {
@@ -114,16 +117,33 @@ func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir s
 		s.Baseline = from
 		s.Changes = runreport.Compare(s.Stats, prev.Stats)
 	}
-	baselines, runs := gateBaselines(o, s.Parameters, stackDir, dir, prev, from)
+	baselines, runs, err := gateBaselines(ctx, o, s.Parameters, stackDir, dir, store, prev, from)
+	if err != nil {
+		return err
+	}
 	s.BaselineRuns = runs
-	s.Breaches = o.thresholds.Check(s.Stats, baselines)
-	switch {
-	case s.Interrupted:
-		s.Verdict = "interrupted"
-	case len(s.Breaches) > 0:
-		s.Verdict = "fail"
-	default:
-		s.Verdict = "pass"
+	if s.Interrupted {
+		s.Verdict = runreport.VerdictInterrupted
+		return nil
+	}
+	// The baselines' target, workers and image matter only to a verdict
+	// built on them: the regression gate's.
+	var like []runreport.Summary
+	if o.thresholds.MaxRegressionPct > 0 {
+		like = baselines
+	}
+	if s.Invalid = (runreport.Validity{MaxFailRatio: o.invalidFailRatio, RunTime: o.runTime}).Check(*s, like); len(s.Invalid) > 0 {
+		s.Verdict = runreport.VerdictInvalid
+		return nil
+	}
+	var stats []runreport.Stats
+	for _, b := range baselines {
+		stats = append(stats, b.Stats)
+	}
+	s.Breaches = o.thresholds.Check(s.Stats, stats)
+	s.Verdict = runreport.VerdictPass
+	if len(s.Breaches) > 0 {
+		s.Verdict = runreport.VerdictFail
 	}
 	return nil
 }
@@ -248,45 +268,123 @@ func findBaseline(ctx context.Context, o options, stackDir, current string, stor
 }
 
 // gateBaselines are the runs the regression gate judges this one against:
-// --baseline when given; else the stack's last --baseline-runs passing runs
-// in the results folder with the same parameters (users, spawn rate, run
-// time, host), newest first; else the previous run found in the bucket, if
-// it passed with the same parameters.
-func gateBaselines(o options, params map[string]string, stackDir, current string, prev *runreport.Summary, from string) ([]runreport.Stats, []string) {
+// --baseline when given; else the stack's newest --baseline-runs passing
+// runs with the same load (users, spawn rate, run time, --host) older than
+// current, newest first, from the results folder and the bucket together,
+// back to the newest run accepted as the stack's new level (loadtest
+// accept), which is one of them whatever its verdict.
+// A CI runner starts with an empty folder and a laptop holds only its own
+// runs: both judge against the same runs. A run in both is read from the
+// folder.
+func gateBaselines(ctx context.Context, o options, params map[string]string, stackDir, current string, store *resultstore.Store, prev *runreport.Summary, from string) ([]runreport.Summary, []string, error) {
 	if o.baseline != "" && prev != nil {
-		return []runreport.Stats{prev.Stats}, []string{from}
+		return []runreport.Summary{*prev}, []string{from}, nil
 	}
-	comparable := func(s runreport.Summary) bool {
-		if s.Verdict != "pass" {
+	runs, err := storedRuns(ctx, o.stack, stackDir, filepath.Base(current), store)
+	if err != nil {
+		return nil, nil, err
+	}
+	var summaries []runreport.Summary
+	var names []string
+	for _, r := range runs {
+		if len(summaries) == o.baselineRuns {
+			break
+		}
+		s, ok, err := r.summary(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		// A run that failed, was interrupted or invalid is no baseline,
+		// unless it was accepted as the new level; then the runs before it
+		// are none.
+		if !ok || !sameLoad(s, params) || (s.Verdict != runreport.VerdictPass && s.Accepted == nil) {
+			continue
+		}
+		summaries = append(summaries, s)
+		names = append(names, r.where)
+		if s.Accepted != nil {
+			break
+		}
+	}
+	return summaries, names, nil
+}
+
+// sameLoad says whether s ran under the load params describe.
+func sameLoad(s runreport.Summary, params map[string]string) bool {
+	for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
+		if s.Parameters[k] != params[k] {
 			return false
 		}
-		for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
-			if s.Parameters[k] != params[k] {
-				return false
-			}
-		}
-		return true
 	}
-	var stats []runreport.Stats
-	var runs []string
-	entries, _ := os.ReadDir(stackDir)
-	for i := len(entries) - 1; i >= 0 && len(stats) < o.baselineRuns; i-- {
-		dir := filepath.Join(stackDir, entries[i].Name())
-		if dir >= current {
-			continue
+	return true
+}
+
+// storedRun is one earlier run of the stack, in the results folder or the
+// bucket.
+type storedRun struct {
+	// name is the run folder's name, its UTC start time; where is its
+	// folder or its s3:// prefix.
+	name, where string
+	// local is set for a run in the results folder.
+	local bool
+	store *resultstore.Store
+	key   string
+}
+
+// summary reads the run's summary.json; ok is false when the run has none
+// (a run that could not finish, or whose upload was cut).
+func (r storedRun) summary(ctx context.Context) (s runreport.Summary, ok bool, err error) {
+	var b []byte
+	if r.local {
+		b, err = os.ReadFile(filepath.Join(r.where, "summary.json"))
+		if errors.Is(err, os.ErrNotExist) {
+			return s, false, nil
 		}
-		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-		var s runreport.Summary
-		if err != nil || json.Unmarshal(b, &s) != nil || !comparable(s) {
-			continue
+	} else {
+		b, err = r.store.Get(ctx, r.key)
+		if errors.Is(err, resultstore.ErrNotFound) {
+			return s, false, nil
 		}
-		stats = append(stats, s.Stats)
-		runs = append(runs, dir)
 	}
-	if len(stats) == 0 && prev != nil && comparable(*prev) {
-		return []runreport.Stats{prev.Stats}, []string{from}
+	if err != nil {
+		return s, false, err
 	}
-	return stats, runs
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, false, fmt.Errorf("%s/summary.json: %w", r.where, err)
+	}
+	return s, true, nil
+}
+
+// storedRuns are the stack's runs older than current in the results folder
+// and, with a store, the bucket, each once, newest first.
+func storedRuns(ctx context.Context, stack, stackDir, current string, store *resultstore.Store) ([]storedRun, error) {
+	byName := map[string]storedRun{}
+	if store != nil {
+		names, err := store.Runs(ctx, stack)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			byName[n] = storedRun{name: n, where: "s3://" + store.Bucket() + "/" + stack + "/" + n, store: store, key: stack + "/" + n + "/summary.json"}
+		}
+	}
+	entries, err := os.ReadDir(stackDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			byName[e.Name()] = storedRun{name: e.Name(), where: filepath.Join(stackDir, e.Name()), local: true}
+		}
+	}
+	var runs []storedRun
+	for n, r := range byName {
+		if n < current {
+			runs = append(runs, r)
+		}
+	}
+	slices.SortFunc(runs, func(a, b storedRun) int { return strings.Compare(b.name, a.name) })
+	return runs, nil
 }
 
 // locustVersion is the Locust version of an official image (its tag, as

@@ -222,7 +222,10 @@ func TestGateBaselines(t *testing.T) {
 		}
 	}
 	current := filepath.Join(stackDir, runs[len(runs)-1].name)
-	stats, dirs := gateBaselines(options{baselineRuns: 3}, params, stackDir, current, nil, "")
+	stats, dirs, err := gateBaselines(context.Background(), options{baselineRuns: 3}, params, stackDir, current, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"20260106T000000Z", "20260105T000000Z", "20260102T000000Z"}
 	if len(dirs) != len(want) || len(stats) != len(want) {
 		t.Fatalf("baselines %v, want %v", dirs, want)
@@ -232,7 +235,7 @@ func TestGateBaselines(t *testing.T) {
 			t.Errorf("baseline %d is %s, want %s", i, filepath.Base(d), want[i])
 		}
 	}
-	if stats[0].Total.P95Ms != 105 {
-		t.Errorf("the newest baseline's p95 %g, want 105", stats[0].Total.P95Ms)
+	if stats[0].Stats.Total.P95Ms != 105 {
+		t.Errorf("the newest baseline's p95 %g, want 105", stats[0].Stats.Total.P95Ms)
 	}
 }

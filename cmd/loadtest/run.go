@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
 	}
-	started, interrupted, err := runSwarm(ctx, master, o, workers, launched, stdout, stderr)
+	ran, err := runSwarm(ctx, master, o, workers, launched, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
@@ -59,12 +59,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	saveCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	summary, dir, err := save(saveCtx, master, o, started, workers, interrupted, getenv, stdout)
+	summary, dir, err := save(saveCtx, master, o, ran, workers, getenv, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return exitCouldNotRun
 	}
-	return reportVerdict(summary, dir, interrupted, stdout)
+	return reportVerdict(summary, dir, stdout)
 }
 
 // useStackOutputs takes the stack's outputs for every flag not given and,
@@ -92,6 +92,11 @@ func useStackOutputs(ctx context.Context, o *options, stdout, stderr io.Writer) 
 	}
 	o.masterURL = forwardedURL(out, fwd.LocalPort)
 	fmt.Fprintf(stdout, "forwarding 127.0.0.1:%d to pod %s\n", fwd.LocalPort, fwd.Pod)
+	if o.locustfilesSHA256, err = locustfilesChecksum(ctx, []byte(out.Kubeconfig), out.KubeContext, out.Namespace, fwd.Pod); err != nil {
+		// The run stands without it; only the check of its locustfiles
+		// against its baselines' is lost.
+		fmt.Fprintf(stderr, "loadtest: the locustfiles' checksum is unknown: %v\n", err)
+	}
 	return func() { fwd.Close() }, nil
 }
 
@@ -124,32 +129,46 @@ func connectMaster(ctx context.Context, o *options, stdout io.Writer) (*locustap
 	return master, nil
 }
 
-// runSwarm starts the swarm and shows progress until the master ends the
-// run, or ctx ends it (interrupted): then it stops the swarm, on a context
-// of its own, so that the workers' last reports reach the results. The
-// error is a swarm that did not start.
-func runSwarm(ctx context.Context, master *locustapi.Client, o options, workers int, launched time.Time, stdout, stderr io.Writer) (started time.Time, interrupted bool, err error) {
-	started = time.Now().UTC()
+// swarmRun is what a run was: when it started and ended, the target the
+// master ran it against, and whether a signal interrupted it.
+type swarmRun struct {
+	started, ended time.Time
+	host           string
+	interrupted    bool
+}
+
+// runSwarm starts the swarm, with no run time of Locust's (watch ends the
+// run), and shows progress until the run ends, or ctx ends it
+// (interrupted): then it stops the swarm, on a context of its own, so that
+// the workers' last reports reach the results. The error is a swarm that
+// did not start.
+func runSwarm(ctx context.Context, master *locustapi.Client, o options, workers int, launched time.Time, stdout, stderr io.Writer) (swarmRun, error) {
+	r := swarmRun{started: time.Now().UTC()}
 	fmt.Fprintf(stdout, "starting %d users at %g/s for %s with %d workers\n", o.users, o.spawnRate, o.runTime, workers)
-	if err := master.Start(ctx, locustapi.Swarm{Users: o.users, SpawnRate: o.spawnRate, Host: o.host, RunTime: o.runTime}); err != nil {
-		return started, false, err
+	host, err := master.StartSwarm(ctx, locustapi.Swarm{Users: o.users, SpawnRate: o.spawnRate, Host: o.host})
+	if err != nil {
+		return r, err
 	}
+	r.host = host
+	// bench/loadtest-overhead.sh reads this line as it is.
 	fmt.Fprintf(stdout, "swarm started %.2fs after launch\n", time.Since(launched).Seconds())
-	interrupted = watch(ctx, master, o, started, isTerminal(stdout), stdout)
-	if interrupted {
+	fmt.Fprintf(stdout, "target: %s\n", host)
+	r.ended, r.interrupted = watch(ctx, master, o, r.started, isTerminal(stdout), stdout)
+	if r.interrupted {
 		fmt.Fprintf(stdout, "interrupted: stopping the swarm and waiting up to %s for the workers' last reports\n", locustapi.StopTimeout)
 		if err := master.Stop(context.Background()); err != nil {
 			fmt.Fprintln(stderr, "loadtest: stopping the swarm:", err)
 		} else {
 			fmt.Fprintln(stdout, "interrupted: the swarm is stopped; saving what the run has so far")
 		}
+		r.ended = time.Now().UTC()
 	}
-	return started, interrupted, nil
+	return r, nil
 }
 
 // reportVerdict prints where the results are, the run's figures and its changes
 // against the baseline, and the verdict; it returns the exit code.
-func reportVerdict(summary runreport.Summary, dir string, interrupted bool, stdout io.Writer) int {
+func reportVerdict(summary runreport.Summary, dir string, stdout io.Writer) int {
 	fmt.Fprintf(stdout, "results: %s\n", dir)
 	fmt.Fprintf(stdout, "%d requests, %d failures, %.1f rps, p95 %.0f ms, p99 %.0f ms\n",
 		summary.Stats.Total.Requests, summary.Stats.Total.Failures, summary.Stats.Total.RPS, summary.Stats.Total.P95Ms, summary.Stats.Total.P99Ms)
@@ -158,11 +177,17 @@ func reportVerdict(summary runreport.Summary, dir string, interrupted bool, stdo
 			fmt.Fprintf(stdout, "vs %s: %s %.4g -> %.4g (%+.1f%%)\n", summary.Baseline, c.Figure, c.Baseline, c.Now, c.Pct)
 		}
 	}
-	switch {
-	case interrupted:
+	switch summary.Verdict {
+	case runreport.VerdictInterrupted:
 		fmt.Fprintln(stdout, "verdict: INTERRUPTED")
 		return exitInterrupted
-	case len(summary.Breaches) > 0:
+	case runreport.VerdictInvalid:
+		fmt.Fprintln(stdout, "verdict: INVALID, the run cannot be judged:")
+		for _, why := range summary.Invalid {
+			fmt.Fprintln(stdout, "  -", why)
+		}
+		return exitInvalid
+	case runreport.VerdictFail:
 		fmt.Fprintln(stdout, "verdict: FAIL, thresholds breached:")
 		for _, b := range summary.Breaches {
 			fmt.Fprintln(stdout, "  -", b)

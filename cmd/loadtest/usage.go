@@ -25,6 +25,7 @@ func subcommands() []subcommand {
 	return []subcommand{
 		{name: "history", summary: "the stack's last runs as a table, and their trend picture", usage: historyUsage, run: history},
 		{name: "compare", summary: "per-endpoint changes from one run's results folder to another's", usage: compareUsage, run: compare},
+		{name: "accept", summary: "accept a run as the stack's new level: the regression gate's baseline from it on", usage: acceptUsage, run: accept},
 		{name: "help", summary: "this usage, or a subcommand's", usage: helpUsage, run: help},
 	}
 }
@@ -159,6 +160,10 @@ Examples:
 	   not saved
 	3  interrupted by Ctrl-C or SIGTERM during the run: the swarm was stopped
 	   and the partial results saved
+	4  the run is invalid and was not judged; the reasons are listed: too
+	   few requests behind a gated percentile, too many failures
+	   (--invalid-fail-ratio), cut short of its run time, or a target,
+	   worker count, image or locustfiles other than its baselines'
 `,
 	}
 }
@@ -169,8 +174,9 @@ func historyUsage() usageText {
 
 It prints a table of the runs in <results-dir>/<stack>/, and with
 --results-bucket also of those in the bucket, where CI keeps them: time,
-commit, users, rps, p50/p95/p99, failures and verdict. It draws p95 and
-throughput per run, failed runs circled in red, into
+commit, users, rps, p50/p95/p99, failures and verdict (and whether the run
+was accepted as the new level). It draws p95 and throughput per run, failed
+runs circled in red, accepted ones marked by a green triangle, into
 <results-dir>/<stack>/trend.svg (--trend FILE.png for a PNG).
 
 Usage:
@@ -185,6 +191,41 @@ Example:
 		exits: `	0  the runs were listed and their trend drawn; or the usage was asked for (-h)
 	2  bad flags, no run of the stack with a summary.json, or the runs could
 	   not be read or the trend not drawn
+`,
+	}
+}
+
+func acceptUsage() usageText {
+	return usageText{
+		about: `loadtest accept accepts a run as the stack's new level.
+
+After a slowdown that is meant (a heavier page, smaller pods), every later
+run would fail the regression gate against the runs before it. Accepting a
+run says "this is the new normal": the gate's baselines are then that run
+and the passing runs after it, never the runs before it, whatever the
+accepted run's own verdict was (a failed run, or one invalid because its
+target, workers, image or locustfiles differ from its baselines'). An
+interrupted run cannot be accepted.
+
+The acceptance, who and when, is recorded in the run's summary.json, in the
+results folder and with --results-bucket in the bucket, wherever the run is.
+history shows it in the verdict column, and the trend picture marks the
+run with a green triangle.
+
+Usage:
+
+	loadtest accept --stack NAME [flags] RUN
+
+RUN is the run's folder, or its name: its UTC start, like 20260102T150405Z.
+
+Example:
+
+	go run ./cmd/loadtest accept --stack dev --results-bucket my-results 20260102T150405Z
+`,
+		flags: new(acceptOptions).flagSet(),
+		exits: `	0  the run was accepted; or the usage was asked for (-h)
+	2  bad flags, no such run in the folder or the bucket, an interrupted
+	   run, or the summary could not be read or written
 `,
 	}
 }

@@ -87,7 +87,7 @@ func TestHelp(t *testing.T) {
 		want string // on stderr
 	}{
 		{[]string{"--stack", "dev", "--no-such-flag"}, "loadtest: flag provided but not defined: -no-such-flag\nRun 'loadtest -h' for the usage.\n"},
-		{[]string{"histroy", "--stack", "dev"}, `"histroy" is neither a flag nor a subcommand (the subcommands: history, compare, help)`},
+		{[]string{"histroy", "--stack", "dev"}, `"histroy" is neither a flag nor a subcommand (the subcommands: history, compare, accept, help)`},
 		{[]string{"help", "histroy"}, `no subcommand "histroy"`},
 		{[]string{"help", "history", "compare"}, "give one subcommand, not 2"},
 		{[]string{"history", "--last"}, "loadtest history: flag needs an argument: -last\nRun 'loadtest history -h' for the usage.\n"},

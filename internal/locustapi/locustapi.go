@@ -192,8 +192,17 @@ type Swarm struct {
 // Start resets the stats and starts the swarm (POST /swarm, the web UI's
 // form).
 func (c *Client) Start(ctx context.Context, s Swarm) error {
+	_, err := c.StartSwarm(ctx, s)
+	return err
+}
+
+// StartSwarm is Start, and returns the target host the swarm runs against:
+// the master's answer names it at every version from 2.12
+// (web.py@2.12.1:230, @2.24.0:266, @2.46.7:350), whether it is s.Host or
+// the master's own --host.
+func (c *Client) StartSwarm(ctx context.Context, s Swarm) (host string, err error) {
 	if _, err := c.Get(ctx, "/stats/reset"); err != nil {
-		return err
+		return "", err
 	}
 	form := url.Values{
 		"user_count": {strconv.Itoa(s.Users)},
@@ -209,25 +218,26 @@ func (c *Client) Start(ctx context.Context, s Swarm) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+"/swarm", strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("starting the swarm: %w", err)
+		return "", fmt.Errorf("starting the swarm: %w", err)
 	}
 	defer resp.Body.Close()
 	var answer struct {
 		Success bool   `json:"success"`
 		Message string `json:"message"`
+		Host    string `json:"host"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("starting the swarm: master answered %s", resp.Status)
+		return "", fmt.Errorf("starting the swarm: master answered %s", resp.Status)
 	}
 	if !answer.Success {
-		return fmt.Errorf("starting the swarm: master said %q", answer.Message)
+		return "", fmt.Errorf("starting the swarm: master said %q", answer.Message)
 	}
-	return nil
+	return answer.Host, nil
 }
 
 // Stop stops the test and returns once the master has; the workers stay

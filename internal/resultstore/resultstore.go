@@ -4,6 +4,7 @@
 package resultstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,15 @@ func (s *Store) Upload(ctx context.Context, dir, prefix string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// Put writes one object, replacing it.
+func (s *Store) Put(ctx context.Context, key string, body []byte) error {
+	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	if err != nil {
+		return fmt.Errorf("writing s3://%s/%s: %w", s.bucket, key, err)
+	}
+	return nil
 }
 
 // Runs lists the runs under <stack>/, oldest first: a run folder's name is

@@ -77,15 +77,19 @@ func Last(runs []Run, n int) []Run {
 }
 
 // Table writes one line per run: time, commit, users, rps, p50/p95/p99,
-// failures and verdict.
+// failures and verdict, and whether it was accepted as the new level.
 func Table(w io.Writer, runs []Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tcommit\tusers\trps\tp50 ms\tp95 ms\tp99 ms\tfailures\tverdict\t")
 	for _, r := range runs {
 		s := r.Summary
 		t := s.Stats.Total
+		verdict := s.Verdict
+		if s.Accepted != nil {
+			verdict += ", accepted as the new level"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%g\t%g\t%g\t%d/%d\t%s\t\n",
-			started(r), short(s.GitCommit), s.Parameters["users"], t.RPS, t.P50Ms, t.P95Ms, t.P99Ms, t.Failures, t.Requests, s.Verdict)
+			started(r), short(s.GitCommit), s.Parameters["users"], t.RPS, t.P50Ms, t.P95Ms, t.P99Ms, t.Failures, t.Requests, verdict)
 	}
 	return tw.Flush()
 }

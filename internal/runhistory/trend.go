@@ -13,8 +13,8 @@ import (
 )
 
 // Trend draws the runs' p95 and throughput over time, one point per run in
-// order, failed runs circled in red, into an SVG or PNG file
-// (by path's extension).
+// order, failed runs circled in red, runs accepted as the new level marked
+// by a green triangle, into an SVG or PNG file (by path's extension).
 func Trend(path, title string, runs []Run) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("no runs to draw")
@@ -27,7 +27,7 @@ func Trend(path, title string, runs []Run) error {
 	rps.Y.Label.Text = "requests/s"
 	rps.X.Label.Text = "run"
 
-	var p95Points, rpsPoints, p95Failed, rpsFailed plotter.XYs
+	var p95Points, rpsPoints, p95Failed, rpsFailed, p95Accepted, rpsAccepted plotter.XYs
 	labels := make([]string, len(runs))
 	for i, r := range runs {
 		t := r.Summary.Stats.Total
@@ -38,15 +38,20 @@ func Trend(path, title string, runs []Run) error {
 			p95Failed = append(p95Failed, plotter.XY{X: x, Y: t.P95Ms})
 			rpsFailed = append(rpsFailed, plotter.XY{X: x, Y: t.RPS})
 		}
+		if r.Summary.Accepted != nil {
+			p95Accepted = append(p95Accepted, plotter.XY{X: x, Y: t.P95Ms})
+			rpsAccepted = append(rpsAccepted, plotter.XY{X: x, Y: t.RPS})
+		}
 		labels[i] = tickLabel(r)
 	}
 	blue := color.RGBA{R: 31, G: 119, B: 180, A: 255}
 	red := color.RGBA{R: 214, G: 39, B: 40, A: 255}
+	green := color.RGBA{R: 44, G: 160, B: 44, A: 255}
 	for _, c := range []struct {
-		plot           *plot.Plot
-		points, failed plotter.XYs
-		legend         string
-	}{{p95, p95Points, p95Failed, "p95"}, {rps, rpsPoints, rpsFailed, "rps"}} {
+		plot                     *plot.Plot
+		points, failed, accepted plotter.XYs
+		legend                   string
+	}{{p95, p95Points, p95Failed, p95Accepted, "p95"}, {rps, rpsPoints, rpsFailed, rpsAccepted, "rps"}} {
 		line, points, err := plotter.NewLinePoints(c.points)
 		if err != nil {
 			return err
@@ -65,6 +70,17 @@ func Trend(path, title string, runs []Run) error {
 			breached.Radius = vg.Points(7)
 			c.plot.Add(breached)
 			c.plot.Legend.Add("failed its thresholds", breached)
+		}
+		if len(c.accepted) > 0 {
+			accepted, err := plotter.NewScatter(c.accepted)
+			if err != nil {
+				return err
+			}
+			accepted.Color = green
+			accepted.Shape = draw.TriangleGlyph{}
+			accepted.Radius = vg.Points(6)
+			c.plot.Add(accepted)
+			c.plot.Legend.Add("accepted as the new level", accepted)
 		}
 		// Room above the highest point for the legend.
 		highest := 0.0

@@ -2,6 +2,7 @@ package runreport
 
 import (
 	"math"
+	"slices"
 )
 
 // The regression gate judges a run against several earlier runs of the same
@@ -20,6 +21,18 @@ import (
 //     deviation of the n baseline runs' logarithms.
 // With one baseline run there is no spread to measure and only the effect
 // size applies, as a one-run gate does.
+//
+// One odd baseline (a warm cache, a run cut short) must not blind the
+// gate: over five runs its deviation dominates s, and 250, 250, 250, 250
+// and 125 ms would allow +157%. From five baseline runs on, the one run
+// farthest from their median is left out when it is an outlier by the
+// Hampel identifier: |x - median| > 3.5 x 1.4826 x MAD, the modified
+// z-score of Iglewicz and Hoaglin. Leaving a run out narrows s, so the
+// bound is then taken with droppedRunQuantile instead of t, a multiplier
+// found by simulation so that, over all draws of i.i.d. normal logarithms
+// (those with a run left out and those without), an unchanged system
+// still fails a figure in 2.5% of runs. Without an outlier the bound is
+// the t bound as before.
 
 // DefaultBaselineRuns is how many earlier passing runs make the baseline.
 const DefaultBaselineRuns = 5
@@ -33,6 +46,23 @@ var tQuantile975 = []float64{0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365
 	2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
 	2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
 
+// droppedRunQuantile replaces t(0.975, n-2) when one of
+// n baseline runs (5 to 30; beyond, the last) was left out as an outlier.
+// Each is the simulated quantile (10^6 draws for each n, rounded up), made
+// non-increasing in n. At n = 5 it is 7.88 against t's 3.18 x 1.12: the
+// left-out run's draws are those whose other four lie close together.
+var droppedRunQuantile = []float64{7.88, 6.40, 4.65, 4.19, 3.69, 3.53, 3.21, 3.21, 3.02, 2.94, 2.88, 2.88, 2.72, 2.70,
+	2.66, 2.62, 2.62, 2.62, 2.55, 2.55, 2.55, 2.44, 2.44, 2.44, 2.44, 2.37}
+
+// minRunsForOutlier is how many baseline runs it takes to call one of them
+// an outlier: with four or fewer, the median and MAD of the rest say too
+// little.
+const minRunsForOutlier = 5
+
+// hampelCut is the modified z-score beyond which a baseline run is an
+// outlier (Iglewicz and Hoaglin's 3.5).
+const hampelCut = 3.5
+
 func tQuantile(df int) float64 {
 	if df < len(tQuantile975) {
 		return tQuantile975[df]
@@ -44,7 +74,7 @@ func tQuantile(df int) float64 {
 // worseIfHigher says which way is worse. It returns how much worse now is
 // than the baselines' geometric mean and the limit it is held to, both in
 // percent, and whether it regressed. Values of 0 or less (a figure the run
-// did not have) are left out.
+// did not have) are left out, and so is one outlier (withoutOutlier).
 func regression(now float64, baseline []float64, worseIfHigher bool, effectPct float64) (worsePct, limitPct float64, regressed bool) {
 	var logs []float64
 	for _, b := range baseline {
@@ -55,19 +85,24 @@ func regression(now float64, baseline []float64, worseIfHigher bool, effectPct f
 	if len(logs) == 0 || now <= 0 {
 		return 0, 0, false
 	}
-	n := float64(len(logs))
+	kept, dropped := withoutOutlier(logs)
+	n := float64(len(kept))
 	var mean float64
-	for _, l := range logs {
+	for _, l := range kept {
 		mean += l / n
 	}
 	bound := math.Log1p(effectPct / 100)
-	if len(logs) >= 2 {
+	if len(kept) >= 2 {
 		var ss float64
-		for _, l := range logs {
+		for _, l := range kept {
 			ss += (l - mean) * (l - mean)
 		}
 		sd := math.Sqrt(ss / (n - 1))
-		bound = max(bound, tQuantile(len(logs)-1)*sd*math.Sqrt(1+1/n))
+		spread := tQuantile(len(kept)-1) * sd * math.Sqrt(1+1/n)
+		if dropped {
+			spread = droppedRunQuantile[min(len(logs), minRunsForOutlier+len(droppedRunQuantile)-1)-minRunsForOutlier] * sd * math.Sqrt(1+1/n)
+		}
+		bound = max(bound, spread)
 	}
 	worse := math.Log(now) - mean
 	if !worseIfHigher {
@@ -75,6 +110,37 @@ func regression(now float64, baseline []float64, worseIfHigher bool, effectPct f
 	}
 	round := func(x float64) float64 { return math.Round(x*10) / 10 }
 	return round(math.Expm1(worse) * 100), round(math.Expm1(bound) * 100), worse > bound
+}
+
+// withoutOutlier is logs without the value farthest from their median
+// when it is an outlier by the Hampel identifier, and whether it left one
+// out; fewer than minRunsForOutlier values are kept whole.
+func withoutOutlier(logs []float64) ([]float64, bool) {
+	if len(logs) < minRunsForOutlier {
+		return logs, false
+	}
+	m := median(logs)
+	dev := make([]float64, len(logs))
+	far := 0
+	for i, l := range logs {
+		dev[i] = math.Abs(l - m)
+		if dev[i] > dev[far] {
+			far = i
+		}
+	}
+	if dev[far] <= hampelCut*1.4826*median(dev) {
+		return logs, false
+	}
+	return append(slices.Clone(logs[:far]), logs[far+1:]...), true
+}
+
+// median is the middle of v, or the mean of its two middle values.
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // Regressions lists the total's p95 and rps regressions of s against the

@@ -93,6 +93,9 @@ func TestRegression(t *testing.T) {
 		{"steady runs: the effect size decides", 112, base(100, 101, 99, 100, 100), 10, true},
 		{"noisy runs: 20% worse is within their spread", 120, base(80, 120, 100, 90, 115), 10, false},
 		{"noisy runs: far beyond their spread", 250, base(80, 120, 100, 90, 115), 10, true},
+		{"one outlier baseline does not blind it", 500, base(250, 250, 250, 250, 125), 10, true},
+		{"one outlier baseline left out: the effect size decides", 290, base(250, 250, 250, 250, 125), 10, true},
+		{"one outlier baseline left out: within the effect size", 270, base(250, 250, 250, 250, 125), 10, false},
 		{"no gate", 500, base(100, 100), 0, false},
 		{"no baseline", 500, nil, 10, false},
 	} {
@@ -101,4 +104,34 @@ func TestRegression(t *testing.T) {
 			t.Errorf("%s: regressed %v, want %v (%+v)", tc.name, got, tc.want, Regressions(now(tc.now), tc.baselines, tc.effect))
 		}
 	}
+}
+
+// TestGateSurvivesAnOutlierBaseline: with 2% noise and one baseline run of
+// five at 0.7 times the others' p95 (a warm cache, a run cut short), the
+// gate still catches a 50% slower p95 (the t bound over all five caught
+// 38% in the same simulation).
+func TestGateSurvivesAnOutlierBaseline(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 7))
+	const trials = 4000
+	caught := 0
+	for range trials {
+		baselines := make([]Stats, DefaultBaselineRuns)
+		for i := range baselines {
+			baselines[i] = simulatedRun(r, 0.02, 1)
+		}
+		baselines[0].Total.P95Ms *= 0.7
+		for _, b := range Regressions(simulatedRun(r, 0.02, 1.5), baselines, 10) {
+			if b.Threshold == "max p95 regression %" {
+				caught++
+				break
+			}
+		}
+	}
+	rate := float64(caught) / trials
+	if rate < 0.95 {
+		t.Errorf("with one outlier baseline the gate caught %.1f%% of 50%% slowdowns; at least 95%%", rate*100)
+	}
+	worse, limit, _ := regression(500, []float64{250, 250, 250, 250, 125}, true, 10)
+	t.Logf("one 0.7x baseline of five, 2%% noise: %.1f%% of 50%% slowdowns caught; baselines 250, 250, 250, 250, 125 ms: limit %+.1f%%, a p95 of 500 ms is %+.1f%%",
+		rate*100, limit, worse)
 }

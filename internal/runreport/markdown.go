@@ -7,14 +7,25 @@ import (
 
 // Summary is what summary.json holds about one run.
 type Summary struct {
-	Stack      string            `json:"stack"`
-	StartedAt  string            `json:"startedAt"`
+	Stack     string `json:"stack"`
+	StartedAt string `json:"startedAt"`
+	// EndedAt is when the master said the run had stopped, and DurationS
+	// the seconds from StartedAt to then: a run cut short shows here.
+	EndedAt    string            `json:"endedAt,omitempty"`
+	DurationS  float64           `json:"durationS,omitempty"`
 	Parameters map[string]string `json:"parameters"`
-	Locust     string            `json:"locustVersion,omitempty"`
-	Image      string            `json:"image,omitempty"`
-	Workers    int               `json:"workers"`
-	GitCommit  string            `json:"gitCommit,omitempty"`
-	Stats      Stats             `json:"stats"`
+	// Host is the target the swarm ran against, as the master named it
+	// when it started: --host, or the stack's targetHost.
+	Host string `json:"host,omitempty"`
+	// LocustfilesSHA256 is the checksum of the locustfiles the master ran
+	// (its pod's locust-eks/locustfiles-sha256 annotation); empty when
+	// loadtest reached the master by --master-url.
+	LocustfilesSHA256 string `json:"locustfilesSha256,omitempty"`
+	Locust            string `json:"locustVersion,omitempty"`
+	Image             string `json:"image,omitempty"`
+	Workers           int    `json:"workers"`
+	GitCommit         string `json:"gitCommit,omitempty"`
+	Stats             Stats  `json:"stats"`
 	// PercentilesFrom says where Stats' percentiles come from: FromHistogram
 	// or FromCSV.
 	PercentilesFrom string     `json:"percentilesFrom,omitempty"`
@@ -27,15 +38,42 @@ type Summary struct {
 	Changes      []Change `json:"changes,omitempty"`
 	// Interrupted is set when the run was stopped before its run time.
 	Interrupted bool `json:"interrupted,omitempty"`
-	// Verdict is "pass", "fail" or "interrupted".
+	// Invalid says why the run cannot support a verdict (Validity.Check);
+	// such a run never passes and is never a baseline.
+	Invalid []string `json:"invalid,omitempty"`
+	// Verdict is "pass", "fail", "invalid" or "interrupted".
 	Verdict string `json:"verdict"`
+	// Accepted is set when a person accepted this run's level as the new
+	// normal (loadtest accept): whatever its verdict, it is a baseline, and
+	// the runs before it are not.
+	Accepted *Acceptance `json:"accepted,omitempty"`
 }
+
+// Acceptance records who accepted a run as the new level, and when.
+type Acceptance struct {
+	At string `json:"at"`
+	By string `json:"by,omitempty"`
+}
+
+// Verdicts a summary can have.
+const (
+	VerdictPass        = "pass"
+	VerdictFail        = "fail"
+	VerdictInvalid     = "invalid"
+	VerdictInterrupted = "interrupted"
+)
 
 // Markdown is the report for a pull request, a job summary or a person.
 func (s Summary) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Load test %s: %s\n\n", s.Stack, strings.ToUpper(s.Verdict))
 	fmt.Fprintf(&b, "Started %s, %d workers", s.StartedAt, s.Workers)
+	if s.DurationS > 0 {
+		fmt.Fprintf(&b, ", ran %.0f s", s.DurationS)
+	}
+	if s.Host != "" {
+		fmt.Fprintf(&b, " against %s", s.Host)
+	}
 	if s.Locust != "" {
 		fmt.Fprintf(&b, ", Locust %s", s.Locust)
 	}
@@ -50,7 +88,12 @@ func (s Summary) Markdown() string {
 		row(e.Key(), e)
 	}
 	row("**all requests**", s.Stats.Total)
-	if len(s.Breaches) > 0 {
+	if len(s.Invalid) > 0 {
+		b.WriteString("\n**Invalid run, not judged:**\n\n")
+		for _, why := range s.Invalid {
+			fmt.Fprintf(&b, "- %s\n", why)
+		}
+	} else if len(s.Breaches) > 0 {
 		b.WriteString("\n**Thresholds breached:**\n\n")
 		for _, br := range s.Breaches {
 			fmt.Fprintf(&b, "- %s\n", br)

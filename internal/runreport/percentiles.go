@@ -24,6 +24,7 @@ func (s Stats) WithPercentilesOf(d distribution.Run) (Stats, error) {
 		if h.Requests != int64(e.Requests) {
 			return e, fmt.Errorf("%s: %d requests in the histograms, %d in the stats CSV", e.Key(), h.Requests, e.Requests)
 		}
+		e.Samples = int(h.ResponseTimes.Count())
 		for _, p := range []struct {
 			at  float64
 			set *float64

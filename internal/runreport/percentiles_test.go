@@ -23,8 +23,8 @@ func TestWithPercentilesOf(t *testing.T) {
 	}
 	// Sorted: 10 10 20 100; int(4 x p) = 2, 3, 3.
 	for _, e := range []Endpoint{got.Endpoints[0], got.Total} {
-		if e.P50Ms != 20 || e.P95Ms != 100 || e.P99Ms != 100 {
-			t.Errorf("%s: p50 %g p95 %g p99 %g, want 20, 100, 100", e.Key(), e.P50Ms, e.P95Ms, e.P99Ms)
+		if e.P50Ms != 20 || e.P95Ms != 100 || e.P99Ms != 100 || e.Samples != 4 {
+			t.Errorf("%s: p50 %g p95 %g p99 %g of %d samples, want 20, 100, 100 of 4", e.Key(), e.P50Ms, e.P95Ms, e.P99Ms, e.Samples)
 		}
 	}
 	if csv.Endpoints[0].P50Ms != 11 {

@@ -25,6 +25,11 @@ type Endpoint struct {
 	P95Ms    float64 `json:"p95Ms"`
 	P99Ms    float64 `json:"p99Ms"`
 	MaxMs    float64 `json:"maxMs"`
+	// Samples is how many response times the percentiles were taken
+	// from: the histograms' count (requests with a response time), or the
+	// CSV's request count, over which Locust before 2.46.2 computes them.
+	// A p95 of 20 samples is the slowest one.
+	Samples int `json:"samples,omitempty"`
 }
 
 // FailRatio is failures over requests, 0 when there were none.
@@ -88,6 +93,7 @@ func ParseStatsCSV(r io.Reader) (Stats, error) {
 			RPS: number(row, "Requests/s"), AvgMs: number(row, "Average Response Time"), MaxMs: number(row, "Max Response Time"),
 			P50Ms: number(row, "50%"), P95Ms: number(row, "95%"), P99Ms: number(row, "99%"),
 		}
+		e.Samples = e.Requests
 		if e.Name == TotalName && e.Method == "" {
 			s.Total, found = e, true
 			continue
