@@ -23,6 +23,7 @@ import (
 // comes; the master's --stop-timeout (10 s, as the component renders it)
 // lets them finish, and those late answers must be in the results too.
 func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		for _, end := range []struct {
 			name      string
@@ -33,6 +34,7 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 			{"by a signal", time.Minute, 5 * time.Second},
 		} {
 			t.Run(end.name, func(t *testing.T) {
+				t.Parallel()
 				app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Second, Jitter: 400 * time.Millisecond}
 				c := startCluster(t, l, app, 2)
 				ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +48,7 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 						cancel() // what SIGTERM or Ctrl-C does to main's context
 					}()
 				}
-				code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
+				code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
 					"--run-time", end.runTime.String(), "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 					"--results-dir", t.TempDir())
 				want := exitOK
@@ -120,6 +122,7 @@ func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) 
 // 300 ms answer cannot have a p95 under 300 ms, and a rate shown must be
 // one the target saw.
 func TestProgressShowsWhatTheMasterSends(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 300 * time.Millisecond}
 		c := startCluster(t, l, app, 2)
@@ -142,7 +145,7 @@ func TestProgressShowsWhatTheMasterSends(t *testing.T) {
 				time.Sleep(500 * time.Millisecond)
 			}
 		}()
-		code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "6", "--spawn-rate", "6",
+		code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "6", "--spawn-rate", "6",
 			"--run-time", "8s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
 		cancel()
 		if code != exitOK {
