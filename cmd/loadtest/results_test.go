@@ -40,17 +40,32 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var stopAt time.Time // when the stop began, at the latest
+				// The interrupt is waited for before the test ends: a
+				// goroutine that fails a finished test panics the whole
+				// package.
+				interrupter := make(chan struct{})
 				if end.interrupt > 0 {
 					go func() {
-						locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool { return c.target.Total() > 0 })
-						time.Sleep(end.interrupt)
+						defer close(interrupter)
+						locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool {
+							return ctx.Err() != nil || c.target.Total() > 0 // ctx done: the command ended first, the checks below say how
+						})
+						select {
+						case <-time.After(end.interrupt):
+						case <-ctx.Done():
+							return
+						}
 						stopAt = time.Now()
 						cancel() // what SIGTERM or Ctrl-C does to main's context
 					}()
+				} else {
+					close(interrupter)
 				}
 				code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
 					"--run-time", end.runTime.String(), "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 					"--results-dir", t.TempDir())
+				cancel()
+				<-interrupter
 				want := exitOK
 				if end.interrupt > 0 {
 					want = exitInterrupted

@@ -317,11 +317,18 @@ func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
 		ctx, cancel := context.WithCancel(context.Background())
+		// The interrupt is waited for before the test ends: a goroutine that
+		// fails a finished test panics the whole package.
+		interrupter := make(chan struct{})
 		go func() {
+			defer close(interrupter)
 			// What SIGTERM does to main's context, once the workers have reported
 			// load to the master (every 3 s).
 			master, _ := locustapi.New(c.webURL)
 			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in the master's stats", func() bool {
+				if ctx.Err() != nil {
+					return true // the command ended first: the checks below say how
+				}
 				b, err := master.Get(context.Background(), "/stats/requests/csv")
 				if err != nil {
 					return false
@@ -333,6 +340,8 @@ func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
 		}()
 		code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
 			"--run-time", "60s", "--expect-workers", "2", "--progress-interval", "1s", "--results-dir", t.TempDir())
+		cancel()
+		<-interrupter
 		if code != exitInterrupted || !strings.Contains(stdout, "the swarm is stopped") {
 			t.Fatalf("exit %d, want %d with the swarm stopped:\n%s\n%s", code, exitInterrupted, stdout, stderr)
 		}
