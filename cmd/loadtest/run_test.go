@@ -398,6 +398,15 @@ func TestRunThroughTheWebLogin(t *testing.T) {
 		const password = "loadtest-login-password-9"
 		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
 			&components.WebLogin{Username: "ci", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)})
+		// The refusals below give the command 5 s to reach the master: it
+		// must be up first, which takes longer than that on a loaded machine.
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the master's web UI", func() bool {
+			resp, err := http.Get(c.webURL + "/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil
+		})
 		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "3s",
 			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--max-fail-ratio", "0"}
 		for _, tc := range []struct {
