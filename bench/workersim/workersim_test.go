@@ -104,6 +104,7 @@ func TestSimulatorIsFaithful(t *testing.T) {
 // both views.
 func TestMasterCapacityScript(t *testing.T) {
 	t.Parallel()
+	locusttest.SkipUnderShort(t)
 	out, err := exec.Command("bash", "../master-capacity.sh", "5", "50").Output()
 	if err != nil {
 		t.Fatalf("bench/master-capacity.sh 5 50: %v\n%s", err, out)

@@ -10,7 +10,8 @@
 // A test names the behaviour it checks and calls Each, which runs it once
 // per version, as a subtest named by the version, the versions at once
 // (EachInTurn where they share something); where versions differ, the test
-// asserts each version's own behaviour (AtLeast).
+// asserts each version's own behaviour (AtLeast). go test -short skips
+// the tests that call Each (SkipUnderShort).
 //
 // This is test support: nothing outside tests imports it.
 package locusttest
@@ -106,9 +107,10 @@ func Versions() (have []*Locust, lacking []string) {
 // Each: its subtests run while it waits, before its cleanup). A version this
 // machine lacks fails the test where every version is required (CI, and
 // .ci/run: see required), and is skipped elsewhere, saying why and what
-// installs it.
+// installs it. Under go test -short the test is skipped: see SkipUnderShort.
 func Each(t *testing.T, f func(t *testing.T, l *Locust)) {
 	t.Helper()
+	SkipUnderShort(t)
 	for _, l := range available(t) {
 		t.Run("locust-"+l.Version, func(t *testing.T) {
 			t.Parallel()
@@ -121,7 +123,8 @@ func Each(t *testing.T, f func(t *testing.T, l *Locust)) {
 // before the next starts and all before EachInTurn returns: for a test
 // whose versions share one thing that holds one run at a time (the
 // end-to-end test's single master pod and its port-forward), or that goes
-// on with other steps afterwards.
+// on with other steps afterwards. It runs under -short too: such a test is
+// either quick or skipped for other reasons there.
 func EachInTurn(t *testing.T, f func(t *testing.T, l *Locust)) {
 	t.Helper()
 	for _, l := range available(t) {
@@ -146,6 +149,22 @@ func available(t *testing.T) []*Locust {
 		t.Skip("no Locust version is available here")
 	}
 	return have
+}
+
+// SkipUnderShort skips t under go test -short, the developer's quick loop:
+// a test that runs a Locust master and workers takes seconds to a minute
+// per version, and such tests together take minutes. Where every
+// version is required (CI, .ci/run), -short is refused instead: those runs
+// must run every test, and a skip there would pass unseen.
+func SkipUnderShort(t *testing.T) {
+	t.Helper()
+	if !testing.Short() {
+		return
+	}
+	if required() {
+		t.Fatal("go test -short skips the tests that run real Locust, and every one must run where all Locust versions are required (CI or LOCUST_EKS_REQUIRE_ALL_VERSIONS set): drop -short")
+	}
+	t.Skip("-short: this test runs a real Locust master and workers; go test without -short runs it")
 }
 
 // required reports whether every Locust version must be there: in CI (CI
