@@ -363,6 +363,17 @@ func TestCouldNotRun(t *testing.T) {
 	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 1)
+		// "missing workers" gives the command 8 s to see 1 of 2 workers: the
+		// master and its one worker must be up first, which takes longer
+		// than that on a loaded machine.
+		master, err := locustapi.New(c.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the master with its one worker", func() bool {
+			s, err := master.Stats(context.Background())
+			return err == nil && s.ConnectedWorkers() == 1
+		})
 		for _, tc := range []struct {
 			name string
 			args []string
