@@ -37,7 +37,8 @@ func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles 
 	pod := strings.TrimSpace(string(must(kube.run("", "get", "pods", "-l", "app.kubernetes.io/component=master", "-o", "jsonpath={.items[0].metadata.name}"))))
 	const masterAddress = "loadtest-master.locust.svc"
 
-	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+	// In turn: the versions share the master pod and its PortForward.
+	locusttest.EachInTurn(t, func(t *testing.T, l *locusttest.Locust) {
 		target := fakeapps.Record(&fakeapps.BookinfoProductPage{})
 		server := httptest.NewServer(target)
 		defer server.Close()

@@ -26,6 +26,7 @@ import (
 // removes the cut sidecar; the state it then reads is the newest one, not
 // the .bak's.
 func TestStateMetadataCutByAKill(t *testing.T) {
+	t.Parallel() // beside TestEndToEnd: its own backend and workspace
 	bin := os.Getenv(e2eBinEnv)
 	if bin == "" {
 		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (docs/testing.md, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)

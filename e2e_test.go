@@ -40,6 +40,9 @@ const kubernetesPluginVersion = "v4.32.0"
 // Pulumi.yaml's config schema and defaults, then Pulumi.local.yaml, with the
 // kubeconfig pointed at the throw-away control plane.
 func TestEndToEnd(t *testing.T) {
+	// Parallel: the package's other slow test, TestStateMetadataCutByAKill,
+	// runs beside it; each has its own backend, workspace and ports.
+	t.Parallel()
 	bin := os.Getenv(e2eBinEnv)
 	if bin == "" {
 		t.Skipf("%s is not set: build the real parts with `tools/build.sh bin` and run with %s=$PWD/bin (docs/testing.md, \"End-to-end test\")", e2eBinEnv, e2eBinEnv)

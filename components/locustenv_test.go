@@ -56,6 +56,7 @@ print("\n".join(sorted({x.env_var for x in a.get_parser()._actions if getattr(x,
 // version (a typo would refuse nothing), and each setting of each version,
 // the suite's and the image's, is managed, refused or allowed on purpose.
 func TestEveryLocustSettingIsDecided(t *testing.T) {
+	t.Parallel()
 	known := map[string]bool{}
 	for _, name := range imageEnvVars {
 		known[name] = true
@@ -69,7 +70,8 @@ func TestEveryLocustSettingIsDecided(t *testing.T) {
 		}
 	}
 	decided(t, "2.46.3", imageEnvVars)
-	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+	// In turn: the checks after it need every version's settings in known.
+	locusttest.EachInTurn(t, func(t *testing.T, l *locusttest.Locust) {
 		names := settingsOf(t, l)
 		if len(names) < 20 || !slices.Contains(names, "LOCUST_HOST") {
 			t.Fatalf("Locust %s: the parser's settings look wrong: %v", l.Version, names)

@@ -32,7 +32,6 @@ func startRun(t *testing.T, l *locust, target *fakeTarget, users int, runTime st
 func TestWorkerKilledMidRun(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 		p, master, workers := startRun(t, l, target, 4, "10s")
 		time.Sleep(2 * time.Second)
@@ -66,7 +65,6 @@ func TestWorkerKilledMidRun(t *testing.T) {
 func TestMasterKilledMidRun(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		target := newFakeTarget(t, &fakeapps.BookinfoProductPage{})
 		_, master, workers := startRun(t, l, target, 4, "60s")
 		if err := master.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -127,7 +125,6 @@ func TestMasterKilledMidRun(t *testing.T) {
 func TestStoppedWorkerReportsItsLastSamples(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 700 * time.Millisecond}
 		target := newFakeTarget(t, app)
 		// The master as the component runs it: web UI on, the test started
@@ -194,7 +191,6 @@ func TestStoppingUsersLosesNoRequest(t *testing.T) {
 	const rounds, users = 3, 100
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 30 * time.Millisecond}
 		target := newFakeTarget(t, app)
 		args := testArgs(t)

@@ -54,6 +54,7 @@ func runLocustfile(t *testing.T, l *locust, locustfile string, app http.Handler)
 }
 
 func TestLocustfilesRunDistributed(t *testing.T) {
+	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		files, err := ReadLocustfiles(locustfileDir)
 		if err != nil {
@@ -104,6 +105,7 @@ func TestLocustfilesRunDistributed(t *testing.T) {
 // failed), not report a broken system as fast. And against an older API that
 // a locustfile says it tolerates, the run must pass.
 func TestLocustfilesSeeBrokenApps(t *testing.T) {
+	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		for _, tc := range []struct {
 			name, locustfile string
@@ -174,6 +176,7 @@ func (b brokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // catch_response block (Locust then records nothing: fasthttp.py@2.46.3:
 // 738-743, the same at 2.12.1 and 2.24.0).
 func TestLocustfilesRecordEveryRequest(t *testing.T) {
+	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		for _, tc := range []struct {
 			locustfile string

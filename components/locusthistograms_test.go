@@ -36,7 +36,6 @@ func bucketWidth(ms float64) float64 {
 func TestMasterServesExactHistograms(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 20 * time.Millisecond, Jitter: 600 * time.Millisecond}
 		target := newFakeTarget(t, app)
 		api := startWebRun(t, l, "quarkus_super_heroes.py", target).api

@@ -68,7 +68,6 @@ func byEndpoint(f *dto.MetricFamily) map[string]*dto.Metric {
 func TestMasterServesPrometheusMetrics(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		t.Parallel()
 		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 5 * time.Millisecond, Jitter: 300 * time.Millisecond}
 		target := newFakeTarget(t, app)
 		api := startWebRun(t, l, "quarkus_super_heroes.py", target).api

@@ -105,6 +105,7 @@ func TestWebLoginRefusals(t *testing.T) {
 // /metrics still answer. Locust 2.12 has no --web-login: its argument
 // parser refuses it, which is why the stack refuses such an image.
 func TestWebLoginOnRealLocust(t *testing.T) {
+	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		if !l.AtLeast(2, 21) {
 			lf := filepath.Join(t.TempDir(), "locustfile.py")

@@ -57,6 +57,7 @@ var assetRef = regexp.MustCompile(`(?:src|href)="([^"]+)"`)
 // a path from 2.32.2 (--web-base-path): 2.12 and 2.24 refuse the flag,
 // which is why the stack refuses their images with a webPath.
 func TestRunBehindAProxyOnASubPath(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		if !l.AtLeast(2, 33) {
 			refusesFlag(t, l, "--web-base-path", "/locust")
@@ -221,9 +222,8 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 		})
 
 		// The command, with the proxy's address and path as the master's.
-		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "team", password
-		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
-		code, stdout, stderr := runCommand(context.Background(), "--stack", "local", "--master-url", proxy.URL+"/locust",
+		env := map[string]string{"LOCUST_EKS_WEB_USERNAME": "team", "LOCUST_EKS_WEB_PASSWORD": password}
+		code, stdout, stderr := runCommand(context.Background(), env, "--stack", "local", "--master-url", proxy.URL+"/locust",
 			"--users", "4", "--spawn-rate", "4", "--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s",
 			"--progress-interval", "1s", "--max-fail-ratio", "0", "--results-dir", t.TempDir())
 		if code != exitOK {
@@ -249,6 +249,7 @@ func TestRunBehindAProxyOnASubPath(t *testing.T) {
 // only: with another certificate pinned it refuses to talk (exit 2), and a
 // plain-HTTP client gets nothing from the port.
 func TestRunOverTheMastersOwnTLS(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		if !l.AtLeast(2, 21) {
 			t.Logf("Locust %s has no --web-login, which an exposure needs", l.Version)
@@ -287,15 +288,14 @@ func TestRunOverTheMastersOwnTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "team", password
-		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
+		env := map[string]string{"LOCUST_EKS_WEB_USERNAME": "team", "LOCUST_EKS_WEB_PASSWORD": password}
 		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "3s",
 			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--max-fail-ratio", "0"}
-		code, stdout, stderr := runCommand(context.Background(), append(args, "--master-certificate", otherFile, "--results-dir", t.TempDir())...)
+		code, stdout, stderr := runCommand(context.Background(), env, append(args, "--master-certificate", otherFile, "--results-dir", t.TempDir())...)
 		if code != exitCouldNotRun || !strings.Contains(stderr, "another certificate") {
 			t.Errorf("with another certificate pinned: exit %d, stderr %q; want %d, naming the certificate", code, stderr, exitCouldNotRun)
 		}
-		code, stdout, stderr = runCommand(context.Background(), append(args, "--master-certificate", certFile, "--results-dir", t.TempDir())...)
+		code, stdout, stderr = runCommand(context.Background(), env, append(args, "--master-certificate", certFile, "--results-dir", t.TempDir())...)
 		if code != exitOK {
 			t.Fatalf("exit %d over TLS\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}

@@ -25,6 +25,14 @@ import (
 // previous run found there. The S3 side is gofakes3, an implementation of
 // the S3 protocol, spoken to by the AWS SDK as it speaks to AWS.
 func TestResultsInS3(t *testing.T) {
+	// The AWS SDK reads its credentials from the process environment, so
+	// this test is not parallel: its versions run at once, while it waits,
+	// and no other test runs until they are done.
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		backend := s3mem.New()
 		if err := backend.CreateBucket("loadtest-results"); err != nil {
@@ -32,17 +40,12 @@ func TestResultsInS3(t *testing.T) {
 		}
 		s3 := httptest.NewServer(gofakes3.New(backend).Server())
 		t.Cleanup(s3.Close)
-		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-		t.Setenv("AWS_REGION", "us-east-1")
-		t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
 		args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
 			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
-		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		code, stdout, stderr := runCommand(context.Background(), nil, append(args, "--results-dir", t.TempDir())...)
 		if code != exitOK || !strings.Contains(stdout, "uploaded 8 files to s3://loadtest-results/dev/") {
 			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
@@ -60,7 +63,7 @@ func TestResultsInS3(t *testing.T) {
 		}
 
 		time.Sleep(1100 * time.Millisecond)
-		code, stdout, stderr = runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		code, stdout, stderr = runCommand(context.Background(), nil, append(args, "--results-dir", t.TempDir())...)
 		if code != exitOK {
 			t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 		}

@@ -23,6 +23,7 @@ import (
 // comes; the master's --stop-timeout (10 s, as the component renders it)
 // lets them finish, and those late answers must be in the results too.
 func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		for _, end := range []struct {
 			name      string
@@ -33,22 +34,38 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 			{"by a signal", time.Minute, 5 * time.Second},
 		} {
 			t.Run(end.name, func(t *testing.T) {
+				t.Parallel()
 				app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Second, Jitter: 400 * time.Millisecond}
 				c := startCluster(t, l, app, 2)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var stopAt time.Time // when the stop began, at the latest
+				// The interrupt is waited for before the test ends: a
+				// goroutine that fails a finished test panics the whole
+				// package.
+				interrupter := make(chan struct{})
 				if end.interrupt > 0 {
 					go func() {
-						locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool { return c.target.Total() > 0 })
-						time.Sleep(end.interrupt)
+						defer close(interrupter)
+						locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool {
+							return ctx.Err() != nil || c.target.Total() > 0 // ctx done: the command ended first, the checks below say how
+						})
+						select {
+						case <-time.After(end.interrupt):
+						case <-ctx.Done():
+							return
+						}
 						stopAt = time.Now()
 						cancel() // what SIGTERM or Ctrl-C does to main's context
 					}()
+				} else {
+					close(interrupter)
 				}
-				code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
+				code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "20", "--spawn-rate", "20",
 					"--run-time", end.runTime.String(), "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 					"--results-dir", t.TempDir())
+				cancel()
+				<-interrupter
 				want := exitOK
 				if end.interrupt > 0 {
 					want = exitInterrupted
@@ -120,6 +137,7 @@ func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) 
 // 300 ms answer cannot have a p95 under 300 ms, and a rate shown must be
 // one the target saw.
 func TestProgressShowsWhatTheMasterSends(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: 300 * time.Millisecond}
 		c := startCluster(t, l, app, 2)
@@ -142,7 +160,7 @@ func TestProgressShowsWhatTheMasterSends(t *testing.T) {
 				time.Sleep(500 * time.Millisecond)
 			}
 		}()
-		code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "6", "--spawn-rate", "6",
+		code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "6", "--spawn-rate", "6",
 			"--run-time", "8s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
 		cancel()
 		if code != exitOK {

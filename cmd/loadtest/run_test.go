@@ -163,22 +163,21 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 	return c
 }
 
-// testEnv is the environment runCommand gives the command.
-var testEnv = map[string]string{}
-
-// runCommand runs the command in-process, as main would.
-func runCommand(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+// runCommand runs the command in-process, as main would, with env as its
+// environment (nil: an empty one). Each call has its own: the tests run in
+// parallel.
+func runCommand(ctx context.Context, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut syncBuffer
 	// These tests give every figure as a flag; no stack outputs.
-	code = run(ctx, append([]string{"--stack-outputs=false"}, args...), &out, &errOut, func(k string) string { return testEnv[k] })
+	code = run(ctx, append([]string{"--stack-outputs=false"}, args...), &out, &errOut, func(k string) string { return env[k] })
 	return code, out.String(), errOut.String()
 }
 
 // runSubcommand runs `loadtest <args>` for a subcommand (history, compare),
-// which reads no stack outputs.
+// which reads no stack outputs, in an empty environment.
 func runSubcommand(args ...string) (code int, stdout, stderr string) {
 	var out, errOut syncBuffer
-	code = run(context.Background(), args, &out, &errOut, func(k string) string { return testEnv[k] })
+	code = run(context.Background(), args, &out, &errOut, func(string) string { return "" })
 	return code, out.String(), errOut.String()
 }
 
@@ -232,17 +231,17 @@ func resultDir(t *testing.T, stdout string) string {
 }
 
 func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
 		results := t.TempDir()
 		// In GitHub Actions the Markdown summary goes to the job summary too.
 		jobSummary := filepath.Join(t.TempDir(), "step-summary.md")
-		testEnv["GITHUB_STEP_SUMMARY"] = jobSummary
-		t.Cleanup(func() { delete(testEnv, "GITHUB_STEP_SUMMARY") })
+		env := map[string]string{"GITHUB_STEP_SUMMARY": jobSummary}
 		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--image", "locustio/locust:2.46.3",
 			"--run-time", "4s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
 			"--results-dir", results, "--max-fail-ratio", "0", "--min-rps", "0.1"}
-		code, stdout, stderr := runCommand(context.Background(), args...)
+		code, stdout, stderr := runCommand(context.Background(), env, args...)
 		if code != exitOK {
 			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
@@ -280,7 +279,7 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 		// A second run compares with the first and fails a threshold it cannot
 		// meet, naming it.
 		time.Sleep(1100 * time.Millisecond) // a new results folder name
-		code, stdout, _ = runCommand(context.Background(), append(args[:len(args)-4], "--min-rps", "1000000")...)
+		code, stdout, _ = runCommand(context.Background(), env, append(args[:len(args)-4], "--min-rps", "1000000")...)
 		stdout0 := stdout
 		if code != exitBreached || !strings.Contains(stdout, "min rps of all requests") || !strings.Contains(stdout, "vs "+dir) {
 			t.Errorf("exit %d, want %d naming min rps and comparing with %s:\n%s", code, exitBreached, dir, stdout)
@@ -314,14 +313,22 @@ func TestRunPassesAndComparesWithTheLastRun(t *testing.T) {
 }
 
 func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
 		ctx, cancel := context.WithCancel(context.Background())
+		// The interrupt is waited for before the test ends: a goroutine that
+		// fails a finished test panics the whole package.
+		interrupter := make(chan struct{})
 		go func() {
+			defer close(interrupter)
 			// What SIGTERM does to main's context, once the workers have reported
 			// load to the master (every 3 s).
 			master, _ := locustapi.New(c.webURL)
 			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in the master's stats", func() bool {
+				if ctx.Err() != nil {
+					return true // the command ended first: the checks below say how
+				}
 				b, err := master.Get(context.Background(), "/stats/requests/csv")
 				if err != nil {
 					return false
@@ -331,8 +338,10 @@ func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
 			})
 			cancel()
 		}()
-		code, stdout, stderr := runCommand(ctx, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
+		code, stdout, stderr := runCommand(ctx, nil, "--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4",
 			"--run-time", "60s", "--expect-workers", "2", "--progress-interval", "1s", "--results-dir", t.TempDir())
+		cancel()
+		<-interrupter
 		if code != exitInterrupted || !strings.Contains(stdout, "the swarm is stopped") {
 			t.Fatalf("exit %d, want %d with the swarm stopped:\n%s\n%s", code, exitInterrupted, stdout, stderr)
 		}
@@ -351,8 +360,20 @@ func TestInterruptStopsTheSwarmAndKeepsPartialResults(t *testing.T) {
 }
 
 func TestCouldNotRun(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 1)
+		// "missing workers" gives the command 8 s to see 1 of 2 workers: the
+		// master and its one worker must be up first, which takes longer
+		// than that on a loaded machine.
+		master, err := locustapi.New(c.webURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the master with its one worker", func() bool {
+			s, err := master.Stats(context.Background())
+			return err == nil && s.ConnectedWorkers() == 1
+		})
 		for _, tc := range []struct {
 			name string
 			args []string
@@ -364,7 +385,7 @@ func TestCouldNotRun(t *testing.T) {
 			{"no stack", []string{"--master-url", c.webURL}, "--stack is required"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				code, stdout, stderr := runCommand(context.Background(), append(tc.args, "--results-dir", t.TempDir())...)
+				code, stdout, stderr := runCommand(context.Background(), nil, append(tc.args, "--results-dir", t.TempDir())...)
 				if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
 					t.Errorf("exit %d, stderr %q; want %d and %q\n%s", code, stderr, exitCouldNotRun, tc.want, stdout)
 				}
@@ -379,6 +400,7 @@ func TestCouldNotRun(t *testing.T) {
 // target served counted. Locust 2.12 has no web login (the component
 // refuses its image; components.TestWebLoginOnRealLocust).
 func TestRunThroughTheWebLogin(t *testing.T) {
+	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		if !l.AtLeast(2, 21) {
 			t.Logf("Locust %s has no --web-login", l.Version)
@@ -387,6 +409,15 @@ func TestRunThroughTheWebLogin(t *testing.T) {
 		const password = "loadtest-login-password-9"
 		c := startClusterWith(t, l, &fakeapps.BookinfoProductPage{}, 2,
 			&components.WebLogin{Username: "ci", Password: pulumi.ToSecret(pulumi.String(password)).(pulumi.StringOutput)})
+		// The refusals below give the command 5 s to reach the master: it
+		// must be up first, which takes longer than that on a loaded machine.
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the master's web UI", func() bool {
+			resp, err := http.Get(c.webURL + "/")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil
+		})
 		args := []string{"--stack", "local", "--master-url", c.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "3s",
 			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--max-fail-ratio", "0"}
 		for _, tc := range []struct {
@@ -395,15 +426,14 @@ func TestRunThroughTheWebLogin(t *testing.T) {
 			{"no credentials", "", "", "asks for a login"},
 			{"a wrong password", "ci", "guess", `logging in to the web UI as "ci": the master refused the login: wrong username or password`},
 		} {
-			testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = tc.user, tc.password
-			code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir(), "--wait-workers", "5s")...)
+			env := map[string]string{"LOCUST_EKS_WEB_USERNAME": tc.user, "LOCUST_EKS_WEB_PASSWORD": tc.password}
+			code, stdout, stderr := runCommand(context.Background(), env, append(args, "--results-dir", t.TempDir(), "--wait-workers", "5s")...)
 			if code != exitCouldNotRun || !strings.Contains(stderr, tc.want) {
 				t.Errorf("%s: exit %d, stderr %q; want %d and %q\n%s", tc.name, code, stderr, exitCouldNotRun, tc.want, stdout)
 			}
 		}
-		testEnv["LOCUST_EKS_WEB_USERNAME"], testEnv["LOCUST_EKS_WEB_PASSWORD"] = "ci", password
-		t.Cleanup(func() { delete(testEnv, "LOCUST_EKS_WEB_USERNAME"); delete(testEnv, "LOCUST_EKS_WEB_PASSWORD") })
-		code, stdout, stderr := runCommand(context.Background(), append(args, "--results-dir", t.TempDir())...)
+		env := map[string]string{"LOCUST_EKS_WEB_USERNAME": "ci", "LOCUST_EKS_WEB_PASSWORD": password}
+		code, stdout, stderr := runCommand(context.Background(), env, append(args, "--results-dir", t.TempDir())...)
 		if code != exitOK || !strings.Contains(stdout, "logged in to the web UI as ci") {
 			t.Fatalf("exit %d, want 0 after logging in\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}

@@ -56,10 +56,10 @@ func TestInvalidRunsAreNotJudged(t *testing.T) {
 			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "the first request", func() bool { return c.target.Total() > 0 })
 			cancel()
 		}()
-		if code, stdout, stderr := runCommand(ctx, append(args, "--run-time", runTime.String())...); code != exitInterrupted {
+		if code, stdout, stderr := runCommand(ctx, nil, append(args, "--run-time", runTime.String())...); code != exitInterrupted {
 			t.Fatalf("the interrupted run: exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
 		}
-		code, stdout, stderr := runCommand(context.Background(), append(args, "--run-time", runTime.String())...)
+		code, stdout, stderr := runCommand(context.Background(), nil, append(args, "--run-time", runTime.String())...)
 		s := readSummary(t, resultDir(t, stdout))
 		if code != exitOK || s.Verdict != runreport.VerdictPass || s.DurationS < runTime.Seconds() || s.EndedAt == "" || !strings.HasPrefix(s.Host, "http://127.0.0.1:") {
 			t.Errorf("the run after an interrupted one: exit %d, verdict %s, ran %gs of %s, ended %q, against %q\n%s\n%s",
@@ -75,7 +75,7 @@ func TestInvalidRunsAreNotJudged(t *testing.T) {
 			time.Sleep(3 * time.Second)
 			master.Stop(context.Background())
 		}()
-		code, stdout, stderr = runCommand(context.Background(), append(args, "--run-time", "10s")...)
+		code, stdout, stderr = runCommand(context.Background(), nil, append(args, "--run-time", "10s")...)
 		s = readSummary(t, resultDir(t, stdout))
 		if code != exitInvalid || s.Verdict != runreport.VerdictInvalid || len(s.Invalid) != 1 || !strings.Contains(s.Invalid[0], "of its 10s run time") ||
 			!strings.Contains(stdout, "verdict: INVALID") {
@@ -84,7 +84,7 @@ func TestInvalidRunsAreNotJudged(t *testing.T) {
 
 		// The target fails every request.
 		target.down.Store(true)
-		code, stdout, stderr = runCommand(context.Background(), append(args, "--run-time", "5s")...)
+		code, stdout, stderr = runCommand(context.Background(), nil, append(args, "--run-time", "5s")...)
 		s = readSummary(t, resultDir(t, stdout))
 		if code != exitInvalid || s.Verdict != runreport.VerdictInvalid || len(s.Invalid) != 1 || !strings.Contains(s.Invalid[0], "100.0% of requests failed") {
 			t.Errorf("a run against a target that fails: exit %d (want %d), verdict %s, invalid %q\n%s\n%s", code, exitInvalid, s.Verdict, s.Invalid, stdout, stderr)

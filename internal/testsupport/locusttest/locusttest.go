@@ -8,8 +8,10 @@
 // with their output kept, and reads what a master logs.
 //
 // A test names the behaviour it checks and calls Each, which runs it once
-// per version, as a subtest named by the version; where versions differ,
-// the test asserts each version's own behaviour (AtLeast).
+// per version, as a subtest named by the version, the versions at once
+// (EachInTurn where they share something); where versions differ, the test
+// asserts each version's own behaviour (AtLeast). go test -short skips
+// the tests that call Each (SkipUnderShort).
 //
 // This is test support: nothing outside tests imports it.
 package locusttest
@@ -97,10 +99,43 @@ func Versions() (have []*Locust, lacking []string) {
 }
 
 // Each runs f once per Locust version, as subtests named like
-// "locust-2.12.1". A version this machine lacks fails the test where every
-// version is required (CI, and .ci/run: see required), and is skipped
-// elsewhere, saying why and what installs it.
+// "locust-2.12.1", all at once: each subtest calls t.Parallel, so the
+// versions' runs, which mostly wait on Locust's own clock, overlap with each
+// other and with the other parallel tests, as many at a time as go test's
+// -parallel flag lets run. f must share nothing mutable between versions,
+// and cannot use t.Setenv or t.Chdir (the parent test may, before it calls
+// Each: its subtests run while it waits, before its cleanup). A version this
+// machine lacks fails the test where every version is required (CI, and
+// .ci/run: see required), and is skipped elsewhere, saying why and what
+// installs it. Under go test -short the test is skipped: see SkipUnderShort.
 func Each(t *testing.T, f func(t *testing.T, l *Locust)) {
+	t.Helper()
+	SkipUnderShort(t)
+	for _, l := range available(t) {
+		t.Run("locust-"+l.Version, func(t *testing.T) {
+			t.Parallel()
+			f(t, l)
+		})
+	}
+}
+
+// EachInTurn is Each with the versions one after the other, each finished
+// before the next starts and all before EachInTurn returns: for a test
+// whose versions share one thing that holds one run at a time (the
+// end-to-end test's single master pod and its port-forward), or that goes
+// on with other steps afterwards. It runs under -short too: such a test is
+// either quick or skipped for other reasons there.
+func EachInTurn(t *testing.T, f func(t *testing.T, l *Locust)) {
+	t.Helper()
+	for _, l := range available(t) {
+		t.Run("locust-"+l.Version, func(t *testing.T) { f(t, l) })
+	}
+}
+
+// available are the Locust versions a test runs on. It fails the test for
+// each missing version where all are required, and skips it where none is
+// here.
+func available(t *testing.T) []*Locust {
 	t.Helper()
 	have, lacking := Versions()
 	for _, why := range lacking {
@@ -113,9 +148,23 @@ func Each(t *testing.T, f func(t *testing.T, l *Locust)) {
 	if len(have) == 0 && len(lacking) > 0 && !required() {
 		t.Skip("no Locust version is available here")
 	}
-	for _, l := range have {
-		t.Run("locust-"+l.Version, func(t *testing.T) { f(t, l) })
+	return have
+}
+
+// SkipUnderShort skips t under go test -short, the developer's quick loop:
+// a test that runs a Locust master and workers takes seconds to a minute
+// per version, and such tests together take minutes. Where every
+// version is required (CI, .ci/run), -short is refused instead: those runs
+// must run every test, and a skip there would pass unseen.
+func SkipUnderShort(t *testing.T) {
+	t.Helper()
+	if !testing.Short() {
+		return
 	}
+	if required() {
+		t.Fatal("go test -short skips the tests that run real Locust, and every one must run where all Locust versions are required (CI or LOCUST_EKS_REQUIRE_ALL_VERSIONS set): drop -short")
+	}
+	t.Skip("-short: this test runs a real Locust master and workers; go test without -short runs it")
 }
 
 // required reports whether every Locust version must be there: in CI (CI
@@ -244,16 +293,33 @@ func (l *Locust) AtLeast(major, minor int) bool {
 	return ma > major || (ma == major && mi >= minor)
 }
 
-// FreePort is a TCP port on 127.0.0.1 that nothing listens on now.
+// FreePort is a TCP port on 127.0.0.1 that nothing listens on now, and
+// that FreePort has not handed out before in this process: tests run in
+// parallel, and a port handed out stays free until its Locust process binds
+// it, a second or so later, when the kernel may offer it again.
 func FreePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
+
+// handedOut are the ports FreePort has returned.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // Process is one running Locust process, its output kept in a file.
 type Process struct {
