@@ -30,7 +30,7 @@ if [[ $# -ne 3 ]]; then
 fi
 # What the suite tests: the upstream version of the suite's python3-locust.
 # An update to another upstream version fails the build here, so that the
-# README's tested versions stay true until someone reads the new release.
+# tested versions in docs/architecture.md stay true until someone reads the new release.
 suite=$1
 want_version=$2
 mkdir -p "$3"
@@ -85,7 +85,7 @@ debian_version=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Version}' p
 upstream=${debian_version#*:}
 upstream=${upstream%%-*}
 if [[ $upstream != "$want_version" ]]; then
-  echo "$0: $suite now ships python3-locust $debian_version, not $want_version: read its changelog, then update want_version here and the README's tested versions" >&2
+  echo "$0: $suite now ships python3-locust $debian_version, not $want_version: read its changelog, then update want_version here and the tested versions in docs/architecture.md" >&2
   exit 1
 fi
 pkg=$root/usr/lib/python3/dist-packages/locust
