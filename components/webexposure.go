@@ -1,6 +1,7 @@
 package components
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -92,8 +93,33 @@ func (e *WebExposure) servedOverHTTPS() bool {
 		return false
 	case e.LoadBalancer != nil:
 		return e.LoadBalancer.CertificateARN != "" || e.LoadBalancer.TLS != nil
+	case e.Ingress != nil && e.Ingress.forALB():
+		return albServesHTTPS(e.Ingress.Annotations)
 	case e.Ingress != nil:
-		return e.Ingress.TLSSecret != "" || e.Ingress.Annotations[annotationALBCertificate] != ""
+		return e.Ingress.TLSSecret != ""
+	}
+	return false
+}
+
+// albServesHTTPS reports whether the AWS Load Balancer Controller opens an
+// HTTPS listener for an Ingress with these annotations: the ones listen-ports
+// names, else HTTPS:443 only with an explicit certificate ARN and HTTP:80
+// without one (aws-load-balancer-controller@v2.17.1
+// pkg/ingress/model_build_listener.go 144-145 and 210-216). The Ingress's TLS
+// Secret plays no part (docs/guide/ingress/cert_discovery.md).
+func albServesHTTPS(annotations map[string]string) bool {
+	ports, given := annotations[annotationALBListenPorts]
+	if !given {
+		return annotations[annotationALBCertificate] != ""
+	}
+	var listeners []map[string]int
+	if err := json.Unmarshal([]byte(ports), &listeners); err != nil {
+		return false
+	}
+	for _, l := range listeners {
+		if _, ok := l["HTTPS"]; ok {
+			return true
+		}
 	}
 	return false
 }
@@ -329,6 +355,10 @@ func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) 
 // annotationALBCertificate gives an AWS Load Balancer Controller's Ingress
 // its ACM certificate (guide/ingress/annotations: certificate-arn).
 const annotationALBCertificate = "alb.ingress.kubernetes.io/certificate-arn"
+
+// annotationALBListenPorts lists an ALB Ingress's listeners as JSON, like
+// [{"HTTPS": 443}] (annotations.md, listen-ports).
+const annotationALBListenPorts = "alb.ingress.kubernetes.io/listen-ports"
 
 // hostOrIP is a load balancer status entry's name, else its address.
 func hostOrIP(hostname, ip *string) string {

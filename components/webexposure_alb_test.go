@@ -29,7 +29,8 @@ func TestWebIngressForALB(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.ingress
 			in.ControllerNamespace = "kube-system"
-			m, _ := deployExposed(t, exposedArgs(t, &WebExposure{Ingress: &in}))
+			// The ALB reaches the pods from its subnets (ValidateALBIngress).
+			m, _ := deployExposed(t, exposedArgs(t, &WebExposure{Ingress: &in, SourceRanges: []string{"10.0.0.0/16"}}))
 			ing := object(t, m, "kubernetes:networking.k8s.io/v1:Ingress", "loadtest-web")
 			got, _ := field(ing, "metadata", "annotations", ALBTargetTypeAnnotation).(string)
 			if got != tc.targetType {

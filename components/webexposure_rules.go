@@ -227,6 +227,29 @@ func (in *WebIngress) validate(sourceRanges []string, image string) error {
 		if err := ValidateALBTargetType(in.Annotations); err != nil {
 			return fmt.Errorf("Ingress annotations: %w", err)
 		}
+		if err := ValidateALBIngress(in.TLSSecret, sourceRanges); err != nil {
+			return fmt.Errorf("Ingress for the AWS Load Balancer Controller: %w", err)
+		}
+	}
+	return nil
+}
+
+// ValidateALBIngress refuses what an ALB Ingress cannot honour. The
+// controller ignores the Ingress's TLS Secret: it serves HTTPS only with an
+// ACM certificate, named in certificate-arn or found by listen-ports naming
+// HTTPS (aws-load-balancer-controller@v2.17.1
+// docs/guide/ingress/cert_discovery.md). And with ip targets the ALB reaches
+// the master from its own addresses in its subnets, not from the
+// controller's pods (annotations.md, target-type), so only source ranges
+// covering those subnets let it through the NetworkPolicy.
+func ValidateALBIngress(tlsSecret string, sourceRanges []string) error {
+	if tlsSecret != "" {
+		return errors.New("the AWS Load Balancer Controller ignores an Ingress's TLS Secret: give the ALB an ACM certificate with " +
+			annotationALBCertificate + " instead")
+	}
+	if len(sourceRanges) == 0 {
+		return errors.New("an ALB with ip targets reaches the master from its own addresses in its subnets, not from the controller's pods: " +
+			"list those subnets' CIDRs (or the VPC's) as the source ranges")
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 	if kind == ExposeLoadBalancer {
 		p.webLoadBalancer(e, vpcCIDR, region, serviceMonitor)
 	} else {
-		p.webIngress(e, image)
+		p.webIngress(e, image, vpcCIDR)
 	}
 	if p.ok("image") {
 		if err := components.ValidateWebExposureImage(image); err != nil {
@@ -157,7 +157,7 @@ func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, service
 
 // webIngress reads the Ingress's class, host, path, controller, TLS and
 // annotations.
-func (p *parser) webIngress(e *WebExposure, image string) {
+func (p *parser) webIngress(e *WebExposure, image, vpcCIDR string) {
 	e.IngressClass = p.str("webIngressClass")
 	if errs := validation.IsDNS1123Subdomain(e.IngressClass); len(errs) > 0 {
 		p.fail("webIngressClass", quote(e.IngressClass), "must name the IngressClass of the cluster's ingress controller, like \"nginx\" or \"alb\": "+strings.Join(errs, "; "))
@@ -175,14 +175,6 @@ func (p *parser) webIngress(e *WebExposure, image string) {
 		if err := components.ValidateWebBasePathImage(image); err != nil {
 			p.fail("image", quote(image), "must serve its UI under webPath "+e.Path+": "+err.Error())
 		}
-	}
-	e.IngressControllerNamespace = p.str("webIngressControllerNamespace")
-	if e.IngressControllerNamespace != "" {
-		if err := components.ValidateNamespace(e.IngressControllerNamespace); err != nil {
-			p.fail("webIngressControllerNamespace", quote(e.IngressControllerNamespace), "must be the namespace of the ingress controller's pods, like \"ingress-nginx\": "+err.Error())
-		}
-	} else if len(e.SourceRanges) == 0 && p.ok("webSourceRanges") {
-		p.fail("webIngressControllerNamespace", `""`, "must name the ingress controller's namespace, like \"ingress-nginx\", or webSourceRanges the load balancer addresses its traffic comes from: the NetworkPolicy lets only them reach the web port")
 	}
 	e.IngressTLSSecret = p.str("webIngressTlsSecret")
 	if e.IngressTLSSecret != "" {
@@ -204,11 +196,33 @@ func (p *parser) webIngress(e *WebExposure, image string) {
 			e.IngressAnnotations[k] = v
 		}
 	}
-	if !components.IngressForALB(e.IngressClass, e.IngressAnnotations) {
+	alb := components.IngressForALB(e.IngressClass, e.IngressAnnotations)
+	e.IngressControllerNamespace = p.str("webIngressControllerNamespace")
+	if e.IngressControllerNamespace != "" {
+		if err := components.ValidateNamespace(e.IngressControllerNamespace); err != nil {
+			p.fail("webIngressControllerNamespace", quote(e.IngressControllerNamespace), "must be the namespace of the ingress controller's pods, like \"ingress-nginx\": "+err.Error())
+		}
+	} else if len(e.SourceRanges) == 0 && p.ok("webSourceRanges") && !alb {
+		p.fail("webIngressControllerNamespace", `""`, "must name the ingress controller's namespace, like \"ingress-nginx\", or webSourceRanges the load balancer addresses its traffic comes from: the NetworkPolicy lets only them reach the web port")
+	}
+	if !alb {
 		return
 	}
 	if err := components.ValidateALBTargetType(e.IngressAnnotations); err != nil {
 		p.fail("webIngressAnnotations", quote(annotationEntry(e.IngressAnnotations, components.ALBTargetTypeAnnotation)), "must give the AWS Load Balancer Controller ip targets: "+err.Error())
+	}
+	if e.IngressTLSSecret != "" && p.ok("webIngressTlsSecret") {
+		p.fail("webIngressTlsSecret", quote(e.IngressTLSSecret), "must be empty for the AWS Load Balancer Controller, which ignores an Ingress's TLS Secret: "+
+			"give the ALB an ACM certificate with webIngressAnnotations alb.ingress.kubernetes.io/certificate-arn=ARN")
+	}
+	if len(e.SourceRanges) == 0 && p.ok("webSourceRanges") {
+		if vpcCIDR != "" {
+			// The ALB's subnets are the stack's own: its VPC holds them.
+			e.SourceRanges = []string{vpcCIDR}
+		} else {
+			p.fail("webSourceRanges", "[]", "must list the CIDRs of the ALB's subnets (or its VPC's): with ip targets the ALB reaches the master "+
+				"from its own addresses there, not from the controller's pods, so webIngressControllerNamespace does not let it in")
+		}
 	}
 }
 
