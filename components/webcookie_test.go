@@ -22,13 +22,7 @@ import (
 // a session (the ALB health check's path).
 func TestWebSessionCookieOnRealLocust(t *testing.T) {
 	eachLocust(t, func(t *testing.T, l *locust) {
-		if !l.AtLeast(2, 21) {
-			// Nothing to log in to: what holds for this version is that the
-			// stack refuses its login (TestWebLoginOnRealLocust shows
-			// Locust's own parser refusing --web-login).
-			if err := ValidateWebLoginImage("locustio/locust:" + l.Version); err == nil {
-				t.Errorf("the stack accepts a web login on Locust %s, which has no --web-login", l.Version)
-			}
+		if !hasLoginOrIsRefused(t, l) {
 			return
 		}
 		for _, tc := range []struct {
@@ -45,12 +39,7 @@ func TestWebSessionCookieOnRealLocust(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if tc.exposure != nil {
-					if err := ValidateWebExposureImage("locustio/locust:" + l.Version); err != nil {
-						// What holds for this version is the refusal itself.
-						t.Logf("the stack refuses to expose Locust %s, as it must below 2.37.2: %v", l.Version, err)
-						if l.AtLeast(2, 38) {
-							t.Errorf("the stack refuses to expose Locust %s, past 2.37.2", l.Version)
-						}
+					if !exposableOrRefused(t, l) {
 						return
 					}
 				}
@@ -184,4 +173,35 @@ func checkSessionCookie(t *testing.T, l *locust, exposure *WebExposure, base str
 		}
 	}
 	t.Logf("Locust %s: Set-Cookie %q; cross-origin state changes refused", l.Version, login.Header.Values("Set-Cookie"))
+}
+
+// hasLoginOrIsRefused reports whether Locust l has --web-login to test. For
+// one without, what holds is that the stack refuses its login, and that is
+// checked instead (TestWebLoginOnRealLocust shows Locust's own parser
+// refusing the flag).
+func hasLoginOrIsRefused(t *testing.T, l *locust) bool {
+	t.Helper()
+	if l.AtLeast(2, 21) {
+		return true
+	}
+	if err := ValidateWebLoginImage("locustio/locust:" + l.Version); err == nil {
+		t.Errorf("the stack accepts a web login on Locust %s, which has no --web-login", l.Version)
+	}
+	return false
+}
+
+// exposableOrRefused reports whether the stack exposes Locust l's UI. For a
+// version it must not expose (below 2.37.2), the refusal is what holds, and
+// that is checked instead.
+func exposableOrRefused(t *testing.T, l *locust) bool {
+	t.Helper()
+	err := ValidateWebExposureImage("locustio/locust:" + l.Version)
+	if err == nil {
+		return true
+	}
+	t.Logf("the stack refuses to expose Locust %s, as it must below 2.37.2: %v", l.Version, err)
+	if l.AtLeast(2, 38) {
+		t.Errorf("the stack refuses to expose Locust %s, past 2.37.2", l.Version)
+	}
+	return false
 }

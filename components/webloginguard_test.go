@@ -15,13 +15,7 @@ import (
 // GET that the login form of Locust up to 2.31.7 sends.
 func TestWebLoginGuardsOnRealLocust(t *testing.T) {
 	eachLocust(t, func(t *testing.T, l *locust) {
-		if !l.AtLeast(2, 21) {
-			// Nothing to log in to: what holds for this version is that the
-			// stack refuses its login (TestWebLoginOnRealLocust shows
-			// Locust's own parser refusing --web-login).
-			if err := ValidateWebLoginImage("locustio/locust:" + l.Version); err == nil {
-				t.Errorf("the stack accepts a web login on Locust %s, which has no --web-login", l.Version)
-			}
+		if !hasLoginOrIsRefused(t, l) {
 			return
 		}
 		for _, tc := range []struct {
@@ -34,12 +28,7 @@ func TestWebLoginGuardsOnRealLocust(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if tc.exposure != nil {
-					if err := ValidateWebExposureImage("locustio/locust:" + l.Version); err != nil {
-						// What holds for this version is the refusal itself.
-						t.Logf("the stack refuses to expose Locust %s, as it must below 2.37.2: %v", l.Version, err)
-						if l.AtLeast(2, 38) {
-							t.Errorf("the stack refuses to expose Locust %s, past 2.37.2", l.Version)
-						}
+					if !exposableOrRefused(t, l) {
 						return
 					}
 				}
