@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/locust-eks/locust-on-eks/internal/kubeforward"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // locustfilesAnnotation is the annotation the LocustCluster puts on its
@@ -20,7 +20,7 @@ const locustfilesAnnotation = "locust-eks/locustfiles-sha256"
 // loadtest reaches the master through the cluster; behind --master-url
 // nothing tells which pod answers.
 func locustfilesChecksum(ctx context.Context, kubeconfig []byte, kubeContext, namespace, pod string) (string, error) {
-	cfg, err := restConfig(kubeconfig, kubeContext)
+	cfg, err := kubeforward.Config{Kubeconfig: kubeconfig, Context: kubeContext}.RESTConfig()
 	if err != nil {
 		return "", err
 	}
@@ -37,19 +37,4 @@ func locustfilesChecksum(ctx context.Context, kubeconfig []byte, kubeContext, na
 		return "", fmt.Errorf("the master pod %s/%s has no %s annotation (a stack deployed before it)", namespace, pod, locustfilesAnnotation)
 	}
 	return sum, nil
-}
-
-// restConfig is how kubeforward reaches the cluster: the kubeconfig's
-// content, or else $KUBECONFIG or ~/.kube/config, at context kubeContext
-// ("" for the current one).
-func restConfig(kubeconfig []byte, kubeContext string) (*rest.Config, error) {
-	if len(kubeconfig) > 0 {
-		cfg, err := clientcmd.Load(kubeconfig)
-		if err != nil {
-			return nil, fmt.Errorf("reading the kubeconfig: %w", err)
-		}
-		return clientcmd.NewNonInteractiveClientConfig(*cfg, kubeContext, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 }

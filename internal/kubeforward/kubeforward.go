@@ -30,7 +30,9 @@ type Config struct {
 	Context    string
 }
 
-func (c Config) rest() (*rest.Config, error) {
+// RESTConfig is the client configuration Config names; the port-forward and
+// any other client of the same cluster read it alike.
+func (c Config) RESTConfig() (*rest.Config, error) {
 	if len(c.Kubeconfig) > 0 {
 		cfg, err := clientcmd.Load(c.Kubeconfig)
 		if err != nil {
@@ -75,7 +77,7 @@ type service struct {
 // ready pod, resolving the Service port's target port (by number or name)
 // as kube-proxy would.
 func ToService(ctx context.Context, cfg Config, namespace, name string, port int) (*Forward, error) {
-	restConfig, err := cfg.rest()
+	restConfig, err := cfg.RESTConfig()
 	if err != nil {
 		return nil, err
 	}
