@@ -205,8 +205,8 @@ func (lb *WebLoadBalancer) webServicePort() (name string, port int) {
 // (aws.go, Local: HTTP on the health check node port).
 //
 // The controller sets an NLB's scheme only when it creates it: for an
-// existing one it syncs listeners and target groups, and its comment reads
-// "TODO: Sync internal vs non-internal" (cloud-provider-aws@v1.35.2
+// existing one it syncs listeners and target groups, and its source marks
+// the internal/internet-facing sync as still to do (cloud-provider-aws@v1.35.2
 // pkg/providers/v1/aws_loadbalancer.go:163-170, :219-220). A scheme patched
 // onto the Service would leave the old NLB in place, so a scheme change
 // replaces the Service instead: deleted first (its name is fixed), the

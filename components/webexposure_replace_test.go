@@ -11,8 +11,8 @@ import (
 )
 
 // TestWebLoadBalancerSchemeReplaces: the service controller never changes
-// an existing NLB's scheme (cloud-provider-aws aws_loadbalancer.go: "TODO:
-// Sync internal vs non-internal"), so the web Service asks the engine to
+// an existing NLB's scheme (cloud-provider-aws aws_loadbalancer.go marks
+// that sync as still to do), so the web Service asks the engine to
 // replace it, deleting first, when either scheme annotation changes.
 func TestWebLoadBalancerSchemeReplaces(t *testing.T) {
 	for _, tc := range []struct {
