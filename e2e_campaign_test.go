@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
-	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -131,37 +130,13 @@ func cancelLoadTest(t *testing.T, kube *kubectl, bin, workDir string, stepEnv []
 		t.Fatalf("no Locust to run the load test with: %v", lacking)
 	}
 	l := have[0]
-	command := filepath.Join(t.TempDir(), "loadtest")
-	if out, err := exec.Command("go", "build", "-o", command, "./cmd/loadtest").CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/loadtest: %v\n%s", err, out)
-	}
+	command := loadTestCommand(t)
 	master, worker := kube.deployment("loadtest-master"), kube.deployment("loadtest-worker")
 	mounted := locusttest.Mount(t, kube.configMapData(master.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
 	pod := strings.TrimSpace(string(must(kube.run("", "get", "pods", "-l", "app.kubernetes.io/component=master", "-o", "jsonpath={.items[0].metadata.name}"))))
 	target := httptest.NewServer(fakeapps.Record(&fakeapps.BookinfoProductPage{}))
 	defer target.Close()
-	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
-	localize := func(d k8sobject.Deployment) (argv, env []string) {
-		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, "loadtest-master.locust.svc")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return argv, env
-	}
-	masterArgv, masterEnv := localize(master)
-	workerArgv, workerEnv := localize(worker)
-	kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
-kind: PortForward
-metadata:
-  name: %s
-  namespace: locust
-spec:
-  forwards:
-  - ports: [8089]
-    target:
-      address: 127.0.0.1
-      port: %d
-`, pod, ports[8089]))
+	masterArgv, masterEnv, workerArgv, workerEnv := localizeStack(t, kube, l, master, worker, mounted, pod)
 	locusts := []*locusttest.Process{locusttest.Start(t, l, "cancelled-master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)}
 	for i := range worker.Spec.Replicas {
 		locusts = append(locusts, locusttest.Start(t, l, fmt.Sprintf("cancelled-worker-%d", i+1), workerArgv, workerEnv))

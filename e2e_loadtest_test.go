@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,45 +28,18 @@ import (
 // the master pod's web port at the local master.
 func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles string, env map[string]string, kube *kubectl, kubeconfig string) {
 	t.Helper()
-	command := filepath.Join(t.TempDir(), "loadtest")
-	if out, err := exec.Command("go", "build", "-o", command, "./cmd/loadtest").CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/loadtest: %v\n%s", err, out)
-	}
+	command := loadTestCommand(t)
 	master, worker := kube.deployment("loadtest-master"), kube.deployment("loadtest-worker")
 	// The files as the API server holds them in the mounted ConfigMap.
 	mounted := locusttest.Mount(t, kube.configMapData(master.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
 	pod := strings.TrimSpace(string(must(kube.run("", "get", "pods", "-l", "app.kubernetes.io/component=master", "-o", "jsonpath={.items[0].metadata.name}"))))
-	const masterAddress = "loadtest-master.locust.svc"
 
 	// In turn: the versions share the master pod and its PortForward.
 	locusttest.EachInTurn(t, func(t *testing.T, l *locusttest.Locust) {
 		target := fakeapps.Record(&fakeapps.BookinfoProductPage{})
 		server := httptest.NewServer(target)
 		defer server.Close()
-		ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
-		localize := func(d k8sobject.Deployment) (argv, env []string) {
-			argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, masterAddress)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return argv, env
-		}
-		masterArgv, masterEnv := localize(master)
-		workerArgv, workerEnv := localize(worker)
-		// The master pod's web port, forwarded by KWOK to this version's
-		// master.
-		kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
-kind: PortForward
-metadata:
-  name: %s
-  namespace: locust
-spec:
-  forwards:
-  - ports: [8089]
-    target:
-      address: 127.0.0.1
-      port: %d
-`, pod, ports[8089]))
+		masterArgv, masterEnv, workerArgv, workerEnv := localizeStack(t, kube, l, master, worker, mounted, pod)
 
 		results := t.TempDir()
 		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "4", "--spawn-rate", "4",
@@ -121,4 +95,59 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// loadTestBuild is cmd/loadtest as built for one TestEndToEnd: its load-test
+// step and its cancelled campaign run the same command, built once.
+var loadTestBuild struct {
+	sync.Mutex
+	owner *testing.T
+	path  string
+}
+
+// loadTestCommand builds cmd/loadtest into t's temporary folder, once per t.
+func loadTestCommand(t *testing.T) string {
+	t.Helper()
+	loadTestBuild.Lock()
+	defer loadTestBuild.Unlock()
+	if loadTestBuild.owner == t {
+		return loadTestBuild.path
+	}
+	command := filepath.Join(t.TempDir(), "loadtest")
+	if out, err := exec.Command("go", "build", "-o", command, "./cmd/loadtest").CombinedOutput(); err != nil {
+		t.Fatalf("building cmd/loadtest: %v\n%s", err, out)
+	}
+	loadTestBuild.owner, loadTestBuild.path = t, command
+	return command
+}
+
+// localizeStack renders the stack's master and worker Deployments as local
+// processes of Locust l (free ports, the mounted locustfiles), and points
+// the master pod's KWOK PortForward at that master's web port, so that a
+// port-forward through the API server reaches it.
+func localizeStack(t *testing.T, kube *kubectl, l *locusttest.Locust, master, worker k8sobject.Deployment, mounted, pod string) (masterArgv, masterEnv, workerArgv, workerEnv []string) {
+	t.Helper()
+	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
+	localize := func(d k8sobject.Deployment) (argv, env []string) {
+		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, "loadtest-master.locust.svc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return argv, env
+	}
+	masterArgv, masterEnv = localize(master)
+	workerArgv, workerEnv = localize(worker)
+	kube.apply(fmt.Sprintf(`apiVersion: kwok.x-k8s.io/v1alpha1
+kind: PortForward
+metadata:
+  name: %s
+  namespace: locust
+spec:
+  forwards:
+  - ports: [8089]
+    target:
+      address: 127.0.0.1
+      port: %d
+`, pod, ports[8089]))
+	return masterArgv, masterEnv, workerArgv, workerEnv
 }
