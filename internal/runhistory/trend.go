@@ -60,27 +60,11 @@ func Trend(path, title string, runs []Run) error {
 		points.Shape = draw.CircleGlyph{}
 		c.plot.Add(line, points)
 		c.plot.Legend.Add(c.legend, line, points)
-		if len(c.failed) > 0 {
-			breached, err := plotter.NewScatter(c.failed)
-			if err != nil {
-				return err
-			}
-			breached.Color = red
-			breached.Shape = draw.RingGlyph{}
-			breached.Radius = vg.Points(7)
-			c.plot.Add(breached)
-			c.plot.Legend.Add("failed its thresholds", breached)
+		if err := addMarks(c.plot, c.failed, red, draw.RingGlyph{}, 7, "failed its thresholds"); err != nil {
+			return err
 		}
-		if len(c.accepted) > 0 {
-			accepted, err := plotter.NewScatter(c.accepted)
-			if err != nil {
-				return err
-			}
-			accepted.Color = green
-			accepted.Shape = draw.TriangleGlyph{}
-			accepted.Radius = vg.Points(6)
-			c.plot.Add(accepted)
-			c.plot.Legend.Add("accepted as the new level", accepted)
+		if err := addMarks(c.plot, c.accepted, green, draw.TriangleGlyph{}, 6, "accepted as the new level"); err != nil {
+			return err
 		}
 		// Room above the highest point for the legend.
 		highest := 0.0
@@ -130,4 +114,22 @@ func (t runTicks) Ticks(_, _ float64) []plot.Tick {
 		ticks = append(ticks, plot.Tick{Value: float64(i + 1), Label: label})
 	}
 	return ticks
+}
+
+// addMarks rings the runs at xys on p with glyph, under legend; none, no
+// mark and no legend entry.
+func addMarks(p *plot.Plot, xys plotter.XYs, c color.Color, glyph draw.GlyphDrawer, radiusPoints float64, legend string) error {
+	if len(xys) == 0 {
+		return nil
+	}
+	marks, err := plotter.NewScatter(xys)
+	if err != nil {
+		return err
+	}
+	marks.Color = c
+	marks.Shape = glyph
+	marks.Radius = vg.Points(radiusPoints)
+	p.Add(marks)
+	p.Legend.Add(legend, marks)
+	return nil
 }
