@@ -154,9 +154,10 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	internalUID := at(svc, "metadata", "uid")
 
 	// 1b. Internet-facing for one range, Locust ending TLS itself with a
-	// certificate and key set as docs/web-ui.md says.
+	// certificate and key set as docs/web-ui.md says, opened at the name
+	// the certificate holds (a CNAME to the load balancer).
 	cert, key := testcert.SelfSigned(t, "locust.example.test")
-	setConfig(t, ctx, stack, map[string]string{"webLoadBalancerScheme": "internet-facing", "webTlsCertificate": cert})
+	setConfig(t, ctx, stack, map[string]string{"webLoadBalancerScheme": "internet-facing", "webTlsCertificate": cert, "webHostname": "locust.example.test"})
 	setSecret(t, ctx, stack, "webTlsKey", key)
 	setPlain(t, ctx, stack, "webSourceRanges[0]", "203.0.113.0/24")
 	up, err = stack.Up(ctx, optup.Message("web exposure: internet-facing, Locust's own TLS"))
@@ -194,8 +195,9 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 		t.Errorf("the master runs %v, probed over %v, with TLS Secret %q of type %v; want --tls-cert from a kubernetes.io/tls Secret, probed over HTTPS",
 			master.Args, probe, tlsSecret, at(stored, "type"))
 	}
-	if want := "https://" + host + "/"; up.Outputs["webAddress"].Value != want || up.Outputs["webTlsCertificate"].Value != cert {
-		t.Errorf("webAddress %v (want %s), webTlsCertificate exported: %v", up.Outputs["webAddress"].Value, want, up.Outputs["webTlsCertificate"].Value == cert)
+	if up.Outputs["webAddress"].Value != "https://locust.example.test/" || up.Outputs["webLoadBalancerHostname"].Value != host || up.Outputs["webTlsCertificate"].Value != cert {
+		t.Errorf("webAddress %v (want https://locust.example.test/), webLoadBalancerHostname %v (want the load balancer's %s), webTlsCertificate exported: %v",
+			up.Outputs["webAddress"].Value, up.Outputs["webLoadBalancerHostname"].Value, host, up.Outputs["webTlsCertificate"].Value == cert)
 	}
 	if rule := exposedRule(kube); rule != `{"from":[{"ipBlock":{"cidr":"203.0.113.0/24"}}],"ports":[{"port":8089,"protocol":"TCP"}]}` {
 		t.Errorf("the stored NetworkPolicy's exposure rule: %s", rule)
@@ -203,7 +205,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	t.Logf("internet-facing with Locust's own TLS: the Service replaced (a new load balancer, %s), port 443, Secret %s of type kubernetes.io/tls mounted, HTTPS probe, only 203.0.113.0/24 let in", host, tlsSecret)
 
 	// 2. An Ingress on a sub-path, Locust serving under it.
-	for _, k := range []string{"webSourceRanges", "webLoadBalancerScheme", "webTlsCertificate", "webTlsKey"} {
+	for _, k := range []string{"webSourceRanges", "webLoadBalancerScheme", "webTlsCertificate", "webTlsKey", "webHostname"} {
 		removeConfig(t, ctx, stack, k)
 	}
 	setConfig(t, ctx, stack, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx", "webPath": "/locust",

@@ -120,6 +120,9 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	if e := cfg.Locust.WebExposure; e != nil {
 		outputs["webAddress"] = locust.WebAddress
 		outputs["webPath"] = locust.WebPath
+		if e.Kind == stackconfig.ExposeLoadBalancer {
+			outputs["webLoadBalancerHostname"] = locust.WebLoadBalancerHostname
+		}
 		if e.TLSCertificate != "" {
 			outputs["webTlsCertificate"] = pulumi.String(e.TLSCertificate)
 		}
@@ -291,7 +294,7 @@ func webExposure(e *stackconfig.WebExposure) *components.WebExposure {
 	}
 	out := &components.WebExposure{SourceRanges: e.SourceRanges}
 	if e.Kind == stackconfig.ExposeLoadBalancer {
-		out.LoadBalancer = &components.WebLoadBalancer{InternetFacing: e.InternetFacing, CertificateARN: e.CertificateARN}
+		out.LoadBalancer = &components.WebLoadBalancer{InternetFacing: e.InternetFacing, CertificateARN: e.CertificateARN, Hostname: e.Hostname}
 		if e.TLSCertificate != "" {
 			out.LoadBalancer.TLS = &components.WebTLS{CertificatePEM: e.TLSCertificate, KeyPEM: pulumi.ToSecret(pulumi.String(e.TLSKey)).(pulumi.StringOutput)}
 		}

@@ -249,8 +249,12 @@ type LocustCluster struct {
 	// over https when Locust serves TLS itself).
 	PortForwardCommand pulumi.StringOutput
 	// WebAddress is where the exposed UI opens, like
-	// "https://a1b2...elb.eu-west-1.amazonaws.com/"; "" when private.
+	// "https://a1b2...elb.eu-west-1.amazonaws.com/", or at the load
+	// balancer's Hostname when one is given; "" when private.
 	WebAddress pulumi.StringOutput
+	// WebLoadBalancerHostname is the web load balancer's own DNS name, the
+	// target of the CNAME for its Hostname; "" without a load balancer.
+	WebLoadBalancerHostname pulumi.StringOutput
 	// WebPath is the path the UI is served under on the master's web port:
 	// "" for /, or the Ingress's sub-path.
 	WebPath pulumi.StringOutput

@@ -79,11 +79,13 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	}
 
 	c.WebAddress = pulumi.String("").ToStringOutput()
+	c.WebLoadBalancerHostname = pulumi.String("").ToStringOutput()
 	if e := spec.exposure; e != nil {
 		if e.LoadBalancer != nil {
 			if c.WebService, err = r.webLoadBalancer(namespace, e, c.Master); err != nil {
 				return nil, err
 			}
+			c.WebLoadBalancerHostname = loadBalancerHostname(c.WebService)
 		} else if c.WebIngress, err = r.webIngress(namespace, e.Ingress, c.MasterService); err != nil {
 			return nil, err
 		}
@@ -100,14 +102,15 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 	c.Image = pulumi.String(spec.image).ToStringOutput()
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"namespace":          c.Namespace,
-		"masterServiceName":  c.MasterServiceName,
-		"masterAddress":      c.MasterAddress,
-		"portForwardCommand": c.PortForwardCommand,
-		"webAddress":         c.WebAddress,
-		"webPath":            c.WebPath,
-		"workers":            c.Workers,
-		"image":              c.Image,
+		"namespace":               c.Namespace,
+		"masterServiceName":       c.MasterServiceName,
+		"masterAddress":           c.MasterAddress,
+		"portForwardCommand":      c.PortForwardCommand,
+		"webAddress":              c.WebAddress,
+		"webLoadBalancerHostname": c.WebLoadBalancerHostname,
+		"webPath":                 c.WebPath,
+		"workers":                 c.Workers,
+		"image":                   c.Image,
 	}); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,12 @@ type WebLoadBalancer struct {
 	// TLS makes Locust itself serve HTTPS (--tls-cert/--tls-key) with this
 	// certificate; the load balancer passes TCP through on port 443.
 	TLS *WebTLS
+	// Hostname is the DNS name people open, the one the certificate holds,
+	// which the user points at the load balancer with a CNAME (or a Route 53
+	// alias). The load balancer's own name, a<uid>-<hash>.elb.<region>.
+	// amazonaws.com, is known only once it exists, so no certificate can
+	// hold it. Empty: the UI opens at the load balancer's own name.
+	Hostname string
 }
 
 // WebTLS is the certificate Locust serves its web UI with. It reaches the
@@ -93,12 +99,20 @@ func (e *WebExposure) servedOverHTTPS() bool {
 		return false
 	case e.LoadBalancer != nil:
 		return e.LoadBalancer.CertificateARN != "" || e.LoadBalancer.TLS != nil
-	case e.Ingress != nil && e.Ingress.forALB():
-		return albServesHTTPS(e.Ingress.Annotations)
 	case e.Ingress != nil:
-		return e.Ingress.TLSSecret != ""
+		return IngressServesHTTPS(e.Ingress.ClassName, e.Ingress.Annotations, e.Ingress.TLSSecret)
 	}
 	return false
+}
+
+// IngressServesHTTPS reports whether an Ingress of this class, annotations
+// and TLS Secret serves HTTPS: by the ALB's listeners for the AWS Load
+// Balancer Controller, by its TLS Secret for every other controller.
+func IngressServesHTTPS(class string, annotations map[string]string, tlsSecret string) bool {
+	if IngressForALB(class, annotations) {
+		return albServesHTTPS(annotations)
+	}
+	return tlsSecret != ""
 }
 
 // albServesHTTPS reports whether the AWS Load Balancer Controller opens an
@@ -328,6 +342,9 @@ func (e *WebExposure) webClients() networkingv1.NetworkPolicyPeerArray {
 func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) pulumi.StringOutput {
 	if lb := e.LoadBalancer; lb != nil {
 		scheme, _ := lb.webServicePort()
+		if lb.Hostname != "" {
+			return pulumi.Sprintf("%s://%s/", scheme, lb.Hostname)
+		}
 		return svc.Status.LoadBalancer().Ingress().ApplyT(func(in []corev1.LoadBalancerIngress) string {
 			if len(in) == 0 {
 				return ""
@@ -349,6 +366,18 @@ func webAddress(e *WebExposure, svc *corev1.Service, ing *networkingv1.Ingress) 
 			return ""
 		}
 		return fmt.Sprintf("%s://%s%s", scheme, hostOrIP(lbs[0].Hostname, lbs[0].Ip), path)
+	}).(pulumi.StringOutput)
+}
+
+// loadBalancerHostname is the load balancer's own DNS name, as the service
+// controller writes it into the Service's status (cloud-provider-aws,
+// v2toStatus): what a CNAME for WebLoadBalancer.Hostname points at.
+func loadBalancerHostname(svc *corev1.Service) pulumi.StringOutput {
+	return svc.Status.LoadBalancer().Ingress().ApplyT(func(in []corev1.LoadBalancerIngress) string {
+		if len(in) == 0 {
+			return ""
+		}
+		return hostOrIP(in[0].Hostname, in[0].Ip)
 	}).(pulumi.StringOutput)
 }
 

@@ -89,6 +89,29 @@ func ValidateCertificatePEM(chain string) error {
 	return nil
 }
 
+// ValidateCertificateHostname checks that the leaf certificate of a PEM
+// chain (already checked by ValidateCertificatePEM) holds hostname, as a
+// browser checks it (crypto/x509 VerifyHostname: the DNS names of the
+// subject alternative name, wildcards in the leftmost label).
+func ValidateCertificateHostname(chain, hostname string) error {
+	block, _ := pem.Decode([]byte(chain))
+	if block == nil {
+		return errors.New("it holds no PEM CERTIFICATE block")
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("certificate 1: %w", err)
+	}
+	if leaf.VerifyHostname(hostname) != nil {
+		names := strings.Join(leaf.DNSNames, ", ")
+		if names == "" {
+			names = "no DNS names"
+		}
+		return fmt.Errorf("its certificate holds %s, not %s", names, hostname)
+	}
+	return nil
+}
+
 // webPathSegment is one segment of a web path: URL-unreserved characters
 // only (RFC 3986, section 2.3), so the path needs no escaping anywhere.
 var webPathSegment = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)

@@ -81,18 +81,7 @@ func field(v any, path ...any) any {
 // status.loadBalancer.ingress; an Ingress controller likewise.
 func deployExposed(t *testing.T, args *LocustClusterArgs) (*pulumimock.Monitor, string) {
 	t.Helper()
-	m := &pulumimock.Monitor{NewResourceHook: func(a pulumi.MockResourceArgs) (string, resource.PropertyMap, bool, error) {
-		if a.Name != "loadtest-web" || (a.TypeToken != "kubernetes:core/v1:Service" && a.TypeToken != "kubernetes:networking.k8s.io/v1:Ingress") {
-			return "", nil, false, nil
-		}
-		state := a.Inputs.Copy()
-		state["status"] = resource.NewObjectProperty(resource.PropertyMap{"loadBalancer": resource.NewObjectProperty(resource.PropertyMap{
-			"ingress": resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
-				"hostname": resource.NewStringProperty("a0123456789abcdef0123456789abcd-0123456789abcdef.elb.eu-west-1.amazonaws.com"),
-			})}),
-		})})
-		return "locust/loadtest-web", state, true, nil
-	}}
+	m := exposureMonitor()
 	var address string
 	err := pulumimock.Run("project", "test", nil, nil, m, func(ctx *pulumi.Context) error {
 		p, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{})
@@ -111,6 +100,27 @@ func deployExposed(t *testing.T, args *LocustClusterArgs) (*pulumimock.Monitor, 
 		t.Fatal(err)
 	}
 	return m, address
+}
+
+// testLoadBalancerName is the DNS name exposureMonitor's service
+// controller gives the web load balancer.
+const testLoadBalancerName = "a0123456789abcdef0123456789abcd-0123456789abcdef.elb.eu-west-1.amazonaws.com"
+
+// exposureMonitor answers the web Service and Ingress as their controllers
+// do once the load balancer exists: its DNS name in status.loadBalancer.
+func exposureMonitor() *pulumimock.Monitor {
+	return &pulumimock.Monitor{NewResourceHook: func(a pulumi.MockResourceArgs) (string, resource.PropertyMap, bool, error) {
+		if a.Name != "loadtest-web" || (a.TypeToken != "kubernetes:core/v1:Service" && a.TypeToken != "kubernetes:networking.k8s.io/v1:Ingress") {
+			return "", nil, false, nil
+		}
+		state := a.Inputs.Copy()
+		state["status"] = resource.NewObjectProperty(resource.PropertyMap{"loadBalancer": resource.NewObjectProperty(resource.PropertyMap{
+			"ingress": resource.NewArrayProperty([]resource.PropertyValue{resource.NewObjectProperty(resource.PropertyMap{
+				"hostname": resource.NewStringProperty(testLoadBalancerName),
+			})}),
+		})})
+		return "locust/loadtest-web", state, true, nil
+	}}
 }
 
 func exposedArgs(t *testing.T, e *WebExposure) *LocustClusterArgs {

@@ -23,6 +23,9 @@ type WebExposure struct {
 	InternetFacing bool
 	SourceRanges   []string
 	CertificateARN string
+	// Hostname is the name the load balancer's UI is opened at (a CNAME
+	// to it), the one its certificate holds; "" for its own DNS name.
+	Hostname string
 	// TLSCertificate and TLSKey (a secret) make Locust serve HTTPS itself.
 	TLSCertificate, TLSKey string
 	// The Ingress's class, host, path, controller namespace, TLS Secret
@@ -37,6 +40,7 @@ var webKeys = []struct{ key, kind string }{
 	{"webLoadBalancerScheme", ExposeLoadBalancer},
 	{"webSourceRanges", ""},
 	{"webCertificateArn", ExposeLoadBalancer},
+	{"webHostname", ExposeLoadBalancer},
 	{"webTlsCertificate", ExposeLoadBalancer},
 	{"webTlsKey", ExposeLoadBalancer},
 	{"webIngressClass", ExposeIngress},
@@ -150,8 +154,35 @@ func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, service
 			p.fail("serviceMonitor", "true", "must be false with webTlsCertificate: the master then serves only HTTPS with its own certificate, which a ServiceMonitor cannot verify")
 		}
 	}
+	p.webHostname(e)
 	if e.InternetFacing && e.CertificateARN == "" && e.TLSCertificate == "" && p.ok("webLoadBalancerScheme") {
 		p.fail("webLoadBalancerScheme", quote("internet-facing"), "needs TLS, webCertificateArn (an ACM certificate) or webTlsCertificate and webTlsKey: the login's password would cross the internet in plain text")
+	}
+}
+
+// webHostname reads the name the load balancer's UI is opened at, and
+// checks that Locust's own certificate holds it. Without one, a TLS
+// listener's address is the load balancer's own name, which no
+// certificate can hold (it exists only once the load balancer does).
+func (p *parser) webHostname(e *WebExposure) {
+	e.Hostname = p.str("webHostname")
+	tls := e.CertificateARN != "" || e.TLSCertificate != ""
+	if e.Hostname == "" {
+		if tls {
+			p.warn("webHostname is empty: webAddress will be the load balancer's own DNS name, which no certificate holds, so browsers refuse it; " +
+				"set webHostname to a name the certificate holds and point a CNAME for it at the stack output webLoadBalancerHostname")
+		}
+		return
+	}
+	if errs := validation.IsFullyQualifiedDomainName(nil, e.Hostname); len(errs) > 0 {
+		p.fail("webHostname", quote(e.Hostname), "must be empty or the DNS name the UI is opened at, like \"locust.example.com\": "+errs.ToAggregate().Error())
+		return
+	}
+	if e.TLSCertificate == "" || !p.ok("webTlsCertificate", "webTlsKey") {
+		return
+	}
+	if err := components.ValidateCertificateHostname(e.TLSCertificate, e.Hostname); err != nil {
+		p.fail("webHostname", quote(e.Hostname), "must be a name webTlsCertificate holds, or browsers refuse the UI: "+err.Error())
 	}
 }
 
@@ -195,6 +226,10 @@ func (p *parser) webIngress(e *WebExposure, image, vpcCIDR string) {
 		default:
 			e.IngressAnnotations[k] = v
 		}
+	}
+	if e.IngressHost == "" && components.IngressServesHTTPS(e.IngressClass, e.IngressAnnotations, e.IngressTLSSecret) {
+		p.warn("webIngressHost is empty: webAddress will be the controller's load balancer's own DNS name, which no certificate holds, so browsers refuse it; " +
+			"set webIngressHost to a name the certificate holds and point a CNAME for it at that load balancer")
 	}
 	alb := components.IngressForALB(e.IngressClass, e.IngressAnnotations)
 	e.IngressControllerNamespace = p.str("webIngressControllerNamespace")
