@@ -117,7 +117,7 @@ func checkLoadTestOutputs(t *testing.T, ctx context.Context, pulumi, workDir str
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Workers != 2 || out.Namespace != "locust" || out.MasterService != "loadtest-master" || out.ResultsBucket != "" || out.Image != "locustio/locust:2.46.3" {
+	if out.Workers != 2 || out.Namespace != "locust" || out.MasterService != "loadtest-master" || out.ResultsBucket != "" || out.Image != "locustio/locust:2.46.7" {
 		t.Errorf("stack outputs as cmd/loadtest reads them: %+v", out)
 	}
 	// Pulumi.yaml's defaults, as the stack hands them to the command.

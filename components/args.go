@@ -17,7 +17,7 @@ const LocustClusterType = "locust-eks:index:LocustCluster"
 // DefaultImage is the Locust image used when LocustClusterArgs.Image is empty.
 // Master and workers always run the same image: Locust refuses workers whose
 // version differs from the master's.
-const DefaultImage = "locustio/locust:2.46.3"
+const DefaultImage = "locustio/locust:2.46.7"
 
 // Ports Locust listens on. 5558 is not among them: it has been unused since
 // Locust 0.10, and exposing it only invites confusion.

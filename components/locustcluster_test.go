@@ -346,7 +346,7 @@ func TestImageEnvAndResources(t *testing.T) {
 	r := deploy(t, "loadtest", args)
 	for _, role := range []string{"master", "worker"} {
 		c := r.container(role)
-		if c.Image != DefaultImage || DefaultImage != "locustio/locust:2.46.3" {
+		if c.Image != DefaultImage || DefaultImage != "locustio/locust:2.46.7" {
 			t.Errorf("%s image = %q, want %s", role, c.Image, DefaultImage)
 		}
 		if v, _ := c.EnvValue("LOCUST_HOST"); v != "http://rest-fights.heroes.svc" {

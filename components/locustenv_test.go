@@ -11,10 +11,11 @@ import (
 )
 
 // imageEnvVars are the environment variables Locust 2.46.3, the default
-// image's, reads as its settings: every env_var= in
-// locust/argument_parser.py@2.46.3, and LOCUST_USER_CLASSES, which line 894
-// reads from os.environ. That version cannot run here; the suite's own
-// versions are asked directly (settingsOf).
+// image's until 2.46.7 and still pinned by stacks that keep it, reads as its
+// settings: every env_var= in locust/argument_parser.py@2.46.3, and
+// LOCUST_USER_CLASSES, which line 894 reads from os.environ. That version
+// cannot run here; the suite's own versions, the default image's 2.46.7
+// among them, are asked directly (settingsOf).
 var imageEnvVars = []string{
 	"LOCUST_AUTOQUIT", "LOCUST_AUTOSTART", "LOCUST_BUILD_PATH", "LOCUST_CONFIG_USERS", "LOCUST_CSV",
 	"LOCUST_CSV_FULL_HISTORY", "LOCUST_ENABLE_OPENTELEMETRY", "LOCUST_EXCLUDE_TAGS", "LOCUST_EXIT_CODE_ON_ERROR",

@@ -141,9 +141,9 @@ func ValidateWebBasePathImage(image string) error {
 	since := fmt.Sprintf("%d.%d.%d", webBasePathSince[0], webBasePathSince[1], webBasePathSince[2])
 	switch {
 	case !ok:
-		return fmt.Errorf("its tag does not say which Locust it runs; a sub-path needs Locust %s or later: tag the image with its Locust version, like locustio/locust:2.46.3", since)
+		return fmt.Errorf("its tag does not say which Locust it runs; a sub-path needs Locust %s or later: tag the image with its Locust version, like locustio/locust:2.46.7", since)
 	case versionBefore(v, webBasePathSince):
-		return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %s (--web-base-path): pick a newer image, like locustio/locust:2.46.3, or the path \"/\"", tag, since)
+		return fmt.Errorf("Locust %s cannot serve its UI under a sub-path, which came with %s (--web-base-path): pick a newer image, like locustio/locust:2.46.7, or the path \"/\"", tag, since)
 	}
 	return nil
 }

@@ -47,10 +47,10 @@ func ValidateWebLoginImage(image string) error {
 	}
 	v, tag, ok := locustVersion(image)
 	if !ok {
-		return fmt.Errorf("its tag does not say which Locust it runs; the web login needs Locust %d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.3", webLoginSince[0], webLoginSince[1])
+		return fmt.Errorf("its tag does not say which Locust it runs; the web login needs Locust %d.%d or later: tag the image with its Locust version, like locustio/locust:2.46.7", webLoginSince[0], webLoginSince[1])
 	}
 	if versionBefore(v, webLoginSince) {
-		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.3", tag, webLoginSince[0], webLoginSince[1])
+		return fmt.Errorf("Locust %s has no --web-login, which came with %d.%d: pick a newer image, like locustio/locust:2.46.7", tag, webLoginSince[0], webLoginSince[1])
 	}
 	return nil
 }

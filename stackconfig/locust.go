@@ -55,7 +55,7 @@ func (p *parser) locust(available []string) Locust {
 	}
 
 	if err := components.ValidateImage(l.Image); err != nil {
-		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.3\" (not :latest: master and workers must run the same Locust version): "+err.Error())
+		p.fail("image", quote(l.Image), "must be an image reference pinned by tag or digest, like \"locustio/locust:2.46.7\" (not :latest: master and workers must run the same Locust version): "+err.Error())
 	}
 
 	l.EgressCIDRs = p.list("egressCidrs")

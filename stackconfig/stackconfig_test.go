@@ -90,8 +90,8 @@ func TestDefaultsComeFromPulumiYAML(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Keys dev.yaml leaves alone keep Pulumi.yaml's defaults.
-	if got := cfg.Locust.Image; got != "locustio/locust:2.46.3" {
-		t.Errorf("image = %q, want the Pulumi.yaml default locustio/locust:2.46.3", got)
+	if got := cfg.Locust.Image; got != "locustio/locust:2.46.7" {
+		t.Errorf("image = %q, want the Pulumi.yaml default locustio/locust:2.46.7", got)
 	}
 	if got := cfg.EKS.Network.CIDR.String(); got != "10.0.0.0/16" {
 		t.Errorf("vpcCidr = %s, want the default 10.0.0.0/16", got)

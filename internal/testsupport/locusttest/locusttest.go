@@ -72,6 +72,16 @@ var installations = []installation{
 	},
 }
 
+// SuiteVersions are the versions the suite runs on, oldest first, whether
+// or not this machine has them.
+func SuiteVersions() []string {
+	var out []string
+	for _, in := range installations {
+		out = append(out, in.version)
+	}
+	return out
+}
+
 var (
 	once       sync.Once
 	found      []*Locust
