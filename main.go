@@ -90,6 +90,9 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 		}
 		outputs["clusterName"] = cluster.ClusterName
 		outputs["kubeconfig"] = cluster.Kubeconfig
+		if cfg.EKS.Network.VpcID == "" {
+			outputs["egressIps"] = cluster.EgressIPs
+		}
 	case stackconfig.ModeExisting:
 		provider, err = existingClusterProvider(ctx, cfg.Existing)
 		if err != nil {

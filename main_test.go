@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/netip"
 	"os"
@@ -62,6 +63,9 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		case "aws:s3/bucketV2:BucketV2":
 			state := autonamedBucket(args)
 			return state["bucket"].StringValue(), state, true, nil
+		case "aws:ec2/eip:Eip":
+			state := allocatedAddress(args, len(s.monitor.OfType(args.TypeToken)))
+			return state["allocationId"].StringValue(), state, true, nil
 		case "pulumi:pulumi:StackReference":
 			return args.Inputs["name"].StringValue(), stackReference(args, lastOutputs), true, nil
 		}
@@ -324,6 +328,53 @@ func TestProdStackSpansThreeZonesWithNATEach(t *testing.T) {
 	}
 	if s.outputs["clusterName"] != "locust-prod" {
 		t.Errorf("clusterName output = %v", s.outputs["clusterName"])
+	}
+}
+
+// allocatedAddress is an Elastic IP as EC2 AllocateAddress answers it: a
+// public address from Amazon's pool and an allocation ID, which
+// terraform-provider-aws's aws_eip keeps as public_ip and as the resource's
+// id (internal/service/ec2/vpc_eip.go, resourceEIPCreate). The n-th one of
+// the run gets the n-th address of TEST-NET-3, which AWS never hands out.
+func allocatedAddress(args pulumi.MockResourceArgs, n int) resource.PropertyMap {
+	state := args.Inputs.Copy()
+	state["publicIp"] = resource.NewStringProperty(fmt.Sprintf("203.0.113.%d", 10+n))
+	state["allocationId"] = resource.NewStringProperty(fmt.Sprintf("eipalloc-0a1b2c3d4e5f6%04d", n))
+	state["domain"] = resource.NewStringProperty("vpc")
+	return state
+}
+
+// TestEgressIPs: a stack that creates its VPC exports the NAT gateways'
+// public addresses, one per gateway, for a target's allow-list; in an
+// existing VPC, whose routes it does not know, it exports none.
+func TestEgressIPs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want []string
+	}{
+		{"one NAT gateway", nil, []string{"203.0.113.10"}},
+		{"a NAT gateway per zone", map[string]string{"natGatewayPerAz": "true", "availabilityZoneCount": "3"}, []string{"203.0.113.10", "203.0.113.11", "203.0.113.12"}},
+		{"an existing VPC", map[string]string{"vpcId": "vpc-0a1b2c3d4e5f67890", "privateSubnetIds": `["subnet-0a1b2c3d","subnet-1a1b2c3d"]`,
+			"publicSubnetIds": `["subnet-2a1b2c3d"]`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustRun(t, "dev", tc.set)
+			got, exported := s.outputs["egressIps"]
+			if tc.want == nil {
+				if exported {
+					t.Errorf("egressIps %v exported in an existing VPC", got)
+				}
+				return
+			}
+			var eips []string
+			for _, r := range s.monitor.OfType("aws:ec2/eip:Eip") {
+				eips = append(eips, r.State["publicIp"].StringValue())
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || !slices.Equal(eips, tc.want) {
+				t.Errorf("egressIps %v, Elastic IPs %v; want %v", got, eips, tc.want)
+			}
+		})
 	}
 }
 

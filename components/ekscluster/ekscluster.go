@@ -126,6 +126,10 @@ type Cluster struct {
 	ClusterName pulumi.StringOutput
 	// Kubeconfig is the cluster's kubeconfig as JSON; a secret.
 	Kubeconfig pulumi.StringOutput
+	// EgressIPs are the public addresses the nodes' traffic to the
+	// internet leaves from (the NAT gateways' Elastic IPs), for a target's
+	// allow-list; empty in an existing VPC.
+	EgressIPs pulumi.StringArrayOutput
 	// SystemNodeSelector and WorkerNodeSelector select each group's nodes;
 	// the workers must also tolerate WorkerTaint.
 	SystemNodeSelector, WorkerNodeSelector map[string]string
@@ -159,6 +163,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			return nil, err
 		}
 	}
+	c.EgressIPs = vpc.egressIPs.ToStringArrayOutput()
 	if c.EKS, err = newControlPlane(ctx, name, args, vpc, tags, child); err != nil {
 		return nil, err
 	}
@@ -173,6 +178,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		"clusterName": c.ClusterName,
 		"kubeconfig":  c.Kubeconfig,
 		"nodePlan":    c.Plan.Map(),
+		"egressIps":   c.EgressIPs,
 	}); err != nil {
 		return nil, err
 	}

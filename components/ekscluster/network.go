@@ -19,6 +19,10 @@ type network struct {
 	// created before them cannot join, and deleting them first strands
 	// nodes mid-drain. Empty for an existing VPC.
 	egress []pulumi.Resource
+	// egressIPs are the NAT gateways' Elastic IPs, the public addresses
+	// the nodes' traffic to the internet leaves from. Empty for an
+	// existing VPC, whose routes this program does not know.
+	egressIPs pulumi.StringArray
 }
 
 func (n NetworkArgs) existing() bool { return n.VpcID != "" }
@@ -82,7 +86,9 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 
 	var public, private pulumi.StringArray
 	var egress []pulumi.Resource
+	var egressIPs pulumi.StringArray
 	var nat *ec2.NatGateway
+	var eip *ec2.Eip
 	for i, zone := range zones {
 		privateCIDR, publicCIDR, err := SubnetCIDRs(args.CIDR, i)
 		if err != nil {
@@ -96,9 +102,10 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 		// One gateway in the first zone serves every zone unless each zone
 		// is to keep its own egress.
 		if nat == nil || args.NATGatewayPerAZ {
-			if nat, err = b.natGateway(igw, pub, zone, suffix); err != nil {
+			if nat, eip, err = b.natGateway(igw, pub, zone, suffix); err != nil {
 				return network{}, err
 			}
+			egressIPs = append(egressIPs, eip.PublicIp)
 		}
 		priv, privateAssociation, err := b.privateSubnet(vpc, nat, zone, suffix, privateCIDR)
 		if err != nil {
@@ -110,7 +117,7 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 		private = append(private, priv.ID().ToStringOutput())
 	}
 
-	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private, egress: egress}, nil
+	return network{id: vpc.ID().ToStringOutput(), publicSubnets: public, privateSubnets: private, egress: egress, egressIPs: egressIPs}, nil
 }
 
 // vpcBuilder creates the resources of one VPC, each a child of the cluster
@@ -187,19 +194,20 @@ func (b vpcBuilder) publicSubnet(vpc *ec2.Vpc, publicRoutes *ec2.RouteTable, zon
 
 // natGateway creates a NAT gateway with its Elastic IP in the public subnet
 // pub. It waits for the internet gateway, without which it cannot route.
-func (b vpcBuilder) natGateway(igw *ec2.InternetGateway, pub *ec2.Subnet, zone, suffix string) (*ec2.NatGateway, error) {
+func (b vpcBuilder) natGateway(igw *ec2.InternetGateway, pub *ec2.Subnet, zone, suffix string) (*ec2.NatGateway, *ec2.Eip, error) {
 	eip, err := ec2.NewEip(b.ctx, "nat-"+suffix, &ec2.EipArgs{
 		Domain: pulumi.String("vpc"),
 		Tags:   b.named("nat-" + zone),
 	}, b.opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ec2.NewNatGateway(b.ctx, "nat-"+suffix, &ec2.NatGatewayArgs{
+	nat, err := ec2.NewNatGateway(b.ctx, "nat-"+suffix, &ec2.NatGatewayArgs{
 		AllocationId: eip.ID(),
 		SubnetId:     pub.ID(),
 		Tags:         b.named("nat-" + zone),
 	}, append(b.opts, pulumi.DependsOn([]pulumi.Resource{igw}))...)
+	return nat, eip, err
 }
 
 // privateSubnet creates zone's private subnet, where nodes and pods live,
