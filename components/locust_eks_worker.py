@@ -254,8 +254,9 @@ LOGIN_INTERVAL = 0.5
 # or after a burst is answered in bounded time.
 LOGIN_IN_FLIGHT = 16
 # Addresses whose failures are remembered; past it the least recently seen
-# idle one is forgotten (its next attempt waits nothing), so the table stays
-# small whatever number of addresses guess. The global bound still holds.
+# idle one is forgotten (its next attempt waits nothing), so the table holds
+# at most LOGIN_ADDRESSES + LOGIN_IN_FLIGHT (those with attempts under way)
+# whatever number of addresses guess, a few MB. The global bound still holds.
 LOGIN_ADDRESSES = 4096
 LOGIN_ERROR = "Wrong username or password"
 LOGIN_BUSY = "Too many login attempts under way; try again in a few seconds.\n"
