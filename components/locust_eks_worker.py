@@ -238,9 +238,10 @@ WEB_PASSWORD_ENV = "LOCUST_EKS_WEB_PASSWORD"
 LOGIN_DELAY = 0.25
 LOGIN_MAX_DELAY = 8.0
 # Attempts from one address that may be under way at once (queued behind
-# its delay); more are answered 429 unchecked. The last of 4 waits about
-# 4 x 8 s, under the 60 s a proxy gives an answer (ingress-nginx's
-# proxy-read-timeout), where everyone behind it shares one address.
+# its delay); more are answered 429 unchecked. While other addresses are
+# quiet the last of 4 waits about 4 x 8 s, under the 60 s a proxy gives an
+# answer (ingress-nginx's proxy-read-timeout), where everyone behind it
+# shares one address.
 LOGIN_PER_ADDRESS = 4
 # All addresses together: attempts are checked at least LOGIN_INTERVAL
 # apart, 2 a second, so a botnet's thousands of addresses guess no faster
