@@ -52,6 +52,15 @@ from the merged distribution above, so every figure adds up across workers
 by construction.
 """
 
+import hashlib
+import hmac
+import itertools
+import logging
+import time
+from collections import OrderedDict
+
+import gevent
+import gevent.lock
 from locust import events
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
@@ -217,13 +226,41 @@ _stop_waiting_users_for_good()
 # 2.46 (the login page's own code; examples/web_ui_auth*.py at each tag);
 # 2.24 shows auth_args["error"], 2.46 the session's "auth_error".
 LOGIN_SUBMIT_PATH = "/locust-eks/login"
+# Each wrong login is logged with its address and how many in a row came
+# from it (at most 2 a second: LOGIN_INTERVAL), for whoever reads the
+# master's log; the name tried is not, as it may be a mistyped password.
+_log = logging.getLogger("locust_eks.login")
 WEB_USERNAME_ENV = "LOCUST_EKS_WEB_USERNAME"
 WEB_PASSWORD_ENV = "LOCUST_EKS_WEB_PASSWORD"
-# A failed login from an address waits this long times 2 per failure before
-# it, up to LOGIN_MAX_DELAY, so guessing is slow.
+# A login from an address waits this long times 2 per failure before it
+# (none after no failure), up to LOGIN_MAX_DELAY, so guessing is slow: one
+# address gets about 10 000 guesses a day once at the cap.
 LOGIN_DELAY = 0.25
 LOGIN_MAX_DELAY = 8.0
+# Attempts from one address that may be under way at once (queued behind
+# its delay); more are answered 429 unchecked. While other addresses are
+# quiet the last of 4 waits about 4 x 8 s, under the 60 s a proxy gives an
+# answer (ingress-nginx's proxy-read-timeout), where everyone behind it
+# shares one address.
+LOGIN_PER_ADDRESS = 4
+# All addresses together: attempts are checked at least LOGIN_INTERVAL
+# apart, 2 a second, so a botnet's thousands of addresses guess no faster
+# than 172 800 a day, weeks for a list of a million common passwords,
+# against the 12-character floor (stackconfig). A team logging in by hand
+# makes a few attempts a minute and never meets it.
+LOGIN_INTERVAL = 0.5
+# Attempts under way from all addresses together; more are answered 429
+# unchecked, so one that is admitted waits at most 15 x LOGIN_INTERVAL
+# (7.5 s) for its turn, plus its own address's delay: a right login during
+# or after a burst is answered in bounded time.
+LOGIN_IN_FLIGHT = 16
+# Addresses whose failures are remembered; past it the least recently seen
+# idle one is forgotten (its next attempt waits nothing), so the table holds
+# at most LOGIN_ADDRESSES + LOGIN_IN_FLIGHT (those with attempts under way)
+# whatever number of addresses guess, a few MB. The global bound still holds.
+LOGIN_ADDRESSES = 4096
 LOGIN_ERROR = "Wrong username or password"
+LOGIN_BUSY = "Too many login attempts under way; try again in a few seconds.\n"
 # The session cookie's own name: on a host shared with other apps, Flask's
 # default "session" would be sent to them and overwritten by theirs.
 SESSION_COOKIE_NAME = "locust_eks_session"
@@ -244,11 +281,9 @@ STATE_CHANGING_GETS = ("/stop", "/stats/reset")
 def _web_login(environment, web_ui=None, **_kwargs):
     if web_ui is None or not getattr(web_ui, "web_login", False):
         return
-    import hmac
     import os
 
-    import gevent
-    from flask import redirect, request, session, url_for
+    from flask import Response, redirect, request, session, url_for
     from flask_login import UserMixin, login_user
 
     username = os.environ.get(WEB_USERNAME_ENV, "")
@@ -267,7 +302,8 @@ def _web_login(environment, web_ui=None, **_kwargs):
     _session_cookie(web_ui.app.config, base, os.environ.get(WEB_HTTPS_ENV) == "1" or bool(getattr(environment.parsed_options, "tls_cert", "")))
     web_ui.app.before_request(_same_origin_only(base))
     web_ui.auth_args = {"username_password_callback": base + LOGIN_SUBMIT_PATH}
-    failures = {}
+    throttle = _LoginThrottle(gevent.sleep, time.monotonic)
+    username_digest, password_digest = _digest(username), _digest(password)
 
     def page(name):
         # Locust's routes sit in the "locust" blueprint from 2.3x.
@@ -281,27 +317,31 @@ def _web_login(environment, web_ui=None, **_kwargs):
     def login_submit():
         fields = request.form if request.method == "POST" else request.args
         client = request.remote_addr or ""
-        failed = failures.get(client, 0)
-        if failed:
-            gevent.sleep(min(LOGIN_DELAY * 2 ** (failed - 1), LOGIN_MAX_DELAY))
-        # Both compared, in constant time, whatever the first gives: the
-        # answer says nothing of which one was wrong.
-        user_ok = hmac.compare_digest(fields.get("username", "").encode(), username.encode())
-        password_ok = hmac.compare_digest(fields.get("password", "").encode(), password.encode())
-        if user_ok and password_ok:
-            failures.pop(client, None)
-            web_ui.auth_args.pop("error", None)
+
+        def right():
+            # Both compared, whatever the first gives, as digests of equal
+            # length: the answer and its time say nothing of which one was
+            # wrong, nor of either one's length.
+            user_ok = hmac.compare_digest(_digest(fields.get("username", "")), username_digest)
+            password_ok = hmac.compare_digest(_digest(fields.get("password", "")), password_digest)
+            return user_ok and password_ok
+
+        outcome = throttle.attempt(client, right)
+        if outcome is None:
+            return Response(LOGIN_BUSY, status=429, mimetype="text/plain", headers={"Retry-After": str(int(LOGIN_MAX_DELAY))})
+        ok, in_a_row = outcome
+        if ok:
             session.pop("auth_error", None)
             login_user(_User(username))
             return redirect(page("index"))
-        failures[client] = failed + 1
+        _log.warning("wrong login from %s, %d in a row from it", client, in_a_row)
         session["auth_error"] = LOGIN_ERROR
-        web_ui.auth_args = {**web_ui.auth_args, "error": LOGIN_ERROR}
         return redirect(page("login"))
 
     # Locust's login form submits by GET up to 2.31.7 (Auth.tsx), by POST after.
     methods = ["POST"] if os.environ.get(WEB_EXPOSED_ENV) == "1" else ["GET", "POST"]
     web_ui.app.add_url_rule(base + LOGIN_SUBMIT_PATH, "locust_eks_login", login_submit, methods=methods)
+    _login_error_per_session(web_ui)
     _guard_update_user(web_ui)
 
 
@@ -316,6 +356,120 @@ def _guard_update_user(web_ui):
             guarded = web_ui.auth_required_if_enabled(view)
             guarded.locust_eks_guarded = True
             web_ui.app.view_functions[endpoint] = guarded
+
+
+def _digest(text):
+    """SHA-256 of a credential: hmac.compare_digest on the raw values takes
+    a time that may tell their lengths apart (Python's hmac docs); digests
+    are all 32 bytes."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _login_error_per_session(web_ui):
+    """Shows the login page's "Wrong username or password" only to the
+    session whose login failed. Up to 2.2x Locust's login page renders
+    web_ui.auth_args as they stand (web.py@2.24.0:518-531), one dict for
+    every visitor; from 2.3x it puts the session's auth_error there itself
+    (@2.46.3:574). Setting auth_args from the session just before the page
+    renders holds per request: nothing between the two yields to another
+    greenlet."""
+    from flask import session
+
+    for endpoint in ("locust.login", "login"):
+        view = web_ui.app.view_functions.get(endpoint)
+        if view is None:
+            continue
+
+        def login_page(*args, _view=view, **kwargs):
+            auth_args = {k: v for k, v in web_ui.auth_args.items() if k != "error"}
+            if session.get("auth_error"):
+                auth_args["error"] = session["auth_error"]
+            web_ui.auth_args = auth_args
+            return _view(*args, **kwargs)
+
+        web_ui.app.view_functions[endpoint] = login_page
+
+
+class _LoginAddress:
+    """One client address's login attempts: failures in a row (raised as an
+    attempt arrives, cleared by a right one), attempts under way, and the
+    lock that makes them take turns."""
+
+    def __init__(self):
+        self.failures = 0
+        self.in_flight = 0
+        self.lock = gevent.lock.Semaphore()
+
+
+class _LoginThrottle:
+    """The login's slow-down, whatever the concurrency. Locust's server is a
+    pywsgi.WSGIServer without spawn (web.py@2.24.0:546-552,
+    @2.46.3:617-632), so gevent runs each connection in a greenlet of its
+    own with "no artificial limit on the number of concurrent requests"
+    (gevent baseserver.py, BaseServer): a count read before a sleep and
+    written after it let N guesses sent at once all wait one delay. Here an
+    attempt raises its address's count as it arrives, takes its turn behind
+    that address's earlier attempts (a lock per address), sleeps its delay
+    holding the lock, then waits for the next global turn (LOGIN_INTERVAL
+    apart for all addresses) before check() runs. Beyond LOGIN_PER_ADDRESS
+    or LOGIN_IN_FLIGHT attempts under way, an attempt is refused unchecked
+    and uncounted."""
+
+    def __init__(self, sleep, clock):
+        self._sleep = sleep
+        self._clock = clock
+        self._addresses = OrderedDict()  # least recently seen first
+        self._in_flight = 0
+        self._next_turn = 0.0
+
+    def attempt(self, address, check):
+        """(check(), failures in a row from address counting this attempt)
+        once the slow-down lets the attempt be checked; None when too many
+        attempts are under way."""
+        entry = self._addresses.get(address)
+        if self._in_flight >= LOGIN_IN_FLIGHT or (entry is not None and entry.in_flight >= LOGIN_PER_ADDRESS):
+            return None
+        if entry is None:
+            self._forget_idle()
+            entry = self._addresses[address] = _LoginAddress()
+        self._addresses.move_to_end(address)
+        entry.failures += 1
+        in_a_row = entry.failures
+        entry.in_flight += 1
+        self._in_flight += 1
+        try:
+            with entry.lock:
+                if in_a_row > 1:
+                    self._sleep(min(LOGIN_DELAY * 2 ** (in_a_row - 2), LOGIN_MAX_DELAY))
+                self._take_turn()
+                ok = check()
+        finally:
+            entry.in_flight -= 1
+            self._in_flight -= 1
+        if ok:
+            entry.failures = 0
+            if not entry.in_flight:
+                del self._addresses[address]
+        return ok, in_a_row
+
+    def _take_turn(self):
+        now = self._clock()
+        turn = max(now, self._next_turn)
+        self._next_turn = turn + LOGIN_INTERVAL
+        if turn > now:
+            self._sleep(turn - now)
+
+    def _forget_idle(self):
+        """Makes room for one more address by forgetting the least recently
+        seen addresses with nothing under way: among the first excess +
+        LOGIN_IN_FLIGHT entries at most LOGIN_IN_FLIGHT are busy."""
+        excess = len(self._addresses) + 1 - LOGIN_ADDRESSES
+        if excess <= 0:
+            return
+        head = itertools.islice(self._addresses.items(), excess + LOGIN_IN_FLIGHT)
+        idle = [address for address, entry in head if not entry.in_flight]
+        for address in idle[:excess]:
+            del self._addresses[address]
 
 
 def _session_cookie(config, base, https):
