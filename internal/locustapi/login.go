@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // LoginPath is where the component's plugin takes the web login's form
@@ -32,15 +34,41 @@ func toLoginPage(req *http.Request, _ []*http.Request) error {
 	return nil
 }
 
+// loginBusyTries is how many times Login asks a master that answers 429:
+// its login takes a bounded number of attempts at once, and others' (or an
+// attacker's) guesses may fill them for a few delays.
+const loginBusyTries = 4
+
+// maxLoginRetryAfter bounds the wait a 429's Retry-After asks for.
+const maxLoginRetryAfter = 30 * time.Second
+
 // Login logs in to a master whose web UI is behind the component's login;
-// the session cookie then goes with every request of the client.
+// the session cookie then goes with every request of the client. When the
+// login is busy (429), it waits as Retry-After says (RFC 9110, 10.2.3) and
+// asks again, a few times.
 func (c *Client) Login(ctx context.Context, username, password string) error {
+	for try := 1; ; try++ {
+		retryAfter, err := c.login(ctx, username, password)
+		if retryAfter == 0 || try == loginBusyTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (waiting %s to ask again: %w)", err, retryAfter, ctx.Err())
+		case <-time.After(retryAfter):
+		}
+	}
+}
+
+// login is one login attempt; a busy master's answer is an error with the
+// wait it asks for before the next attempt, otherwise that wait is 0.
+func (c *Client) login(ctx context.Context, username, password string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	form := url.Values{"username": {username}, "password": {password}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+LoginPath, strings.NewReader(form.Encode()))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// The answer is a redirect: to the UI on success, to the login page
@@ -49,21 +77,35 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noFollow.Do(req)
 	if err != nil {
-		return fmt.Errorf("logging in to the master at %s: %w", c.base, err)
+		return 0, fmt.Errorf("logging in to the master at %s: %w", c.base, err)
 	}
 	resp.Body.Close()
 	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		return wait, fmt.Errorf("logging in to the master at %s: its login is busy with other attempts (429, %d tries); try again in a minute", c.base, loginBusyTries)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("the master at %s has no %s: its web UI has no login (webLogin is off) or its pods do not load the component's plugin", c.base, LoginPath)
+		return 0, fmt.Errorf("the master at %s has no %s: its web UI has no login (webLogin is off) or its pods do not load the component's plugin", c.base, LoginPath)
 	case resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther:
-		return fmt.Errorf("logging in to the master at %s: it answered %s", c.base, resp.Status)
+		return 0, fmt.Errorf("logging in to the master at %s: it answered %s", c.base, resp.Status)
 	}
 	to, err := resp.Location()
 	if err != nil {
-		return fmt.Errorf("logging in to the master at %s: %w", c.base, err)
+		return 0, fmt.Errorf("logging in to the master at %s: %w", c.base, err)
 	}
 	if strings.HasSuffix(to.Path, "/login") {
-		return ErrLoginRefused
+		return 0, ErrLoginRefused
 	}
-	return nil
+	return 0, nil
+}
+
+// retryAfter is the wait a Retry-After header in seconds asks for, at least
+// a second and at most maxLoginRetryAfter; 8 s (the login's longest delay)
+// when absent or an HTTP date, which the plugin never sends.
+func retryAfter(header string) time.Duration {
+	seconds, err := strconv.Atoi(strings.TrimSpace(header))
+	if err != nil {
+		return 8 * time.Second
+	}
+	return min(max(time.Duration(seconds)*time.Second, time.Second), maxLoginRetryAfter)
 }
