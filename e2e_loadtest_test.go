@@ -127,7 +127,7 @@ func loadTestCommand(t *testing.T) string {
 // port-forward through the API server reaches it.
 func localizeStack(t *testing.T, kube *kubectl, l *locusttest.Locust, master, worker k8sobject.Deployment, mounted, pod string) (masterArgv, masterEnv, workerArgv, workerEnv []string) {
 	t.Helper()
-	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t)}
+	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t), 9646: locusttest.FreePort(t)}
 	localize := func(d k8sobject.Deployment) (argv, env []string) {
 		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, "loadtest-master.locust.svc")
 		if err != nil {

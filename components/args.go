@@ -163,8 +163,8 @@ type LocustClusterArgs struct {
 	// these credentials: Locust's --web-login (2.21 and later), with the
 	// login code in the plugin the pods load. Every route that starts,
 	// stops or reads a test then needs the session; the probes still pass
-	// (a redirect counts) and /metrics stays open to the NetworkPolicy's
-	// namespaces.
+	// (a redirect counts). /metrics is on the metrics port, outside the
+	// login, open to the NetworkPolicy's namespaces only.
 	WebLogin *WebLogin
 	// WebExposure, when set, opens the web UI at an address beyond the
 	// port-forward: a load balancer or an Ingress. It needs WebLogin.
@@ -184,13 +184,14 @@ type LocustClusterArgs struct {
 	// Empty leaves egress open: the workers must reach the target.
 	EgressCIDRs []string
 	// MetricsNamespaces are the namespaces whose pods (Prometheus) may reach
-	// the master's web port, where the component's plugin serves /metrics;
-	// the master pod also carries the prometheus.io scrape annotations.
-	// Empty: only the master's own namespace reaches the web port.
+	// the master's metrics port (MetricsPort), where the component's plugin
+	// serves /metrics; without a ServiceMonitor, and unless Locust serves
+	// TLS itself, the master pod carries the prometheus.io scrape
+	// annotations. Empty: only the master's own namespace reaches it.
 	MetricsNamespaces []string
 	// ServiceMonitor, when set, creates a Prometheus Operator
-	// ServiceMonitor for the master's /metrics; the cluster must have its
-	// CRD.
+	// ServiceMonitor for the master's /metrics on the metrics port,
+	// scraped every 15 s; the cluster must have its CRD.
 	ServiceMonitor *ServiceMonitor
 }
 

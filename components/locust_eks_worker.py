@@ -46,10 +46,14 @@ sum are those of the pooled requests. cmd/loadtest saves this with each run.
 
 On the master, GET /metrics answers in Prometheus' text exposition format
 (version 0.0.4) with what the master knows: requests and failures per
-endpoint (counters), users, workers by state, the current request rate, and
+endpoint (counters), users, workers by state, the current request rate,
 each endpoint's response-time histogram with fixed bucket bounds, counted
 from the merged distribution above, so every figure adds up across workers
-by construction.
+by construction, and each endpoint's and the total's whole-run p50, p95 and
+p99 as Locust computes them (the figures of its CSV and of summary.json).
+It is served on a port of its own (--locust-eks-metrics-port), never the web
+port: the web port is what an exposure forwards, and the metrics, request
+names included, are for Prometheus inside the cluster only.
 """
 
 import hashlib
@@ -69,14 +73,37 @@ from locust.user.users import User
 # HISTOGRAMS_PATH is the master's route; cmd/loadtest reads it.
 HISTOGRAMS_PATH = "/locust-eks/histograms"
 
-# METRICS_PATH is the master's Prometheus route, on its web port.
+# METRICS_PATH is the master's Prometheus route, on the metrics port.
 METRICS_PATH = "/metrics"
 
-# Bucket bounds of the response-time histograms, in seconds. Locust rounds
-# response times to 1 ms below 100 ms and to 10 ms below 1 s, so each bound
-# holds exactly the requests Locust counted at or below it.
-METRIC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# METRICS_PORT_OPTION names the port the master serves METRICS_PATH on; 0
+# (the default) serves no metrics.
+METRICS_PORT_OPTION = "--locust-eks-metrics-port"
 
+# Bucket bounds of the response-time histograms, in seconds. They are exact
+# with respect to Locust's rounded values: a bound counts the requests whose
+# rounded time is at or below it. Locust rounds half to even to 1 ms below
+# 100 ms, 10 ms below 1 s, 100 ms below 10 s (stats.py@2.46.3:135-142), so
+# le="0.1" also holds requests that took up to 105 ms, and le="10" up to
+# 10.5 s. histogram_quantile over them is an estimate; the whole-run
+# percentiles (RUN_QUANTILES) are Locust's own figures.
+METRIC_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75,
+    1, 1.5, 2, 2.5, 3, 4, 5, 10, 30, 60,
+)
+
+# The quantiles of the whole-run summary: those summary.json carries.
+RUN_QUANTILES = (0.5, 0.95, 0.99)
+
+# At most this many endpoints get series of their own, the ones with the
+# most requests; the rest are added into one OTHER_NAME row. Locust's own
+# /stats/requests stops at 500 entries too (web.py@2.46.3:476), and a
+# locustfile without name= makes an entry per distinct URL.
+MAX_ENDPOINTS = 500
+OTHER_NAME = "other"
+# The name Locust gives its total row (StatsEntry "Aggregated", method ""),
+# as its CSV does.
+AGGREGATED_NAME = "Aggregated"
 
 # The states a worker can be in (STATE_* in locust/runners.py).
 WORKER_STATES = ("ready", "spawning", "running", "cleanup", "stopping", "stopped", "missing")
@@ -86,9 +113,46 @@ def _label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _endpoint_rows(stats):
+    """The entries that get series: the MAX_ENDPOINTS with the most
+    requests, and one OTHER_NAME row (method "") adding up the rest with
+    Locust's own StatsEntry.extend, as the master adds its workers' reports.
+    An entry named like a reserved row (OTHER_NAME or AGGREGATED_NAME,
+    method "") goes into the other row, so no two series share labels."""
+    from locust.stats import StatsEntry
+
+    reserved = {(OTHER_NAME, ""), (AGGREGATED_NAME, "")}
+    ranked = sorted(stats.entries.values(), key=lambda e: (-e.num_requests, e.name, e.method or ""))
+    own = [e for e in ranked if (e.name, e.method or "") not in reserved]
+    rest = own[MAX_ENDPOINTS:] + [e for e in ranked if (e.name, e.method or "") in reserved]
+    rows = sorted(own[:MAX_ENDPOINTS], key=lambda e: (e.name, e.method or ""))
+    if rest:
+        other = StatsEntry(stats, OTHER_NAME, "")
+        for e in rest:
+            other.extend(e)
+        rows.append(other)
+    return rows
+
+
+def _run_percentile(entry, quantile):
+    """Locust's own percentile of the entry's whole-run distribution
+    (calculate_response_time_percentile, stats.py@2.12.1:152,
+    @2.24.0:150, @2.46.3:161), in seconds, over the requests that have a
+    response time: what cmd/loadtest computes from the histograms
+    (internal/distribution) for summary.json. NaN, Prometheus' value for an
+    empty summary, when there are none."""
+    from locust.stats import calculate_response_time_percentile
+
+    counted = sum(entry.response_times.values())
+    if counted == 0:
+        return "NaN"
+    return repr(calculate_response_time_percentile(entry.response_times, counted, quantile) / 1000)
+
+
 def _metrics(runner):
     stats = runner.stats
-    entries = sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+    entries = _endpoint_rows(stats)
+    running = runner.state in (STATE_RUNNING, STATE_SPAWNING)
     out = []
 
     def family(name, kind, help_text):
@@ -98,13 +162,13 @@ def _metrics(runner):
     def labels(entry):
         return f'method="{_label(entry.method or "")}",name="{_label(entry.name)}"'
 
-    family("locust_requests_total", "counter", "Requests made, per endpoint, as the master merged them from its workers.")
+    family("locust_requests_total", "counter", f"Requests made, per endpoint, as the master merged them from its workers; past {MAX_ENDPOINTS} endpoints the rest add up in name=\"{OTHER_NAME}\".")
     for e in entries:
         out.append(f"locust_requests_total{{{labels(e)}}} {e.num_requests}")
     family("locust_failures_total", "counter", "Failed requests, per endpoint.")
     for e in entries:
         out.append(f"locust_failures_total{{{labels(e)}}} {e.num_failures}")
-    family("locust_response_time_seconds", "histogram", "Response times per endpoint, from the merged distribution.")
+    family("locust_response_time_seconds", "histogram", "Response times per endpoint, from the merged distribution; quantiles from these buckets are estimates.")
     for e in entries:
         times = e.response_times
         for bound in METRIC_BUCKETS:
@@ -114,6 +178,13 @@ def _metrics(runner):
         out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="+Inf"}} {total}')
         out.append(f"locust_response_time_seconds_sum{{{labels(e)}}} {e.total_response_time / 1000}")
         out.append(f"locust_response_time_seconds_count{{{labels(e)}}} {total}")
+    family("locust_run_response_time_seconds", "summary", f"Response times over the whole test, per endpoint and name=\"{AGGREGATED_NAME}\": Locust's own percentiles, as its CSV and summary.json.")
+    for e in entries + [stats.total]:
+        lbl = labels(e) if e is not stats.total else f'method="",name="{AGGREGATED_NAME}"'
+        for q in RUN_QUANTILES:
+            out.append(f'locust_run_response_time_seconds{{{lbl},quantile="{q}"}} {_run_percentile(e, q)}')
+        out.append(f"locust_run_response_time_seconds_sum{{{lbl}}} {e.total_response_time / 1000}")
+        out.append(f"locust_run_response_time_seconds_count{{{lbl}}} {sum(e.response_times.values())}")
     family("locust_users", "gauge", "Users running on all workers.")
     out.append(f"locust_users {runner.user_count}")
     family("locust_workers", "gauge", "Workers connected to the master, by state.")
@@ -124,10 +195,13 @@ def _metrics(runner):
         workers[w.state] = workers.get(w.state, 0) + 1
     for state in sorted(workers):
         out.append(f'locust_workers{{state="{_label(state)}"}} {workers[state]}')
-    family("locust_current_requests_per_second", "gauge", "Requests per second over the last seconds, all endpoints.")
-    out.append(f"locust_current_requests_per_second {stats.total.current_rps or 0}")
+    # Locust's current_rps averages a window anchored on the last request
+    # (stats.py@2.46.3:452-460), which stops moving when the test stops: it
+    # would show the last rate forever.
+    family("locust_current_requests_per_second", "gauge", "Requests per second over the last seconds, all endpoints; 0 unless a test runs.")
+    out.append(f"locust_current_requests_per_second {(stats.total.current_rps or 0) if running else 0}")
     family("locust_running", "gauge", "1 while a test runs (spawning or running), else 0.")
-    out.append(f"locust_running {1 if runner.state in (STATE_RUNNING, STATE_SPAWNING) else 0}")
+    out.append(f"locust_running {1 if running else 0}")
     return "\n".join(out) + "\n"
 
 
@@ -148,7 +222,7 @@ def _serve_histograms(environment, web_ui=None, **_kwargs):
     runner = environment.runner
     if web_ui is None or not isinstance(runner, MasterRunner):
         return
-    from flask import Response, jsonify
+    from flask import jsonify
 
     def histograms():
         stats = runner.stats
@@ -160,19 +234,55 @@ def _serve_histograms(environment, web_ui=None, **_kwargs):
             }
         )
 
-    def metrics():
-        return Response(_metrics(runner), mimetype="text/plain; version=0.0.4; charset=utf-8")
-
     # Under --web-base-path (2.32.2 and later) Locust's own routes move
-    # there (a Blueprint with that url_prefix, web.py); these follow.
+    # there (a Blueprint with that url_prefix, web.py); this follows.
     base = getattr(environment.parsed_options, "web_base_path", "") or ""
     # The same access rule as Locust's own stats routes (its web login).
     web_ui.app.add_url_rule(
         base + HISTOGRAMS_PATH, "locust_eks_histograms", web_ui.auth_required_if_enabled(histograms)
     )
-    # Open: Prometheus scrapes without a session; the NetworkPolicy decides
-    # who reaches the port.
-    web_ui.app.add_url_rule(base + METRICS_PATH, "locust_eks_metrics", metrics)
+
+
+@events.init_command_line_parser.add_listener
+def _metrics_port_option(parser, **_kwargs):
+    parser.add_argument(
+        METRICS_PORT_OPTION,
+        type=int,
+        default=0,
+        include_in_web_ui=False,
+        help="locust-eks: the master serves Prometheus metrics on this port, apart from the web UI (0: none)",
+    )
+
+
+@events.init.add_listener
+def _serve_metrics(environment, **_kwargs):
+    """The master's /metrics, on a server of its own: what an exposure
+    forwards is the web port only, so request names, counts and the test's
+    state never leave the cluster through it, and Prometheus scrapes
+    without a session. Bound to the web UI's host (--web-host, "*" meaning
+    every address, as Locust's main.py reads it) and, when Locust serves
+    TLS itself (--tls-cert), with the same certificate, as Locust's own
+    server does (web.py@2.46.3:636-650, pywsgi.WSGIServer)."""
+    runner = environment.runner
+    options = environment.parsed_options
+    port = getattr(options, METRICS_PORT_OPTION[2:].replace("-", "_"), 0) if options else 0
+    if not port or not isinstance(runner, MasterRunner):
+        return
+    from gevent import pywsgi
+
+    def app(env, start_response):
+        if env.get("PATH_INFO") != METRICS_PATH:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [f"Only {METRICS_PATH} is served here.\n".encode()]
+        body = _metrics(runner).encode()
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    host = "" if options.web_host == "*" else options.web_host
+    tls = {"certfile": options.tls_cert, "keyfile": options.tls_key} if getattr(options, "tls_cert", "") else {}
+    server = pywsgi.WSGIServer((host, port), app, log=None, **tls)
+    # Bound now: a port already taken stops the master at its start.
+    server.start()
 
 
 @events.init.add_listener

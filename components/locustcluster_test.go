@@ -142,8 +142,8 @@ func TestMasterDeployment(t *testing.T) {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089}) {
-		t.Errorf("container ports = %v, want master 5557 and web 8089 only", ports)
+	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089, "metrics": 9646}) {
+		t.Errorf("container ports = %v, want master 5557, web 8089 and metrics 9646 only", ports)
 	}
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Port != "web" {
 		t.Errorf("readiness probe = %+v, want an HTTP GET on the web port", c.ReadinessProbe)
@@ -208,8 +208,8 @@ func TestService(t *testing.T) {
 			t.Errorf("port %s targets %q, want the container port of the same name", p.Name, p.TargetPort)
 		}
 	}
-	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089}) {
-		t.Errorf("service ports = %v, want 5557 and 8089 only (5558 is unused since Locust 0.10)", ports)
+	if !maps.Equal(ports, map[string]int{"master": 5557, "web": 8089, "metrics": 9646}) {
+		t.Errorf("service ports = %v, want 5557, 8089 and 9646 only (5558 is unused since Locust 0.10)", ports)
 	}
 	if strings.HasPrefix(s.Metadata.Name, "locust") {
 		t.Errorf("service name %q makes Kubernetes inject LOCUST_* variables", s.Metadata.Name)

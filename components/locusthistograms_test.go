@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/locust-eks/locust-on-eks/internal/distribution"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
@@ -32,13 +34,16 @@ func bucketWidth(ms float64) float64 {
 // workers. Against a target whose answers spread over 20-620 ms, on three
 // endpoints: each histogram holds every request the target answered, and
 // the percentiles computed from it equal the master's own CSV figures
-// within one of Locust's buckets.
+// within one of Locust's buckets. The Grafana dashboard's whole-run panels,
+// evaluated over the same master's /metrics as Prometheus would, show the
+// p50, p95 and p99 that summary.json gets for the run.
 func TestMasterServesExactHistograms(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 20 * time.Millisecond, Jitter: 600 * time.Millisecond}
 		target := newFakeTarget(t, app)
-		api := startWebRun(t, l, "quarkus_super_heroes.py", target).api
+		run := startWebRun(t, l, "quarkus_super_heroes.py", target)
+		api := run.api
 		ctx := context.Background()
 		if err := api.Start(ctx, locustapi.Swarm{Users: 30, SpawnRate: 30, RunTime: 10 * time.Second}); err != nil {
 			t.Fatal(err)
@@ -88,6 +93,7 @@ func TestMasterServesExactHistograms(t *testing.T) {
 			check(e.Key(), e, h)
 		}
 		check("total", stats.Total, dist.Total)
+		checkDashboardAgreesWithSummary(t, stats, dist, scrape(t, run.metricsURL))
 		buckets := len(dist.Total.ResponseTimes)
 		if buckets < 20 {
 			t.Errorf("the answers fell into %d buckets; the target's jitter should spread them over many", buckets)
@@ -96,4 +102,37 @@ func TestMasterServesExactHistograms(t *testing.T) {
 		t.Logf("Locust %s: %d requests in %d buckets, p95 %d ms (CSV %g ms), every endpoint's percentiles within a bucket of the CSV's",
 			l.Version, dist.Total.Requests, buckets, p95, stats.Total.P95Ms)
 	})
+}
+
+// checkDashboardAgreesWithSummary: the dashboard's whole-run p50/p95/p99
+// and its per-endpoint p95, computed from the master's served series as
+// Prometheus evaluates the panels' queries, equal the figures cmd/loadtest
+// writes into summary.json for the run: the stats CSV with its percentiles
+// taken from the histograms (exactPercentiles, runreport.WithPercentilesOf).
+func checkDashboardAgreesWithSummary(t *testing.T, csv runreport.Stats, dist distribution.Run, served map[string]*dto.MetricFamily) {
+	t.Helper()
+	summary, err := csv.WithPercentilesOf(dist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := stored(served)
+	for _, q := range []struct {
+		legend string
+		ms     float64
+	}{{"p50", summary.Total.P50Ms}, {"p95", summary.Total.P95Ms}, {"p99", summary.Total.P99Ms}} {
+		got := evalMax(t, dashboardTarget(t, wholeRunPanel, q.legend), series)
+		if v, ok := got[""]; len(got) != 1 || !ok || v != q.ms/1000 {
+			t.Errorf("the dashboard's whole-run %s is %v s; summary.json's is %g ms", q.legend, got, q.ms)
+		}
+	}
+	perEndpoint := evalMax(t, dashboardTarget(t, perEndpointPanel, "{{method}} {{name}}"), series)
+	if len(perEndpoint) != len(summary.Endpoints) {
+		t.Errorf("the dashboard shows the p95 of %d endpoints, summary.json has %d: %v", len(perEndpoint), len(summary.Endpoints), perEndpoint)
+	}
+	for _, e := range summary.Endpoints {
+		if v, ok := perEndpoint[e.Method+" "+e.Name]; !ok || v != e.P95Ms/1000 {
+			t.Errorf("%s: the dashboard's p95 is %v s (shown: %v); summary.json's is %g ms", e.Key(), v, ok, e.P95Ms)
+		}
+	}
+	t.Logf("the dashboard's whole-run p50/p95/p99 %g/%g/%g ms, as summary.json, and every endpoint's p95", summary.Total.P50Ms, summary.Total.P95Ms, summary.Total.P99Ms)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -19,13 +21,14 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
-// scrape reads the master's /metrics as Prometheus does: parsed by
-// Prometheus' own text parser and checked by its linter.
-func scrape(t *testing.T, api *locustapi.Client) map[string]*dto.MetricFamily {
+// scrape reads the master's /metrics on its metrics port as Prometheus
+// does: without a session, parsed by Prometheus' own text parser and
+// checked by its linter.
+func scrape(t *testing.T, metricsURL string) map[string]*dto.MetricFamily {
 	t.Helper()
-	b, err := api.Get(context.Background(), "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	status, b := get(t, metricsURL+MetricsPath)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s%s: %d\n%s", metricsURL, MetricsPath, status, b)
 	}
 	problems, err := promlint.New(bytes.NewReader(b)).Lint()
 	if err != nil {
@@ -40,6 +43,21 @@ func scrape(t *testing.T, api *locustapi.Client) map[string]*dto.MetricFamily {
 		t.Fatalf("the Prometheus text parser refuses /metrics: %v\n%s", err, b)
 	}
 	return families
+}
+
+// get is a plain GET, as a scraper or anyone without a session sends it.
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
 }
 
 // byEndpoint maps "METHOD name" to each sample of a counter or histogram.
@@ -60,17 +78,20 @@ func byEndpoint(f *dto.MetricFamily) map[string]*dto.Metric {
 	return out
 }
 
-// TestMasterServesPrometheusMetrics: the plugin's /metrics on a real master
-// of each Locust version, scraped while a test runs and after it: Prometheus'
-// parser and linter accept it, users and workers match the master's own
-// figures, and once stopped every endpoint's counters and histogram count
-// equal /stats/requests, the histograms and what the target served.
+// TestMasterServesPrometheusMetrics: the plugin's /metrics on the metrics
+// port of a real master of each Locust version, scraped while a test runs
+// and after it: Prometheus' parser and linter accept it, users and workers
+// match the master's own figures, and once stopped every endpoint's
+// counters and histogram count equal /stats/requests, the histograms and
+// what the target served, and the current rate is 0. The web port, which an
+// exposure forwards, has no /metrics.
 func TestMasterServesPrometheusMetrics(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
 		app := &fakeapps.Slow{App: &fakeapps.SuperHeroesFights{}, Delay: 5 * time.Millisecond, Jitter: 300 * time.Millisecond}
 		target := newFakeTarget(t, app)
-		api := startWebRun(t, l, "quarkus_super_heroes.py", target).api
+		run := startWebRun(t, l, "quarkus_super_heroes.py", target)
+		api := run.api
 		ctx := context.Background()
 		if err := api.Start(ctx, locustapi.Swarm{Users: 10, SpawnRate: 10, RunTime: 8 * time.Second}); err != nil {
 			t.Fatal(err)
@@ -79,7 +100,12 @@ func TestMasterServesPrometheusMetrics(t *testing.T) {
 			s, err := api.Stats(ctx)
 			return err == nil && s.UserCount == 10 && s.State == locustapi.StateRunning
 		})
-		live := scrape(t, api)
+		// 404, which Locust 2.24's catch-all error handler answers as a 500
+		// (web.py@2.24.0:146-150, errorhandler(Exception)).
+		if status, b := get(t, run.webURL+MetricsPath); (status != http.StatusNotFound && status != http.StatusInternalServerError) || bytes.Contains(b, []byte("locust_")) {
+			t.Errorf("GET /metrics on the web port without a session: %d, want no route\n%.300s", status, b)
+		}
+		live := scrape(t, run.metricsURL)
 		if v := live["locust_users"].GetMetric()[0].GetGauge().GetValue(); v != 10 {
 			t.Errorf("locust_users %g while 10 users run", v)
 		}
@@ -97,7 +123,7 @@ func TestMasterServesPrometheusMetrics(t *testing.T) {
 		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		final := scrape(t, api)
+		final := scrape(t, run.metricsURL)
 		dist, err := api.Histograms(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -138,6 +164,10 @@ func TestMasterServesPrometheusMetrics(t *testing.T) {
 		if v := final["locust_running"].GetMetric()[0].GetGauge().GetValue(); v != 0 {
 			t.Errorf("locust_running %g after the test", v)
 		}
+		// Locust's own current_rps still averages the last seconds of requests.
+		if v := final["locust_current_requests_per_second"].GetMetric()[0].GetGauge().GetValue(); v != 0 {
+			t.Errorf("locust_current_requests_per_second %g after the test", v)
+		}
 		checkDashboard(t, final)
 		t.Logf("Locust %s: /metrics parsed and linted clean; %g requests over 3 endpoints, as the target served, every histogram bucket exact", l.Version, sum)
 	})
@@ -173,6 +203,14 @@ func checkDashboard(t *testing.T, served map[string]*dto.MetricFamily) {
 			for k, x := range v {
 				if q, ok := x.(string); ok && (k == "expr" || k == "query") {
 					queries++
+					// Grafana's $__rate_interval holds at least four scrapes
+					// whatever the scrape interval; a fixed window such as
+					// [1m] is empty at Prometheus' default 1 m interval.
+					for _, window := range rangeWindow.FindAllStringSubmatch(q, -1) {
+						if window[1] != "$__rate_interval" {
+							t.Errorf("the dashboard's query uses the window [%s], not [$__rate_interval]: %s", window[1], q)
+						}
+					}
 					for _, name := range metricName.FindAllString(q, -1) {
 						if !series[name] {
 							t.Errorf("the dashboard queries %s, which the master does not serve: %s", name, q)
@@ -194,3 +232,6 @@ func checkDashboard(t *testing.T, served map[string]*dto.MetricFamily) {
 }
 
 var metricName = regexp.MustCompile(`\blocust_[a-z_]+`)
+
+// rangeWindow is a PromQL range selector's window.
+var rangeWindow = regexp.MustCompile(`\[([^\]]*)\]`)

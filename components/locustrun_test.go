@@ -54,6 +54,8 @@ type plan struct {
 	csvPrefix      string
 	// webURL is the master's web UI, when it runs one (webPlan).
 	webURL string
+	// metricsURL is the master's metrics port, where it serves /metrics.
+	metricsURL string
 }
 
 // renderedPlan renders a LocustCluster running locustfile against target
@@ -92,7 +94,11 @@ func renderedPlanOf(t *testing.T, l *locust, args *LocustClusterArgs, target str
 		return argv, env
 	}
 
-	p := plan{csvPrefix: filepath.Join(t.TempDir(), "stats"), webURL: fmt.Sprintf("http://127.0.0.1:%d", ports[WebPort])}
+	p := plan{
+		csvPrefix:  filepath.Join(t.TempDir(), "stats"),
+		webURL:     fmt.Sprintf("http://127.0.0.1:%d", ports[WebPort]),
+		metricsURL: fmt.Sprintf("http://127.0.0.1:%d", ports[MetricsPort]),
+	}
 	p.master, p.masterEnv = localize(r.container("master"))
 	p.worker, p.workerEnv = localize(r.container("worker"))
 	p.master = append(p.master, "--master-bind-host=127.0.0.1")
@@ -130,9 +136,11 @@ func webPlan(t *testing.T, l *locust, locustfile, target string) plan {
 // webRun is a master with its web UI and two workers, as the component
 // runs them, loading locustfile against target, with both workers ready.
 type webRun struct {
-	api     *locustapi.Client
-	master  *process
-	workers []*process
+	api *locustapi.Client
+	// webURL and metricsURL are the master's web and metrics ports (plan's).
+	webURL, metricsURL string
+	master             *process
+	workers            []*process
 }
 
 func startWebRun(t *testing.T, l *locust, locustfile string, target *fakeTarget) webRun {
@@ -144,8 +152,10 @@ func startWebRun(t *testing.T, l *locust, locustfile string, target *fakeTarget)
 func startWebRunOf(t *testing.T, l *locust, p plan) webRun {
 	t.Helper()
 	r := webRun{
-		master:  start(t, l, "master", p.master, p.masterEnv),
-		workers: []*process{start(t, l, "worker-1", p.worker, p.workerEnv), start(t, l, "worker-2", p.worker, p.workerEnv)},
+		webURL:     p.webURL,
+		metricsURL: p.metricsURL,
+		master:     start(t, l, "master", p.master, p.masterEnv),
+		workers:    []*process{start(t, l, "worker-1", p.worker, p.workerEnv), start(t, l, "worker-2", p.worker, p.workerEnv)},
 	}
 	var err error
 	if r.api, err = locustapi.New(p.webURL); err != nil {

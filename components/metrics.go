@@ -9,28 +9,50 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// How Prometheus finds the master's metrics and reaches them: the scrape
-// annotations on its pod, the NetworkPolicy peers let in to its web port,
-// and the opt-in ServiceMonitor.
+// How Prometheus finds the master's metrics and reaches them: the metrics
+// port, the scrape annotations on its pod, the NetworkPolicy peers let in
+// to that port, and the opt-in ServiceMonitor.
+
+// MetricsPort is where the component's plugin serves Prometheus metrics on
+// the master, apart from the web port: an exposure forwards the web port
+// only, so the metrics never leave the cluster through it. 9646 is the
+// Locust exporter's port (ContainerSolutions/locust_exporter, README,
+// --web.listen-address ":9646"), which the plugin stands in for; Locust
+// itself listens on 5557 and 8089 only.
+const MetricsPort = 9646
 
 // MetricsPath is where the component's plugin serves Prometheus metrics on
-// the master's web port (METRICS_PATH in locust_eks_worker.py).
+// the metrics port (METRICS_PATH in locust_eks_worker.py). It is not under
+// the web UI's base path: no proxy sits in front of the metrics port.
 const MetricsPath = "/metrics"
+
+// metricsPortOption is the plugin's command-line option for the metrics
+// port (METRICS_PORT_OPTION in locust_eks_worker.py).
+const metricsPortOption = "--locust-eks-metrics-port"
+
+// metricsScrapeInterval is the ServiceMonitor's scrape interval: Grafana's
+// default scrape interval for a Prometheus data source, which its
+// $__rate_interval assumes (at least 4 scrapes per rate window), so the
+// dashboard's rate panels hold several samples. Prometheus' own default,
+// 1 m, would leave them mostly empty.
+const metricsScrapeInterval = "15s"
 
 // scrapeAnnotations are the de facto Prometheus scrape annotations for the
 // master pod (Prometheus' kubernetes_sd example configuration relabels on
-// them): the plugin's /metrics on the web port.
+// them): the plugin's /metrics on the metrics port. None when a
+// ServiceMonitor is made (a Prometheus honouring both would scrape the
+// master twice, and the dashboard's sums would double), nor when Locust
+// serves TLS itself: the metrics port then speaks HTTPS with a certificate
+// the scraper cannot verify, which is why a ServiceMonitor is refused too.
 func (s *clusterSpec) scrapeAnnotations() pulumi.StringMap {
-	annotations := pulumi.StringMap{
+	if s.serviceMonitor || s.exposure.ownTLS() != nil {
+		return nil
+	}
+	return pulumi.StringMap{
 		"prometheus.io/scrape": pulumi.String("true"),
-		"prometheus.io/port":   pulumi.String(strconv.Itoa(WebPort)),
-		"prometheus.io/path":   pulumi.String(s.exposure.basePath() + MetricsPath),
+		"prometheus.io/port":   pulumi.String(strconv.Itoa(MetricsPort)),
+		"prometheus.io/path":   pulumi.String(MetricsPath),
 	}
-	if scheme := schemeIfHTTPS(s.webScheme()); scheme != nil {
-		// Prometheus' example configuration relabels __scheme__ from it.
-		annotations["prometheus.io/scheme"] = scheme.(pulumi.StringInput)
-	}
-	return annotations
 }
 
 // metricsClients are the pods of the metrics namespaces (Prometheus), by
@@ -52,7 +74,7 @@ func (s *clusterSpec) metricsClients() networkingv1.NetworkPolicyPeerArray {
 // (prometheus-operator pkg/apis/monitoring/v1/servicemonitor_types.go:
 // spec.selector, a label selector of Services;
 // spec.namespaceSelector.matchNames; spec.endpoints[].port, a Service
-// port's name, and .path). The CRD must exist in the cluster, so it is
+// port's name, .path and .interval). The CRD must exist in the cluster, so it is
 // opt-in.
 type ServiceMonitor struct {
 	// Labels go on the ServiceMonitor, for the Prometheus that selects
@@ -61,7 +83,8 @@ type ServiceMonitor struct {
 }
 
 // serviceMonitor selects the master's Service by its selector labels, in
-// its own namespace, and scrapes its web port's /metrics.
+// its own namespace, and scrapes its metrics port's /metrics every
+// metricsScrapeInterval.
 func (r resourceBuilder) serviceMonitor(namespace pulumi.StringOutput, m *ServiceMonitor, deps ...pulumi.Resource) (*apiextensions.CustomResource, error) {
 	s := r.spec
 	labels := s.labels("master")
@@ -81,7 +104,9 @@ func (r resourceBuilder) serviceMonitor(namespace pulumi.StringOutput, m *Servic
 			"spec": pulumi.Map{
 				"selector":          pulumi.Map{"matchLabels": pulumi.ToStringMap(s.selector("master"))},
 				"namespaceSelector": pulumi.Map{"matchNames": pulumi.StringArray{namespace}},
-				"endpoints":         pulumi.Array{pulumi.Map{"port": pulumi.String("web"), "path": pulumi.String(s.exposure.basePath() + MetricsPath)}},
+				"endpoints": pulumi.Array{pulumi.Map{
+					"port": pulumi.String("metrics"), "path": pulumi.String(MetricsPath), "interval": pulumi.String(metricsScrapeInterval),
+				}},
 			},
 		},
 	}, append([]pulumi.ResourceOption{pulumi.DependsOn(deps)}, r.parent)...)

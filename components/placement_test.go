@@ -90,11 +90,11 @@ func TestNetworkPolicies(t *testing.T) {
 	if strings.Contains(master, "namespaceSelector") {
 		t.Errorf("master ingress lets in other namespaces without MetricsNamespaces: %s", master)
 	}
-	// Prometheus in "monitoring" may scrape the web port, nothing more.
+	// Prometheus in "monitoring" may scrape the metrics port, nothing more.
 	scraped := testArgs(t)
 	scraped.MetricsNamespaces = []string{"monitoring"}
 	withMetrics := mustJSON(t, deployMonitorSpec(t, scraped, "loadtest-master-ingress"))
-	want := `{"from":[{"podSelector":{}},{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"In","values":["monitoring"]}]}}],"ports":[{"port":8089,"protocol":"TCP"}]}`
+	want := `{"from":[{"namespaceSelector":{"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"In","values":["monitoring"]}]}}],"ports":[{"port":9646,"protocol":"TCP"}]}`
 	if !strings.Contains(withMetrics, want) {
 		t.Errorf("master ingress with MetricsNamespaces %s lacks %s", withMetrics, want)
 	}
@@ -110,10 +110,10 @@ func TestNetworkPolicies(t *testing.T) {
 }
 
 // TestMasterScrapeAnnotations: the master pod, and only it, tells
-// Prometheus where its metrics are: the web port, /metrics.
+// Prometheus where its metrics are: the metrics port, /metrics.
 func TestMasterScrapeAnnotations(t *testing.T) {
 	r := deploy(t, "loadtest", testArgs(t))
-	for role, want := range map[string]string{"master": `"prometheus.io/path":"/metrics","prometheus.io/port":"8089","prometheus.io/scrape":"true"`, "worker": ""} {
+	for role, want := range map[string]string{"master": `"prometheus.io/path":"/metrics","prometheus.io/port":"9646","prometheus.io/scrape":"true"`, "worker": ""} {
 		d, ok := r.monitor.Get("kubernetes:apps/v1:Deployment", "loadtest-"+role)
 		if !ok {
 			t.Fatalf("no %s Deployment", role)

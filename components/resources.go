@@ -79,6 +79,7 @@ func (r resourceBuilder) masterService(namespace pulumi.StringOutput) (*corev1.S
 			Ports: corev1.ServicePortArray{
 				servicePort("master", MasterPort),
 				servicePort("web", WebPort),
+				servicePort("metrics", MetricsPort),
 			},
 		},
 	}, r.parent)
@@ -91,6 +92,7 @@ func (r resourceBuilder) master(namespace pulumi.StringOutput, files *corev1.Con
 		Ports: corev1.ContainerPortArray{
 			containerPort("master", MasterPort),
 			containerPort("web", WebPort),
+			containerPort("metrics", MetricsPort),
 		},
 		// Under a login, / answers a redirect to the login page, which
 		// the kubelet counts as ready (2xx and 3xx).
@@ -232,20 +234,25 @@ func (s *clusterSpec) instanceSelector() map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": s.name}
 }
 
-// masterIngressRules let the workers reach the master's ZeroMQ port, and
-// the web port be reached from this namespace's pods, the metrics
-// namespaces' and the exposure's clients.
+// masterIngressRules let the workers reach the master's ZeroMQ port, this
+// namespace's pods its web and metrics ports, the metrics namespaces' pods
+// its metrics port, and the exposure's clients its web port.
 func (s *clusterSpec) masterIngressRules() networkingv1.NetworkPolicyIngressRuleArray {
-	webClients := append(networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}}, s.metricsClients()...)
 	rules := networkingv1.NetworkPolicyIngressRuleArray{
 		networkingv1.NetworkPolicyIngressRuleArgs{
 			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
 			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MasterPort)},
 		},
 		networkingv1.NetworkPolicyIngressRuleArgs{
-			From:  webClients,
-			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(WebPort)},
+			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{}}},
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(WebPort), tcpPort(MetricsPort)},
 		},
+	}
+	if clients := s.metricsClients(); clients != nil {
+		rules = append(rules, networkingv1.NetworkPolicyIngressRuleArgs{
+			From:  clients,
+			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MetricsPort)},
+		})
 	}
 	if s.exposure != nil {
 		// The exposure's clients, on the web port only.

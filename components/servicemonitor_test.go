@@ -10,7 +10,7 @@ import (
 // ServiceMonitor (servicemonitor_types.go): spec.selector matches the
 // Service's own labels, namespaceSelector names its namespace, and the
 // endpoint's port is the name of the Service port where /metrics is
-// served.
+// served, the metrics port.
 func TestServiceMonitor(t *testing.T) {
 	const typ = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 	if _, ok := deploy(t, "loadtest", testArgs(t)).monitor.Get(typ, "loadtest-master"); ok {
@@ -50,7 +50,7 @@ func TestServiceMonitor(t *testing.T) {
 	}
 	endpoints := spec["endpoints"].([]any)
 	ep := endpoints[0].(map[string]any)
-	if len(endpoints) != 1 || !slices.Contains(ports, ep["port"].(string)) || ep["port"] != "web" || ep["path"] != MetricsPath {
-		t.Errorf("endpoints %v; want the Service's web port (ports %v), path %s", endpoints, ports, MetricsPath)
+	if len(endpoints) != 1 || !slices.Contains(ports, ep["port"].(string)) || ep["port"] != "metrics" || ep["path"] != MetricsPath {
+		t.Errorf("endpoints %v; want the Service's metrics port (ports %v), path %s", endpoints, ports, MetricsPath)
 	}
 }

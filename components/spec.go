@@ -29,8 +29,11 @@ type clusterSpec struct {
 	worker      Resources
 	placement   map[string]Placement
 	egressCIDRs []string
-	// metricsNamespaces may reach the master's web port for /metrics.
+	// metricsNamespaces may reach the master's metrics port.
 	metricsNamespaces []string
+	// serviceMonitor is on: Prometheus finds the master through it, and the
+	// pod carries no scrape annotations.
+	serviceMonitor bool
 	// files are the ConfigMap's: the locustfiles and the worker plugin.
 	files map[string]string
 	// webLogin puts the web UI behind the plugin's login.
@@ -101,6 +104,7 @@ func defaultedSpec(name string, args *LocustClusterArgs) *clusterSpec {
 		},
 		egressCIDRs:       args.EgressCIDRs,
 		metricsNamespaces: args.MetricsNamespaces,
+		serviceMonitor:    args.ServiceMonitor != nil,
 	}
 	if s.image == "" {
 		s.image = DefaultImage
@@ -308,6 +312,7 @@ func (s *clusterSpec) masterArgs() []string {
 		"--master",
 		fmt.Sprintf("--master-bind-port=%d", MasterPort),
 		fmt.Sprintf("--web-port=%d", WebPort),
+		fmt.Sprintf("%s=%d", metricsPortOption, MetricsPort),
 		// The master hands it to the workers with each test.
 		fmt.Sprintf("--stop-timeout=%d", StopTimeout),
 	}

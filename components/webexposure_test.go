@@ -143,8 +143,8 @@ func TestWebExposureRendering(t *testing.T) {
 		address     string
 		args        []string // on the master, besides the usual
 		probe       [2]string
-		metricsPath string
-		from        []any // the NetworkPolicy's peers for the exposure
+		metricsPath string // the prometheus.io/path annotation, "" for none
+		from        []any  // the NetworkPolicy's peers for the exposure
 	}{{
 		name:        "internal load balancer",
 		exposure:    &WebExposure{SourceRanges: []string{"10.0.0.0/16"}, LoadBalancer: &WebLoadBalancer{}},
@@ -174,7 +174,7 @@ func TestWebExposureRendering(t *testing.T) {
 		address:     "https://a0123456789abcdef0123456789abcd-0123456789abcdef.elb.eu-west-1.amazonaws.com/",
 		args:        []string{"--tls-cert=/mnt/locust-eks-tls/tls.crt", "--tls-key=/mnt/locust-eks-tls/tls.key"},
 		probe:       [2]string{"/", "HTTPS"},
-		metricsPath: "/metrics",
+		metricsPath: "", // no scrape annotations: HTTPS the scraper cannot verify
 		from:        []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/8"}}},
 	}, {
 		name: "ingress on a sub-path",
@@ -183,7 +183,7 @@ func TestWebExposureRendering(t *testing.T) {
 		address:     "https://locust.example.com/locust/",
 		args:        []string{"--web-base-path=/locust"},
 		probe:       [2]string{"/locust/", ""},
-		metricsPath: "/locust/metrics",
+		metricsPath: "/metrics",
 		from:        []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress-nginx"}}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,7 +242,7 @@ func TestWebExposureRendering(t *testing.T) {
 			if field(probe, "path") != tc.probe[0] || scheme != tc.probe[1] {
 				t.Errorf("readiness probe %v, want %s %s", probe, tc.probe[1], tc.probe[0])
 			}
-			if got := field(master, "spec", "template", "metadata", "annotations", "prometheus.io/path"); got != tc.metricsPath {
+			if got, _ := field(master, "spec", "template", "metadata", "annotations", "prometheus.io/path").(string); got != tc.metricsPath {
 				t.Errorf("prometheus.io/path %v, want %s", got, tc.metricsPath)
 			}
 			policy := object(t, m, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "loadtest-master-ingress")

@@ -119,7 +119,7 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 	}
 	dir := locusttest.Mount(t, mounted.Data)
 	web := locusttest.FreePort(t)
-	ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: web}
+	ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: web, components.MetricsPort: locusttest.FreePort(t)}
 	masterArgv, masterEnv, err := locusttest.Localize(container("loadtest-master"), l, dir, ports, masterAddress)
 	if err != nil {
 		t.Fatal(err)
