@@ -58,6 +58,7 @@ names included, are for Prometheus inside the cluster only.
 
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import logging
 import time
@@ -355,7 +356,7 @@ LOGIN_MAX_DELAY = 8.0
 LOGIN_PER_ADDRESS = 4
 # All addresses together: attempts are checked at least LOGIN_INTERVAL
 # apart, 2 a second, so a botnet's thousands of addresses guess no faster
-# than 172 800 a day, weeks for a list of a million common passwords,
+# than 172 800 a day, about 6 days for a list of a million common passwords,
 # against the 12-character floor (stackconfig). A team logging in by hand
 # makes a few attempts a minute and never meets it.
 LOGIN_INTERVAL = 0.5
@@ -382,6 +383,10 @@ WEB_HTTPS_ENV = "LOCUST_EKS_WEB_HTTPS"
 # history or a proxy's access log (the stack exposes only Locust whose login
 # form posts).
 WEB_EXPOSED_ENV = "LOCUST_EKS_WEB_EXPOSED"
+# Set to "1" by the stack when the UI is reached through an Ingress: the
+# master then sees the controller's address (or the ALB's) for everyone,
+# and takes each client's from the X-Forwarded-For entry that proxy wrote.
+WEB_BEHIND_PROXY_ENV = "LOCUST_EKS_WEB_BEHIND_PROXY"
 # Locust's routes that change a test's state on GET (web.py: /stop and
 # /stats/reset), checked for their origin like every POST.
 STATE_CHANGING_GETS = ("/stop", "/stats/reset")
@@ -413,6 +418,7 @@ def _web_login(environment, web_ui=None, **_kwargs):
     web_ui.app.before_request(_same_origin_only(base))
     web_ui.auth_args = {"username_password_callback": base + LOGIN_SUBMIT_PATH}
     throttle = _LoginThrottle(gevent.sleep, time.monotonic)
+    behind_proxy = os.environ.get(WEB_BEHIND_PROXY_ENV) == "1"
     username_digest, password_digest = _digest(username), _digest(password)
 
     def page(name):
@@ -426,7 +432,7 @@ def _web_login(environment, web_ui=None, **_kwargs):
 
     def login_submit():
         fields = request.form if request.method == "POST" else request.args
-        client = request.remote_addr or ""
+        client = _client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""), behind_proxy)
 
         def right():
             # Both compared, whatever the first gives, as digests of equal
@@ -511,6 +517,35 @@ class _LoginAddress:
         self.lock = gevent.lock.Semaphore()
 
 
+# Where a port-forward's connections come from: the kubelet's runtime dials
+# localhost inside the pod's network namespace (containerd,
+# sandbox_portforward_linux.go), so 127.0.0.1, or ::1 where localhost is.
+PORT_FORWARD_ADDRESSES = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+
+
+def _loopback(address):
+    return address in PORT_FORWARD_ADDRESSES
+
+
+def _client_address(remote, forwarded_for, behind_proxy):
+    """The address the login's slow-down counts failures for. Behind an
+    Ingress it is the last X-Forwarded-For entry: the address the proxy
+    itself saw, which it appends (ALB: "X-Forwarded-For" in the ALB user
+    guide, HTTP headers; ingress-nginx: $full_x_forwarded_for ends with
+    $realip_remote_addr, or the header is $remote_addr alone). Entries
+    before it come from the client and are not trusted. The NetworkPolicy
+    lets only the proxy (and the Locust namespace) reach the web port. A
+    connection from loopback is the port-forward, whose header is never
+    read."""
+    if behind_proxy and forwarded_for and not _loopback(remote):
+        last = forwarded_for.rsplit(",", 1)[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass
+    return remote
+
+
 class _LoginThrottle:
     """The login's slow-down, whatever the concurrency. Locust's server is a
     pywsgi.WSGIServer without spawn (web.py@2.24.0:546-552,
@@ -523,7 +558,10 @@ class _LoginThrottle:
     holding the lock, then waits for the next global turn (LOGIN_INTERVAL
     apart for all addresses) before check() runs. Beyond LOGIN_PER_ADDRESS
     or LOGIN_IN_FLIGHT attempts under way, an attempt is refused unchecked
-    and uncounted."""
+    and uncounted. Loopback (the port-forward, which takes the
+    pods/portforward permission) has a budget of its own: it neither waits
+    for the global turn nor counts against LOGIN_IN_FLIGHT, so a flood from
+    outside never keeps cmd/loadtest or a port-forwarded browser out."""
 
     def __init__(self, sleep, clock):
         self._sleep = sleep
@@ -537,7 +575,8 @@ class _LoginThrottle:
         once the slow-down lets the attempt be checked; None when too many
         attempts are under way."""
         entry = self._addresses.get(address)
-        if self._in_flight >= LOGIN_IN_FLIGHT or (entry is not None and entry.in_flight >= LOGIN_PER_ADDRESS):
+        shared = not _loopback(address)
+        if (shared and self._in_flight >= LOGIN_IN_FLIGHT) or (entry is not None and entry.in_flight >= LOGIN_PER_ADDRESS):
             return None
         if entry is None:
             self._forget_idle()
@@ -546,16 +585,17 @@ class _LoginThrottle:
         entry.failures += 1
         in_a_row = entry.failures
         entry.in_flight += 1
-        self._in_flight += 1
+        self._in_flight += shared
         try:
             with entry.lock:
                 if in_a_row > 1:
                     self._sleep(min(LOGIN_DELAY * 2 ** (in_a_row - 2), LOGIN_MAX_DELAY))
-                self._take_turn()
+                if shared:
+                    self._take_turn()
                 ok = check()
         finally:
             entry.in_flight -= 1
-            self._in_flight -= 1
+            self._in_flight -= shared
         if ok:
             entry.failures = 0
             if not entry.in_flight:

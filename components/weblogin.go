@@ -107,12 +107,20 @@ func (s *clusterSpec) webLoginEnv(secret *corev1.Secret) []corev1.EnvVarInput {
 	if s.exposure.servedOverHTTPS() {
 		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(webHTTPSEnv), Value: pulumi.String("1")})
 	}
+	if s.exposure != nil && s.exposure.Ingress != nil {
+		env = append(env, corev1.EnvVarArgs{Name: pulumi.String(webBehindProxyEnv), Value: pulumi.String("1")})
+	}
 	return env
 }
 
 // webHTTPSEnv tells the plugin that the UI is served over HTTPS;
-// webExposedEnv that it is exposed, so the login takes only POST.
+// webExposedEnv that it is exposed, so the login takes only POST;
+// webBehindProxyEnv that people reach it through an Ingress, so the login
+// counts each client by the address the proxy wrote into X-Forwarded-For.
+// A load balancer's clients need none: externalTrafficPolicy Local keeps
+// their own addresses.
 const (
-	webHTTPSEnv   = "LOCUST_EKS_WEB_HTTPS"
-	webExposedEnv = "LOCUST_EKS_WEB_EXPOSED"
+	webHTTPSEnv       = "LOCUST_EKS_WEB_HTTPS"
+	webExposedEnv     = "LOCUST_EKS_WEB_EXPOSED"
+	webBehindProxyEnv = "LOCUST_EKS_WEB_BEHIND_PROXY"
 )

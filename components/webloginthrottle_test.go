@@ -46,6 +46,14 @@ answers = burst(t, ["b%d" % i for i in range(plugin.LOGIN_IN_FLIGHT + 4)])
 out["many addresses: refused unchecked"] = sum(a is None for a in answers)
 out["table after the burst"] = len(t._addresses)
 
+# The port-forward (127.0.0.1) while all LOGIN_IN_FLIGHT are under way from
+# elsewhere: it has a budget of its own; another address does not.
+t = plugin._LoginThrottle(gevent.sleep, still)
+t.attempt("first", lambda: False)
+answers = burst(t, ["d%d" % i for i in range(plugin.LOGIN_IN_FLIGHT)] + ["127.0.0.1", "127.0.0.2"])
+out["port-forward during a full burst"] = answers[-2] is not None
+out["another loopback address during a full burst"] = answers[-1] is not None
+
 # The table past LOGIN_ADDRESSES: the least recently seen idle address is
 # forgotten, a recent one keeps its count.
 plugin.LOGIN_INTERVAL = 0
@@ -101,6 +109,8 @@ func TestWebLoginThrottleBounds(t *testing.T) {
 			// Addresses with attempts under way are kept: the table holds at
 			// most LOGIN_ADDRESSES + LOGIN_IN_FLIGHT; "first", idle, went.
 			{"table after the burst", 16.0},
+			{"port-forward during a full burst", true},
+			{"another loopback address during a full burst", false},
 			{"table after 4 addresses", 3.0},
 			{"x in a row after 3 failures", 3.0},
 			{"y in a row after being forgotten", 1.0},

@@ -109,8 +109,8 @@ func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, service
 		// load balancer, so the component replaces the Service on a change;
 		// the preview shows that replacement, this says what it means.
 		p.warn("webLoadBalancerScheme is " + scheme + ": a change of webLoadBalancerScheme replaces the web Service and its load balancer, " +
-			"so webAddress changes (a new DNS name) and the UI is unreachable until the new load balancer is ready; " +
-			"point any CNAME at the new webAddress")
+			"so its DNS name (webLoadBalancerHostname) changes, and webAddress changes with it unless webHostname is set; " +
+			"the UI is unreachable until the new load balancer is ready; point any CNAME at the new webLoadBalancerHostname")
 	}
 	if len(e.SourceRanges) == 0 && p.ok("webSourceRanges", "webLoadBalancerScheme") {
 		switch {

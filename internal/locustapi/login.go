@@ -49,21 +49,30 @@ const maxLoginRetryAfter = 30 * time.Second
 func (c *Client) Login(ctx context.Context, username, password string) error {
 	for try := 1; ; try++ {
 		retryAfter, err := c.login(ctx, username, password)
-		if retryAfter == 0 || try == loginBusyTries {
+		switch {
+		case retryAfter == 0:
 			return err
+		case try == loginBusyTries:
+			return fmt.Errorf("%w; asked %d times, try again in a minute", err, try)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (waiting %s to ask again: %w)", err, retryAfter, ctx.Err())
+			return fmt.Errorf("%w; asked %d times, then %w while waiting %s to ask again", err, try, ctx.Err(), retryAfter)
 		case <-time.After(retryAfter):
 		}
 	}
 }
 
+// loginTimeout bounds one login attempt. The plugin holds an attempt while
+// its address's earlier ones take their turns: at most LOGIN_PER_ADDRESS
+// (4) of them, each up to LOGIN_MAX_DELAY (8 s) plus a global turn (7.5 s
+// at most), about 62 s.
+const loginTimeout = 75 * time.Second
+
 // login is one login attempt; a busy master's answer is an error with the
 // wait it asks for before the next attempt, otherwise that wait is 0.
 func (c *Client) login(ctx context.Context, username, password string) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
 	defer cancel()
 	form := url.Values{"username": {username}, "password": {password}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String()+LoginPath, strings.NewReader(form.Encode()))
@@ -83,7 +92,7 @@ func (c *Client) login(ctx context.Context, username, password string) (time.Dur
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		wait := retryAfter(resp.Header.Get("Retry-After"))
-		return wait, fmt.Errorf("logging in to the master at %s: its login is busy with other attempts (429, %d tries); try again in a minute", c.base, loginBusyTries)
+		return wait, fmt.Errorf("logging in to the master at %s: its login is busy with other attempts (429)", c.base)
 	case resp.StatusCode == http.StatusNotFound:
 		return 0, fmt.Errorf("the master at %s has no %s: its web UI has no login (webLogin is off) or its pods do not load the component's plugin", c.base, LoginPath)
 	case resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther:

@@ -23,7 +23,7 @@ func TestLoginWaitsWhileBusy(t *testing.T) {
 	}{
 		{"free", 0, 1, ""},
 		{"busy twice", 2, 3, ""},
-		{"busy throughout", 100, loginBusyTries, "its login is busy"},
+		{"busy throughout", 100, loginBusyTries, "busy with other attempts (429); asked 4 times"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked atomic.Int32
