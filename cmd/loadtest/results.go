@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
@@ -27,14 +28,17 @@ func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runreport.Summary{}, "", err
 	}
-	if err := downloadReports(ctx, master, dir); err != nil {
-		return runreport.Summary{}, dir, err
-	}
-	stats, percentilesFrom, err := readStats(ctx, master, dir, out)
+	missing, err := downloadReports(ctx, master, dir, out)
 	if err != nil {
 		return runreport.Summary{}, dir, err
 	}
+	stats, percentilesFrom, lacking, err := readStats(ctx, master, dir, out)
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	missing = append(missing, lacking...)
 	s := newSummary(o, ran, workers, stats, percentilesFrom, getenv)
+	s.Missing = missing
 	var store *resultstore.Store
 	if o.bucket != "" {
 		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
@@ -54,38 +58,86 @@ func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun
 	return s, dir, nil
 }
 
+// resultFiles are the files of Locust's reports loadtest saves, by the
+// master's path; only stats.csv holds figures a verdict needs.
+var resultFiles = map[string]string{
+	"stats.csv":      "/stats/requests/csv",
+	"failures.csv":   "/stats/failures/csv",
+	"exceptions.csv": "/exceptions/csv",
+	"report.html":    "/stats/report",
+}
+
+// neededFile is the one file without which the run has no figures.
+const neededFile = "stats.csv"
+
 // downloadReports saves Locust's CSV and HTML report from the master in
-// dir.
-func downloadReports(ctx context.Context, master *locustapi.Client, dir string) error {
-	files := map[string]string{
-		"stats.csv":      "/stats/requests/csv",
-		"failures.csv":   "/stats/failures/csv",
-		"exceptions.csv": "/exceptions/csv",
-		"report.html":    "/stats/report",
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		b, err := master.Get(ctx, files[name])
-		if err != nil {
+// dir, each tried fetchTries times. It fails when stats.csv cannot be had;
+// another file that cannot is left out, and missing names it with why, for
+// the summary.
+func downloadReports(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (missing []string, err error) {
+	for _, name := range slices.Sorted(maps.Keys(resultFiles)) {
+		var b []byte
+		err := fetchRetrying(ctx, out, resultFiles[name], func(ctx context.Context) (err error) {
+			b, err = master.Get(ctx, resultFiles[name])
 			return err
+		})
+		if err != nil {
+			if name == neededFile {
+				return nil, err
+			}
+			fmt.Fprintf(out, "warning: %s not saved: %v\n", name, err)
+			missing = append(missing, fmt.Sprintf("%s: %v", name, err))
+			continue
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return missing, nil
+}
+
+// fetchTries is how many times a GET of the run's results is tried, and
+// fetchBackoff the wait before the second try, doubled before each next
+// one. A kubectl port-forward that drops a connection or a load balancer's
+// 502 passes within seconds; the four tries' 7 s of waits fit well within
+// the minute save is given.
+const (
+	fetchTries   = 4
+	fetchBackoff = time.Second
+)
+
+// fetchRetrying calls get until it succeeds, up to fetchTries times, while
+// ctx lasts, and returns its last error. A master without the plugin's
+// histograms (ErrNoHistograms) is an answer, not a failure: no retry.
+func fetchRetrying(ctx context.Context, out io.Writer, path string, get func(context.Context) error) error {
+	wait := fetchBackoff
+	for try := 1; ; try++ {
+		err := get(ctx)
+		if err == nil || errors.Is(err, locustapi.ErrNoHistograms) || try == fetchTries {
+			return err
+		}
+		fmt.Fprintf(out, "note: GET %s failed (%v); try %d of %d in %s\n", path, err, try+1, fetchTries, wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; no more tries: %w", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // readStats reads the saved stats CSV, with the percentiles taken from the
-// master's histograms where it serves them (exactPercentiles).
-func readStats(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (runreport.Stats, string, error) {
-	f, err := os.Open(filepath.Join(dir, "stats.csv"))
+// master's histograms where it serves them (exactPercentiles); missing
+// names the histograms when the master could not give them.
+func readStats(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (stats runreport.Stats, percentilesFrom string, missing []string, err error) {
+	f, err := os.Open(filepath.Join(dir, neededFile))
 	if err != nil {
-		return runreport.Stats{}, "", err
+		return stats, "", nil, err
 	}
-	stats, err := runreport.ParseStatsCSV(f)
+	stats, err = runreport.ParseStatsCSV(f)
 	f.Close()
 	if err != nil {
-		return runreport.Stats{}, "", err
+		return stats, "", nil, err
 	}
 	return exactPercentiles(ctx, master, stats, dir, out)
 }
@@ -199,29 +251,36 @@ func publish(ctx context.Context, o options, dir, md string, store *resultstore.
 
 // exactPercentiles saves the master's response-time histograms as
 // histogram.json and takes the summary's percentiles from them. A master
-// without them (pods of an older stack) leaves the CSV's, and says so.
-func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runreport.Stats, dir string, out io.Writer) (runreport.Stats, string, error) {
-	dist, err := master.Histograms(ctx)
+// without them (pods of an older stack) leaves the CSV's, and says so; so
+// does one that could not give them after fetchTries tries, and missing
+// then says why.
+func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runreport.Stats, dir string, out io.Writer) (runreport.Stats, string, []string, error) {
+	var dist distribution.Run
+	err := fetchRetrying(ctx, out, locustapi.HistogramsPath, func(ctx context.Context) (err error) {
+		dist, err = master.Histograms(ctx)
+		return err
+	})
 	switch {
 	case errors.Is(err, locustapi.ErrNoHistograms):
 		fmt.Fprintf(out, "note: %v; percentiles from Locust's CSV, no histogram.json\n", err)
-		return stats, runreport.FromCSV, nil
+		return stats, runreport.FromCSV, nil, nil
 	case err != nil:
-		return stats, "", err
+		fmt.Fprintf(out, "warning: histogram.json not saved: %v; percentiles from Locust's CSV\n", err)
+		return stats, runreport.FromCSV, []string{fmt.Sprintf("histogram.json: %v", err)}, nil
 	}
 	b, err := json.MarshalIndent(dist, "", "  ")
 	if err != nil {
-		return stats, "", err
+		return stats, "", nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "histogram.json"), append(b, '\n'), 0o644); err != nil {
-		return stats, "", err
+		return stats, "", nil, err
 	}
 	exact, err := stats.WithPercentilesOf(dist)
 	if err != nil {
 		fmt.Fprintf(out, "warning: the histograms do not match the stats CSV (%v); percentiles from Locust's CSV\n", err)
-		return stats, runreport.FromCSV, nil
+		return stats, runreport.FromCSV, nil, nil
 	}
-	return exact, runreport.FromHistogram, nil
+	return exact, runreport.FromHistogram, nil, nil
 }
 
 // findBaseline reads the summary of the run to compare with: --baseline, or

@@ -41,6 +41,10 @@ type Summary struct {
 	// Invalid says why the run cannot support a verdict (Validity.Check);
 	// such a run never passes and is never a baseline.
 	Invalid []string `json:"invalid,omitempty"`
+	// Missing names the files of the run's results the master could not
+	// give after several tries, each with why: the verdict stands on
+	// stats.csv, without which there is no summary at all.
+	Missing []string `json:"missing,omitempty"`
 	// Verdict is "pass", "fail", "invalid" or "interrupted".
 	Verdict string `json:"verdict"`
 	// Accepted is set when a person accepted this run's level as the new
@@ -100,6 +104,12 @@ func (s Summary) Markdown() string {
 		}
 	} else {
 		b.WriteString("\nAll thresholds met.\n")
+	}
+	if len(s.Missing) > 0 {
+		b.WriteString("\n**Not saved** (the master could not give them; the figures above stand):\n\n")
+		for _, m := range s.Missing {
+			fmt.Fprintf(&b, "- %s\n", m)
+		}
 	}
 	if s.Baseline != "" {
 		fmt.Fprintf(&b, "\nAgainst the baseline %s:\n\n| endpoint | figure | baseline | now | change |\n|---|---|---:|---:|---:|\n", s.Baseline)
