@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -51,10 +52,10 @@ func history(args []string, stdout, stderr io.Writer) int {
 	}
 	stackDir := filepath.Join(o.resultsDir, o.stack)
 	runs, err := runhistory.Load(stackDir)
-	if o.bucket != "" {
-		if err != nil { // an empty folder: the bucket may hold them all
-			runs, err = nil, nil
-		}
+	// Without a folder the bucket may hold every run; a local summary.json
+	// that cannot be read stays an error, or its run would silently be
+	// missing.
+	if o.bucket != "" && (err == nil || errors.Is(err, os.ErrNotExist)) {
 		var store *resultstore.Store
 		if store, err = resultstore.New(context.Background(), o.bucket, o.endpoint); err == nil {
 			runs, err = withBucketRuns(context.Background(), o.stack, "~", runs, store, o.last)
