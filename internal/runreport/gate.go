@@ -39,7 +39,7 @@ const DefaultBaselineRuns = 5
 
 // tQuantile975 is Student's t distribution's one-sided 97.5% quantile by
 // degrees of freedom, 1 to 30 (NIST/SEMATECH e-Handbook of Statistical
-// Methods, table 1.3.6.7.2, column 0.975); beyond 30, the normal's 1.960.
+// Methods, table 1.3.6.7.2, column 0.975); beyond 30, tQuantile computes it.
 // Each of the two figures gets 2.5%, so that an unchanged system fails the
 // gate on at most 5% of runs (Bonferroni).
 var tQuantile975 = []float64{0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -63,11 +63,26 @@ const minRunsForOutlier = 5
 // outlier (Iglewicz and Hoaglin's 3.5).
 const hampelCut = 3.5
 
+// z975 is the standard normal distribution's 97.5% quantile.
+const z975 = 1.959963984540054
+
+// tQuantile is t(0.975, df): from the table up to 30 degrees of freedom,
+// and beyond by the Cornish-Fisher expansion of t about the normal quantile
+// (Abramowitz and Stegun, Handbook of Mathematical Functions, 26.7.5, its
+// four terms), within 1e-5 of the exact value from 30 on. The normal's
+// 1.960 alone is 4% too small at 31 and lets an unchanged system fail a
+// figure in about 2.9% of runs, not 2.5%.
 func tQuantile(df int) float64 {
 	if df < len(tQuantile975) {
 		return tQuantile975[df]
 	}
-	return 1.960
+	x, v := z975, float64(df)
+	x2 := x * x
+	g1 := x * (x2 + 1) / 4
+	g2 := x * ((5*x2+16)*x2 + 3) / 96
+	g3 := x * (((3*x2+19)*x2+17)*x2 - 15) / 384
+	g4 := x * ((((79*x2+776)*x2+1482)*x2-1920)*x2 - 945) / 92160
+	return x + g1/v + g2/(v*v) + g3/(v*v*v) + g4/(v*v*v*v)
 }
 
 // regression compares now with the baseline values of one figure;

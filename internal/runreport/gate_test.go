@@ -135,3 +135,25 @@ func TestGateSurvivesAnOutlierBaseline(t *testing.T) {
 	t.Logf("one 0.7x baseline of five, 2%% noise: %.1f%% of 50%% slowdowns caught; baselines 250, 250, 250, 250, 125 ms: limit %+.1f%%, a p95 of 500 ms is %+.1f%%",
 		rate*100, limit, worse)
 }
+
+// TestTQuantileBeyondTheTable: past 30 degrees of freedom (--baseline-runs
+// 32 and more) the gate's t(0.975) is not the normal's 1.960, which would
+// let an unchanged system fail a figure in about 2.9% of runs at 32 to 60
+// runs instead of 2.5% (review finding 23). The references are the
+// NIST/SEMATECH table's column 0.975 (1.3.6.7.2), rounded as it prints
+// them, and R's qt(0.975, df) for 1000.
+func TestTQuantileBeyondTheTable(t *testing.T) {
+	for _, tc := range []struct {
+		df   int
+		want float64
+		tol  float64
+	}{
+		{30, 2.042, 0.0005}, {31, 2.040, 0.0005}, {32, 2.037, 0.0005}, {40, 2.021, 0.0005},
+		{50, 2.009, 0.0005}, {60, 2.000, 0.0005}, {80, 1.990, 0.0005}, {100, 1.984, 0.0005},
+		{1000, 1.962339, 0.000005},
+	} {
+		if got := tQuantile(tc.df); math.Abs(got-tc.want) > tc.tol {
+			t.Errorf("t(0.975, %d) = %.6f, want %g within %g", tc.df, got, tc.want, tc.tol)
+		}
+	}
+}
