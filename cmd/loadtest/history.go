@@ -117,7 +117,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "endpoint\tfigure\tA\tB\tchange")
 	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%+.1f%%\n", c.Endpoint, c.Figure, c.Baseline, c.Now, c.Pct)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\n", c.Endpoint, c.Figure, c.Baseline, c.Now, c.Text())
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintln(stderr, "loadtest compare:", err)

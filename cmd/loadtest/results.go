@@ -161,19 +161,22 @@ func newSummary(o options, ran swarmRun, workers int, stats runreport.Stats, per
 // (runreport.Validity) and, if it can, checks the thresholds against the
 // regression gate's baselines, and gives the summary its verdict.
 func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, store *resultstore.Store) error {
-	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
+	prev, from, err := givenBaseline(o)
 	if err != nil {
 		return err
-	}
-	if prev != nil {
-		s.Baseline = from
-		s.Changes = runreport.Compare(s.Stats, prev.Stats)
 	}
 	baselines, runs, err := gateBaselines(ctx, o, s.Parameters, stackDir, dir, store, prev, from)
 	if err != nil {
 		return err
 	}
 	s.BaselineRuns = runs
+	// The changes are against the newest of the gate's baselines: a run of
+	// the same load that passed or was accepted, so what moved is the
+	// system, not the test or a failed run's.
+	if len(baselines) > 0 {
+		s.Baseline = runs[0]
+		s.Changes = runreport.Compare(s.Stats, baselines[0].Stats)
+	}
 	if s.Interrupted {
 		s.Verdict = runreport.VerdictInterrupted
 		return nil
@@ -283,47 +286,21 @@ func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runre
 	return exact, runreport.FromHistogram, nil, nil
 }
 
-// findBaseline reads the summary of the run to compare with: --baseline, or
-// the stack's previous run in the results folder, or else in the bucket.
-// It returns nil when there is none yet.
-func findBaseline(ctx context.Context, o options, stackDir, current string, store *resultstore.Store) (*runreport.Summary, string, error) {
-	read := func(b []byte, from string) (*runreport.Summary, string, error) {
-		var prev runreport.Summary
-		if err := json.Unmarshal(b, &prev); err != nil {
-			return nil, "", fmt.Errorf("baseline %s: summary.json: %w", from, err)
-		}
-		return &prev, from, nil
-	}
-	if o.baseline != "" {
-		b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
-		if err != nil {
-			return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
-		}
-		return read(b, o.baseline)
-	}
-	if dir := previousRun(stackDir, current); dir != "" {
-		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-		if err != nil {
-			return nil, "", err
-		}
-		return read(b, dir)
-	}
-	if store == nil {
+// givenBaseline reads the summary of --baseline's run, or returns nil
+// when none was given.
+func givenBaseline(o options) (*runreport.Summary, string, error) {
+	if o.baseline == "" {
 		return nil, "", nil
 	}
-	run, err := store.Previous(ctx, o.stack, filepath.Base(current))
-	if err != nil || run == "" {
-		return nil, "", err
-	}
-	key := o.stack + "/" + run + "/summary.json"
-	b, err := store.Get(ctx, key)
-	if errors.Is(err, resultstore.ErrNotFound) {
-		return nil, "", nil // an interrupted upload; no baseline rather than none at all
-	}
+	b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
 	}
-	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
+	var prev runreport.Summary
+	if err := json.Unmarshal(b, &prev); err != nil {
+		return nil, "", fmt.Errorf("baseline %s: summary.json: %w", o.baseline, err)
+	}
+	return &prev, o.baseline, nil
 }
 
 // gateBaselines are the runs the regression gate judges this one against:
@@ -455,21 +432,6 @@ func locustVersion(image string) string {
 		return ""
 	}
 	return ref[i+1:]
-}
-
-// previousRun is the newest earlier run of the stack with a summary.
-func previousRun(stackDir, current string) string {
-	entries, _ := os.ReadDir(stackDir)
-	for i := len(entries) - 1; i >= 0; i-- {
-		dir := filepath.Join(stackDir, entries[i].Name())
-		if dir >= current {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
-			return dir
-		}
-	}
-	return ""
 }
 
 func gitCommit(getenv func(string) string) string {

@@ -111,10 +111,16 @@ func (s Summary) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", m)
 		}
 	}
+	if len(s.BaselineRuns) > 0 {
+		fmt.Fprintf(&b, "\nThe regression gate's baselines, %d earlier runs of the same load, newest first:\n\n", len(s.BaselineRuns))
+		for _, r := range s.BaselineRuns {
+			fmt.Fprintf(&b, "- %s\n", r)
+		}
+	}
 	if s.Baseline != "" {
 		fmt.Fprintf(&b, "\nAgainst the baseline %s:\n\n| endpoint | figure | baseline | now | change |\n|---|---|---:|---:|---:|\n", s.Baseline)
 		for _, c := range s.Changes {
-			fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %+.1f%% |\n", strings.ReplaceAll(c.Endpoint, "|", `\|`), c.Figure, c.Baseline, c.Now, c.Pct)
+			fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %s |\n", strings.ReplaceAll(c.Endpoint, "|", `\|`), c.Figure, c.Baseline, c.Now, c.Text())
 		}
 	}
 	return b.String()
