@@ -85,13 +85,29 @@ func (s Summary) Markdown() string {
 		fmt.Fprintf(&b, ", commit %s", s.GitCommit)
 	}
 	b.WriteString(".\n\n| endpoint | requests | failures | rps | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	thin := false
+	// A percentile with fewer than MinTailRequests samples beyond it is
+	// close to the slowest request (with 20 or fewer, p95 is the slowest):
+	// marked. Summaries from before Samples was recorded have 0: unknown.
+	percentile := func(ms float64, p float64, samples int) string {
+		if samples > 0 && samples < MinRequests(p) {
+			thin = true
+			return fmt.Sprintf("%.0f ⚠", ms)
+		}
+		return fmt.Sprintf("%.0f", ms)
+	}
 	row := func(name string, e Endpoint) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |\n", strings.ReplaceAll(name, "|", `\|`), e.Requests, e.Failures, e.RPS, e.P50Ms, e.P95Ms, e.P99Ms)
+		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %s | %s | %s |\n", strings.ReplaceAll(name, "|", `\|`), e.Requests, e.Failures, e.RPS,
+			percentile(e.P50Ms, 0.50, e.Samples), percentile(e.P95Ms, 0.95, e.Samples), percentile(e.P99Ms, 0.99, e.Samples))
 	}
 	for _, e := range s.Stats.Endpoints {
 		row(e.Key(), e)
 	}
 	row("**all requests**", s.Stats.Total)
+	if thin {
+		fmt.Fprintf(&b, "\n⚠: fewer than %d samples beyond this percentile (p50 needs %d, p95 %d, p99 %d), so it is nearly the slowest of them, not a figure of the system.\n",
+			MinTailRequests, MinRequests(0.50), MinRequests(0.95), MinRequests(0.99))
+	}
 	if len(s.Invalid) > 0 {
 		b.WriteString("\n**Invalid run, not judged:**\n\n")
 		for _, why := range s.Invalid {
