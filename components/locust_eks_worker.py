@@ -131,6 +131,15 @@ def _metrics(runner):
 
 
 def _histogram(entry):
+    # Keys are whole ms. Locust's own are, unless a locustfile replaces
+    # bucket_response_time (stats.py@2.46.3:124-142) with bins like 0.5 ms:
+    # those add into the whole ms below, so every count is kept, and the
+    # percentiles are int() of Locust's, which is what its CSV prints
+    # (_percentile_fields, stats.py@2.46.3:1033-1039).
+    times = {}
+    for k, v in entry.response_times.items():
+        key = str(int(k))
+        times[key] = times.get(key, 0) + v
     return {
         "name": entry.name,
         "method": entry.method or "",
@@ -138,7 +147,7 @@ def _histogram(entry):
         "num_failures": entry.num_failures,
         # Requests without a response time are counted but in no bucket.
         "num_none_requests": getattr(entry, "num_none_requests", 0),
-        "response_times": {str(int(k)): v for k, v in entry.response_times.items()},
+        "response_times": times,
     }
 
 

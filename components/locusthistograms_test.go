@@ -84,3 +84,75 @@ func TestMasterServesExactHistograms(t *testing.T) {
 			l.Version, dist.Total.Requests, buckets, p95, stats.Total.P95Ms)
 	})
 }
+
+// halfMillisecondBins is a locustfile with custom response-time bucketing,
+// as Locust 2.46 documents it (bucket_response_time, stats.py@2.46.3:124-142,
+// "can be replaced at runtime"): bins of 0.5 ms, keys that are not whole
+// numbers.
+const halfMillisecondBins = `import locust.stats
+from locust import FastHttpUser, constant, task
+
+locust.stats.bucket_response_time = lambda ms: round(ms * 2) / 2
+
+
+class Quick(FastHttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def page(self):
+        self.client.get("/productpage")
+`
+
+// TestCustomBucketsKeepEveryCount: under custom bucketing, keys of 1.0 and
+// 1.5 ms are both served as "1" (the Go side's keys are whole ms); their
+// counts must add up, not the last one win (review finding 17), and the
+// percentiles then equal the CSV's, which are int() of Locust's.
+func TestCustomBucketsKeepEveryCount(t *testing.T) {
+	t.Parallel()
+	eachLocust(t, func(t *testing.T, l *locust) {
+		if !l.AtLeast(2, 46) {
+			t.Logf("Locust %s has no replaceable bucket_response_time: its keys are whole ms", l.Version)
+			return
+		}
+		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: time.Millisecond, Jitter: 4 * time.Millisecond}
+		target := newFakeTarget(t, app)
+		args := testArgs(t)
+		args.Locustfiles = map[string]string{"halfms.py": halfMillisecondBins}
+		args.Run = []string{"halfms.py"}
+		p := renderedPlanOf(t, l, args, target.URL)
+		p.master = append(p.master, "--web-host=127.0.0.1")
+		api := startWebRunOf(t, l, p).api
+		ctx := context.Background()
+		if err := api.Start(ctx, locustapi.Swarm{Users: 4, SpawnRate: 4, RunTime: 4 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		dist, err := api.Histograms(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csvBytes, err := api.Get(ctx, "/stats/requests/csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := runreport.ParseStatsCSV(bytes.NewReader(csvBytes))
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := int64(target.Total())
+		if got := dist.Total.ResponseTimes.Count(); served == 0 || got != served || dist.Total.Requests != served {
+			t.Errorf("the target answered %d requests; the histogram holds %d of %d requests", served, got, dist.Total.Requests)
+		}
+		for _, q := range []struct {
+			at  float64
+			csv float64
+		}{{0.5, stats.Total.P50Ms}, {0.95, stats.Total.P95Ms}, {0.99, stats.Total.P99Ms}} {
+			if got, ok := dist.Total.ResponseTimes.Percentile(q.at); !ok || float64(got) != q.csv {
+				t.Errorf("p%g: %d ms from the histogram, %g ms in Locust's CSV", q.at*100, got, q.csv)
+			}
+		}
+		t.Logf("Locust %s, 0.5 ms bins: %d requests served, %d in the histogram's %d whole-ms keys", l.Version, served, dist.Total.ResponseTimes.Count(), len(dist.Total.ResponseTimes))
+	})
+}
