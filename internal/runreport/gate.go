@@ -91,22 +91,38 @@ func tQuantile(df int) float64 {
 // percent, and whether it regressed. Values of 0 or less (a figure the run
 // did not have) are left out, and so is one outlier (withoutOutlier).
 func regression(now float64, baseline []float64, worseIfHigher bool, effectPct float64) (worsePct, limitPct float64, regressed bool) {
+	mean, bound, ok := gateBound(baseline, effectPct)
+	if !ok || now <= 0 {
+		return 0, 0, false
+	}
+	worse := math.Log(now) - mean
+	if !worseIfHigher {
+		worse = -worse
+	}
+	round := func(x float64) float64 { return math.Round(x*10) / 10 }
+	return round(math.Expm1(worse) * 100), round(math.Expm1(bound) * 100), worse > bound
+}
+
+// gateBound is the mean of the baseline values' logarithms and how far
+// beyond it, in the worse direction, a run's logarithm may go: the larger
+// of the effect size and the baselines' prediction bound. ok is false when
+// no baseline value is above 0.
+func gateBound(baseline []float64, effectPct float64) (mean, bound float64, ok bool) {
 	var logs []float64
 	for _, b := range baseline {
 		if b > 0 {
 			logs = append(logs, math.Log(b))
 		}
 	}
-	if len(logs) == 0 || now <= 0 {
+	if len(logs) == 0 {
 		return 0, 0, false
 	}
 	kept, dropped := withoutOutlier(logs)
 	n := float64(len(kept))
-	var mean float64
 	for _, l := range kept {
 		mean += l / n
 	}
-	bound := math.Log1p(effectPct / 100)
+	bound = math.Log1p(effectPct / 100)
 	if len(kept) >= 2 {
 		var ss float64
 		for _, l := range kept {
@@ -119,12 +135,7 @@ func regression(now float64, baseline []float64, worseIfHigher bool, effectPct f
 		}
 		bound = max(bound, spread)
 	}
-	worse := math.Log(now) - mean
-	if !worseIfHigher {
-		worse = -worse
-	}
-	round := func(x float64) float64 { return math.Round(x*10) / 10 }
-	return round(math.Expm1(worse) * 100), round(math.Expm1(bound) * 100), worse > bound
+	return mean, bound, true
 }
 
 // withoutOutlier is logs without the value farthest from their median
