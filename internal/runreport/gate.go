@@ -189,3 +189,34 @@ func Regressions(s Stats, baselines []Stats, effectPct float64) []Breach {
 	}
 	return out
 }
+
+// GateBand is what the regression gate allows a run of the total's p95 and
+// throughput: the baselines' geometric means, the highest p95 and the
+// lowest throughput that still pass.
+type GateBand struct {
+	P95MeanMs, P95MaxMs float64
+	RPSMean, RPSMin     float64
+}
+
+// Band is the GateBand of the baselines for effect size effectPct; ok is
+// false when there is no gate (effectPct 0 or less, or no baseline with
+// both figures).
+func Band(baselines []Stats, effectPct float64) (band GateBand, ok bool) {
+	if effectPct <= 0 {
+		return band, false
+	}
+	var p95, rps []float64
+	for _, b := range baselines {
+		p95 = append(p95, b.Total.P95Ms)
+		rps = append(rps, b.Total.RPS)
+	}
+	p95Mean, p95Bound, okP95 := gateBound(p95, effectPct)
+	rpsMean, rpsBound, okRPS := gateBound(rps, effectPct)
+	if !okP95 || !okRPS {
+		return band, false
+	}
+	return GateBand{
+		P95MeanMs: math.Exp(p95Mean), P95MaxMs: math.Exp(p95Mean + p95Bound),
+		RPSMean: math.Exp(rpsMean), RPSMin: math.Exp(rpsMean - rpsBound),
+	}, true
+}

@@ -157,3 +157,33 @@ func TestTQuantileBeyondTheTable(t *testing.T) {
 		}
 	}
 }
+
+// TestBandIsTheGatesLimit: a p95 just under the band's maximum and a
+// throughput just over its minimum pass the gate; just beyond them, each
+// fails.
+func TestBandIsTheGatesLimit(t *testing.T) {
+	var baselines []Stats
+	for _, v := range []struct{ p95, rps float64 }{{250, 40}, {240, 42}, {262, 39}, {255, 41}, {248, 40}} {
+		baselines = append(baselines, Stats{Total: Endpoint{Name: TotalName, P95Ms: v.p95, RPS: v.rps}})
+	}
+	band, ok := Band(baselines, 10)
+	if !ok {
+		t.Fatal("no band")
+	}
+	run := func(p95, rps float64) Stats { return Stats{Total: Endpoint{Name: TotalName, P95Ms: p95, RPS: rps}} }
+	for _, tc := range []struct {
+		s    Stats
+		want int
+	}{
+		{run(band.P95MaxMs*0.999, band.RPSMin*1.001), 0},
+		{run(band.P95MaxMs*1.001, band.RPSMin*1.001), 1},
+		{run(band.P95MaxMs*0.999, band.RPSMin*0.999), 1},
+	} {
+		if got := Regressions(tc.s, baselines, 10); len(got) != tc.want {
+			t.Errorf("p95 %g (band max %g), rps %g (band min %g): %d regressions, want %d", tc.s.Total.P95Ms, band.P95MaxMs, tc.s.Total.RPS, band.RPSMin, len(got), tc.want)
+		}
+	}
+	if band.P95MeanMs < 240 || band.P95MeanMs > 262 || band.RPSMean < 39 || band.RPSMean > 42 {
+		t.Errorf("band means %+v outside the baselines' range", band)
+	}
+}
