@@ -34,7 +34,9 @@ So on a worker: when a test stops (test_stop), the report goes out before
 client_stopped; the master handles one worker's messages in order, so it has
 merged them before it counts that worker stopped. And on `quitting`, the users
 stop first (within --stop-timeout, which fires test_stop and so sends the
-report), then the runner's own listener says quit.
+report), then the runner's own listener says quit; when the master was
+already stopping the test (state cleanup), the worker waits for that stop's
+report instead.
 
 On the master, GET /locust-eks/histograms answers with every stats entry's
 response-time histogram as the master holds it: each worker's
@@ -67,7 +69,7 @@ from collections import OrderedDict
 import gevent
 import gevent.lock
 from locust import events
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_CLEANUP, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.user.task import LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 from locust.user.users import User
 
@@ -105,6 +107,12 @@ OTHER_NAME = "other"
 # The name Locust gives its total row (StatsEntry "Aggregated", method ""),
 # as its CSV does.
 AGGREGATED_NAME = "Aggregated"
+
+# How much longer than its stop_timeout a worker stopped (SIGTERM) during a
+# test's stop waits for that stop's last report: Runner.stop kills the users
+# still running at stop_timeout, and then reports. The pods' grace period
+# (components/args.go) leaves room for it.
+STOP_REPORT_MARGIN = 2.0
 
 # The states a worker can be in (STATE_* in locust/runners.py).
 WORKER_STATES = ("ready", "spawning", "running", "cleanup", "stopping", "stopped", "missing")
@@ -207,6 +215,15 @@ def _metrics(runner):
 
 
 def _histogram(entry):
+    # Keys are whole ms. Locust's own are, unless a locustfile replaces
+    # bucket_response_time (stats.py@2.46.3:124-142) with bins like 0.5 ms:
+    # those add into the whole ms below, so every count is kept, and the
+    # percentiles are int() of Locust's, which is what its CSV prints
+    # (_percentile_fields, stats.py@2.46.3:1033-1039).
+    times = {}
+    for k, v in entry.response_times.items():
+        key = str(int(k))
+        times[key] = times.get(key, 0) + v
     return {
         "name": entry.name,
         "method": entry.method or "",
@@ -214,7 +231,7 @@ def _histogram(entry):
         "num_failures": entry.num_failures,
         # Requests without a response time are counted but in no bucket.
         "num_none_requests": getattr(entry, "num_none_requests", 0),
-        "response_times": {str(int(k)): v for k, v in entry.response_times.items()},
+        "response_times": times,
     }
 
 
@@ -292,12 +309,29 @@ def _report_every_sample(environment, **_kwargs):
     if not isinstance(runner, WorkerRunner) or not hasattr(runner, "_send_stats"):
         return
 
+    from gevent.event import Event
+
+    reported = Event()
+
     def report_now(**_kw):
         runner._send_stats()
+        reported.set()
 
     def stop_users_first(**_kw):
         if runner.state in (STATE_RUNNING, STATE_SPAWNING):
             runner.stop()  # fires test_stop: the last report goes out
+        elif runner.state == STATE_CLEANUP:
+            # The master is stopping the test: the "stop" message's
+            # greenlet waits in Runner.stop for the users, up to
+            # stop_timeout, then fires test_stop (runners.py@2.12.1:398-419,
+            # @2.24.0:388-409, @2.46.3:391-412). Quitting now would say quit
+            # before that report, and the master would drop the worker,
+            # then say stopped without it or discard it (2.46: "Discarded
+            # report from unrecognized worker"). So wait for the report.
+            # No yield since the state was read: test_stop has not fired
+            # for this stop, and clearing cannot lose it.
+            reported.clear()
+            reported.wait(timeout=(environment.stop_timeout or 0) + STOP_REPORT_MARGIN)
 
     environment.events.test_stop.add_listener(report_now)
     # The quitting event runs its listeners in reverse order: added after the

@@ -1,6 +1,7 @@
 package components
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"syscall"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
 )
 
@@ -232,5 +234,97 @@ func TestStoppingUsersLosesNoRequest(t *testing.T) {
 			}
 			t.Logf("Locust %s, round %d: %d requests, all counted", l.Version, round, s.Requests)
 		}
+	})
+}
+
+// sleepyUsers is a locustfile whose users are always mid-request: with
+// the target's long answers, a stop finds each one waiting for its answer.
+const sleepyUsers = `from locust import FastHttpUser, constant, task
+
+
+class Sleepy(FastHttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def page(self):
+        self.client.get("/productpage")
+`
+
+// TestWorkerStoppedDuringAStopReportsFirst: Kubernetes may stop a worker
+// (SIGTERM) while the master is stopping the test and the worker waits,
+// in state cleanup, for its users' last requests (up to --stop-timeout).
+// Locust then says quit at once; the master drops the worker and may say
+// stopped before the worker's last report comes, or (2.46) discard it as
+// from a worker it no longer knows. The worker plugin waits for that
+// report before it lets Locust say quit (review finding 10). Every user is
+// mid-request through the stop: the target answers in 6 s, the stop
+// comes 1 s into a request and the signal 1 s after it, within the 10 s
+// stop timeout. The master's figures,
+// read as loadtest reads them the moment it says stopped, must count every
+// request the target answered.
+func TestWorkerStoppedDuringAStopReportsFirst(t *testing.T) {
+	const answer = 6 * time.Second
+	t.Parallel()
+	eachLocust(t, func(t *testing.T, l *locust) {
+		app := &fakeapps.Slow{App: &fakeapps.BookinfoProductPage{}, Delay: answer}
+		target := newFakeTarget(t, app)
+		args := testArgs(t)
+		args.Locustfiles = map[string]string{"sleepy.py": sleepyUsers}
+		args.Run = []string{"sleepy.py"}
+		p := renderedPlanOf(t, l, args, target.URL)
+		p.master = append(p.master, "--web-host=127.0.0.1")
+		run := startWebRunOf(t, l, p)
+		api := run.api
+		ctx := context.Background()
+		if err := api.Start(ctx, locustapi.Swarm{Users: 4, SpawnRate: 4}); err != nil {
+			t.Fatal(err)
+		}
+		// The first answers came; a second later every user is past its
+		// 50 ms wait (a waiting user is killed at once by a stop) and
+		// waits for its next answer, due about 5 s later.
+		waitFor(t, time.Now().Add(30*time.Second), "the first answers", func() bool { return target.Total() > 0 })
+		time.Sleep(time.Second)
+		stopped := make(chan error, 1)
+		go func() { stopped <- api.Stop(ctx) }()
+		// The master has told the workers to stop well within this second;
+		// their users still wait for answers due about 4 s later.
+		time.Sleep(time.Second)
+		signalled := time.Now()
+		for _, w := range run.workers {
+			if err := w.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		// What loadtest reads first the moment the master says stopped.
+		b, err := api.Get(ctx, "/stats/requests/csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := runreport.ParseStatsCSV(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := stats.Total.Requests
+		for _, w := range run.workers {
+			if code := w.Wait(t, time.Now().Add(60*time.Second)); code != 0 {
+				t.Errorf("%s exited %d on SIGTERM, want 0", w.Name, code)
+			}
+		}
+		// The workers were in state cleanup at the signal only if their
+		// users were still waiting for answers then.
+		late := app.AnsweredAfter(signalled)
+		if late == 0 {
+			t.Fatalf("no answer came after the SIGTERM: the workers were not stopping their users then")
+		}
+		if served := target.Total(); counted != served {
+			t.Errorf("the target answered %d requests (%d after the SIGTERM), the master counted %d when it said stopped: the workers' last reports were lost", served, late, counted)
+		}
+		t.Logf("Locust %s: both workers got SIGTERM during the stop; the target answered %d requests, %d after the signal; the master counted %d", l.Version, target.Total(), late, counted)
 	})
 }

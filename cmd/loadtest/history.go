@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -51,10 +52,10 @@ func history(args []string, stdout, stderr io.Writer) int {
 	}
 	stackDir := filepath.Join(o.resultsDir, o.stack)
 	runs, err := runhistory.Load(stackDir)
-	if o.bucket != "" {
-		if err != nil { // an empty folder: the bucket may hold them all
-			runs, err = nil, nil
-		}
+	// Without a folder the bucket may hold every run; a local summary.json
+	// that cannot be read stays an error, or its run would silently be
+	// missing.
+	if o.bucket != "" && (err == nil || errors.Is(err, os.ErrNotExist)) {
 		var store *resultstore.Store
 		if store, err = resultstore.New(context.Background(), o.bucket, o.endpoint); err == nil {
 			runs, err = withBucketRuns(context.Background(), o.stack, "~", runs, store, o.last)
@@ -116,7 +117,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "endpoint\tfigure\tA\tB\tchange")
 	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%+.1f%%\n", c.Endpoint, c.Figure, c.Baseline, c.Now, c.Pct)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%s\n", c.Endpoint, c.Figure, c.Baseline, c.Now, c.Text())
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintln(stderr, "loadtest compare:", err)

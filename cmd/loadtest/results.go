@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
@@ -27,14 +28,17 @@ func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return runreport.Summary{}, "", err
 	}
-	if err := downloadReports(ctx, master, dir); err != nil {
-		return runreport.Summary{}, dir, err
-	}
-	stats, percentilesFrom, err := readStats(ctx, master, dir, out)
+	missing, err := downloadReports(ctx, master, dir, out)
 	if err != nil {
 		return runreport.Summary{}, dir, err
 	}
+	stats, percentilesFrom, lacking, err := readStats(ctx, master, dir, out)
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	missing = append(missing, lacking...)
 	s := newSummary(o, ran, workers, stats, percentilesFrom, getenv)
+	s.Missing = missing
 	var store *resultstore.Store
 	if o.bucket != "" {
 		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
@@ -54,38 +58,86 @@ func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun
 	return s, dir, nil
 }
 
+// resultFiles are the files of Locust's reports loadtest saves, by the
+// master's path; only stats.csv holds figures a verdict needs.
+var resultFiles = map[string]string{
+	"stats.csv":      "/stats/requests/csv",
+	"failures.csv":   "/stats/failures/csv",
+	"exceptions.csv": "/exceptions/csv",
+	"report.html":    "/stats/report",
+}
+
+// neededFile is the one file without which the run has no figures.
+const neededFile = "stats.csv"
+
 // downloadReports saves Locust's CSV and HTML report from the master in
-// dir.
-func downloadReports(ctx context.Context, master *locustapi.Client, dir string) error {
-	files := map[string]string{
-		"stats.csv":      "/stats/requests/csv",
-		"failures.csv":   "/stats/failures/csv",
-		"exceptions.csv": "/exceptions/csv",
-		"report.html":    "/stats/report",
-	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		b, err := master.Get(ctx, files[name])
-		if err != nil {
+// dir, each tried fetchTries times. It fails when stats.csv cannot be had;
+// another file that cannot is left out, and missing names it with why, for
+// the summary.
+func downloadReports(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (missing []string, err error) {
+	for _, name := range slices.Sorted(maps.Keys(resultFiles)) {
+		var b []byte
+		err := fetchRetrying(ctx, out, resultFiles[name], func(ctx context.Context) (err error) {
+			b, err = master.Get(ctx, resultFiles[name])
 			return err
+		})
+		if err != nil {
+			if name == neededFile {
+				return nil, err
+			}
+			fmt.Fprintf(out, "warning: %s not saved: %v\n", name, err)
+			missing = append(missing, fmt.Sprintf("%s: %v", name, err))
+			continue
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return missing, nil
+}
+
+// fetchTries is how many times a GET of the run's results is tried, and
+// fetchBackoff the wait before the second try, doubled before each next
+// one. A kubectl port-forward that drops a connection or a load balancer's
+// 502 passes within seconds; the four tries' 7 s of waits fit well within
+// the minute save is given.
+const (
+	fetchTries   = 4
+	fetchBackoff = time.Second
+)
+
+// fetchRetrying calls get until it succeeds, up to fetchTries times, while
+// ctx lasts, and returns its last error. A master without the plugin's
+// histograms (ErrNoHistograms) is an answer, not a failure: no retry.
+func fetchRetrying(ctx context.Context, out io.Writer, path string, get func(context.Context) error) error {
+	wait := fetchBackoff
+	for try := 1; ; try++ {
+		err := get(ctx)
+		if err == nil || errors.Is(err, locustapi.ErrNoHistograms) || try == fetchTries {
+			return err
+		}
+		fmt.Fprintf(out, "note: GET %s failed (%v); try %d of %d in %s\n", path, err, try+1, fetchTries, wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w; no more tries: %w", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // readStats reads the saved stats CSV, with the percentiles taken from the
-// master's histograms where it serves them (exactPercentiles).
-func readStats(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (runreport.Stats, string, error) {
-	f, err := os.Open(filepath.Join(dir, "stats.csv"))
+// master's histograms where it serves them (exactPercentiles); missing
+// names the histograms when the master could not give them.
+func readStats(ctx context.Context, master *locustapi.Client, dir string, out io.Writer) (stats runreport.Stats, percentilesFrom string, missing []string, err error) {
+	f, err := os.Open(filepath.Join(dir, neededFile))
 	if err != nil {
-		return runreport.Stats{}, "", err
+		return stats, "", nil, err
 	}
-	stats, err := runreport.ParseStatsCSV(f)
+	stats, err = runreport.ParseStatsCSV(f)
 	f.Close()
 	if err != nil {
-		return runreport.Stats{}, "", err
+		return stats, "", nil, err
 	}
 	return exactPercentiles(ctx, master, stats, dir, out)
 }
@@ -109,19 +161,22 @@ func newSummary(o options, ran swarmRun, workers int, stats runreport.Stats, per
 // (runreport.Validity) and, if it can, checks the thresholds against the
 // regression gate's baselines, and gives the summary its verdict.
 func judge(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, store *resultstore.Store) error {
-	prev, from, err := findBaseline(ctx, o, stackDir, dir, store)
+	prev, from, err := givenBaseline(o)
 	if err != nil {
 		return err
-	}
-	if prev != nil {
-		s.Baseline = from
-		s.Changes = runreport.Compare(s.Stats, prev.Stats)
 	}
 	baselines, runs, err := gateBaselines(ctx, o, s.Parameters, stackDir, dir, store, prev, from)
 	if err != nil {
 		return err
 	}
 	s.BaselineRuns = runs
+	// The changes are against the newest of the gate's baselines: a run of
+	// the same load that passed or was accepted, so what moved is the
+	// system, not the test or a failed run's.
+	if len(baselines) > 0 {
+		s.Baseline = runs[0]
+		s.Changes = runreport.Compare(s.Stats, baselines[0].Stats)
+	}
 	if s.Interrupted {
 		s.Verdict = runreport.VerdictInterrupted
 		return nil
@@ -199,72 +254,53 @@ func publish(ctx context.Context, o options, dir, md string, store *resultstore.
 
 // exactPercentiles saves the master's response-time histograms as
 // histogram.json and takes the summary's percentiles from them. A master
-// without them (pods of an older stack) leaves the CSV's, and says so.
-func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runreport.Stats, dir string, out io.Writer) (runreport.Stats, string, error) {
-	dist, err := master.Histograms(ctx)
+// without them (pods of an older stack) leaves the CSV's, and says so; so
+// does one that could not give them after fetchTries tries, and missing
+// then says why.
+func exactPercentiles(ctx context.Context, master *locustapi.Client, stats runreport.Stats, dir string, out io.Writer) (runreport.Stats, string, []string, error) {
+	var dist distribution.Run
+	err := fetchRetrying(ctx, out, locustapi.HistogramsPath, func(ctx context.Context) (err error) {
+		dist, err = master.Histograms(ctx)
+		return err
+	})
 	switch {
 	case errors.Is(err, locustapi.ErrNoHistograms):
 		fmt.Fprintf(out, "note: %v; percentiles from Locust's CSV, no histogram.json\n", err)
-		return stats, runreport.FromCSV, nil
+		return stats, runreport.FromCSV, nil, nil
 	case err != nil:
-		return stats, "", err
+		fmt.Fprintf(out, "warning: histogram.json not saved: %v; percentiles from Locust's CSV\n", err)
+		return stats, runreport.FromCSV, []string{fmt.Sprintf("histogram.json: %v", err)}, nil
 	}
 	b, err := json.MarshalIndent(dist, "", "  ")
 	if err != nil {
-		return stats, "", err
+		return stats, "", nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "histogram.json"), append(b, '\n'), 0o644); err != nil {
-		return stats, "", err
+		return stats, "", nil, err
 	}
 	exact, err := stats.WithPercentilesOf(dist)
 	if err != nil {
 		fmt.Fprintf(out, "warning: the histograms do not match the stats CSV (%v); percentiles from Locust's CSV\n", err)
-		return stats, runreport.FromCSV, nil
+		return stats, runreport.FromCSV, nil, nil
 	}
-	return exact, runreport.FromHistogram, nil
+	return exact, runreport.FromHistogram, nil, nil
 }
 
-// findBaseline reads the summary of the run to compare with: --baseline, or
-// the stack's previous run in the results folder, or else in the bucket.
-// It returns nil when there is none yet.
-func findBaseline(ctx context.Context, o options, stackDir, current string, store *resultstore.Store) (*runreport.Summary, string, error) {
-	read := func(b []byte, from string) (*runreport.Summary, string, error) {
-		var prev runreport.Summary
-		if err := json.Unmarshal(b, &prev); err != nil {
-			return nil, "", fmt.Errorf("baseline %s: summary.json: %w", from, err)
-		}
-		return &prev, from, nil
-	}
-	if o.baseline != "" {
-		b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
-		if err != nil {
-			return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
-		}
-		return read(b, o.baseline)
-	}
-	if dir := previousRun(stackDir, current); dir != "" {
-		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-		if err != nil {
-			return nil, "", err
-		}
-		return read(b, dir)
-	}
-	if store == nil {
+// givenBaseline reads the summary of --baseline's run, or returns nil
+// when none was given.
+func givenBaseline(o options) (*runreport.Summary, string, error) {
+	if o.baseline == "" {
 		return nil, "", nil
 	}
-	run, err := store.Previous(ctx, o.stack, filepath.Base(current))
-	if err != nil || run == "" {
-		return nil, "", err
-	}
-	key := o.stack + "/" + run + "/summary.json"
-	b, err := store.Get(ctx, key)
-	if errors.Is(err, resultstore.ErrNotFound) {
-		return nil, "", nil // an interrupted upload; no baseline rather than none at all
-	}
+	b, err := os.ReadFile(filepath.Join(o.baseline, "summary.json"))
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("--baseline %s: %w", o.baseline, err)
 	}
-	return read(b, "s3://"+o.bucket+"/"+o.stack+"/"+run)
+	var prev runreport.Summary
+	if err := json.Unmarshal(b, &prev); err != nil {
+		return nil, "", fmt.Errorf("baseline %s: summary.json: %w", o.baseline, err)
+	}
+	return &prev, o.baseline, nil
 }
 
 // gateBaselines are the runs the regression gate judges this one against:
@@ -396,21 +432,6 @@ func locustVersion(image string) string {
 		return ""
 	}
 	return ref[i+1:]
-}
-
-// previousRun is the newest earlier run of the stack with a summary.
-func previousRun(stackDir, current string) string {
-	entries, _ := os.ReadDir(stackDir)
-	for i := len(entries) - 1; i >= 0; i-- {
-		dir := filepath.Join(stackDir, entries[i].Name())
-		if dir >= current {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
-			return dir
-		}
-	}
-	return ""
 }
 
 func gitCommit(getenv func(string) string) string {

@@ -97,8 +97,9 @@ func TestSavedResultsHoldEveryServedRequest(t *testing.T) {
 
 // checkHistograms: histogram.json holds every request the target served,
 // and the summary's percentiles are those of the histograms, which equal
-// Locust's own CSV figures within one of its buckets (at most 100 ms wide
-// for these 1-1.4 s answers).
+// Locust's own CSV figures: the CSV takes them with the same function from
+// the same dict (get_response_time_percentile, stats.py@2.46.3:1040-1046),
+// and no request here lacks a response time.
 func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) {
 	t.Helper()
 	var dist distribution.Run
@@ -126,8 +127,8 @@ func checkHistograms(t *testing.T, dir string, s runreport.Summary, served int) 
 		if q.summary != float64(want) {
 			t.Errorf("summary p%g %g ms, the histograms say %d ms", q.p*100, q.summary, want)
 		}
-		if d := q.summary - q.lcsv; d > 100 || d < -100 {
-			t.Errorf("summary p%g %g ms, Locust's CSV %g ms: more than a bucket apart", q.p*100, q.summary, q.lcsv)
+		if q.summary != q.lcsv {
+			t.Errorf("summary p%g %g ms, Locust's CSV %g ms", q.p*100, q.summary, q.lcsv)
 		}
 	}
 }

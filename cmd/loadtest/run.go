@@ -174,7 +174,7 @@ func reportVerdict(summary runreport.Summary, dir string, stdout io.Writer) int 
 		summary.Stats.Total.Requests, summary.Stats.Total.Failures, summary.Stats.Total.RPS, summary.Stats.Total.P95Ms, summary.Stats.Total.P99Ms)
 	for _, c := range summary.Changes {
 		if c.Endpoint == "all requests" {
-			fmt.Fprintf(stdout, "vs %s: %s %.4g -> %.4g (%+.1f%%)\n", summary.Baseline, c.Figure, c.Baseline, c.Now, c.Pct)
+			fmt.Fprintf(stdout, "vs %s: %s %.4g -> %.4g (%s)\n", summary.Baseline, c.Figure, c.Baseline, c.Now, c.Text())
 		}
 	}
 	switch summary.Verdict {

@@ -29,12 +29,20 @@ func (h Histogram) Count() int64 {
 	return n
 }
 
-// Percentile is the response time within which the fraction p (0 to 1) of
-// the requests finished, as Locust computes it
-// (calculate_response_time_percentile in locust/stats.py, 2.12.1 to
-// 2.46.3): walking down from the slowest bucket, the first bucket at which
-// no more than int(count x p) requests remain. ok is false for an empty
-// histogram, whose percentile is missing, not 0.
+// Percentile is Locust's percentile p (0 to 1) of the response times,
+// computed as Locust 2.46.2 and later compute it
+// (calculate_response_time_percentile over num_requests -
+// num_none_requests, stats.py@2.46.3:161-177, 603-614; locust commit
+// 7a84eb3a): walking down from the slowest bucket, the first bucket at which
+// no more than int(count x p) requests remain, count being the requests with
+// a response time. Locust before 2.46.2 counts the requests without one too
+// (stats.py@2.24.0:597-604, the same at 2.12.1), so its CSV's figure
+// differs from this one when there are such requests. int(count x p) is
+// one rank above nearest-rank: with 20 or fewer requests p95 is the
+// slowest, and with 100 or fewer so is p99; this is not "the time within
+// which the fraction p finished" for small counts (see
+// runreport.MinTailRequests). ok is false for an empty histogram, whose
+// percentile is missing, not 0.
 func (h Histogram) Percentile(p float64) (ms int64, ok bool) {
 	count := h.Count()
 	if count == 0 {

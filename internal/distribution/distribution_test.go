@@ -108,3 +108,40 @@ func TestPercentileMatchesPooledSamples(t *testing.T) {
 		t.Error("an empty histogram has a percentile; it must be missing")
 	}
 }
+
+// TestPercentileIsLocusts: Percentile against values Locust itself gave,
+// not against a rule restated here (pooled restates Percentile's own rule,
+// so it cannot catch a wrong convention: review finding 16). Each want is
+// what calculate_response_time_percentile(h, count, p) returned in Debian's
+// python3-locust 2.12.1 for the same histogram. Locust's index int(n·p) is
+// one rank above nearest-rank: p95 of 20 requests is the slowest, p50 of
+// 1..20 is 11, not 10.
+func TestPercentileIsLocusts(t *testing.T) {
+	oneEach := func(n int64) Histogram {
+		h := Histogram{}
+		for ms := int64(1); ms <= n; ms++ {
+			h[ms] = 1
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		h    Histogram
+		p    float64
+		want int64
+	}{
+		{oneEach(20), 0.95, 20},
+		{oneEach(20), 0.5, 11},
+		{oneEach(21), 0.95, 20},
+		{oneEach(100), 0.99, 100},
+		{oneEach(101), 0.99, 100},
+		{oneEach(10), 0, 1},
+		{oneEach(10), 1, 10},
+		{Histogram{100: 3, 250: 1, 1000: 1}, 0.5, 100},
+		{Histogram{100: 3, 250: 1, 1000: 1}, 0.75, 250},
+		{Histogram{100: 3, 250: 1, 1000: 1}, 0.95, 1000},
+	} {
+		if got, ok := tc.h.Percentile(tc.p); !ok || got != tc.want {
+			t.Errorf("p%g of %v = %d (%v), Locust says %d", tc.p*100, tc.h, got, ok, tc.want)
+		}
+	}
+}

@@ -99,20 +99,6 @@ func (s *Store) Runs(ctx context.Context, stack string) ([]string, error) {
 	return runs, nil
 }
 
-// Previous is the newest run under <stack>/ older than current, or "" when
-// there is none.
-func (s *Store) Previous(ctx context.Context, stack, current string) (string, error) {
-	runs, err := s.Runs(ctx, stack)
-	if err != nil {
-		return "", err
-	}
-	runs = slices.DeleteFunc(runs, func(r string) bool { return r >= current })
-	if len(runs) == 0 {
-		return "", nil
-	}
-	return runs[len(runs)-1], nil
-}
-
 // Bucket is the bucket's name.
 func (s *Store) Bucket() string { return s.bucket }
 

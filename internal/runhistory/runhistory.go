@@ -26,11 +26,12 @@ type Run struct {
 
 // Load reads the runs of stackDir, oldest first. Folders without a
 // summary.json (a run still going, or one that could not run) are skipped;
-// a summary.json that cannot be read is an error naming it.
+// a summary.json that cannot be read is an error naming it. A stackDir
+// that does not exist is an error wrapping os.ErrNotExist.
 func Load(stackDir string) ([]Run, error) {
 	entries, err := os.ReadDir(stackDir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no runs in %s: run cmd/loadtest for the stack first", stackDir)
+		return nil, fmt.Errorf("no runs in %s (%w): run cmd/loadtest for the stack first", stackDir, err)
 	}
 	if err != nil {
 		return nil, err

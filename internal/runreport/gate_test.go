@@ -135,3 +135,55 @@ func TestGateSurvivesAnOutlierBaseline(t *testing.T) {
 	t.Logf("one 0.7x baseline of five, 2%% noise: %.1f%% of 50%% slowdowns caught; baselines 250, 250, 250, 250, 125 ms: limit %+.1f%%, a p95 of 500 ms is %+.1f%%",
 		rate*100, limit, worse)
 }
+
+// TestTQuantileBeyondTheTable: past 30 degrees of freedom (--baseline-runs
+// 32 and more) the gate's t(0.975) is not the normal's 1.960, which would
+// let an unchanged system fail a figure in about 2.9% of runs at 32 to 60
+// runs instead of 2.5% (review finding 23). The references are the
+// NIST/SEMATECH table's column 0.975 (1.3.6.7.2), rounded as it prints
+// them, and R's qt(0.975, df) for 1000.
+func TestTQuantileBeyondTheTable(t *testing.T) {
+	for _, tc := range []struct {
+		df   int
+		want float64
+		tol  float64
+	}{
+		{30, 2.042, 0.0005}, {31, 2.040, 0.0005}, {32, 2.037, 0.0005}, {40, 2.021, 0.0005},
+		{50, 2.009, 0.0005}, {60, 2.000, 0.0005}, {80, 1.990, 0.0005}, {100, 1.984, 0.0005},
+		{1000, 1.962339, 0.000005},
+	} {
+		if got := tQuantile(tc.df); math.Abs(got-tc.want) > tc.tol {
+			t.Errorf("t(0.975, %d) = %.6f, want %g within %g", tc.df, got, tc.want, tc.tol)
+		}
+	}
+}
+
+// TestBandIsTheGatesLimit: a p95 just under the band's maximum and a
+// throughput just over its minimum pass the gate; just beyond them, each
+// fails.
+func TestBandIsTheGatesLimit(t *testing.T) {
+	var baselines []Stats
+	for _, v := range []struct{ p95, rps float64 }{{250, 40}, {240, 42}, {262, 39}, {255, 41}, {248, 40}} {
+		baselines = append(baselines, Stats{Total: Endpoint{Name: TotalName, P95Ms: v.p95, RPS: v.rps}})
+	}
+	band, ok := Band(baselines, 10)
+	if !ok {
+		t.Fatal("no band")
+	}
+	run := func(p95, rps float64) Stats { return Stats{Total: Endpoint{Name: TotalName, P95Ms: p95, RPS: rps}} }
+	for _, tc := range []struct {
+		s    Stats
+		want int
+	}{
+		{run(band.P95MaxMs*0.999, band.RPSMin*1.001), 0},
+		{run(band.P95MaxMs*1.001, band.RPSMin*1.001), 1},
+		{run(band.P95MaxMs*0.999, band.RPSMin*0.999), 1},
+	} {
+		if got := Regressions(tc.s, baselines, 10); len(got) != tc.want {
+			t.Errorf("p95 %g (band max %g), rps %g (band min %g): %d regressions, want %d", tc.s.Total.P95Ms, band.P95MaxMs, tc.s.Total.RPS, band.RPSMin, len(got), tc.want)
+		}
+	}
+	if band.P95MeanMs < 240 || band.P95MeanMs > 262 || band.RPSMean < 39 || band.RPSMean > 42 {
+		t.Errorf("band means %+v outside the baselines' range", band)
+	}
+}

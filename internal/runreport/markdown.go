@@ -41,6 +41,10 @@ type Summary struct {
 	// Invalid says why the run cannot support a verdict (Validity.Check);
 	// such a run never passes and is never a baseline.
 	Invalid []string `json:"invalid,omitempty"`
+	// Missing names the files of the run's results the master could not
+	// give after several tries, each with why: the verdict stands on
+	// stats.csv, without which there is no summary at all.
+	Missing []string `json:"missing,omitempty"`
 	// Verdict is "pass", "fail", "invalid" or "interrupted".
 	Verdict string `json:"verdict"`
 	// Accepted is set when a person accepted this run's level as the new
@@ -81,13 +85,29 @@ func (s Summary) Markdown() string {
 		fmt.Fprintf(&b, ", commit %s", s.GitCommit)
 	}
 	b.WriteString(".\n\n| endpoint | requests | failures | rps | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	thin := false
+	// A percentile with fewer than MinTailRequests samples beyond it is
+	// close to the slowest request (with 20 or fewer, p95 is the slowest):
+	// marked. Summaries from before Samples was recorded have 0: unknown.
+	percentile := func(ms float64, p float64, samples int) string {
+		if samples > 0 && samples < MinRequests(p) {
+			thin = true
+			return fmt.Sprintf("%.0f ⚠", ms)
+		}
+		return fmt.Sprintf("%.0f", ms)
+	}
 	row := func(name string, e Endpoint) {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.0f | %.0f | %.0f |\n", strings.ReplaceAll(name, "|", `\|`), e.Requests, e.Failures, e.RPS, e.P50Ms, e.P95Ms, e.P99Ms)
+		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %s | %s | %s |\n", strings.ReplaceAll(name, "|", `\|`), e.Requests, e.Failures, e.RPS,
+			percentile(e.P50Ms, 0.50, e.Samples), percentile(e.P95Ms, 0.95, e.Samples), percentile(e.P99Ms, 0.99, e.Samples))
 	}
 	for _, e := range s.Stats.Endpoints {
 		row(e.Key(), e)
 	}
 	row("**all requests**", s.Stats.Total)
+	if thin {
+		fmt.Fprintf(&b, "\n⚠: fewer than %d samples beyond this percentile (p50 needs %d, p95 %d, p99 %d), so it is nearly the slowest of them, not a figure of the system.\n",
+			MinTailRequests, MinRequests(0.50), MinRequests(0.95), MinRequests(0.99))
+	}
 	if len(s.Invalid) > 0 {
 		b.WriteString("\n**Invalid run, not judged:**\n\n")
 		for _, why := range s.Invalid {
@@ -101,10 +121,22 @@ func (s Summary) Markdown() string {
 	} else {
 		b.WriteString("\nAll thresholds met.\n")
 	}
+	if len(s.Missing) > 0 {
+		b.WriteString("\n**Not saved** (the master could not give them; the figures above stand):\n\n")
+		for _, m := range s.Missing {
+			fmt.Fprintf(&b, "- %s\n", m)
+		}
+	}
+	if len(s.BaselineRuns) > 0 {
+		fmt.Fprintf(&b, "\nThe regression gate's baselines, %d earlier runs of the same load, newest first:\n\n", len(s.BaselineRuns))
+		for _, r := range s.BaselineRuns {
+			fmt.Fprintf(&b, "- %s\n", r)
+		}
+	}
 	if s.Baseline != "" {
 		fmt.Fprintf(&b, "\nAgainst the baseline %s:\n\n| endpoint | figure | baseline | now | change |\n|---|---|---:|---:|---:|\n", s.Baseline)
 		for _, c := range s.Changes {
-			fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %+.1f%% |\n", strings.ReplaceAll(c.Endpoint, "|", `\|`), c.Figure, c.Baseline, c.Now, c.Pct)
+			fmt.Fprintf(&b, "| %s | %s | %.4g | %.4g | %s |\n", strings.ReplaceAll(c.Endpoint, "|", `\|`), c.Figure, c.Baseline, c.Now, c.Text())
 		}
 	}
 	return b.String()

@@ -77,7 +77,18 @@ type Change struct {
 	Figure   string  `json:"figure"`
 	Baseline float64 `json:"baseline"`
 	Now      float64 `json:"now"`
-	Pct      float64 `json:"pct"`
+	// Pct is the change in percent; 0 when Baseline is 0, where a
+	// percentage says nothing (Text says how the figure moved).
+	Pct float64 `json:"pct"`
+}
+
+// Text is the change as reports show it: "+12.5%", or, from a baseline of
+// 0, the difference itself ("+0.12 from 0"), which no percentage can say.
+func (c Change) Text() string {
+	if c.Baseline == 0 && c.Now != 0 {
+		return fmt.Sprintf("%+.4g from 0", c.Now)
+	}
+	return fmt.Sprintf("%+.1f%%", c.Pct)
 }
 
 // Compare lists, for the total and each endpoint both runs have, how RPS,
