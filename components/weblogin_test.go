@@ -160,9 +160,12 @@ func TestWebLoginOnRealLocust(t *testing.T) {
 			}
 		}
 		// The probe's GET / counts a redirect as ready (Kubernetes: 200 to
-		// 399); /metrics is for Prometheus, behind the NetworkPolicy.
-		if resp, err := plain.Get(p.webURL + "/metrics"); err != nil || resp.StatusCode != http.StatusOK {
-			t.Errorf("/metrics without a session: %v %v", resp, err)
+		// 399); /metrics is for Prometheus, on the metrics port behind the
+		// NetworkPolicy, and needs no session there.
+		if resp, err := plain.Get(p.metricsURL + "/metrics"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("/metrics on the metrics port without a session: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
 		}
 
 		api, err := locustapi.New(p.webURL)
