@@ -367,8 +367,10 @@ func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers 
 	for _, p := range svc.Spec.Ports {
 		ports = append(ports, p.Port)
 	}
-	if svc.Spec.Type != "ClusterIP" || !slices.Equal(ports, []int{5557, 8089}) {
-		t.Errorf("service %s ports %v, want ClusterIP 5557 and 8089", svc.Spec.Type, ports)
+	// The workers' port, the web UI's, and /metrics on a port of its own
+	// that no exposure forwards.
+	if svc.Spec.Type != "ClusterIP" || !slices.Equal(ports, []int{5557, 8089, 9646}) {
+		t.Errorf("service %s ports %v, want ClusterIP 5557, 8089 and 9646", svc.Spec.Type, ports)
 	}
 	if name := master.Spec.Template.Spec.VolumeConfigMap("locustfiles"); name == "" || kube.configMapData(name)["bookinfo.py"] == "" {
 		t.Errorf("master mounts ConfigMap %q without bookinfo.py", name)
