@@ -175,55 +175,78 @@ func TestSeveralStacksMergeExactly(t *testing.T) {
 	})
 }
 
-// TestSeveralStacksMasterKilled: a master killed mid-run (SIGKILL) makes
-// the run incomplete: the other stack is stopped, the summary names the
-// stack that failed and when, and the run neither passes nor becomes a
-// baseline.
-func TestSeveralStacksMasterKilled(t *testing.T) {
+// TestSeveralStacksOneFails: a master killed mid-run (SIGKILL), or all
+// of a master's workers killed, makes the run incomplete: the other stack
+// is stopped, the summary names the stack that failed and when, and the
+// run neither passes nor becomes a baseline.
+func TestSeveralStacksOneFails(t *testing.T) {
 	t.Parallel()
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
-		east, west := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2), startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		killed := make(chan time.Time, 1)
-		go func() {
-			defer close(killed)
-			master, _ := locustapi.New(west.webURL)
-			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in west's stats", func() bool {
-				s, err := master.Stats(context.Background())
-				return ctx.Err() != nil || (err == nil && s.Requests > 0)
+		for _, tc := range []struct {
+			name string
+			kill func(c cluster)
+			want string
+		}{
+			{"master killed", func(c cluster) { c.master.Cmd.Process.Kill() }, "did not answer"},
+			{"workers killed", func(c cluster) {
+				for _, w := range c.workers {
+					w.Cmd.Process.Kill()
+				}
+			}, "its master "},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				stackFails(t, l, tc.kill, tc.want)
 			})
-			if ctx.Err() == nil {
-				west.master.Cmd.Process.Kill()
-				killed <- time.Now()
-			}
-		}()
-		code, stdout, stderr := runCommand(ctx, nil, "--stack", "east", "--stack", "west",
-			"--master-url", east.webURL, "--master-url", west.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "60s",
-			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
-		cancel()
-		at, ok := <-killed
-		if !ok {
-			t.Fatalf("the command ended before west's master was killed: exit %d\n%s\n%s", code, stdout, stderr)
 		}
-		if code != exitInterrupted || !strings.Contains(stdout, "stack west failed at ") {
-			t.Fatalf("exit %d, want %d naming west\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, stderr)
-		}
-		s := readSummary(t, resultDir(t, stdout))
-		failedAt, err := time.Parse(time.RFC3339, s.Stacks[1].FailedAt)
-		if s.Verdict != runreport.VerdictInterrupted || s.Stacks[0].Failed != "" || !strings.Contains(s.Stacks[1].Failed, "did not answer") ||
-			err != nil || failedAt.Before(at.Truncate(time.Second)) {
-			t.Errorf("verdict %s; east failed %q; west failed %q at %q (killed at %s)", s.Verdict, s.Stacks[0].Failed, s.Stacks[1].Failed, s.Stacks[1].FailedAt, at.UTC().Format(time.RFC3339))
-		}
-		if s.Stats.Total.Requests != s.Stacks[0].Total.Requests || s.Stacks[0].Total.Requests == 0 {
-			t.Errorf("merged %d requests; east's row %d: an incomplete run holds the stacks that answered", s.Stats.Total.Requests, s.Stacks[0].Total.Requests)
-		}
-		// East's swarm was stopped: no more load reaches its target.
-		before := east.target.Total()
-		time.Sleep(2 * time.Second)
-		if after := east.target.Total(); after != before {
-			t.Errorf("east's target still gets requests after the run: %d -> %d", before, after)
-		}
-		t.Logf("Locust %s: west killed at %s, failed at %s: %s", l.Version, at.UTC().Format(time.RFC3339), s.Stacks[1].FailedAt, s.Stacks[1].Failed)
 	})
+}
+
+// stackFails runs a test across two stacks, east and west, kills west's
+// processes with kill once west has counted requests, and checks that the
+// run is interrupted naming west with a failure that says want.
+func stackFails(t *testing.T, l *locusttest.Locust, kill func(c cluster), want string) {
+	east, west := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2), startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	killed := make(chan time.Time, 1)
+	go func() {
+		defer close(killed)
+		master, _ := locustapi.New(west.webURL)
+		locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in west's stats", func() bool {
+			s, err := master.Stats(context.Background())
+			return ctx.Err() != nil || (err == nil && s.Requests > 0)
+		})
+		if ctx.Err() == nil {
+			kill(west)
+			killed <- time.Now()
+		}
+	}()
+	code, stdout, stderr := runCommand(ctx, nil, "--stack", "east", "--stack", "west",
+		"--master-url", east.webURL, "--master-url", west.webURL, "--users", "4", "--spawn-rate", "4", "--run-time", "60s",
+		"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
+	cancel()
+	at, ok := <-killed
+	if !ok {
+		t.Fatalf("the command ended before west was killed: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code != exitInterrupted || !strings.Contains(stdout, "stack west failed at ") {
+		t.Fatalf("exit %d, want %d naming west\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, stderr)
+	}
+	s := readSummary(t, resultDir(t, stdout))
+	failedAt, err := time.Parse(time.RFC3339, s.Stacks[1].FailedAt)
+	if s.Verdict != runreport.VerdictInterrupted || s.Stacks[0].Failed != "" || !strings.Contains(s.Stacks[1].Failed, want) ||
+		err != nil || failedAt.Before(at.Truncate(time.Second)) {
+		t.Errorf("verdict %s; east failed %q; west failed %q at %q (killed at %s)", s.Verdict, s.Stacks[0].Failed, s.Stacks[1].Failed, s.Stacks[1].FailedAt, at.UTC().Format(time.RFC3339))
+	}
+	if s.Stacks[0].Total.Requests == 0 || s.Stats.Total.Requests < s.Stacks[0].Total.Requests {
+		t.Errorf("merged %d requests; east's row %d: an incomplete run holds the stacks that answered", s.Stats.Total.Requests, s.Stacks[0].Total.Requests)
+	}
+	// East's swarm was stopped: no more load reaches its target.
+	before := east.target.Total()
+	time.Sleep(2 * time.Second)
+	if after := east.target.Total(); after != before {
+		t.Errorf("east's target still gets requests after the run: %d -> %d", before, after)
+	}
+	t.Logf("Locust %s: west killed at %s, failed at %s: %s", l.Version, at.UTC().Format(time.RFC3339), s.Stacks[1].FailedAt, s.Stacks[1].Failed)
 }
