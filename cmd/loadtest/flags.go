@@ -19,6 +19,11 @@ type options struct {
 	spawnRate                                           float64
 	runTime, waitWorkers, interval                      time.Duration
 	thresholds                                          runreport.Thresholds
+	// stacks and masterURLs are the --stack and --master-url flags, each
+	// given once per stack; stack and masterURL are the one stack's, or
+	// for several (several.go) their names joined by "+" and the first URL.
+	stacks     stackList
+	masterURLs urlList
 	// locustfilesSHA256 is the checksum of the locustfiles the master
 	// runs, read from its pod when loadtest port-forwards to it.
 	locustfilesSHA256 string
@@ -86,6 +91,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if err := o.takeStacks(); err != nil {
+		return o, err
+	}
 	switch {
 	case fs.NArg() > 0:
 		// A misspelt subcommand lands here: the flags stop at it.
@@ -107,14 +115,14 @@ func parseFlags(args []string) (options, error) {
 func (o *options) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.stack, "stack", "", "the stack the test runs against; names the results folder (required)")
-	fs.StringVar(&o.masterURL, "master-url", "", "the master's web UI, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs")
+	fs.Var(&o.stacks, "stack", "the `NAME` of the stack the test runs against; names the results folder (required). Repeat it for one test across several stacks, each NAME or NAME=SHARE of the users (default: equal shares)")
+	fs.Var(&o.masterURLs, "master-url", "the master's web UI `URL`, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs. With several --stack, one per stack in their order")
 	fs.StringVar(&o.masterCertificate, "master-certificate", "", "PEM file of the certificate the master serves HTTPS with, which it must present (default: the stack's webTlsCertificate output)")
 	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")
 	fs.IntVar(&o.users, "users", 10, "simulated users")
 	fs.Float64Var(&o.spawnRate, "spawn-rate", 1, "users started per second")
 	fs.DurationVar(&o.runTime, "run-time", time.Minute, "how long the test runs")
-	fs.IntVar(&o.expectWorkers, "expect-workers", 1, "workers that must be connected before the test starts")
+	fs.IntVar(&o.expectWorkers, "expect-workers", 1, "workers that must be connected before the test starts (with several --stack: to each master)")
 	fs.DurationVar(&o.waitWorkers, "wait-workers", 2*time.Minute, "how long to wait for them")
 	fs.DurationVar(&o.interval, "progress-interval", 5*time.Second, "the time between progress lines when not on a terminal (on one: a second)")
 	fs.StringVar(&o.resultsDir, "results-dir", "results", "where results/<stack>/<time>/ goes")

@@ -347,7 +347,7 @@ func gateBaselines(ctx context.Context, o options, params map[string]string, sta
 
 // sameLoad says whether s ran under the load params describe.
 func sameLoad(s runreport.Summary, params map[string]string) bool {
-	for _, k := range []string{"users", "spawnRate", "runTime", "host"} {
+	for _, k := range []string{"users", "spawnRate", "runTime", "host", "stacks"} {
 		if s.Parameters[k] != params[k] {
 			return false
 		}

@@ -33,6 +33,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return usageFailed(err, "", stdout, stderr)
 	}
 	o.webUsername, o.webPassword = getenv("LOCUST_EKS_WEB_USERNAME"), getenv("LOCUST_EKS_WEB_PASSWORD")
+	if len(o.stacks) > 1 {
+		return runSeveral(ctx, o, launched, stdout, stderr, getenv)
+	}
 	if o.outputs {
 		closeForward, err := useStackOutputs(ctx, &o, stdout, stderr)
 		if err != nil {

@@ -133,9 +133,22 @@ summary.json and summary.md under results/<stack>/<UTC time>/ (and in the
 results bucket), compares the run with the stack's earlier ones and checks
 the thresholds. In GitHub Actions summary.md also goes to the job summary.
 
+With --stack given more than once it runs one test across those stacks'
+masters: each its share of the users (--stack NAME=SHARE; equal by default;
+every master at least 1 user) and of the spawn rate, all swarms started at
+once (the start skew goes in summary.json), one progress line per stack and
+the merged one, all stopped together. It saves one result in
+results/<stack+stack>/<UTC time>/: the masters' histograms added, its
+percentiles those of the pooled requests, with a folder and a summary row
+per stack; the thresholds and the gate read the merged figures. A stack
+whose master stops answering for 5 s, loses all its workers or stops by
+itself ends the run for every stack: it is interrupted (exit 3) and the
+summary names the stack and when.
+
 Usage:
 
 	loadtest --stack NAME [flags]
+	loadtest --stack NAME[=SHARE] --stack NAME[=SHARE] ... [flags]
 	loadtest SUBCOMMAND [arguments]
 
 Subcommands:
@@ -150,6 +163,9 @@ Examples:
 
 	# 200 users for 5 minutes, failing above a p95 of 800 ms
 	go run ./cmd/loadtest --stack dev --users 200 --spawn-rate 20 --run-time 5m --max-p95-ms 800
+
+	# one test across two regions' stacks, 60% of the users from the first
+	go run ./cmd/loadtest --stack dev-use1=60 --stack dev-euw1=40 --users 1000 --spawn-rate 50
 `,
 		flags: new(options).flagSet(),
 		exits: `	0  the run met every threshold; or the usage was asked for (-h, help)
@@ -158,8 +174,9 @@ Examples:
 	   unreadable, the master unreachable or refused, workers missing, a test
 	   already running, an interrupt before the swarm started, the results
 	   not saved
-	3  interrupted by Ctrl-C or SIGTERM during the run: the swarm was stopped
-	   and the partial results saved
+	3  interrupted by Ctrl-C or SIGTERM during the run, or, across several
+	   stacks, by one that failed mid-run (it is named): the swarms were
+	   stopped and the partial results saved
 	4  the run is invalid and was not judged; the reasons are listed: too
 	   few requests behind a gated percentile, too many failures
 	   (--invalid-fail-ratio), cut short of its run time, or a target,

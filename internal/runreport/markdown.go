@@ -51,6 +51,12 @@ type Summary struct {
 	// normal (loadtest accept): whatever its verdict, it is a baseline, and
 	// the runs before it are not.
 	Accepted *Acceptance `json:"accepted,omitempty"`
+	// Stacks are the stacks of a run across several, one row each; the
+	// run's Stats are their merged requests. Empty for a run on one stack.
+	Stacks []StackRow `json:"stacks,omitempty"`
+	// StartSkewMs is, for a run across several stacks, the spread in ms of
+	// the times their masters answered /swarm.
+	StartSkewMs *float64 `json:"startSkewMs,omitempty"`
 }
 
 // Acceptance records who accepted a run as the new level, and when.
@@ -108,6 +114,7 @@ func (s Summary) Markdown() string {
 		fmt.Fprintf(&b, "\n⚠: fewer than %d samples beyond this percentile (p50 needs %d, p95 %d, p99 %d), so it is nearly the slowest of them, not a figure of the system.\n",
 			MinTailRequests, MinRequests(0.50), MinRequests(0.95), MinRequests(0.99))
 	}
+	b.WriteString(s.stacksMarkdown())
 	if len(s.Invalid) > 0 {
 		b.WriteString("\n**Invalid run, not judged:**\n\n")
 		for _, why := range s.Invalid {

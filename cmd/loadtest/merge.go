@@ -1,0 +1,211 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/distribution"
+	"github.com/locust-eks/locust-on-eks/internal/resultstore"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+)
+
+// saveSeveral saves a run across several stacks as one result: every
+// stack's reports and histograms in a folder of its own,
+// results/<stack+stack>/<time>/<stack>/, and at the top the merged
+// histogram.json and a summary.json of the merged figures with a row per
+// stack. The run is judged on the merged figures as a run on one stack
+// is; a stack that failed makes it interrupted.
+func saveSeveral(ctx context.Context, masters []*stackMaster, o options, ran swarmRun, getenv func(string) string, out io.Writer) (runreport.Summary, string, error) {
+	stackDir := filepath.Join(o.resultsDir, o.stack)
+	dir := filepath.Join(stackDir, ran.started.Format("20060102T150405Z"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return runreport.Summary{}, "", err
+	}
+	merged, percentilesFrom, rows, missing, err := mergeStacks(ctx, masters, dir, out)
+	if err != nil {
+		return runreport.Summary{}, dir, err
+	}
+	workers := 0
+	for _, m := range masters {
+		workers += m.workers
+	}
+	s := newSummary(o, ran, workers, merged, percentilesFrom, getenv)
+	s.Missing = missing
+	describeStacks(&s, masters, rows)
+	var store *resultstore.Store
+	if o.bucket != "" {
+		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
+			return s, dir, err
+		}
+	}
+	if err := judge(ctx, &s, o, stackDir, dir, store); err != nil {
+		return s, dir, err
+	}
+	if percentilesFrom != runreport.FromHistogram && s.Verdict != runreport.VerdictInterrupted {
+		s.Invalid = append(s.Invalid, "a stack's master serves no histograms: the merged percentiles cannot be computed, and an average of the stacks' percentiles is not the pooled requests'")
+		s.Verdict, s.Breaches = runreport.VerdictInvalid, nil
+	}
+	md, err := writeSummaries(ctx, s, o.stack, stackDir, dir, store, out)
+	if err != nil {
+		return s, dir, err
+	}
+	if err := publish(ctx, o, dir, md, store, getenv, out); err != nil {
+		return s, dir, err
+	}
+	return s, dir, nil
+}
+
+// mergeStacks saves every reachable master's reports in its stack's
+// folder and returns their merged stats, with the percentiles of their
+// merged histograms (saved as histogram.json in dir), and a row per stack.
+// Without every stack's histograms the merged percentiles are left 0 and
+// percentilesFrom is FromCSV: percentiles do not add. missing names, by
+// stack, the files a master could not give (downloadReports, readStats).
+func mergeStacks(ctx context.Context, masters []*stackMaster, dir string, out io.Writer) (merged runreport.Stats, percentilesFrom string, rows []runreport.StackRow, missing []string, err error) {
+	var stats []runreport.Stats
+	var runs []distribution.Run
+	exact := true
+	first := masters[0].answered
+	for _, m := range masters {
+		if m.answered.Before(first) {
+			first = m.answered
+		}
+	}
+	for _, m := range masters {
+		row := runreport.StackRow{Stack: m.name, MasterURL: m.opts.masterURL, Users: m.users, SpawnRate: m.spawnRate,
+			Workers: m.workers, Host: m.host, SwarmAnsweredMs: float64(m.answered.Sub(first).Microseconds()) / 1000}
+		if m.failed != "" {
+			row.Failed, row.FailedAt = m.failed, m.failedAt.UTC().Format(time.RFC3339)
+		}
+		if !m.unreachable {
+			sub := filepath.Join(dir, m.name)
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				return merged, "", nil, nil, err
+			}
+			lacking, err := downloadReports(ctx, m.client, sub, out)
+			if err != nil {
+				return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
+			}
+			st, from, lackingStats, err := readStats(ctx, m.client, sub, out)
+			if err != nil {
+				return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
+			}
+			for _, l := range append(lacking, lackingStats...) {
+				missing = append(missing, m.name+": "+l)
+			}
+			row.Total = st.Total
+			stats = append(stats, st)
+			var d distribution.Run
+			if from == runreport.FromHistogram {
+				d, err = readHistograms(filepath.Join(sub, "histogram.json"))
+				if err != nil {
+					return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
+				}
+				runs = append(runs, d)
+			} else {
+				exact = false
+			}
+		}
+		rows = append(rows, row)
+	}
+	merged = addStats(stats)
+	if !exact || len(runs) == 0 {
+		return merged, runreport.FromCSV, rows, missing, nil
+	}
+	d := distribution.Merge(runs...)
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return merged, "", nil, nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "histogram.json"), append(b, '\n'), 0o644); err != nil {
+		return merged, "", nil, nil, err
+	}
+	// The stacks' CSVs and histograms each matched (readStats), so their
+	// sums match too; an error here is a merge that lost requests.
+	if merged, err = merged.WithPercentilesOf(d); err != nil {
+		return merged, "", nil, nil, fmt.Errorf("the merged histograms do not hold the stacks' requests: %w", err)
+	}
+	return merged, runreport.FromHistogram, rows, missing, nil
+}
+
+// readHistograms reads a histogram.json.
+func readHistograms(path string) (distribution.Run, error) {
+	var d distribution.Run
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return d, err
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("%s: %w", path, err)
+	}
+	return d, nil
+}
+
+// addStats adds the stacks' stats endpoint by endpoint (method and name)
+// and in total: requests, failures and request rates add (each master's
+// rate is its own requests over its own time), the average is weighted
+// by requests, the maximum is the largest. The percentiles are left 0:
+// only the merged histograms give them (WithPercentilesOf).
+func addStats(stacks []runreport.Stats) runreport.Stats {
+	add := func(sum, e runreport.Endpoint) runreport.Endpoint {
+		if sum.Requests+e.Requests > 0 {
+			sum.AvgMs = (sum.AvgMs*float64(sum.Requests) + e.AvgMs*float64(e.Requests)) / float64(sum.Requests+e.Requests)
+		}
+		sum.Requests += e.Requests
+		sum.Failures += e.Failures
+		sum.RPS += e.RPS
+		sum.MaxMs = max(sum.MaxMs, e.MaxMs)
+		sum.Samples += e.Samples
+		return sum
+	}
+	var merged runreport.Stats
+	merged.Total = runreport.Endpoint{Name: runreport.TotalName}
+	for _, s := range stacks {
+		merged.Total = add(merged.Total, s.Total)
+		for _, e := range s.Endpoints {
+			i := slices.IndexFunc(merged.Endpoints, func(m runreport.Endpoint) bool { return m.Method == e.Method && m.Name == e.Name })
+			if i < 0 {
+				merged.Endpoints = append(merged.Endpoints, add(runreport.Endpoint{Method: e.Method, Name: e.Name}, e))
+				continue
+			}
+			merged.Endpoints[i] = add(merged.Endpoints[i], e)
+		}
+	}
+	slices.SortFunc(merged.Endpoints, func(a, b runreport.Endpoint) int { return cmp.Compare(a.Key(), b.Key()) })
+	return merged
+}
+
+// describeStacks records in s what makes the run one across several
+// stacks: a row per stack, the start skew, the stacks' targets, masters,
+// locustfiles and users (the comparability key with the load), and
+// whether a stack failed, which leaves the run incomplete.
+func describeStacks(s *runreport.Summary, masters []*stackMaster, rows []runreport.StackRow) {
+	s.Stacks = rows
+	skew := float64(startSkew(masters).Microseconds()) / 1000
+	s.StartSkewMs = &skew
+	var hosts, urls, files, split []string
+	for _, m := range masters {
+		if !slices.Contains(hosts, m.host) {
+			hosts = append(hosts, m.host)
+		}
+		urls = append(urls, m.opts.masterURL)
+		if m.opts.locustfilesSHA256 != "" && !slices.Contains(files, m.opts.locustfilesSHA256) {
+			files = append(files, m.opts.locustfilesSHA256)
+		}
+		split = append(split, fmt.Sprintf("%s=%d", m.name, m.users))
+		if m.failed != "" {
+			s.Interrupted = true
+		}
+	}
+	s.Host, s.LocustfilesSHA256 = strings.Join(hosts, ","), strings.Join(files, ",")
+	s.Parameters["masterUrl"] = strings.Join(urls, ",")
+	s.Parameters["stacks"] = strings.Join(split, ",")
+}
