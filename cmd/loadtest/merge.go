@@ -90,13 +90,24 @@ func mergeStacks(ctx context.Context, masters []*stackMaster, dir string, out io
 			if err := os.MkdirAll(sub, 0o755); err != nil {
 				return merged, "", nil, nil, err
 			}
+			// A stack whose figures cannot be had makes the run
+			// incomplete; the others' results are still saved.
 			lacking, err := downloadReports(ctx, m.client, sub, out)
-			if err != nil {
-				return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
+			var st runreport.Stats
+			var from string
+			var lackingStats []string
+			if err == nil {
+				st, from, lackingStats, err = readStats(ctx, m.client, sub, out)
 			}
-			st, from, lackingStats, err := readStats(ctx, m.client, sub, out)
 			if err != nil {
-				return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
+				fmt.Fprintf(out, "warning: stack %s: its results could not be collected: %v\n", m.name, err)
+				if m.failed == "" {
+					m.failed, m.failedAt = "its results could not be collected after the run: "+err.Error(), time.Now()
+				}
+				row.Failed, row.FailedAt = m.failed, m.failedAt.UTC().Format(time.RFC3339)
+				exact = false
+				rows = append(rows, row)
+				continue
 			}
 			for _, l := range append(lacking, lackingStats...) {
 				missing = append(missing, m.name+": "+l)

@@ -168,9 +168,10 @@ type stackMaster struct {
 
 	// What the watch saw: the master's last answer and its stats, whether
 	// it ran, and why and when it failed. unreachable is set when it
-	// failed by not answering: it is not stopped, and its results are
-	// lost.
+	// failed by not answering: it is asked to stop only briefly, and its
+	// results are not collected.
 	lastAnswer  time.Time
+	missedPolls int
 	last        locustapi.Stats
 	seenRunning bool
 	failed      string
@@ -184,6 +185,11 @@ type stackMaster struct {
 // cache of 2 s (locustapi.StatsCacheTime), so a master silent for 5 s is
 // gone, not slow.
 const stackGrace = 5 * time.Second
+
+// stackMissedPolls is how many polls in a row a master must miss, besides
+// stackGrace of silence, before its stack has failed: with progress lines
+// 5 s apart one missed poll is already 5 s of silence.
+const stackMissedPolls = 3
 
 // runSeveral runs one test across the stacks of --stack and returns the
 // exit code: run's, for several stacks.
@@ -210,7 +216,9 @@ func runSeveral(ctx context.Context, o options, launched time.Time, stdout, stde
 	ran.ended, ran.interrupted = watchSeveral(ctx, masters, o, ran.started, stdout)
 	stopEvery(masters, stdout, stderr)
 
-	saveCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// A minute per stack, whose downloads run one after another, and one
+	// for the merged result and its upload.
+	saveCtx, cancel := context.WithTimeout(context.Background(), time.Duration(len(masters)+1)*time.Minute)
 	defer cancel()
 	summary, dir, err := saveSeveral(saveCtx, masters, o, ran, getenv, stdout)
 	if err != nil {
@@ -416,11 +424,15 @@ func pollStacks(ctx context.Context, masters []*stackMaster, limit time.Duration
 			switch {
 			case ctx.Err() != nil:
 			case err != nil:
-				if silent := now.Sub(m.lastAnswer); silent > stackGrace {
-					m.failed, m.failedAt, m.unreachable = fmt.Sprintf("its master did not answer for %s: %v", silent.Round(time.Second), err), now, true
+				// One poll lost to a slow answer or a port-forward's
+				// blip is not a dead master: it takes stackMissedPolls in
+				// a row, and stackGrace of silence.
+				m.missedPolls++
+				if silent := now.Sub(m.lastAnswer); silent > stackGrace && m.missedPolls >= stackMissedPolls {
+					m.failed, m.failedAt, m.unreachable = fmt.Sprintf("its master did not answer %d polls in a row, for %s: %v", m.missedPolls, silent.Round(time.Second), err), now, true
 				}
 			default:
-				m.lastAnswer, m.last = now, stats
+				m.lastAnswer, m.last, m.missedPolls = now, stats, 0
 				switch {
 				case stats.State == locustapi.StateSpawning || stats.State == locustapi.StateRunning:
 					m.seenRunning = true
@@ -467,19 +479,28 @@ func severalProgress(out io.Writer, masters []*stackMaster, o options, elapsed t
 		min(elapsed, o.runTime), o.runTime, users, workers, total, 100*ratio)
 }
 
+// unreachableStopWait bounds the stop of a master that had stopped
+// answering: its stack has failed either way.
+const unreachableStopWait = 10 * time.Second
+
 // stopEvery stops the swarm of every master that answers, at once, each
 // on a context of its own: a signal now must not lose the workers' last
 // reports.
 func stopEvery(masters []*stackMaster, stdout, stderr io.Writer) {
 	var wg sync.WaitGroup
 	for _, m := range masters {
-		if m.unreachable {
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := m.client.Stop(context.Background()); err != nil {
+			// A master that stopped answering may be back, and its swarm
+			// has no run time of its own: ask it to stop too, briefly.
+			ctx := context.Background()
+			if m.unreachable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, unreachableStopWait)
+				defer cancel()
+			}
+			if err := m.client.Stop(ctx); err != nil {
 				fmt.Fprintf(stderr, "loadtest: stack %s: stopping the swarm: %v\n", m.name, err)
 			}
 		}()
