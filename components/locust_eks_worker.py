@@ -122,19 +122,35 @@ def _label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+# The (name, method) of the entries that have series of their own. Once an
+# entry has one it keeps it for as long as the master keeps the entry, so
+# the other row only ever gains requests: an endpoint moving between its own
+# series and the other row would make the other row's counters fall, which
+# rate() reads as a counter reset (Prometheus, querying/functions, rate).
+_with_series = set()
+
+
 def _endpoint_rows(stats):
-    """The entries that get series: the MAX_ENDPOINTS with the most
-    requests, and one OTHER_NAME row (method "") adding up the rest with
-    Locust's own StatsEntry.extend, as the master adds its workers' reports.
-    An entry named like a reserved row (OTHER_NAME or AGGREGATED_NAME,
-    method "") goes into the other row, so no two series share labels."""
+    """The entries that get series: up to MAX_ENDPOINTS, those that had
+    one before, then the most requested of the others, and one OTHER_NAME
+    row (method "") adding up the rest with Locust's own StatsEntry.extend,
+    as the master adds its workers' reports. An entry named like a reserved
+    row (OTHER_NAME or AGGREGATED_NAME, method "") goes into the other row,
+    so no two series share labels."""
     from locust.stats import StatsEntry
 
     reserved = {(OTHER_NAME, ""), (AGGREGATED_NAME, "")}
-    ranked = sorted(stats.entries.values(), key=lambda e: (-e.num_requests, e.name, e.method or ""))
-    own = [e for e in ranked if (e.name, e.method or "") not in reserved]
-    rest = own[MAX_ENDPOINTS:] + [e for e in ranked if (e.name, e.method or "") in reserved]
-    rows = sorted(own[:MAX_ENDPOINTS], key=lambda e: (e.name, e.method or ""))
+    keyed = {(e.name, e.method or ""): e for e in stats.entries.values()}
+    _with_series.intersection_update(keyed)
+    ranked = sorted(keyed.items(), key=lambda ke: (-ke[1].num_requests, ke[0][0], ke[0][1]))
+    for key, _ in ranked:
+        if len(_with_series) >= MAX_ENDPOINTS:
+            break
+        if key not in reserved:
+            _with_series.add(key)
+    own = [e for key, e in ranked if key in _with_series]
+    rest = [e for key, e in ranked if key not in _with_series]
+    rows = sorted(own, key=lambda e: (e.name, e.method or ""))
     if rest:
         other = StatsEntry(stats, OTHER_NAME, "")
         for e in rest:
