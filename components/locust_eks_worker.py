@@ -203,7 +203,7 @@ def _metrics(runner):
         out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="+Inf"}} {total}')
         out.append(f"locust_response_time_seconds_sum{{{labels(e)}}} {e.total_response_time / 1000}")
         out.append(f"locust_response_time_seconds_count{{{labels(e)}}} {total}")
-    family("locust_run_response_time_seconds", "summary", f"Response times over the whole test, per endpoint and name=\"{AGGREGATED_NAME}\": Locust's own percentiles, as its CSV and summary.json.")
+    family("locust_run_response_time_seconds", "summary", f"Response times over the whole test, per endpoint and name=\"{AGGREGATED_NAME}\": Locust's own percentiles over the requests with a response time, as summary.json and Locust's CSV from 2.46.2.")
     for e in entries + [stats.total]:
         lbl = labels(e) if e is not stats.total else f'method="",name="{AGGREGATED_NAME}"'
         for q in RUN_QUANTILES:

@@ -163,12 +163,21 @@ func readHistograms(path string) (distribution.Run, error) {
 // addStats adds the stacks' stats endpoint by endpoint (method and name)
 // and in total: requests, failures and request rates add (each master's
 // rate is its own requests over its own time), the average is weighted
-// by requests, the maximum is the largest. The percentiles are left 0:
+// by the requests with a response time, the maximum is the largest. The percentiles are left 0:
 // only the merged histograms give them (WithPercentilesOf).
 func addStats(stacks []runreport.Stats) runreport.Stats {
 	add := func(sum, e runreport.Endpoint) runreport.Endpoint {
-		if sum.Requests+e.Requests > 0 {
-			sum.AvgMs = (sum.AvgMs*float64(sum.Requests) + e.AvgMs*float64(e.Requests)) / float64(sum.Requests+e.Requests)
+		// Locust's average is over the requests with a response time
+		// (stats.py@2.12.1:425, avg_response_time), which Samples counts
+		// when the percentiles came from the histograms.
+		weight := func(e runreport.Endpoint) float64 {
+			if e.Samples > 0 {
+				return float64(e.Samples)
+			}
+			return float64(e.Requests)
+		}
+		if w := weight(sum) + weight(e); w > 0 {
+			sum.AvgMs = (sum.AvgMs*weight(sum) + e.AvgMs*weight(e)) / w
 		}
 		sum.Requests += e.Requests
 		sum.Failures += e.Failures

@@ -231,5 +231,8 @@ func loadOf(s runreport.Summary) string {
 	if host := s.Parameters["host"]; host != "" {
 		load += ", " + host
 	}
+	if stacks := s.Parameters["stacks"]; stacks != "" {
+		load += ", stacks " + stacks
+	}
 	return load
 }
