@@ -313,8 +313,11 @@ def _serve_metrics(environment, **_kwargs):
         return [body]
 
     host = "" if options.web_host == "*" else options.web_host
-    tls = {"certfile": options.tls_cert, "keyfile": options.tls_key} if getattr(options, "tls_cert", "") else {}
-    server = pywsgi.WSGIServer((host, port), app, log=None, **tls)
+    # Plain HTTP even when Locust serves its UI with its own certificate:
+    # the port never leaves the cluster (no exposure forwards it, the
+    # NetworkPolicy admits only the Locust namespace and metricsNamespaces),
+    # and a scraper could not verify that certificate.
+    server = pywsgi.WSGIServer((host, port), app, log=None)
     # Bound now: a port already taken stops the master at its start.
     server.start()
 

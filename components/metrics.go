@@ -39,13 +39,12 @@ const metricsScrapeInterval = "15s"
 
 // scrapeAnnotations are the de facto Prometheus scrape annotations for the
 // master pod (Prometheus' kubernetes_sd example configuration relabels on
-// them): the plugin's /metrics on the metrics port. None when a
-// ServiceMonitor is made (a Prometheus honouring both would scrape the
-// master twice, and the dashboard's sums would double), nor when Locust
-// serves TLS itself: the metrics port then speaks HTTPS with a certificate
-// the scraper cannot verify, which is why a ServiceMonitor is refused too.
+// them): the plugin's /metrics on the metrics port, plain HTTP whatever
+// the web UI speaks. None when a ServiceMonitor is made: a Prometheus
+// honouring both would scrape the master twice, and the dashboard's sums
+// would double.
 func (s *clusterSpec) scrapeAnnotations() pulumi.StringMap {
-	if s.serviceMonitor || s.exposure.ownTLS() != nil {
+	if s.serviceMonitor {
 		return nil
 	}
 	return pulumi.StringMap{

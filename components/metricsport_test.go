@@ -15,7 +15,8 @@ import (
 // forwards: no port of the load balancer Service, no Ingress backend and no
 // rule letting in the exposure's clients (source ranges, the controller's
 // namespace) names it. The scrape annotations point at it, unless a
-// ServiceMonitor is made or Locust serves TLS itself.
+// ServiceMonitor is made; it speaks plain HTTP whatever the web port does,
+// so both work with Locust's own TLS.
 func TestMetricsPortStaysInside(t *testing.T) {
 	key := pulumi.ToSecret(pulumi.String("a key")).(pulumi.StringOutput)
 	for _, tc := range []struct {
@@ -31,7 +32,9 @@ func TestMetricsPortStaysInside(t *testing.T) {
 			exposure: &WebExposure{SourceRanges: []string{"10.0.0.0/16"}, LoadBalancer: &WebLoadBalancer{}}},
 		{name: "internet-facing NLB with ACM, ServiceMonitor", monitor: true,
 			exposure: &WebExposure{SourceRanges: []string{"203.0.113.0/24"}, LoadBalancer: &WebLoadBalancer{InternetFacing: true, CertificateARN: testACMCertificate}}},
-		{name: "NLB passing TCP to Locust's own TLS",
+		{name: "NLB passing TCP to Locust's own TLS", annotated: true,
+			exposure: &WebExposure{SourceRanges: []string{"10.0.0.0/8"}, LoadBalancer: &WebLoadBalancer{TLS: &WebTLS{CertificatePEM: testCertificate, KeyPEM: key}}}},
+		{name: "Locust's own TLS, ServiceMonitor", monitor: true,
 			exposure: &WebExposure{SourceRanges: []string{"10.0.0.0/8"}, LoadBalancer: &WebLoadBalancer{TLS: &WebTLS{CertificatePEM: testCertificate, KeyPEM: key}}}},
 		{name: "nginx Ingress on a sub-path", annotated: true,
 			exposure: &WebExposure{Ingress: &WebIngress{ClassName: "nginx", Path: "/locust", ControllerNamespace: "ingress-nginx", TLSSecret: "tls"}}},

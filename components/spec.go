@@ -146,7 +146,7 @@ func (s *clusterSpec) takeWebAccess(args *LocustClusterArgs) error {
 		s.webLogin = l
 	}
 	if e := args.WebExposure; e != nil {
-		if err := e.validate(args.WebLogin, s.image, args.ServiceMonitor); err != nil {
+		if err := e.validate(args.WebLogin, s.image); err != nil {
 			return fmt.Errorf("WebExposure: %w", err)
 		}
 		s.exposure = e

@@ -150,7 +150,7 @@ func ValidateWebBasePathImage(image string) error {
 
 // validate checks an exposure on its own and against the rest of the
 // cluster's arguments.
-func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMonitor) error {
+func (e *WebExposure) validate(login *WebLogin, image string) error {
 	if login == nil {
 		return errors.New("it needs WebLogin: without the login, anyone who reaches the address could start or read a test")
 	}
@@ -163,7 +163,7 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 		}
 	}
 	if lb := e.LoadBalancer; lb != nil {
-		if err := lb.validate(e.SourceRanges, monitor); err != nil {
+		if err := lb.validate(e.SourceRanges); err != nil {
 			return err
 		}
 	}
@@ -180,7 +180,7 @@ func (e *WebExposure) validate(login *WebLogin, image string, monitor *ServiceMo
 
 // validate checks a load balancer exposure: who may reach it, and how it
 // carries the login's password.
-func (lb *WebLoadBalancer) validate(sourceRanges []string, monitor *ServiceMonitor) error {
+func (lb *WebLoadBalancer) validate(sourceRanges []string) error {
 	if len(sourceRanges) == 0 {
 		return errors.New("LoadBalancer needs SourceRanges: the service controller would otherwise open the nodes to 0.0.0.0/0, internal or not (cloud-provider-aws defaults empty ranges to 0.0.0.0/0)")
 	}
@@ -201,9 +201,6 @@ func (lb *WebLoadBalancer) validate(sourceRanges []string, monitor *ServiceMonit
 		}
 		if lb.TLS.KeyPEM == nil {
 			return errors.New("TLS needs its key")
-		}
-		if monitor != nil {
-			return errors.New("a ServiceMonitor cannot scrape a master that serves only HTTPS with its own certificate; drop one of them")
 		}
 	}
 	return nil

@@ -174,7 +174,7 @@ func TestWebExposureRendering(t *testing.T) {
 		address:     "https://a0123456789abcdef0123456789abcd-0123456789abcdef.elb.eu-west-1.amazonaws.com/",
 		args:        []string{"--tls-cert=/mnt/locust-eks-tls/tls.crt", "--tls-key=/mnt/locust-eks-tls/tls.key"},
 		probe:       [2]string{"/", "HTTPS"},
-		metricsPath: "", // no scrape annotations: HTTPS the scraper cannot verify
+		metricsPath: "/metrics", // the metrics port stays plain HTTP
 		from:        []any{map[string]any{"ipBlock": map[string]any{"cidr": "10.0.0.0/8"}}},
 	}, {
 		name: "ingress on a sub-path",

@@ -150,9 +150,6 @@ func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, service
 			// crypto/tls's errors name the mismatch, never the key.
 			p.fail("webTlsKey", "a value (not shown)", "must be the PEM private key of webTlsCertificate: "+err.Error())
 		}
-		if serviceMonitor {
-			p.fail("serviceMonitor", "true", "must be false with webTlsCertificate: the master then serves only HTTPS with its own certificate, which a ServiceMonitor cannot verify")
-		}
 	}
 	p.webHostname(e)
 	if e.InternetFacing && e.CertificateARN == "" && e.TLSCertificate == "" && p.ok("webLoadBalancerScheme") {

@@ -107,8 +107,6 @@ func TestWebExposureRefusals(t *testing.T) {
 		{"two ways to TLS", "dev", with(lb, map[string]string{"webTlsCertificate": cert, "webTlsKey": key,
 			"webCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"}),
 			"webTlsCertificate", "a certificate", "either the load balancer ends TLS"},
-		{"own TLS with a ServiceMonitor", "local", with(lb, map[string]string{"webSourceRanges": `["10.0.0.0/8"]`, "webTlsCertificate": cert, "webTlsKey": key, "serviceMonitor": "true", "metricsNamespaces": `["monitoring"]`}),
-			"serviceMonitor", "true", "which a ServiceMonitor cannot verify"},
 		{"a sub-path on Locust 2.24", "local", with(ingress, map[string]string{"webPath": "/locust", "image": "locustio/locust:2.24.0"}),
 			"image", `"locustio/locust:2.24.0"`, "which came with 2.32.4"},
 		{"a path ending in a slash", "local", with(ingress, map[string]string{"webPath": "/locust/"}), "webPath", `"/locust/"`, "not end with one"},

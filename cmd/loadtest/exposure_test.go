@@ -320,7 +320,18 @@ func TestRunOverTheMastersOwnTLS(t *testing.T) {
 		if served := c.target.Hits()["GET /productpage"]; s.Stats.Total.Requests == 0 || served != s.Stats.Total.Requests {
 			t.Errorf("the target served %d requests, the summary over TLS counts %d", served, s.Stats.Total.Requests)
 		}
-		t.Logf("Locust %s over its own TLS: another certificate refused (exit 2); with the stack's pinned, a run of %d requests, as served",
+		// The metrics port stays plain HTTP, for Prometheus inside the
+		// cluster, whatever the web port speaks.
+		resp, err := http.Get(c.metricsURL + "/metrics")
+		if err != nil {
+			t.Fatalf("/metrics in plain HTTP beside Locust's own TLS: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "locust_requests_total") {
+			t.Errorf("/metrics in plain HTTP beside Locust's own TLS: %s\n%.300s", resp.Status, body)
+		}
+		t.Logf("Locust %s over its own TLS: another certificate refused (exit 2); with the stack's pinned, a run of %d requests, as served; /metrics in plain HTTP",
 			l.Version, s.Stats.Total.Requests)
 	})
 }

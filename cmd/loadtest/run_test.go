@@ -40,10 +40,12 @@ const locustfileDir = "../../locustfiles"
 
 // cluster is a running master and its workers.
 type cluster struct {
-	webURL  string
-	master  *locusttest.Process
-	workers []*locusttest.Process
-	target  *fakeapps.Recorder
+	webURL string
+	// metricsURL is the master's metrics port, plain HTTP always.
+	metricsURL string
+	master     *locusttest.Process
+	workers    []*locusttest.Process
+	target     *fakeapps.Recorder
 }
 
 // startCluster renders a LocustCluster with two workers, and starts its
@@ -155,7 +157,7 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 		}
 		scheme = "https"
 	}
-	c := cluster{webURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, web), target: rec}
+	c := cluster{webURL: fmt.Sprintf("%s://127.0.0.1:%d", scheme, web), metricsURL: fmt.Sprintf("http://127.0.0.1:%d", ports[components.MetricsPort]), target: rec}
 	c.master = locusttest.Start(t, l, "master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
 	for i := range start {
 		c.workers = append(c.workers, locusttest.Start(t, l, fmt.Sprintf("worker-%d", i+1), workerArgv, workerEnv))
