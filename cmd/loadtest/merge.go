@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/distribution"
-	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 )
 
@@ -40,27 +39,14 @@ func saveSeveral(ctx context.Context, masters []*stackMaster, o options, ran swa
 	s := newSummary(o, ran, workers, merged, percentilesFrom, getenv)
 	s.Missing = missing
 	describeStacks(&s, masters, rows)
-	var store *resultstore.Store
-	if o.bucket != "" {
-		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
-			return s, dir, err
+	withoutHistograms := func(s *runreport.Summary) {
+		if percentilesFrom != runreport.FromHistogram && s.Verdict != runreport.VerdictInterrupted {
+			s.Invalid = append(s.Invalid, "a stack's master serves no histograms: the merged percentiles cannot be computed, and an average of the stacks' percentiles is not the pooled requests'")
+			s.Verdict, s.Breaches = runreport.VerdictInvalid, nil
 		}
 	}
-	if err := judge(ctx, &s, o, stackDir, dir, store); err != nil {
-		return s, dir, err
-	}
-	if percentilesFrom != runreport.FromHistogram && s.Verdict != runreport.VerdictInterrupted {
-		s.Invalid = append(s.Invalid, "a stack's master serves no histograms: the merged percentiles cannot be computed, and an average of the stacks' percentiles is not the pooled requests'")
-		s.Verdict, s.Breaches = runreport.VerdictInvalid, nil
-	}
-	md, err := writeSummaries(ctx, s, o.stack, stackDir, dir, store, out)
-	if err != nil {
-		return s, dir, err
-	}
-	if err := publish(ctx, o, dir, md, store, getenv, out); err != nil {
-		return s, dir, err
-	}
-	return s, dir, nil
+	err = judgeAndPublish(ctx, &s, o, stackDir, dir, withoutHistograms, getenv, out)
+	return s, dir, err
 }
 
 // mergeStacks saves every reachable master's reports in its stack's

@@ -39,23 +39,33 @@ func save(ctx context.Context, master *locustapi.Client, o options, ran swarmRun
 	missing = append(missing, lacking...)
 	s := newSummary(o, ran, workers, stats, percentilesFrom, getenv)
 	s.Missing = missing
+	err = judgeAndPublish(ctx, &s, o, stackDir, dir, nil, getenv, out)
+	return s, dir, err
+}
+
+// judgeAndPublish judges a run's summary against its thresholds and
+// baselines (from the results folder and the bucket), lets amend change
+// the verdict where the caller knows more, then writes the summaries and
+// uploads the run's folder.
+func judgeAndPublish(ctx context.Context, s *runreport.Summary, o options, stackDir, dir string, amend func(*runreport.Summary), getenv func(string) string, out io.Writer) error {
 	var store *resultstore.Store
 	if o.bucket != "" {
+		var err error
 		if store, err = resultstore.New(ctx, o.bucket, o.endpoint); err != nil {
-			return s, dir, err
+			return err
 		}
 	}
-	if err := judge(ctx, &s, o, stackDir, dir, store); err != nil {
-		return s, dir, err
+	if err := judge(ctx, s, o, stackDir, dir, store); err != nil {
+		return err
 	}
-	md, err := writeSummaries(ctx, s, o.stack, stackDir, dir, store, out)
+	if amend != nil {
+		amend(s)
+	}
+	md, err := writeSummaries(ctx, *s, o.stack, stackDir, dir, store, out)
 	if err != nil {
-		return s, dir, err
+		return err
 	}
-	if err := publish(ctx, o, dir, md, store, getenv, out); err != nil {
-		return s, dir, err
-	}
-	return s, dir, nil
+	return publish(ctx, o, dir, md, store, getenv, out)
 }
 
 // resultFiles are the files of Locust's reports loadtest saves, by the
