@@ -32,25 +32,7 @@ func TestMasterServesExactHistograms(t *testing.T) {
 		target := newFakeTarget(t, app)
 		run := startWebRun(t, l, "quarkus_super_heroes.py", target)
 		api := run.api
-		ctx := context.Background()
-		if err := api.Start(ctx, locustapi.Swarm{Users: 30, SpawnRate: 30, RunTime: 10 * time.Second}); err != nil {
-			t.Fatal(err)
-		}
-		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		dist, err := api.Histograms(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		csvBytes, err := api.Get(ctx, "/stats/requests/csv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stats, err := runreport.ParseStatsCSV(bytes.NewReader(csvBytes))
-		if err != nil {
-			t.Fatal(err)
-		}
+		dist, stats := runToTheEnd(t, api, locustapi.Swarm{Users: 30, SpawnRate: 30, RunTime: 10 * time.Second})
 
 		if served := int64(target.Total()); dist.Total.Requests != served || dist.Total.ResponseTimes.Count()+dist.Total.NoneRequests != served {
 			t.Errorf("the target answered %d requests; the total histogram counts %d requests, %d in its buckets", served, dist.Total.Requests, dist.Total.ResponseTimes.Count())
@@ -162,25 +144,7 @@ func TestCustomBucketsKeepEveryCount(t *testing.T) {
 		p := renderedPlanOf(t, l, args, target.URL)
 		p.master = append(p.master, "--web-host=127.0.0.1")
 		api := startWebRunOf(t, l, p).api
-		ctx := context.Background()
-		if err := api.Start(ctx, locustapi.Swarm{Users: 4, SpawnRate: 4, RunTime: 4 * time.Second}); err != nil {
-			t.Fatal(err)
-		}
-		if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		dist, err := api.Histograms(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		csvBytes, err := api.Get(ctx, "/stats/requests/csv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		stats, err := runreport.ParseStatsCSV(bytes.NewReader(csvBytes))
-		if err != nil {
-			t.Fatal(err)
-		}
+		dist, stats := runToTheEnd(t, api, locustapi.Swarm{Users: 4, SpawnRate: 4, RunTime: 4 * time.Second})
 		served := int64(target.Total())
 		if got := dist.Total.ResponseTimes.Count(); served == 0 || got != served || dist.Total.Requests != served {
 			t.Errorf("the target answered %d requests; the histogram holds %d of %d requests", served, got, dist.Total.Requests)
@@ -195,4 +159,30 @@ func TestCustomBucketsKeepEveryCount(t *testing.T) {
 		}
 		t.Logf("Locust %s, 0.5 ms bins: %d requests served, %d in the histogram's %d whole-ms keys", l.Version, served, dist.Total.ResponseTimes.Count(), len(dist.Total.ResponseTimes))
 	})
+}
+
+// runToTheEnd runs a swarm on a real master until it stops, then reads its
+// histograms and its stats CSV.
+func runToTheEnd(t *testing.T, api *locustapi.Client, swarm locustapi.Swarm) (distribution.Run, runreport.Stats) {
+	t.Helper()
+	ctx := context.Background()
+	if err := api.Start(ctx, swarm); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.WaitStopped(ctx, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	dist, err := api.Histograms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvBytes, err := api.Get(ctx, "/stats/requests/csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := runreport.ParseStatsCSV(bytes.NewReader(csvBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dist, stats
 }
