@@ -209,7 +209,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 		removeConfig(t, ctx, stack, k)
 	}
 	setConfig(t, ctx, stack, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx", "webPath": "/locust",
-		"webIngressHost": "locust.example.test", "webIngressControllerNamespace": "ingress-nginx"})
+		"webIngressHost": "locust.example.test", "webIngressControllerNamespace": "ingress-nginx", "webPlainHttp": "true"})
 	up, err = stack.Up(ctx, optup.Message("web exposure: ingress on /locust"))
 	if err != nil {
 		t.Fatalf("up with an ingress: %v", err)
@@ -244,6 +244,9 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	}{
 		{"an exposure without the login", func() { removeConfig(t, ctx, stack, "webLogin") },
 			func() { setConfig(t, ctx, stack, map[string]string{"webLogin": "true"}) }, `webExposure: got "ingress"; needs webLogin true`},
+		{"an Ingress in plain text", func() { removeConfig(t, ctx, stack, "webPlainHttp") },
+			func() { setConfig(t, ctx, stack, map[string]string{"webPlainHttp": "true"}) },
+			`webIngressTlsSecret: got ""; must name the kubernetes.io/tls Secret the controller ends TLS with`},
 		{"an internet-facing load balancer open to all", func() {
 			setConfig(t, ctx, stack, map[string]string{"webExposure": "loadBalancer", "webLoadBalancerScheme": "internet-facing"})
 		}, func() {
@@ -264,7 +267,7 @@ func checkWebExposure(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	}
 
 	// 4. Private again.
-	for _, key := range []string{"webExposure", "webIngressClass", "webPath", "webIngressHost", "webIngressControllerNamespace", "webLogin", "webPassword"} {
+	for _, key := range []string{"webExposure", "webIngressClass", "webPath", "webIngressHost", "webIngressControllerNamespace", "webPlainHttp", "webLogin", "webPassword"} {
 		removeConfig(t, ctx, stack, key)
 	}
 	if _, err := stack.Up(ctx, optup.Message("web exposure: private again")); err != nil {

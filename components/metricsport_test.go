@@ -40,7 +40,7 @@ func TestMetricsPortStaysInside(t *testing.T) {
 			exposure: &WebExposure{Ingress: &WebIngress{ClassName: "nginx", Path: "/locust", ControllerNamespace: "ingress-nginx", TLSSecret: "tls"}}},
 		{name: "ALB Ingress with source ranges, ServiceMonitor", monitor: true,
 			exposure: &WebExposure{SourceRanges: []string{"198.51.100.0/24"}, Ingress: &WebIngress{ClassName: "alb", Path: "/",
-				Annotations: map[string]string{annotationALBCertificate: testACMCertificate}}}},
+				Annotations: map[string]string{ALBCertificateAnnotation: testACMCertificate}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := testArgs(t)

@@ -124,7 +124,7 @@ func IngressServesHTTPS(class string, annotations map[string]string, tlsSecret s
 func albServesHTTPS(annotations map[string]string) bool {
 	ports, given := annotations[annotationALBListenPorts]
 	if !given {
-		return annotations[annotationALBCertificate] != ""
+		return annotations[ALBCertificateAnnotation] != ""
 	}
 	var listeners []map[string]int
 	if err := json.Unmarshal([]byte(ports), &listeners); err != nil {
@@ -381,9 +381,9 @@ func loadBalancerHostname(svc *corev1.Service) pulumi.StringOutput {
 	}).(pulumi.StringOutput)
 }
 
-// annotationALBCertificate gives an AWS Load Balancer Controller's Ingress
+// ALBCertificateAnnotation gives an AWS Load Balancer Controller's Ingress
 // its ACM certificate (guide/ingress/annotations: certificate-arn).
-const annotationALBCertificate = "alb.ingress.kubernetes.io/certificate-arn"
+const ALBCertificateAnnotation = "alb.ingress.kubernetes.io/certificate-arn"
 
 // annotationALBListenPorts lists an ALB Ingress's listeners as JSON, like
 // [{"HTTPS": 443}] (annotations.md, listen-ports).

@@ -19,9 +19,9 @@ func TestALBServesHTTPS(t *testing.T) {
 		https       bool
 	}{
 		{"no certificate, no listen-ports: HTTP:80", map[string]string{}, false},
-		{"certificate-arn: HTTPS:443", map[string]string{annotationALBCertificate: arn}, true},
+		{"certificate-arn: HTTPS:443", map[string]string{ALBCertificateAnnotation: arn}, true},
 		{"listen-ports naming HTTPS, the certificate discovered", map[string]string{annotationALBListenPorts: `[{"HTTPS": 443}]`}, true},
-		{"listen-ports HTTP only, whatever the certificate", map[string]string{annotationALBListenPorts: `[{"HTTP": 8080}]`, annotationALBCertificate: arn}, false},
+		{"listen-ports HTTP only, whatever the certificate", map[string]string{annotationALBListenPorts: `[{"HTTP": 8080}]`, ALBCertificateAnnotation: arn}, false},
 		{"both listeners", map[string]string{annotationALBListenPorts: `[{"HTTP": 80}, {"HTTPS": 443}]`}, true},
 	} {
 		e := &WebExposure{Ingress: &WebIngress{ClassName: "alb", Path: "/", Annotations: tc.annotations}}

@@ -265,7 +265,7 @@ func (in *WebIngress) validate(sourceRanges []string, image string) error {
 func ValidateALBIngress(tlsSecret string, sourceRanges []string) error {
 	if tlsSecret != "" {
 		return errors.New("the AWS Load Balancer Controller ignores an Ingress's TLS Secret: give the ALB an ACM certificate with " +
-			annotationALBCertificate + " instead")
+			ALBCertificateAnnotation + " instead")
 	}
 	if len(sourceRanges) == 0 {
 		return errors.New("an ALB with ip targets reaches the master from its own addresses in its subnets, not from the controller's pods: " +

@@ -49,11 +49,12 @@ var webKeys = []struct{ key, kind string }{
 	{"webIngressControllerNamespace", ExposeIngress},
 	{"webIngressTlsSecret", ExposeIngress},
 	{"webIngressAnnotations", ExposeIngress},
+	{"webPlainHttp", ExposeIngress},
 }
 
 // webDefaults are the values Pulumi.yaml gives keys left unset: a key at
 // its default was not set by the user.
-var webDefaults = map[string]string{"webLoadBalancerScheme": "internal", "webPath": "/", "webSourceRanges": "[]", "webIngressAnnotations": "[]"}
+var webDefaults = map[string]string{"webLoadBalancerScheme": "internal", "webPath": "/", "webSourceRanges": "[]", "webIngressAnnotations": "[]", "webPlainHttp": "false"}
 
 // webExposure reads webExposure and the keys of its choice, and refuses
 // keys of another choice, an exposure without the login, and an
@@ -229,6 +230,7 @@ func (p *parser) webIngress(e *WebExposure, image, vpcCIDR string) {
 			"set webIngressHost to a name the certificate holds and point a CNAME for it at that load balancer")
 	}
 	alb := components.IngressForALB(e.IngressClass, e.IngressAnnotations)
+	p.ingressTLS(e, alb)
 	e.IngressControllerNamespace = p.str("webIngressControllerNamespace")
 	if e.IngressControllerNamespace != "" {
 		if err := components.ValidateNamespace(e.IngressControllerNamespace); err != nil {
@@ -257,6 +259,36 @@ func (p *parser) webIngress(e *WebExposure, image, vpcCIDR string) {
 		}
 	}
 }
+
+// ingressTLS refuses an Ingress that would carry the login in plain text
+// unless webPlainHttp accepts it, and an internet-facing ALB open to every
+// address: the AWS Load Balancer Controller's inbound-cidrs defaults to
+// 0.0.0.0/0 and ::/0 (aws-load-balancer-controller@v2.17.1
+// docs/guide/ingress/annotations.md), and with ip targets webSourceRanges
+// names the ALB's subnets, not its clients.
+func (p *parser) ingressTLS(e *WebExposure, alb bool) {
+	plain := p.boolean("webPlainHttp")
+	switch {
+	case plain || components.IngressServesHTTPS(e.IngressClass, e.IngressAnnotations, e.IngressTLSSecret) || !p.ok("webIngressAnnotations", "webIngressTlsSecret", "webPlainHttp"):
+	case alb:
+		p.fail("webIngressAnnotations", "no "+components.ALBCertificateAnnotation, "must give the ALB an ACM certificate ("+components.ALBCertificateAnnotation+"=ARN): "+
+			"without TLS the login's password and session cross the network in plain text; set webPlainHttp true to accept that for an ALB only trusted networks reach")
+	default:
+		p.fail("webIngressTlsSecret", `""`, "must name the kubernetes.io/tls Secret the controller ends TLS with: "+
+			"without TLS the login's password and session cross the network in plain text; set webPlainHttp true to accept that for a controller only trusted networks reach")
+	}
+	if alb && e.IngressAnnotations[albSchemeAnnotation] == "internet-facing" && e.IngressAnnotations[albInboundCIDRsAnnotation] == "" && p.ok("webIngressAnnotations") {
+		p.fail("webIngressAnnotations", quote(annotationEntry(e.IngressAnnotations, albSchemeAnnotation)),
+			"needs "+albInboundCIDRsAnnotation+"=CIDR,... beside it, the client ranges let in: the controller's default is 0.0.0.0/0 and ::/0, the whole internet")
+	}
+}
+
+// The AWS Load Balancer Controller's scheme and client-range annotations
+// (docs/guide/ingress/annotations.md at v2.17.1).
+const (
+	albSchemeAnnotation       = "alb.ingress.kubernetes.io/scheme"
+	albInboundCIDRsAnnotation = "alb.ingress.kubernetes.io/inbound-cidrs"
+)
 
 // annotationEntry is one annotation as webIngressAnnotations lists it.
 func annotationEntry(annotations map[string]string, key string) string {

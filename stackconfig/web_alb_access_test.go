@@ -15,7 +15,7 @@ import (
 // the source ranges default to the VPC the stack creates, and must be given
 // otherwise.
 func TestWebIngressALBAccess(t *testing.T) {
-	alb := with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "alb", "webIngressControllerNamespace": "kube-system"})
+	alb := with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "alb", "webIngressControllerNamespace": "kube-system"})
 	for _, tc := range []struct {
 		name, stack string
 		set         map[string]string

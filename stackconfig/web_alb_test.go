@@ -14,7 +14,7 @@ import (
 // (the component then sets ip), and nginx is not concerned.
 func TestWebIngressALBTargetType(t *testing.T) {
 	ingress := func(class, annotations string) map[string]string {
-		return with(login, map[string]string{"webExposure": "ingress", "webIngressClass": class,
+		return with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": class,
 			"webSourceRanges": `["10.0.0.0/16"]`, "webIngressAnnotations": annotations})
 	}
 	for _, tc := range []struct {

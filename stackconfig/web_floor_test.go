@@ -17,7 +17,7 @@ func TestWebExposureLocustFloor(t *testing.T) {
 		want string
 	}{
 		{"load balancer on 2.37.1", with(lb, map[string]string{"image": "locustio/locust:2.37.1"}), `image: got "locustio/locust:2.37.1"`},
-		{"ingress on 2.24.0", with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx",
+		{"ingress on 2.24.0", with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "nginx",
 			"webIngressControllerNamespace": "ingress-nginx", "image": "locustio/locust:2.24.0"}), `image: got "locustio/locust:2.24.0"`},
 		{"load balancer on 2.37.2", with(lb, map[string]string{"image": "locustio/locust:2.37.2"}), ""},
 		{"private on 2.24.0", with(login, map[string]string{"image": "locustio/locust:2.24.0"}), ""},

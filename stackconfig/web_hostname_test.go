@@ -18,7 +18,7 @@ func TestWebHostname(t *testing.T) {
 	const arn = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 	lb := with(login, map[string]string{"webExposure": "loadBalancer"})
 	ownTLS := map[string]string{"webTlsCertificate": cert, "webTlsKey": key}
-	ingress := with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx"})
+	ingress := with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx"})
 	for _, tc := range []struct {
 		name         string
 		set          map[string]string
@@ -33,7 +33,7 @@ func TestWebHostname(t *testing.T) {
 		{name: "own certificate, no name", set: with(lb, ownTLS), warns: true},
 		{name: "plain, no name", set: lb},
 		{name: "ingress with TLS and no host", set: with(ingress, map[string]string{"webIngressTlsSecret": "locust-tls"}), warns: true},
-		{name: "ALB with a certificate and no host", set: with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "alb",
+		{name: "ALB with a certificate and no host", set: with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "alb",
 			"webIngressAnnotations": `["alb.ingress.kubernetes.io/target-type=ip","alb.ingress.kubernetes.io/certificate-arn=` + arn + `"]`}), warns: true},
 		{name: "ingress with TLS and a host", set: with(ingress, map[string]string{"webIngressTlsSecret": "locust-tls", "webIngressHost": "locust.example.com"})},
 		{name: "own certificate without the name", set: with(lb, ownTLS, map[string]string{"webHostname": "ui.example.org"}),

@@ -40,7 +40,7 @@ func TestWebExposureConfig(t *testing.T) {
 		{"Locust's own TLS", "local", with(login, map[string]string{"webExposure": "loadBalancer", "webSourceRanges": `["10.0.0.0/8"]`,
 			"webTlsCertificate": cert, "webTlsKey": key}),
 			WebExposure{Kind: ExposeLoadBalancer, SourceRanges: []string{"10.0.0.0/8"}, TLSCertificate: cert, TLSKey: key}},
-		{"ingress on a sub-path", "local", with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx",
+		{"ingress on a sub-path", "local", with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "nginx",
 			"webIngressHost": "locust.example.com", "webPath": "/locust", "webIngressControllerNamespace": "ingress-nginx",
 			"webIngressTlsSecret": "locust-tls", "webIngressAnnotations": `["nginx.ingress.kubernetes.io/proxy-body-size=1m"]`}),
 			WebExposure{Kind: ExposeIngress, IngressClass: "nginx", IngressHost: "locust.example.com", Path: "/locust",
@@ -82,7 +82,7 @@ func TestWebExposureRefusals(t *testing.T) {
 	cert, key := testcert.SelfSigned(t, "locust.example.com")
 	otherCert, _ := testcert.SelfSigned(t, "locust.example.com")
 	lb := with(login, map[string]string{"webExposure": "loadBalancer"})
-	ingress := with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx"})
+	ingress := with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx"})
 	for _, tc := range []struct {
 		name, stack string
 		set         map[string]string
@@ -110,9 +110,9 @@ func TestWebExposureRefusals(t *testing.T) {
 		{"a sub-path on Locust 2.24", "local", with(ingress, map[string]string{"webPath": "/locust", "image": "locustio/locust:2.24.0"}),
 			"image", `"locustio/locust:2.24.0"`, "which came with 2.32.4"},
 		{"a path ending in a slash", "local", with(ingress, map[string]string{"webPath": "/locust/"}), "webPath", `"/locust/"`, "not end with one"},
-		{"an ingress no one reaches", "local", with(login, map[string]string{"webExposure": "ingress", "webIngressClass": "nginx"}),
+		{"an ingress no one reaches", "local", with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressClass": "nginx"}),
 			"webIngressControllerNamespace", `""`, "or webSourceRanges"},
-		{"an ingress without a class", "local", with(login, map[string]string{"webExposure": "ingress", "webIngressControllerNamespace": "ingress-nginx"}),
+		{"an ingress without a class", "local", with(login, map[string]string{"webPlainHttp": "true", "webExposure": "ingress", "webIngressControllerNamespace": "ingress-nginx"}),
 			"webIngressClass", `""`, "IngressClass"},
 		{"an annotation without a value", "local", with(ingress, map[string]string{"webIngressAnnotations": `["alb.ingress.kubernetes.io/scheme"]`}),
 			"webIngressAnnotations", `"alb.ingress.kubernetes.io/scheme"`, "key=value"},
