@@ -278,11 +278,12 @@ type LocustCluster struct {
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput
-	// MasterServiceName is the name of the master's ClusterIP Service.
+	// MasterServiceName is the name of shard 0's master's ClusterIP Service.
 	MasterServiceName pulumi.StringOutput
-	// MasterAddress is the in-cluster DNS name workers use to reach the master.
+	// MasterAddress is the in-cluster DNS name shard 0's workers reach its
+	// master at.
 	MasterAddress pulumi.StringOutput
-	// PortForwardCommand opens the web UI on localhost:8089 (at WebPath,
+	// PortForwardCommand opens shard 0's web UI on localhost:8089 (at WebPath,
 	// over https when Locust serves TLS itself).
 	PortForwardCommand pulumi.StringOutput
 	// WebAddress is where the exposed UI opens, like

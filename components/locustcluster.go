@@ -1,9 +1,9 @@
 // Package components holds the reusable Pulumi components of this project.
 //
-// LocustCluster deploys distributed Locust (one master, N workers, or
-// several such shards) into any
-// Kubernetes cluster reachable through a Kubernetes provider: EKS, kind,
-// minikube or any conformant cluster. It knows nothing about AWS.
+// LocustCluster deploys distributed Locust (one master and N workers, or
+// several such shards) into any Kubernetes cluster reachable through a
+// Kubernetes provider: EKS, kind, minikube or any conformant cluster. It
+// knows nothing about AWS.
 package components
 
 import (
