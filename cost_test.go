@@ -39,6 +39,10 @@ func TestEstimatedHourlyCost(t *testing.T) {
 			"worker nodes: 2 x c5.large spot at $0.0382 (the dearest", "NAT gateways: 1 x $0.045", "node root volumes: 3 x 20 GiB gp3"}, ""},
 		{"prod", "prod", nil, 1.0274, []string{"worker nodes: 4 x c6i.xlarge on-demand at $0.17", "system nodes: 1 x m6i.large on-demand at $0.096",
 			"NAT gateways: 3 x $0.045", "node root volumes: 5 x 30 GiB"}, ""},
+		// 1000m + 1000m > a t3.medium's 1780m for pods: a node per master,
+		// and a root volume more: 0.10 + 2 x 0.0382 + 0.045 + 2 x 0.0416 + 4 x 20 x 0.08 / 730.
+		{"two shards of a core each take a system node each", "dev", map[string]string{"shards": "2", "masterCpuRequest": "1"}, 0.3134,
+			[]string{"system nodes: 2 x t3.medium on-demand at $0.0416", "node root volumes: 4 x 20 GiB", "worker nodes: 2 x c5.large spot"}, ""},
 		{"extended support", "dev", map[string]string{"kubernetesVersion": "1.34"}, 0.7696, []string{"EKS control plane: 1 cluster, extended support"}, ""},
 		{"another region, through a us-east-1 provider", "dev", map[string]string{"aws:region": "eu-west-1"}, 0.2736,
 			[]string{"system nodes: 1 x t3.medium on-demand at $0.0456"}, ""},

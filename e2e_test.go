@@ -238,6 +238,12 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("worker Deployment: %d/%d available, uid %s (was %s); want 3/3, same object", w.Status.AvailableReplicas, w.Spec.Replicas, w.Metadata.UID, uid)
 	}
 
+	// 4'. Three shards and back: shard 0 untouched, each shard's selectors
+	// its own pods, as the API server reads them.
+	stop = timings.start("shards: preview + two ups")
+	checkShards(t, ctx, stack, kube)
+	stop()
+
 	// 4a. Changes made behind Pulumi's back are undone by the next up.
 	stop = timings.start("drift: up with refresh")
 	checkDriftRestored(t, ctx, stack, kube)

@@ -114,6 +114,9 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 	outputs["masterAddress"] = locust.MasterAddress
 	outputs["portForwardCommand"] = locust.PortForwardCommand
 	outputs["workers"] = locust.Workers
+	outputs["shards"] = locust.ShardCount
+	outputs["shardMasterServices"] = locust.ShardMasterServiceNames
+	outputs["shardWorkers"] = locust.ShardWorkers
 	outputs["image"] = locust.Image
 	outputs["loadTest"] = loadTestOutput(cfg.LoadTest)
 	if l := cfg.Locust.WebLogin; l != nil {
@@ -182,7 +185,7 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 		Demand: ekscluster.Demand{
 			Workers: l.Workers,
 			Worker:  ekscluster.Request{CPU: l.Worker.CPURequest, Memory: l.Worker.MemoryRequest},
-			Master:  ekscluster.Request{CPU: l.Master.CPURequest, Memory: l.Master.MemoryRequest},
+			Masters: masterRequests(l.ShardMasters),
 		},
 		NodeGroup: ekscluster.NodeGroupArgs{
 			InstanceTypes: c.NodeGroup.InstanceTypes,
@@ -195,6 +198,15 @@ func eksClusterArgs(c stackconfig.EKSCluster, l stackconfig.Locust, stack string
 		Tags:         stackTags(stack),
 		VolatileTags: volatile,
 	}
+}
+
+// masterRequests are every shard's master's requests, for the node plan.
+func masterRequests(masters []components.Resources) []ekscluster.Request {
+	out := make([]ekscluster.Request, len(masters))
+	for i, m := range masters {
+		out[i] = ekscluster.Request{CPU: m.CPURequest, Memory: m.MemoryRequest}
+	}
+	return out
 }
 
 // existingClusterProvider reaches a cluster the stack does not own. Nothing
@@ -260,25 +272,28 @@ func locustClusterArgs(l stackconfig.Locust, files map[string]string, place plac
 		login = &components.WebLogin{Username: l.WebLogin.Username, Password: pulumi.ToSecret(pulumi.String(l.WebLogin.Password)).(pulumi.StringOutput)}
 	}
 	return &components.LocustClusterArgs{
-		WebLogin:          login,
-		Namespace:         l.Namespace,
-		CreateNamespace:   l.CreateNamespace,
-		Locustfiles:       files,
-		Run:               l.Locustfiles,
-		TargetHost:        pulumi.String(l.TargetHost),
-		Image:             l.Image,
-		Workers:           l.Workers,
-		Env:               env,
-		SecretEnv:         secretEnv,
-		MasterResources:   &l.Master,
-		WorkerResources:   &l.Worker,
-		NodeSelector:      place.nodeSelector,
-		Master:            place.master,
-		Worker:            place.worker,
-		EgressCIDRs:       l.EgressCIDRs,
-		MetricsNamespaces: l.MetricsNamespaces,
-		ServiceMonitor:    serviceMonitor(l),
-		WebExposure:       webExposure(l.WebExposure),
+		WebLogin:        login,
+		Namespace:       l.Namespace,
+		CreateNamespace: l.CreateNamespace,
+		Locustfiles:     files,
+		Run:             l.Locustfiles,
+		TargetHost:      pulumi.String(l.TargetHost),
+		Image:           l.Image,
+		Workers:         l.Workers,
+		Shards:          l.Shards,
+		Env:             env,
+		SecretEnv:       secretEnv,
+		MasterResources: &l.Master,
+		// Each shard's own, sized for its workers where a request is empty.
+		ShardMasterResources: l.ShardMasters,
+		WorkerResources:      &l.Worker,
+		NodeSelector:         place.nodeSelector,
+		Master:               place.master,
+		Worker:               place.worker,
+		EgressCIDRs:          l.EgressCIDRs,
+		MetricsNamespaces:    l.MetricsNamespaces,
+		ServiceMonitor:       serviceMonitor(l),
+		WebExposure:          webExposure(l.WebExposure),
 	}
 }
 

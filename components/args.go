@@ -151,8 +151,21 @@ type LocustClusterArgs struct {
 	TargetHost pulumi.StringInput
 	// Image is the Locust image, pinned by tag or digest. Defaults to DefaultImage.
 	Image string
-	// Workers is the number of worker pods, one Locust process each. At least 1.
+	// Workers is the number of worker pods, one Locust process each, across
+	// all shards (ShardWorkers says how they are split). At least one per
+	// shard.
 	Workers int
+	// Shards is the number of masters, each with its own worker Deployment
+	// and master Service; 0 is 1. One master holds a measured number of
+	// workers (docs/performance.md, "How many workers one master holds"),
+	// so more load than that takes more masters, which cmd/loadtest drives
+	// as one test. Shard 0 is named as a one-master cluster always was;
+	// shard i's objects are <name>-<i>-master and <name>-<i>-worker, its
+	// pods' app.kubernetes.io/instance <name>-<i>. The namespace, the
+	// ConfigMap, the Secrets, the NetworkPolicies and the ServiceMonitor
+	// are shared. The web UI exposure shows one master, so it takes one
+	// shard.
+	Shards int
 	// Env are extra environment variables for master and workers.
 	Env []EnvVar
 	// SecretEnv are environment variables whose values are secrets, such as
@@ -169,10 +182,15 @@ type LocustClusterArgs struct {
 	// WebExposure, when set, opens the web UI at an address beyond the
 	// port-forward: a load balancer or an Ingress. It needs WebLogin.
 	WebExposure *WebExposure
-	// MasterResources defaults to MasterResourcesFor(Workers), what the
-	// master was measured to need; WorkerResources to DefaultWorkerResources.
-	MasterResources *Resources
-	WorkerResources *Resources
+	// MasterResources are every shard's master's; nil sizes each by
+	// MasterResourcesFor(its workers), what a master was measured to need.
+	// ShardMasterResources, when not empty, holds one per shard, shard 0
+	// first, and wins over MasterResources: a stack sizes each master from
+	// its own workers where the user left a request empty.
+	// WorkerResources default to DefaultWorkerResources.
+	MasterResources      *Resources
+	ShardMasterResources []Resources
+	WorkerResources      *Resources
 	// NodeSelector constrains master and worker pods to matching nodes.
 	NodeSelector map[string]string
 	// Master and Worker place each role's pods: node labels on top of
@@ -207,10 +225,28 @@ type Toleration struct {
 	Key, Operator, Value, Effect string
 }
 
+// Shard is one master with its own workers: its Deployment and Service,
+// its workers' Deployment and both roles' disruption budgets.
+type Shard struct {
+	Master                 *appsv1.Deployment
+	MasterService          *corev1.Service
+	Worker                 *appsv1.Deployment
+	MasterDisruptionBudget *policyv1.PodDisruptionBudget
+	WorkerDisruptionBudget *policyv1.PodDisruptionBudget
+	// Workers is the number of the shard's worker pods.
+	Workers int
+	// MasterAddress is the in-cluster DNS name its workers reach it at.
+	MasterAddress pulumi.StringOutput
+}
+
 // LocustCluster is a distributed Locust deployment: locustfile ConfigMap,
-// master Deployment and Service, worker Deployment.
+// and per shard a master Deployment and Service and a worker Deployment.
 type LocustCluster struct {
 	pulumi.ResourceState
+
+	// Shards are every master with its workers, shard 0 first. Master,
+	// MasterService, Worker and the disruption budgets below are shard 0's.
+	Shards []Shard
 
 	// NamespaceResource is nil when the namespace already existed.
 	NamespaceResource *corev1.Namespace
@@ -242,11 +278,12 @@ type LocustCluster struct {
 
 	// Namespace the cluster runs in.
 	Namespace pulumi.StringOutput
-	// MasterServiceName is the name of the master's ClusterIP Service.
+	// MasterServiceName is the name of shard 0's master's ClusterIP Service.
 	MasterServiceName pulumi.StringOutput
-	// MasterAddress is the in-cluster DNS name workers use to reach the master.
+	// MasterAddress is the in-cluster DNS name shard 0's workers reach its
+	// master at.
 	MasterAddress pulumi.StringOutput
-	// PortForwardCommand opens the web UI on localhost:8089 (at WebPath,
+	// PortForwardCommand opens shard 0's web UI on localhost:8089 (at WebPath,
 	// over https when Locust serves TLS itself).
 	PortForwardCommand pulumi.StringOutput
 	// WebAddress is where the exposed UI opens, like
@@ -259,8 +296,13 @@ type LocustCluster struct {
 	// WebPath is the path the UI is served under on the master's web port:
 	// "" for /, or the Ingress's sub-path.
 	WebPath pulumi.StringOutput
-	// Workers is the number of worker pods.
+	// Workers is the number of worker pods, across shards.
 	Workers pulumi.IntOutput
+	// ShardCount is the number of masters; ShardMasterServiceNames their
+	// Services' names and ShardWorkers their worker counts, shard 0 first.
+	ShardCount              pulumi.IntOutput
+	ShardMasterServiceNames pulumi.StringArrayOutput
+	ShardWorkers            pulumi.IntArrayOutput
 	// Image is the Locust image master and workers run.
 	Image pulumi.StringOutput
 }

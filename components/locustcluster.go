@@ -1,8 +1,9 @@
 // Package components holds the reusable Pulumi components of this project.
 //
-// LocustCluster deploys distributed Locust (one master, N workers) into any
-// Kubernetes cluster reachable through a Kubernetes provider: EKS, kind,
-// minikube or any conformant cluster. It knows nothing about AWS.
+// LocustCluster deploys distributed Locust (one master and N workers, or
+// several such shards) into any Kubernetes cluster reachable through a
+// Kubernetes provider: EKS, kind, minikube or any conformant cluster. It
+// knows nothing about AWS.
 package components
 
 import (
@@ -53,22 +54,16 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 			return nil, err
 		}
 	}
-	if c.MasterService, err = r.masterService(namespace); err != nil {
-		return nil, err
+	for i := range spec.instances {
+		shard, err := resourceBuilder{ctx: ctx, spec: spec.shard(i), parent: r.parent}.shard(namespace, c, spec.shardWorkers[i])
+		if err != nil {
+			return nil, err
+		}
+		c.Shards = append(c.Shards, shard)
 	}
-	masterAddress := pulumi.Sprintf("%s.%s.svc", c.MasterService.Metadata.Name().Elem(), namespace)
-	if c.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv, c.WebLoginSecret, c.WebTLSSecret); err != nil {
-		return nil, err
-	}
-	if c.Worker, err = r.worker(namespace, args.Workers, masterAddress, c.Locustfiles, c.SecretEnv, c.MasterService); err != nil {
-		return nil, err
-	}
-	if c.MasterDisruptionBudget, err = r.disruptionBudget(namespace, "master", pulumi.Int(0), c.Master); err != nil {
-		return nil, err
-	}
-	if c.WorkerDisruptionBudget, err = r.disruptionBudget(namespace, "worker", pulumi.String("10%"), c.Worker); err != nil {
-		return nil, err
-	}
+	shard0 := c.Shards[0]
+	c.Master, c.MasterService, c.Worker = shard0.Master, shard0.MasterService, shard0.Worker
+	c.MasterDisruptionBudget, c.WorkerDisruptionBudget = shard0.MasterDisruptionBudget, shard0.WorkerDisruptionBudget
 	if c.NetworkPolicies, err = r.networkPolicies(namespace); err != nil {
 		return nil, err
 	}
@@ -94,11 +89,19 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 
 	c.Namespace = namespace
 	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()
-	c.MasterAddress = masterAddress
+	c.MasterAddress = shard0.MasterAddress
 	c.PortForwardCommand = pulumi.Sprintf("kubectl port-forward --namespace %s service/%s %d:%d",
 		namespace, c.MasterServiceName, WebPort, WebPort)
 	c.WebPath = pulumi.String(spec.exposure.basePath()).ToStringOutput()
 	c.Workers = pulumi.Int(args.Workers).ToIntOutput()
+	c.ShardCount = pulumi.Int(len(c.Shards)).ToIntOutput()
+	names, workers := pulumi.StringArray{}, pulumi.IntArray{}
+	for _, shard := range c.Shards {
+		names = append(names, shard.MasterService.Metadata.Name().Elem())
+		workers = append(workers, pulumi.Int(shard.Workers))
+	}
+	c.ShardMasterServiceNames = names.ToStringArrayOutput()
+	c.ShardWorkers = workers.ToIntArrayOutput()
 	c.Image = pulumi.String(spec.image).ToStringOutput()
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
@@ -110,9 +113,37 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		"webLoadBalancerHostname": c.WebLoadBalancerHostname,
 		"webPath":                 c.WebPath,
 		"workers":                 c.Workers,
+		"shards":                  c.ShardCount,
+		"shardMasterServiceNames": c.ShardMasterServiceNames,
+		"shardWorkers":            c.ShardWorkers,
 		"image":                   c.Image,
 	}); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// shard creates one master, its Service and its workers, which reach it
+// through the Service, and both roles' disruption budgets; r's spec is the
+// shard's (clusterSpec.shard).
+func (r resourceBuilder) shard(namespace pulumi.StringOutput, c *LocustCluster, workers int) (Shard, error) {
+	s := Shard{Workers: workers}
+	var err error
+	if s.MasterService, err = r.masterService(namespace); err != nil {
+		return s, err
+	}
+	s.MasterAddress = pulumi.Sprintf("%s.%s.svc", s.MasterService.Metadata.Name().Elem(), namespace)
+	if s.Master, err = r.master(namespace, c.Locustfiles, c.SecretEnv, c.WebLoginSecret, c.WebTLSSecret); err != nil {
+		return s, err
+	}
+	if s.Worker, err = r.worker(namespace, workers, s.MasterAddress, c.Locustfiles, c.SecretEnv, s.MasterService); err != nil {
+		return s, err
+	}
+	if s.MasterDisruptionBudget, err = r.disruptionBudget(namespace, "master", pulumi.Int(0), s.Master); err != nil {
+		return s, err
+	}
+	if s.WorkerDisruptionBudget, err = r.disruptionBudget(namespace, "worker", pulumi.String("10%"), s.Worker); err != nil {
+		return s, err
+	}
+	return s, nil
 }

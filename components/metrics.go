@@ -81,7 +81,20 @@ type ServiceMonitor struct {
 	Labels map[string]string
 }
 
-// serviceMonitor selects the master's Service by its selector labels, in
+// shardsServiceSelector selects every shard's master Service, by the
+// labels it shares with its pods (shardsLabels).
+func (s *clusterSpec) shardsServiceSelector() pulumi.Map {
+	labels, instances := s.shardsLabels("master")
+	sel := pulumi.Map{"matchLabels": pulumi.ToStringMap(labels)}
+	if instances != nil {
+		sel["matchExpressions"] = pulumi.Array{pulumi.Map{
+			"key": pulumi.String(instanceLabel), "operator": pulumi.String("In"), "values": pulumi.ToStringArray(instances),
+		}}
+	}
+	return sel
+}
+
+// serviceMonitor selects every shard's master Service by its labels, in
 // its own namespace, and scrapes its metrics port's /metrics every
 // metricsScrapeInterval.
 func (r resourceBuilder) serviceMonitor(namespace pulumi.StringOutput, m *ServiceMonitor, deps ...pulumi.Resource) (*apiextensions.CustomResource, error) {
@@ -101,7 +114,7 @@ func (r resourceBuilder) serviceMonitor(namespace pulumi.StringOutput, m *Servic
 		},
 		OtherFields: map[string]any{
 			"spec": pulumi.Map{
-				"selector":          pulumi.Map{"matchLabels": pulumi.ToStringMap(s.selector("master"))},
+				"selector":          s.shardsServiceSelector(),
 				"namespaceSelector": pulumi.Map{"matchNames": pulumi.StringArray{namespace}},
 				"endpoints": pulumi.Array{pulumi.Map{
 					"port": pulumi.String("metrics"), "path": pulumi.String(MetricsPath), "interval": pulumi.String(metricsScrapeInterval),

@@ -186,14 +186,14 @@ func (r resourceBuilder) disruptionBudget(namespace pulumi.StringOutput, role st
 func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*networkingv1.NetworkPolicy, error) {
 	s := r.spec
 	deny, err := r.networkPolicy(namespace, "deny-ingress", &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.instanceSelector())},
+		PodSelector: s.shardsSelector(""),
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
 	})
 	if err != nil {
 		return nil, err
 	}
 	master, err := r.networkPolicy(namespace, "master-ingress", &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))},
+		PodSelector: s.shardsSelector("master"),
 		PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
 		Ingress:     s.masterIngressRules(),
 	})
@@ -205,7 +205,7 @@ func (r resourceBuilder) networkPolicies(namespace pulumi.StringOutput) ([]*netw
 		return policies, nil
 	}
 	egress, err := r.networkPolicy(namespace, "egress", &networkingv1.NetworkPolicySpecArgs{
-		PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.instanceSelector())},
+		PodSelector: s.shardsSelector(""),
 		PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
 		Egress:      s.egressRules(),
 	})
@@ -229,9 +229,36 @@ func (r resourceBuilder) networkPolicy(namespace pulumi.StringOutput, suffix str
 	}, r.parent)
 }
 
-// instanceSelector selects both roles' pods of this cluster.
-func (s *clusterSpec) instanceSelector() map[string]string {
-	return map[string]string{"app.kubernetes.io/name": "locust", "app.kubernetes.io/instance": s.name}
+// shardsLabels select one role's pods (role "": both roles') of every
+// shard: the labels all of them carry, and the shards' instance names, nil
+// with one shard, whose instance label is among the labels, as it always
+// was. No label common to every shard tells them from another cluster's
+// pods: shard 0 keeps the labels it had before shards.
+func (s *clusterSpec) shardsLabels(role string) (labels map[string]string, instances []string) {
+	labels = map[string]string{"app.kubernetes.io/name": "locust"}
+	if role != "" {
+		labels["app.kubernetes.io/component"] = role
+	}
+	if len(s.instances) == 1 {
+		labels[instanceLabel] = s.name
+		return labels, nil
+	}
+	return labels, s.instances
+}
+
+// instanceLabel tells one shard's pods from another's.
+const instanceLabel = "app.kubernetes.io/instance"
+
+// shardsSelector is shardsLabels as a NetworkPolicy's label selector.
+func (s *clusterSpec) shardsSelector(role string) *metav1.LabelSelectorArgs {
+	labels, instances := s.shardsLabels(role)
+	sel := &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(labels)}
+	if instances != nil {
+		sel.MatchExpressions = metav1.LabelSelectorRequirementArray{metav1.LabelSelectorRequirementArgs{
+			Key: pulumi.String(instanceLabel), Operator: pulumi.String("In"), Values: pulumi.ToStringArray(instances),
+		}}
+	}
+	return sel
 }
 
 // masterIngressRules let the workers reach the master's ZeroMQ port, this
@@ -240,7 +267,7 @@ func (s *clusterSpec) instanceSelector() map[string]string {
 func (s *clusterSpec) masterIngressRules() networkingv1.NetworkPolicyIngressRuleArray {
 	rules := networkingv1.NetworkPolicyIngressRuleArray{
 		networkingv1.NetworkPolicyIngressRuleArgs{
-			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("worker"))}}},
+			From:  networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: s.shardsSelector("worker")}},
 			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MasterPort)},
 		},
 		networkingv1.NetworkPolicyIngressRuleArgs{
@@ -275,7 +302,7 @@ func (s *clusterSpec) egressRules() networkingv1.NetworkPolicyEgressRuleArray {
 		networkingv1.NetworkPolicyEgressRuleArgs{To: to},
 		// Workers to their master.
 		networkingv1.NetworkPolicyEgressRuleArgs{
-			To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(s.selector("master"))}}},
+			To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{PodSelector: s.shardsSelector("master")}},
 			Ports: networkingv1.NetworkPolicyPortArray{tcpPort(MasterPort)},
 		},
 		// Cluster DNS, to resolve the master's Service and the target.

@@ -25,10 +25,17 @@ type clusterSpec struct {
 	checksum    string
 	targetHost  pulumi.StringInput
 	env         []EnvVar
-	master      Resources
-	worker      Resources
-	placement   map[string]Placement
-	egressCIDRs []string
+	// master is shard 0's master's resources.
+	master Resources
+	worker Resources
+	// instances are the shards' instance names, shard 0 first (shardName);
+	// shardWorkers and shardMasters are their worker counts and master
+	// resources.
+	instances    []string
+	shardWorkers []int
+	shardMasters []Resources
+	placement    map[string]Placement
+	egressCIDRs  []string
 	// metricsNamespaces may reach the master's metrics port.
 	metricsNamespaces []string
 	// serviceMonitor is on: Prometheus finds the master through it, and the
@@ -66,6 +73,9 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	if err := validateWorkload(args); err != nil {
 		return nil, err
 	}
+	if err := s.validateShards(args); err != nil {
+		return nil, err
+	}
 	if err := validateEnv(args); err != nil {
 		return nil, err
 	}
@@ -75,9 +85,12 @@ func newClusterSpec(name string, args *LocustClusterArgs) (*clusterSpec, error) 
 	if err := validateNetworkAccess(args); err != nil {
 		return nil, err
 	}
-	for role, r := range map[string]Resources{"master": s.master, "worker": s.worker} {
+	if err := s.worker.validate(); err != nil {
+		return nil, fmt.Errorf("worker resources: %w", err)
+	}
+	for i, r := range s.shardMasters {
 		if err := r.validate(); err != nil {
-			return nil, fmt.Errorf("%s resources: %w", role, err)
+			return nil, fmt.Errorf("%s resources: %w", s.shardRole(i, "master"), err)
 		}
 	}
 	s.files = mountedFiles(args.Locustfiles)
@@ -96,7 +109,6 @@ func defaultedSpec(name string, args *LocustClusterArgs) *clusterSpec {
 		run:         args.Run,
 		targetHost:  args.TargetHost,
 		env:         args.Env,
-		master:      MasterResourcesFor(args.Workers),
 		worker:      DefaultWorkerResources,
 		placement: map[string]Placement{
 			"master": mergePlacement(args.NodeSelector, args.Master),
@@ -109,9 +121,20 @@ func defaultedSpec(name string, args *LocustClusterArgs) *clusterSpec {
 	if s.image == "" {
 		s.image = DefaultImage
 	}
-	if args.MasterResources != nil {
-		s.master = *args.MasterResources
+	shards := max(args.Shards, 1)
+	s.shardWorkers = ShardWorkers(args.Workers, shards)
+	for i := range shards {
+		s.instances = append(s.instances, shardName(name, i))
+		master := MasterResourcesFor(s.shardWorkers[i])
+		switch {
+		case len(args.ShardMasterResources) == shards:
+			master = args.ShardMasterResources[i]
+		case args.MasterResources != nil:
+			master = *args.MasterResources
+		}
+		s.shardMasters = append(s.shardMasters, master)
 	}
+	s.master = s.shardMasters[0]
 	if args.WorkerResources != nil {
 		s.worker = *args.WorkerResources
 	}
@@ -183,6 +206,73 @@ func validateWorkload(args *LocustClusterArgs) error {
 		}
 	}
 	return nil
+}
+
+// validateShards checks the shard count against the workers, the master
+// resources given per shard, the exposure and the names the last shard's
+// objects take.
+func (s *clusterSpec) validateShards(args *LocustClusterArgs) error {
+	shards := len(s.instances)
+	switch {
+	case args.Shards < 0:
+		return fmt.Errorf("Shards is %d; 0 or 1 is one master, more is one master per shard", args.Shards)
+	case args.Workers < shards:
+		return fmt.Errorf("Workers is %d, fewer than Shards %d: every shard needs at least one worker", args.Workers, shards)
+	case len(args.ShardMasterResources) != 0 && len(args.ShardMasterResources) != shards:
+		return fmt.Errorf("ShardMasterResources holds %d entries; it must hold one per shard (%d)", len(args.ShardMasterResources), shards)
+	case args.WebExposure != nil && shards > 1:
+		return fmt.Errorf("WebExposure opens one master's web UI, and Shards is %d: drive the shards with cmd/loadtest, or deploy one shard", shards)
+	}
+	last := s.instances[shards-1]
+	if err := ValidateName(last); err != nil {
+		return fmt.Errorf("name %q of shard %d: %w", last, shards-1, err)
+	}
+	return nil
+}
+
+// ShardWorkers splits workers over shards as evenly as possible: each
+// shard gets workers/shards, and the first workers%shards one more, so
+// shard 0 has the most and no two differ by more than one.
+func ShardWorkers(workers, shards int) []int {
+	split := make([]int, shards)
+	for i := range split {
+		split[i] = workers / shards
+		if i < workers%shards {
+			split[i]++
+		}
+	}
+	return split
+}
+
+// shardName is the instance name of shard i: the cluster's own name for
+// shard 0, so that a cluster from before shards keeps its objects, and
+// <name>-<i> for the others.
+func shardName(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", name, i)
+}
+
+// shardRole names one role of shard i in errors: "master" with one shard,
+// "shard 2 master" with several.
+func (s *clusterSpec) shardRole(i int, role string) string {
+	if len(s.instances) == 1 {
+		return role
+	}
+	return fmt.Sprintf("shard %d %s", i, role)
+}
+
+// shard is the spec of shard i alone: the cluster's, with the shard's
+// instance name, Service name and master resources, so that its master,
+// Service, workers and disruption budgets are built by the code that
+// builds a one-master cluster's.
+func (s *clusterSpec) shard(i int) *clusterSpec {
+	c := *s
+	c.name = s.instances[i]
+	c.serviceName = c.name + "-master"
+	c.master = s.shardMasters[i]
+	return &c
 }
 
 // validateEnv checks the plain and the secret variables as one list: a

@@ -41,6 +41,7 @@ var (
 	clusterLogTypes  = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 	capacityTypes    = []string{"ON_DEMAND", "SPOT"}
 	maxWorkers       = 1000
+	maxShards        = 10
 	maxNodes         = 1000
 	minDiskGiB       = 20 // the EKS AL2023 AMI's own root volume size
 	maxDiskGiB       = 16384

@@ -24,8 +24,9 @@ func (p *parser) locust(available []string) Locust {
 		Locustfiles:     p.list("locustfiles"),
 		TargetHost:      p.str("targetHost"),
 		Image:           p.str("image"),
-		Workers:         p.workers(),
 	}
+	l.Workers, l.Shards = p.workersAndShards()
+	l.ShardWorkers = components.ShardWorkers(l.Workers, max(l.Shards, 1))
 	if err := components.ValidateNamespace(l.Namespace); err != nil {
 		p.fail("namespace", quote(l.Namespace), "must be a Kubernetes namespace name: "+err.Error())
 	}
@@ -86,10 +87,28 @@ func (p *parser) locust(available []string) Locust {
 	l.SecretEnv = p.secretEnv(l.Env)
 	l.WebLogin = p.webLogin(l.Image)
 
-	sized := components.MasterResourcesFor(l.Workers)
-	l.Master = p.resources("master", &sized)
-	l.Worker = p.resources("worker", nil)
+	// Shard 0 has the most workers, so its master's sized requests are the
+	// largest, and the limits checked against them hold for every shard.
+	sized := components.MasterResourcesFor(l.ShardWorkers[0])
+	l.Master = p.resources("master", &sized, l.ShardWorkers[0])
+	for _, workers := range l.ShardWorkers {
+		l.ShardMasters = append(l.ShardMasters, p.shardMaster(l.Master, workers))
+	}
+	l.Worker = p.resources("worker", nil, 0)
 	return l
+}
+
+// shardMaster is the master of a shard of workers workers: master's
+// values, with each request the user left empty sized for those workers.
+func (p *parser) shardMaster(master components.Resources, workers int) components.Resources {
+	sized := components.MasterResourcesFor(workers)
+	if p.str("masterCpuRequest") == "" {
+		master.CPURequest = sized.CPURequest
+	}
+	if p.str("masterMemoryRequest") == "" {
+		master.MemoryRequest = sized.MemoryRequest
+	}
+	return master
 }
 
 // minWebPassword is the shortest web login password: the login is slowed
@@ -222,8 +241,8 @@ func secretEnvName(name string) string {
 
 // resources reads <role>CpuRequest, <role>CpuLimit, <role>MemoryRequest and
 // <role>MemoryLimit. With sized, an empty request takes sized's value (the
-// master's, sized from the workers); without, requests are required.
-func (p *parser) resources(role string, sized *components.Resources) components.Resources {
+// master's, sized for sizedFor workers); without, requests are required.
+func (p *parser) resources(role string, sized *components.Resources, sizedFor int) components.Resources {
 	quantity := func(resource, kind string, required bool) (string, *apiresource.Quantity) {
 		key := role + resource + kind
 		raw := p.str(key)
@@ -254,7 +273,7 @@ func (p *parser) resources(role string, sized *components.Resources) components.
 		if req != nil && lim != nil && lim.Cmp(*req) < 0 {
 			what := request
 			if p.str(role+resource+"Request") == "" {
-				what += fmt.Sprintf(", sized for %s workers; set %s%sRequest to say otherwise", p.str("workers"), role, resource)
+				what += fmt.Sprintf(", sized for %d workers; set %s%sRequest to say otherwise", sizedFor, role, resource)
 			}
 			p.fail(role+resource+"Limit", quote(limit), fmt.Sprintf("must not be below %s%sRequest (%s)", role, resource, what))
 		}
@@ -306,16 +325,51 @@ func (p *parser) loadTest() LoadTest {
 	return lt
 }
 
-// workers reads the worker count. Above maxWorkers it says why: that is how
-// many one master was measured to hold, and past it the way to more load is
-// stronger workers, not more of them.
-func (p *parser) workers() int {
-	raw := p.str("workers")
-	if n, err := strconv.Atoi(raw); err == nil && n > maxWorkers {
-		p.fail("workers", quote(raw), fmt.Sprintf("must be at most %d: one Locust master was measured holding %d workers "+
-			"(docs/performance.md, How many workers one master holds), not more. For more load, give each worker more users and more CPU "+
-			"(workerCpuRequest, a larger nodeInstanceTypes); Locust's --processes does not combine with a master", maxWorkers, maxWorkers))
-		return n
+// workersAndShards reads the worker count, the total across shards, and
+// the shard count, planning it when shards is 0 (unset): one master per
+// maxWorkers workers, rounded up, which a warning shows at preview. Past
+// shards x maxWorkers the workers are refused, saying why: that is how
+// many one master was measured to hold.
+func (p *parser) workersAndShards() (workers, shards int) {
+	shards = p.integer("shards", 0, maxShards)
+	if shards < 0 || shards > maxShards {
+		shards = 0
 	}
-	return p.integer("workers", 1, maxWorkers)
+	raw := p.str("workers")
+	workers, err := strconv.Atoi(raw)
+	measured := fmt.Sprintf("one Locust master was measured holding %d workers (docs/performance.md, How many workers one master holds), not more", maxWorkers)
+	switch {
+	case (err != nil || workers < 1) && shards > 0:
+		p.fail("workers", quote(raw), fmt.Sprintf("must be a whole number from %d to %d with shards %d (at least one worker per shard, at most %d per master)", shards, shards*maxWorkers, shards, maxWorkers))
+		return max(workers, 1), shards
+	case err != nil || workers < 1:
+		p.fail("workers", quote(raw), fmt.Sprintf("must be a whole number from 1 to %d (with shards unset, up to %d shards of %d)", maxShards*maxWorkers, maxShards, maxWorkers))
+		return max(workers, 1), 1
+	case shards == 0 && workers > maxShards*maxWorkers:
+		p.fail("workers", quote(raw), fmt.Sprintf("must be at most %d with shards unset: %s, and shards go up to %d. For more load, give each worker more users and more CPU "+
+			"(workerCpuRequest, a larger nodeInstanceTypes), or run several stacks as one test", maxShards*maxWorkers, measured, maxShards))
+		return workers, maxShards
+	case shards == 0:
+		shards = (workers + maxWorkers - 1) / maxWorkers
+		if shards > 1 {
+			p.warn(fmt.Sprintf("shards is unset: planned %d shards (masters) for workers %d, one per %d workers, the most one master was measured holding "+
+				"(docs/performance.md, How many workers one master holds); their workers: %s. Set shards to choose.",
+				shards, workers, maxWorkers, joinInts(components.ShardWorkers(workers, shards))))
+		}
+	case workers > shards*maxWorkers:
+		p.fail("workers", quote(raw), fmt.Sprintf("must be at most %d with shards %d: %s. Raise shards (up to %d), or give each worker more users and more CPU "+
+			"(workerCpuRequest, a larger nodeInstanceTypes); Locust's --processes does not combine with a master", shards*maxWorkers, shards, measured, maxShards))
+	case workers < shards:
+		p.fail("workers", quote(raw), fmt.Sprintf("must be at least %d with shards %d: every shard needs a worker", shards, shards))
+	}
+	return workers, shards
+}
+
+// joinInts writes ns as "3, 2, 2".
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -148,13 +148,22 @@ type Locust struct {
 	Locustfiles     []string
 	TargetHost      string
 	Image           string
-	Workers         int
-	Env             []EnvVar
+	// Workers is the worker count across shards; Shards the masters,
+	// planned from Workers when the key is unset; ShardWorkers each
+	// shard's workers (components.ShardWorkers), shard 0 first.
+	Workers      int
+	Shards       int
+	ShardWorkers []int
+	Env          []EnvVar
 	// SecretEnv are environment variables whose values stay encrypted in
 	// the stack and in Pulumi's state: tokens for the target.
 	SecretEnv []EnvVar
-	Master    components.Resources
-	Worker    components.Resources
+	// Master is shard 0's master's resources, the shard with the most
+	// workers; ShardMasters each shard's, shard 0 first, sized for its own
+	// workers where the user left a request empty.
+	Master       components.Resources
+	ShardMasters []components.Resources
+	Worker       components.Resources
 	// WebLogin puts the web UI behind a login; nil: no login.
 	WebLogin *WebLogin
 	// WebExposure opens the web UI at an address; nil: private.
@@ -300,6 +309,14 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 		}
 	}
 	c.Locust.WebExposure = p.webExposure(c.Locust.WebLogin, c.Locust.Image, vpcCIDR, region, c.Locust.ServiceMonitor)
+	if c.Locust.WebExposure != nil && c.Locust.Shards > 1 {
+		shards := "shards is " + p.str("shards")
+		if atoi(p.str("shards")) == 0 {
+			shards = fmt.Sprintf("shards, unset, is planned as %d from workers %d", c.Locust.Shards, c.Locust.Workers)
+		}
+		p.fail("webExposure", quote(p.str("webExposure")), "must be private when there is more than one shard ("+shards+
+			"): one web UI shows one master's test; drive the shards with cmd/loadtest, which connects to every master")
+	}
 	c.LoadTest = p.loadTest()
 	c.TTLHours = p.positiveAmount("ttlHours", maxTTLHours,
 		fmt.Sprintf("must be empty (the stack lives until destroyed) or the hours it may live after the up that sets it, more than 0 and at most %d, like \"8\" or \"0.5\"", maxTTLHours))

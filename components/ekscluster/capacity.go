@@ -1,6 +1,7 @@
 package ekscluster
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -103,8 +104,13 @@ func (r Request) values() (cpuMilli, memoryMiB int64, err error) {
 
 // Demand is what the Locust pods ask of the nodes.
 type Demand struct {
-	Workers        int
-	Worker, Master Request
+	// Workers counts every shard's workers, which share the worker node
+	// group; each asks Worker.
+	Workers int
+	Worker  Request
+	// Masters are every shard's master's requests, shard 0 first; they
+	// run on the system node group.
+	Masters []Request
 }
 
 // Pool is the plan for one node group.
@@ -112,8 +118,9 @@ type Pool struct {
 	InstanceType string
 	// Nodes is the node group's desired size.
 	Nodes int
-	// PodsPerNode is how many of the pool's own pods (workers, or the master
-	// and CoreDNS) one node holds.
+	// PodsPerNode is how many workers one node holds; for the system pool,
+	// how many pods of its own it runs over its nodes: the masters and
+	// CoreDNS.
 	PodsPerNode int
 	// Allocatable per node, after kube-reserved, eviction and DaemonSets.
 	CPUMilli  int64
@@ -194,30 +201,82 @@ func PlanWorkers(d Demand, types []InstanceCapacity, minSize, desired, maxSize i
 	return p, nil
 }
 
-// PlanSystem sizes the system node group for the master and CoreDNS, on the
-// type that needs the most nodes.
+// PlanSystem sizes the system node group for every shard's master and
+// CoreDNS, on the type that needs the most nodes.
 func PlanSystem(d Demand, types []InstanceCapacity) (Pool, error) {
 	if len(types) == 0 {
 		return Pool{}, fmt.Errorf("no instance types to plan the system nodes with")
 	}
-	cpu, mem, err := d.Master.values()
-	if err != nil {
-		return Pool{}, err
+	if len(d.Masters) == 0 {
+		return Pool{}, fmt.Errorf("no master to plan the system nodes for")
 	}
-	needCPU, needMem := cpu+coreDNSReplicas*coreDNSCPUMilli, mem+coreDNSReplicas*coreDNSMemoryMiB
+	var pods []podRequest
+	for i, m := range d.Masters {
+		cpu, mem, err := m.values()
+		if err != nil {
+			return Pool{}, err
+		}
+		what := "the master"
+		if len(d.Masters) > 1 {
+			what = fmt.Sprintf("shard %d's master", i)
+		}
+		pods = append(pods, podRequest{what: what, request: m, cpuMilli: cpu, memoryMiB: mem})
+	}
+	for range coreDNSReplicas {
+		pods = append(pods, podRequest{what: "CoreDNS", cpuMilli: coreDNSCPUMilli, memoryMiB: coreDNSMemoryMiB})
+	}
 	var p Pool
 	for i, room := range rooms(types) {
-		if cpu > room.CPUMilli || mem > room.MemoryMiB {
-			return room, fmt.Errorf("the master (masterCpuRequest %s, masterMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi for pods: pick larger systemNodeInstanceTypes",
-				d.Master.CPU, d.Master.Memory, room.InstanceType, room.CPUMilli, room.MemoryMiB)
+		for _, pod := range pods {
+			if pod.cpuMilli > room.CPUMilli || pod.memoryMiB > room.MemoryMiB {
+				return room, fmt.Errorf("%s (masterCpuRequest %s, masterMemoryRequest %s) does not fit on a %s node, which has %dm CPU and %dMi for pods: pick larger systemNodeInstanceTypes",
+					pod.what, pod.request.CPU, pod.request.Memory, room.InstanceType, room.CPUMilli, room.MemoryMiB)
+			}
 		}
-		room.Nodes = max(1, int(max((needCPU+room.CPUMilli-1)/room.CPUMilli, (needMem+room.MemoryMiB-1)/room.MemoryMiB)))
-		room.PodsPerNode = 1 + coreDNSReplicas
+		room.Nodes = packedNodes(pods, room)
+		room.PodsPerNode = len(pods)
 		if i == 0 || room.Nodes > p.Nodes || (room.Nodes == p.Nodes && room.CPUMilli < p.CPUMilli) {
 			p = room
 		}
 	}
 	return p, nil
+}
+
+// podRequest is one system pod's request, read.
+type podRequest struct {
+	what                string
+	request             Request
+	cpuMilli, memoryMiB int64
+}
+
+// packedNodes is how many nodes of room's size hold pods, placed
+// first-fit in decreasing order of CPU (then memory): a pod is never split
+// over nodes, so two masters that each fit on a node but not together take
+// two, which a sum of the requests would not show. With one master and
+// CoreDNS it is the sum's figure, rounded up: CoreDNS's pods fit beside
+// each other on any node that holds a master.
+func packedNodes(pods []podRequest, room Pool) int {
+	sorted := slices.Clone(pods)
+	slices.SortStableFunc(sorted, func(a, b podRequest) int {
+		return cmp.Or(cmp.Compare(b.cpuMilli, a.cpuMilli), cmp.Compare(b.memoryMiB, a.memoryMiB))
+	})
+	type free struct{ cpu, mem int64 }
+	var nodes []free
+	for _, pod := range sorted {
+		placed := false
+		for i := range nodes {
+			if nodes[i].cpu >= pod.cpuMilli && nodes[i].mem >= pod.memoryMiB {
+				nodes[i].cpu -= pod.cpuMilli
+				nodes[i].mem -= pod.memoryMiB
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			nodes = append(nodes, free{room.CPUMilli - pod.cpuMilli, room.MemoryMiB - pod.memoryMiB})
+		}
+	}
+	return max(1, len(nodes))
 }
 
 // instanceCapacities asks EC2 about each type; the lookup runs at preview.

@@ -1,6 +1,7 @@
 package ekscluster
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -92,11 +93,53 @@ func TestPlanWorkers(t *testing.T) {
 }
 
 func TestPlanSystem(t *testing.T) {
-	p, err := PlanSystem(Demand{Master: Request{CPU: "1", Memory: "1Gi"}}, []InstanceCapacity{m6iLarge})
+	p, err := PlanSystem(Demand{Masters: []Request{{CPU: "1", Memory: "1Gi"}}}, []InstanceCapacity{m6iLarge})
 	if err != nil || p.Nodes != 1 {
 		t.Errorf("master of 1 core on m6i.large: %+v, %v; want 1 node", p, err)
 	}
-	if _, err := PlanSystem(Demand{Master: Request{CPU: "4", Memory: "1Gi"}}, []InstanceCapacity{m6iLarge}); err == nil || !strings.Contains(err.Error(), "systemNodeInstanceTypes") {
+	if _, err := PlanSystem(Demand{Masters: []Request{{CPU: "4", Memory: "1Gi"}}}, []InstanceCapacity{m6iLarge}); err == nil || !strings.Contains(err.Error(), "systemNodeInstanceTypes") {
 		t.Errorf("master of 4 cores on m6i.large: %v; want an error naming systemNodeInstanceTypes", err)
+	}
+}
+
+// TestPlanSystemShards: the system nodes hold every shard's master and
+// CoreDNS, no pod split over nodes. An m6i.large offers 1780m and 6903Mi
+// to pods (TestAllocatable's 1930m less the DaemonSets' 150m), so it holds
+// one master of a whole core and never two, whatever the sum of the
+// requests says.
+func TestPlanSystemShards(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		masters []Request
+		types   []InstanceCapacity
+		nodes   int
+		pods    int
+		refused string
+	}{
+		{"one sized master", []Request{{CPU: "750m", Memory: "512Mi"}}, []InstanceCapacity{m6iLarge}, 1, 3, ""},
+		// 750m + 750m + 2 x 100m = 1700m: one node.
+		{"two sized masters", []Request{{CPU: "750m", Memory: "512Mi"}, {CPU: "750m", Memory: "512Mi"}}, []InstanceCapacity{m6iLarge}, 1, 4, ""},
+		// 3 x 750m + 200m = 2450m: two nodes (1500m + 200m, 750m).
+		{"three sized masters", slices.Repeat([]Request{{CPU: "750m", Memory: "512Mi"}}, 3), []InstanceCapacity{m6iLarge}, 2, 5, ""},
+		// 4 x 1000m + 200m = 4200m would be 3 nodes by the sum; each node
+		// holds one master: 4.
+		{"four masters of a core", slices.Repeat([]Request{{CPU: "1", Memory: "1Gi"}}, 4), []InstanceCapacity{m6iLarge}, 4, 6, ""},
+		// Memory decides: 6903Mi holds one master of 4Gi, not two.
+		{"masters heavy in memory", slices.Repeat([]Request{{CPU: "250m", Memory: "4Gi"}}, 3), []InstanceCapacity{m6iLarge}, 3, 5, ""},
+		{"a shard's master too large", []Request{{CPU: "750m", Memory: "512Mi"}, {CPU: "3", Memory: "512Mi"}}, []InstanceCapacity{m6iLarge}, 0, 0,
+			"shard 1's master (masterCpuRequest 3, masterMemoryRequest 512Mi) does not fit on a m6i.large node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := PlanSystem(Demand{Masters: tc.masters}, tc.types)
+			if tc.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.refused) {
+					t.Errorf("error %v, want one saying %q", err, tc.refused)
+				}
+				return
+			}
+			if err != nil || p.Nodes != tc.nodes || p.PodsPerNode != tc.pods {
+				t.Errorf("%+v, %v; want %d nodes for %d pods", p, err, tc.nodes, tc.pods)
+			}
+		})
 	}
 }

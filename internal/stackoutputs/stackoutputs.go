@@ -26,9 +26,17 @@ type LoadTest struct {
 
 // Outputs are the outputs a load test uses.
 type Outputs struct {
-	Namespace     string `json:"namespace"`
+	Namespace string `json:"namespace"`
+	// MasterService is shard 0's master Service; Workers counts every
+	// shard's workers.
 	MasterService string `json:"masterService"`
 	Workers       int    `json:"workers"`
+	// Shards is the number of masters; ShardMasterServices their Services
+	// and ShardWorkers their worker counts, shard 0 first. A stack deployed
+	// before shards exports none of them (Masters reads it as one shard).
+	Shards              int      `json:"shards"`
+	ShardMasterServices []string `json:"shardMasterServices"`
+	ShardWorkers        []int    `json:"shardWorkers"`
 	ResultsBucket string `json:"resultsBucket"`
 	// Image is the Locust image the pods run.
 	Image string `json:"image"`
@@ -49,6 +57,25 @@ type Outputs struct {
 	WebTLSCertificate string `json:"webTlsCertificate"`
 }
 
+// Master is one shard's master Service and the workers that connect to it.
+type Master struct {
+	Service string
+	Workers int
+}
+
+// Masters are every shard's master, shard 0 first: one, MasterService with
+// all the workers, for a stack deployed before shards.
+func (o Outputs) Masters() []Master {
+	if len(o.ShardMasterServices) == 0 {
+		return []Master{{Service: o.MasterService, Workers: o.Workers}}
+	}
+	masters := make([]Master, len(o.ShardMasterServices))
+	for i, service := range o.ShardMasterServices {
+		masters[i] = Master{Service: service, Workers: o.ShardWorkers[i]}
+	}
+	return masters
+}
+
 // Parse decodes `pulumi stack output --json`.
 func Parse(b []byte) (Outputs, error) {
 	var o Outputs
@@ -57,6 +84,10 @@ func Parse(b []byte) (Outputs, error) {
 	}
 	if o.LoadTest == nil || o.Workers == 0 {
 		return o, fmt.Errorf("the stack's outputs have no loadTest or workers: deploy the stack with this version of the program (pulumi up)")
+	}
+	if n := len(o.ShardMasterServices); n != len(o.ShardWorkers) || (n > 0 && n != o.Shards) {
+		return o, fmt.Errorf("the stack's outputs name %d shards, %d shard master Services and %d shard worker counts: deploy the stack again (pulumi up)",
+			o.Shards, n, len(o.ShardWorkers))
 	}
 	return o, nil
 }
