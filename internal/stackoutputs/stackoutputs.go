@@ -37,7 +37,7 @@ type Outputs struct {
 	Shards              int      `json:"shards"`
 	ShardMasterServices []string `json:"shardMasterServices"`
 	ShardWorkers        []int    `json:"shardWorkers"`
-	ResultsBucket string `json:"resultsBucket"`
+	ResultsBucket       string   `json:"resultsBucket"`
 	// Image is the Locust image the pods run.
 	Image string `json:"image"`
 	// Kubeconfig is the EKS cluster's kubeconfig (a secret output, read
