@@ -61,7 +61,7 @@ func TestEstimatedHourlyCost(t *testing.T) {
 		{"its price in another region", "dev", map[string]string{"aws:region": "eu-west-1", "webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "loadBalancer"},
 			0.2988, []string{"network load balancer: 1 x $0.0252"}, ""},
 		{"an Ingress adds no load balancer of ours", "dev", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "ingress",
-			"webIngressClass": "alb", "webSourceRanges": `["10.0.0.0/16"]`}, 0.2696, nil, ""},
+			"webIngressClass": "alb", "webSourceRanges": `["10.0.0.0/16"]`, "webPlainHttp": "true"}, 0.2696, nil, ""},
 		{"under the ceiling", "dev", map[string]string{"maxHourlyCost": "0.27"}, 0.2696, nil, ""},
 		{"over the ceiling", "dev", map[string]string{"maxHourlyCost": "0.25"}, 0, nil,
 			"maxHourlyCost: this stack would cost $0.2696 per hour, over the ceiling of $0.25: EKS control plane $0.10 (1 cluster, standard support), worker nodes $0.0764 (2 x c5.large spot at $0.0382 (the dearest the group may land on)), NAT gateways $0.045 (1 x $0.045), system nodes $0.0416 (1 x t3.medium on-demand at $0.0416), node root volumes $0.0066 (3 x 20 GiB gp3 at $0.08 per GB-month). Lower it with workers, workerCpuRequest, nodeInstanceTypes, nodeCapacityType (SPOT), natGatewayPerAz, availabilityZoneCount, vpcId (an existing VPC's NAT), systemNodeInstanceTypes, nodeDiskSize, or raise maxHourlyCost"},

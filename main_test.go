@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 			state := autonamedBucket(args)
 			return state["bucket"].StringValue(), state, true, nil
 		case "aws:ec2/eip:Eip":
-			state := allocatedAddress(args, len(s.monitor.OfType(args.TypeToken)))
+			state := allocatedAddress(t, args)
 			return state["allocationId"].StringValue(), state, true, nil
 		case "pulumi:pulumi:StackReference":
 			return args.Inputs["name"].StringValue(), stackReference(args, lastOutputs), true, nil
@@ -334,9 +335,15 @@ func TestProdStackSpansThreeZonesWithNATEach(t *testing.T) {
 // allocatedAddress is an Elastic IP as EC2 AllocateAddress answers it: a
 // public address from Amazon's pool and an allocation ID, which
 // terraform-provider-aws's aws_eip keeps as public_ip and as the resource's
-// id (internal/service/ec2/vpc_eip.go, resourceEIPCreate). The n-th one of
-// the run gets the n-th address of TEST-NET-3, which AWS never hands out.
-func allocatedAddress(args pulumi.MockResourceArgs, n int) resource.PropertyMap {
+// id (internal/service/ec2/vpc_eip.go, resourceEIPCreate). The address is
+// in TEST-NET-3, which AWS never hands out: 203.0.113.(10+n) for the zone
+// index n that ends the name (the program registers resources
+// concurrently, so the order of the calls says nothing).
+func allocatedAddress(t *testing.T, args pulumi.MockResourceArgs) resource.PropertyMap {
+	n, err := strconv.Atoi(args.Name[strings.LastIndex(args.Name, "-")+1:])
+	if err != nil {
+		t.Errorf("Elastic IP %q: the mock numbers addresses by the zone index ending the name: %v", args.Name, err)
+	}
 	state := args.Inputs.Copy()
 	state["publicIp"] = resource.NewStringProperty(fmt.Sprintf("203.0.113.%d", 10+n))
 	state["allocationId"] = resource.NewStringProperty(fmt.Sprintf("eipalloc-0a1b2c3d4e5f6%04d", n))
@@ -371,6 +378,7 @@ func TestEgressIPs(t *testing.T) {
 			for _, r := range s.monitor.OfType("aws:ec2/eip:Eip") {
 				eips = append(eips, r.State["publicIp"].StringValue())
 			}
+			slices.Sort(eips)
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) || !slices.Equal(eips, tc.want) {
 				t.Errorf("egressIps %v, Elastic IPs %v; want %v", got, eips, tc.want)
 			}

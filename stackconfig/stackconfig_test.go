@@ -167,7 +167,7 @@ func TestInvalidValues(t *testing.T) {
 		{"shards not a number", "dev", map[string]string{"shards": "two"}, "shards", `"two"`, "whole number"},
 		{"exposure with shards", "dev", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "loadBalancer", "shards": "2"},
 			"webExposure", `"loadBalancer"`, "must be private when there is more than one shard (shards is 2): one web UI shows one master's test; drive the shards with cmd/loadtest"},
-		{"exposure with planned shards", "local", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx", "workers": "1001"},
+		{"exposure with planned shards", "local", map[string]string{"webLogin": "true", "webPassword": "correct-horse-battery", "webExposure": "ingress", "webIngressClass": "nginx", "webIngressControllerNamespace": "ingress-nginx", "webPlainHttp": "true", "workers": "1001"},
 			"webExposure", `"ingress"`, "must be private when there is more than one shard (shards, unset, is planned as 2 from workers 1001)"},
 		{"workers not a number", "dev", map[string]string{"workers": "many"}, "workers", `"many"`, "whole number"},
 		{"min above max nodes", "dev", map[string]string{"nodeMinSize": "5", "nodeDesiredSize": "5", "nodeMaxSize": "3"}, "nodeMinSize", `5`, "must not exceed nodeMaxSize (3)"},
