@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/kubeforward"
@@ -82,6 +83,9 @@ func useStackOutputs(ctx context.Context, o *options, stdout, stderr io.Writer) 
 	case err != nil:
 		fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
 		return func() {}, nil
+	}
+	if err := oneMaster(out); err != nil && o.masterURL == "" {
+		return nil, err
 	}
 	o.applyOutputs(out)
 	fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
@@ -211,6 +215,23 @@ func readOutputs(ctx context.Context, stack string) (stackoutputs.Outputs, error
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return stackoutputs.Read(ctx, pulumi, ".", stack, nil)
+}
+
+// oneMaster refuses a stack of several shards: the port-forward reaches
+// one master Service, which holds only its shard's workers, so the run
+// would wait for workers that never join it. Each shard's master can be
+// given as a stack of its own with --master-url (docs/several-stacks.md).
+func oneMaster(out stackoutputs.Outputs) error {
+	masters := out.Masters()
+	if len(masters) <= 1 {
+		return nil
+	}
+	var each []string
+	for _, m := range masters {
+		each = append(each, fmt.Sprintf("service/%s (%d workers)", m.Service, m.Workers))
+	}
+	return fmt.Errorf("the stack has %d shards, %s; one --stack drives one master: port-forward each shard's master Service and give each as a --stack of its own with its --master-url and --expect-workers (docs/several-stacks.md)",
+		len(masters), strings.Join(each, ", "))
 }
 
 // forwardedURL is the master's web UI through a port-forward to localPort:
