@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/locust-eks/locust-on-eks/stackconfig"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -345,7 +346,7 @@ func checkDeployed(t *testing.T, kube *kubectl, outputs auto.OutputMap, workers 
 		if d.Metadata.Labels["app.kubernetes.io/managed-by"] != "pulumi" || d.Spec.Template.Metadata.Labels["app.kubernetes.io/name"] != "locust" {
 			t.Errorf("%s labels %v / %v", d.Metadata.Name, d.Metadata.Labels, d.Spec.Template.Metadata.Labels)
 		}
-		if c.Image != "locustio/locust:2.46.3" || !slices.Contains(c.Args, "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/locust_eks_worker.py") {
+		if c.Image != components.DefaultImage || !slices.Contains(c.Args, "--locustfile=/mnt/locust/bookinfo.py,/mnt/locust/locust_eks_worker.py") {
 			t.Errorf("%s container image %s args %v", d.Metadata.Name, c.Image, c.Args)
 		}
 		psc, csc := pod.SecurityContext, c.SecurityContext
