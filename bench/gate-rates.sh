@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the regression gate's false alarms and detections on real runs:
 # TestGateRatesOnRealRuns (cmd/loadtest/gaterates_test.go) at full size, at
-# two run sizes. Each size runs 5 warm-up runs, then TRIALS trials of one
+# two run sizes. Each size runs 5 warm-up runs with the gate off, then TRIALS trials of one
 # unchanged run and one with the target 15% slower, every run judged as CI
 # judges it (an empty results folder, baselines from the bucket). Appends one
 # tab-separated row per Locust version and size to OUT and prints them.
