@@ -308,7 +308,7 @@ func Parse(lookup Lookup, plain PlainEntries, locustfiles []string) (*Config, er
 			vpcCIDR = c.EKS.Network.CIDR.String()
 		}
 	}
-	c.Locust.WebExposure = p.webExposure(c.Locust.WebLogin, c.Locust.Image, vpcCIDR, region, c.Locust.ServiceMonitor)
+	c.Locust.WebExposure = p.webExposure(c.Locust.WebLogin, c.Locust.Image, vpcCIDR, region)
 	if c.Locust.WebExposure != nil && c.Locust.Shards > 1 {
 		shards := "shards is " + p.str("shards")
 		if atoi(p.str("shards")) == 0 {

@@ -61,7 +61,7 @@ var webDefaults = map[string]string{"webLoadBalancerScheme": "internal", "webPat
 // internet-facing load balancer without source ranges or TLS. vpcCIDR is
 // the VPC the stack creates ("" otherwise): an internal load balancer's
 // default source range. region is the stack's AWS region, "" outside AWS.
-func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, serviceMonitor bool) *WebExposure {
+func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string) *WebExposure {
 	kind := p.oneOf("webExposure", ExposePrivate, ExposeLoadBalancer, ExposeIngress)
 	for _, k := range webKeys {
 		v := p.str(k.key)
@@ -89,7 +89,7 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 	}
 	p.noDuplicates("webSourceRanges", e.SourceRanges)
 	if kind == ExposeLoadBalancer {
-		p.webLoadBalancer(e, vpcCIDR, region, serviceMonitor)
+		p.webLoadBalancer(e, vpcCIDR, region)
 	} else {
 		p.webIngress(e, image, vpcCIDR)
 	}
@@ -102,7 +102,7 @@ func (p *parser) webExposure(login *WebLogin, image, vpcCIDR, region string, ser
 }
 
 // webLoadBalancer reads the load balancer's scheme, source ranges and TLS.
-func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string, serviceMonitor bool) {
+func (p *parser) webLoadBalancer(e *WebExposure, vpcCIDR, region string) {
 	scheme := p.oneOf("webLoadBalancerScheme", "internal", "internet-facing")
 	e.InternetFacing = scheme == "internet-facing"
 	if p.ok("webLoadBalancerScheme") {
