@@ -50,13 +50,7 @@ const maxEndpointsServed = 500
 func TestMetricsCapEndpoints(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		cmd := exec.Command(l.Python, "-c", capProgram)
-		cmd.Env = append(cmd.Environ(), l.Env...)
-		cmd.Env = append(cmd.Env, "PYTHONPATH=.")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("Locust %s: %v", l.Version, err)
-		}
+		out := runPythonWithPlugin(t, l, capProgram)
 		problems, err := promlint.New(bytes.NewReader(out)).Lint()
 		if err != nil {
 			t.Fatal(err)
@@ -140,4 +134,24 @@ func TestMetricsCapEndpoints(t *testing.T) {
 		}
 		t.Logf("Locust %s: %d endpoints served and other with %d requests, %d in all", l.Version, len(requests)-1, rest.Count(), all.Count())
 	})
+}
+
+// runPythonWithPlugin runs program in Locust l's Python, where it can
+// import the plugin (locust_eks_worker, this folder), with args, and
+// returns what it printed; it fails the test with what it said on stderr
+// when it fails.
+func runPythonWithPlugin(t *testing.T, l *locust, program string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(l.Python, append([]string{"-c", program}, args...)...)
+	cmd.Env = append(cmd.Environ(), l.Env...)
+	cmd.Env = append(cmd.Env, "PYTHONPATH=.")
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("Locust %s: %v\n%s", l.Version, err, stderr)
+	}
+	return out
 }

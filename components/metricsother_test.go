@@ -2,7 +2,6 @@ package components
 
 import (
 	"encoding/json"
-	"os/exec"
 	"testing"
 )
 
@@ -43,13 +42,7 @@ print(json.dumps({"before": before, "after": after, "added": added, "same": own_
 func TestMetricsOtherRowOnlyGrows(t *testing.T) {
 	t.Parallel()
 	eachLocust(t, func(t *testing.T, l *locust) {
-		cmd := exec.Command(l.Python, "-c", otherProgram)
-		cmd.Env = append(cmd.Environ(), l.Env...)
-		cmd.Env = append(cmd.Env, "PYTHONPATH=.")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("Locust %s: %v", l.Version, err)
-		}
+		out := runPythonWithPlugin(t, l, otherProgram)
 		var got struct {
 			Before, After, Added int
 			Same                 bool

@@ -2,8 +2,6 @@ package components
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"slices"
 	"testing"
 )
@@ -84,16 +82,7 @@ print(json.dumps(out))
 // TestWebLoginSlowDownOnRealLocust's.
 func TestWebLoginThrottleBounds(t *testing.T) {
 	eachLocust(t, func(t *testing.T, l *locust) {
-		cmd := exec.Command(l.Python, "-c", throttleProbe, WorkerPluginFile)
-		cmd.Env = append(os.Environ(), l.Env...)
-		out, err := cmd.Output()
-		if err != nil {
-			stderr := ""
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = string(ee.Stderr)
-			}
-			t.Fatalf("the probe: %v\n%s", err, stderr)
-		}
+		out := runPythonWithPlugin(t, l, throttleProbe, WorkerPluginFile)
 		var got map[string]any
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("the probe printed %q: %v", out, err)
