@@ -53,6 +53,14 @@ func TestWebSessionCookieOnRealLocust(t *testing.T) {
 // exposure, without workers, and waits for its login page under base.
 func startLoginMaster(t *testing.T, l *locust, exposure *WebExposure, base string) (p plan, target *fakeTarget) {
 	t.Helper()
+	p, target, _ = startLoginMasterProcess(t, l, exposure, base)
+	return p, target
+}
+
+// startLoginMasterProcess is startLoginMaster that also returns the
+// master's process, to read its log.
+func startLoginMasterProcess(t *testing.T, l *locust, exposure *WebExposure, base string) (p plan, target *fakeTarget, master *process) {
+	t.Helper()
 	target = newFakeTarget(t, http.NotFoundHandler())
 	args := loginArgs(t, "locustio/locust:"+l.Version)
 	args.WebExposure = exposure
@@ -64,7 +72,7 @@ func startLoginMaster(t *testing.T, l *locust, exposure *WebExposure, base strin
 			p.masterEnv[i] = "LOCUST_EKS_WEB_PASSWORD=" + testWebPassword
 		}
 	}
-	start(t, l, "master", p.master, p.masterEnv)
+	master = start(t, l, "master", p.master, p.masterEnv)
 	waitFor(t, time.Now().Add(45*time.Second), "the login page", func() bool {
 		resp, err := http.Get(p.webURL + base + "/login")
 		if err == nil {
@@ -72,7 +80,7 @@ func startLoginMaster(t *testing.T, l *locust, exposure *WebExposure, base strin
 		}
 		return err == nil && resp.StatusCode == http.StatusOK
 	})
-	return p, target
+	return p, target, master
 }
 
 // noRedirects is a client that shows redirects rather than following them.

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestWebBehindProxyEnv: the master is told it sits behind a proxy exactly
@@ -50,32 +49,15 @@ func TestWebBehindProxyEnv(t *testing.T) {
 // 127.0.0.1) are counted as themselves whatever header they carry.
 func TestWebLoginBehindAProxyOnRealLocust(t *testing.T) {
 	eachLocust(t, func(t *testing.T, l *locust) {
-		args := loginArgs(t, "locustio/locust:"+l.Version)
-		args.Run = []string{"bookinfo.py"}
-		args.WebExposure = &WebExposure{Ingress: &WebIngress{ClassName: "nginx", Path: "/", ControllerNamespace: "ingress-nginx"}}
-		if err := ValidateWebExposureImage(args.Image); err != nil {
+		exposure := &WebExposure{Ingress: &WebIngress{ClassName: "nginx", Path: "/", ControllerNamespace: "ingress-nginx"}}
+		if err := ValidateWebExposureImage("locustio/locust:" + l.Version); err != nil {
 			t.Logf("Locust %s is never exposed (%v): nothing sits behind a proxy", l.Version, err)
 			return
 		}
-		target := newFakeTarget(t, http.NotFoundHandler())
-		p := renderedPlanOf(t, l, args, target.URL)
-		p.master = append(p.master, "--web-host=127.0.0.1")
-		for i, e := range p.masterEnv {
-			if e == "LOCUST_EKS_WEB_PASSWORD=" {
-				p.masterEnv[i] = "LOCUST_EKS_WEB_PASSWORD=" + testWebPassword
-			}
-		}
+		p, _, master := startLoginMasterProcess(t, l, exposure, "")
 		if !slices.Contains(p.masterEnv, webBehindProxyEnv+"=1") {
 			t.Fatalf("the rendered master's environment lacks %s=1: %v", webBehindProxyEnv, p.masterEnv)
 		}
-		master := start(t, l, "master", p.master, p.masterEnv)
-		waitFor(t, time.Now().Add(45*time.Second), "the login page", func() bool {
-			resp, err := http.Get(p.webURL + "/login")
-			if err == nil {
-				resp.Body.Close()
-			}
-			return err == nil && resp.StatusCode == http.StatusOK
-		})
 		const proxy = "127.0.0.40"
 		for _, tc := range []struct{ from, forwardedFor string }{
 			{proxy, "203.0.113.5"},

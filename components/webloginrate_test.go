@@ -107,24 +107,7 @@ func TestWebLoginSlowDownOnRealLocust(t *testing.T) {
 // the master's process to read its log.
 func startLoggedLoginMaster(t *testing.T, l *locust) (plan, *process) {
 	t.Helper()
-	target := newFakeTarget(t, http.NotFoundHandler())
-	args := loginArgs(t, "locustio/locust:"+l.Version)
-	args.Run = []string{"bookinfo.py"}
-	p := renderedPlanOf(t, l, args, target.URL)
-	p.master = append(p.master, "--web-host=127.0.0.1")
-	for i, e := range p.masterEnv {
-		if e == "LOCUST_EKS_WEB_PASSWORD=" {
-			p.masterEnv[i] = "LOCUST_EKS_WEB_PASSWORD=" + testWebPassword
-		}
-	}
-	master := start(t, l, "master", p.master, p.masterEnv)
-	waitFor(t, time.Now().Add(45*time.Second), "the login page", func() bool {
-		resp, err := http.Get(p.webURL + "/login")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusOK
-	})
+	p, _, master := startLoginMasterProcess(t, l, nil, "")
 	return p, master
 }
 
