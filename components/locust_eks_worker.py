@@ -576,7 +576,7 @@ class _LoginAddress:
 PORT_FORWARD_ADDRESSES = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
-def _loopback(address):
+def _from_port_forward(address):
     return address in PORT_FORWARD_ADDRESSES
 
 
@@ -590,7 +590,7 @@ def _client_address(remote, forwarded_for, behind_proxy):
     lets only the proxy (and the Locust namespace) reach the web port. A
     connection from loopback is the port-forward, whose header is never
     read."""
-    if behind_proxy and forwarded_for and not _loopback(remote):
+    if behind_proxy and forwarded_for and not _from_port_forward(remote):
         last = forwarded_for.rsplit(",", 1)[-1].strip()
         try:
             return str(ipaddress.ip_address(last))
@@ -628,7 +628,7 @@ class _LoginThrottle:
         once the slow-down lets the attempt be checked; None when too many
         attempts are under way."""
         entry = self._addresses.get(address)
-        shared = not _loopback(address)
+        shared = not _from_port_forward(address)
         if (shared and self._in_flight >= LOGIN_IN_FLIGHT) or (entry is not None and entry.in_flight >= LOGIN_PER_ADDRESS):
             return None
         if entry is None:
