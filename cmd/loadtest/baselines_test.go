@@ -20,22 +20,37 @@ import (
 // SDK as it speaks to S3, and the endpoint it is at.
 func fakeBucket(t *testing.T) (*resultstore.Store, string) {
 	t.Helper()
+	_, endpoint := memoryBucket(t)
+	fakeAWSEnvironment(t)
+	store, err := resultstore.New(context.Background(), "loadtest-results", endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, endpoint
+}
+
+// memoryBucket serves an empty bucket "loadtest-results" from memory
+// (gofakes3) and returns its backend and its endpoint.
+func memoryBucket(t *testing.T) (*s3mem.Backend, string) {
+	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket("loadtest-results"); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(gofakes3.New(backend).Server())
 	t.Cleanup(srv.Close)
+	return backend, srv.URL
+}
+
+// fakeAWSEnvironment gives the AWS SDK, which reads them from the process
+// environment, credentials and a region, and no config files. A test that
+// calls it cannot be parallel (t.Setenv); its subtests may be.
+func fakeAWSEnvironment(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	store, err := resultstore.New(context.Background(), "loadtest-results", srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, srv.URL
 }
 
 // storedSummary is one earlier run as the test stores it: where (the

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,21 +89,12 @@ type gateRun struct {
 func TestGateRatesOnRealRuns(t *testing.T) {
 	// The AWS SDK reads its credentials from the process environment, so
 	// this test is not parallel (as TestResultsInS3).
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	fakeAWSEnvironment(t)
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
 		if *gateVersions != "" && !slices.Contains(strings.Split(*gateVersions, ","), l.Version) {
 			t.Skipf("not among -gaterates.versions %s", *gateVersions)
 		}
-		backend := s3mem.New()
-		if err := backend.CreateBucket("loadtest-results"); err != nil {
-			t.Fatal(err)
-		}
-		s3 := httptest.NewServer(gofakes3.New(backend).Server())
-		t.Cleanup(s3.Close)
+		backend, s3 := memoryBucket(t)
 		target := &slowableTarget{app: &fakeapps.BookinfoProductPage{}}
 		target.setFactor(1)
 		c := startCluster(t, l, target, 2)
@@ -129,7 +119,7 @@ func TestGateRatesOnRealRuns(t *testing.T) {
 				"--spawn-rate", strconv.FormatFloat(spawnRate, 'f', -1, 64), "--run-time", gateRunTime.String(),
 				"--image", "locustio/locust:" + l.Version, "--expect-workers", "2", "--wait-workers", "60s",
 				"--progress-interval", "1m", "--max-regression-pct", regressionPct,
-				"--results-dir", t.TempDir(), "--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
+				"--results-dir", t.TempDir(), "--results-bucket", "loadtest-results", "--s3-endpoint", s3}
 			code, stdout, stderr := runCommand(context.Background(), nil, args...)
 			if code != exitOK && code != exitBreached {
 				t.Fatalf("a run ended with exit %d\n%s\n%s", code, stdout, stderr)

@@ -5,15 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/locust-eks/locust-on-eks/internal/resultstore"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
@@ -28,29 +25,20 @@ func TestResultsInS3(t *testing.T) {
 	// The AWS SDK reads its credentials from the process environment, so
 	// this test is not parallel: its versions run at once, while it waits,
 	// and no other test runs until they are done.
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	fakeAWSEnvironment(t)
 	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
-		backend := s3mem.New()
-		if err := backend.CreateBucket("loadtest-results"); err != nil {
-			t.Fatal(err)
-		}
-		s3 := httptest.NewServer(gofakes3.New(backend).Server())
-		t.Cleanup(s3.Close)
+		_, s3 := memoryBucket(t)
 
 		c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
 		args := []string{"--stack", "dev", "--master-url", c.webURL, "--users", "2", "--spawn-rate", "2",
 			"--run-time", "3s", "--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s",
-			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL}
+			"--results-bucket", "loadtest-results", "--s3-endpoint", s3}
 		code, stdout, stderr := runCommand(context.Background(), nil, append(args, "--results-dir", t.TempDir())...)
 		if code != exitOK || !strings.Contains(stdout, "uploaded 8 files to s3://loadtest-results/dev/") {
 			t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 		first := filepath.Base(resultDir(t, stdout))
-		store, err := resultstore.New(context.Background(), "loadtest-results", s3.URL)
+		store, err := resultstore.New(context.Background(), "loadtest-results", s3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +77,7 @@ func TestResultsInS3(t *testing.T) {
 		}
 		// history on a third machine, from the bucket alone.
 		code, stdout, stderr = runSubcommand("history", "--stack", "dev", "--results-dir", t.TempDir(),
-			"--results-bucket", "loadtest-results", "--s3-endpoint", s3.URL, "--trend", filepath.Join(t.TempDir(), "trend.svg"))
+			"--results-bucket", "loadtest-results", "--s3-endpoint", s3, "--trend", filepath.Join(t.TempDir(), "trend.svg"))
 		if code != exitOK || strings.Count(stdout, "  pass") != 2 || !strings.Contains(stdout, firstRow) {
 			t.Errorf("history from the bucket: exit %d, want both runs (first rps %s):\n%s\n%s", code, firstRow, stdout, stderr)
 		}
