@@ -1264,6 +1264,7 @@ exit 99
 [ "$1 $2" = "sts assume-role-with-web-identity" ] || exit 99
 while [ $# -gt 0 ]; do case "$1" in --role-arn) role=$2;; --web-identity-token) tok=$2;; esac; shift; done
 [ "$tok" = oidc-token ] || exit 98
+if [ "${role##*/}" = "$AWS_REFUSE_ROLE" ]; then echo "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized to perform sts:AssumeRoleWithWebIdentity" >&2; exit 254; fi
 echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"2026-12-02T11:00:00Z\"}}"
 `,
 		"pulumi": "#!/bin/sh\necho \"Logged in to $2\"\n",
@@ -1282,19 +1283,27 @@ echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKe
 		env         []string
 		wantExpired string
 		wantFailed  string
+		// notInLog is what the log must not hold.
+		notInLog string
 	}{
-		{"nothing has a time to live", "[]", roles, "false", nil, "[]", ""},
+		{"nothing has a time to live", "[]", roles, "false", nil, "[]", "", ""},
 		{"prod kept: its reviewers are not asked", `["dev","prod"]`, roles, "false",
-			[]string{"REAPER_dev=dev: would destroy: expired 2026-12-02T09:00:00Z, 1h0m0s ago", "REAPER_prod=prod: kept: expires 2026-12-03T09:00:00Z, in 23h0m0s"}, `["dev"]`, ""},
+			[]string{"REAPER_dev=dev: would destroy: expired 2026-12-02T09:00:00Z, 1h0m0s ago", "REAPER_prod=prod: kept: expires 2026-12-03T09:00:00Z, in 23h0m0s"}, `["dev"]`, "", ""},
 		{"both expired", `["dev","prod"]`, roles, "false",
-			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, `["dev","prod"]`, ""},
+			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, `["dev","prod"]`, "", ""},
 		{"a dry run reaps nothing", `["dev","prod"]`, roles, "true",
-			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, "[]", ""},
+			[]string{"REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, "[]", "", ""},
 		{"one not decided, the other still reaped", `["dev","prod"]`, roles, "false",
 			[]string{"REAPER_dev=dev: not handled: 3 resources and ttlHours \"8\" in its stack file, but no up recorded an expiry", "REAPER_EXIT_dev=1",
-				"REAPER_prod=prod: would destroy: expired y"}, `["prod"]`, "dev"},
+				"REAPER_prod=prod: would destroy: expired y"}, `["prod"]`, "dev", ""},
 		{"no preview role", `["dev","prod"]`, `{"AWS_PREVIEW_ROLE_ARN_DEV": "arn:aws:iam::123456789012:role/preview-dev"}`, "false",
-			[]string{"REAPER_dev=dev: would destroy: expired x"}, `["dev"]`, "prod"},
+			[]string{"REAPER_dev=dev: would destroy: expired x"}, `["dev"]`, "prod", ""},
+		// The role refused: the stack fails there, and its reaper never
+		// runs without credentials (the stand-in would say "not handled:
+		// credentials").
+		{"a preview role refused", `["dev","prod"]`, roles, "false",
+			[]string{"AWS_REFUSE_ROLE=preview-prod", "REAPER_dev=dev: would destroy: expired x", "REAPER_prod=prod: would destroy: expired y"}, `["dev"]`, "prod",
+			"prod: not handled: credentials"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			work := t.TempDir()
@@ -1318,6 +1327,9 @@ echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKe
 			// the secret itself into it.
 			if sum, _ := os.ReadFile(summary); strings.Contains(string(sum), "::add-mask::") {
 				t.Errorf("the job summary holds the credentials' mask commands:\n%s", sum)
+			}
+			if tc.notInLog != "" && strings.Contains(string(out), tc.notInLog) {
+				t.Errorf("the log holds %q:\n%s", tc.notInLog, out)
 			}
 		})
 	}
