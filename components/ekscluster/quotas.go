@@ -53,6 +53,11 @@ var standardFamilies = []string{"a", "c", "d", "h", "i", "im", "is", "m", "r", "
 type quotaNeed struct {
 	quota
 	Need, Most int
+	// Roll is what the node groups need while EKS updates them (a new
+	// Kubernetes version, AMI or launch template): each group's planned
+	// nodes and the up to two new nodes per zone it launches before it
+	// drains the old ones.
+	Roll int
 	// Detail says how the need is made up.
 	Detail string
 	// Keys are the config keys that drive the need; Lower says how to
@@ -117,6 +122,12 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 			typesKey: "nodeInstanceTypes", sizeKey: "nodeMaxSize", extraKeys: []string{"nodeCapacityType"},
 			lowerTheGroup: "lower nodeMaxSize or pick smaller nodeInstanceTypes"},
 	}
+	// The node groups span the new VPC's zones, or the given private
+	// subnets' (at most one zone each).
+	zones := args.Network.AvailabilityZones
+	if args.Network.existing() {
+		zones = max(1, len(args.Network.PrivateSubnetIDs))
+	}
 	byQuota := map[quota]*quotaNeed{}
 	for _, g := range groups {
 		var counted []InstanceCapacity
@@ -151,8 +162,16 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 		}
 		n.Need += g.planned * launch.VCPUs
 		n.Most += g.nodes * most.VCPUs
-		detail := fmt.Sprintf("%s: %d x %d vCPUs (%s) planned, %d x %d vCPUs (%s) at its maximum",
-			g.name, g.planned, launch.VCPUs, launch.Type, g.nodes, most.VCPUs, most.Type)
+		// EKS user guide, "Understand each phase of node updates", scale-up
+		// phase: an update raises the group's maximum and desired size by
+		// the larger of up to twice its availability zones and its maximum
+		// unavailable (one node here, the default), and launches up to two
+		// new nodes per zone before it drains any old one. Both groups
+		// roll at once on a version bump: Pulumi updates them in parallel.
+		surge := 2 * zones
+		n.Roll += (g.planned + surge) * launch.VCPUs
+		detail := fmt.Sprintf("%s: %d x %d vCPUs (%s) planned, %d x %d vCPUs (%s) at its maximum, %d more while EKS updates it",
+			g.name, g.planned, launch.VCPUs, launch.Type, g.nodes, most.VCPUs, most.Type, surge)
 		n.Detail = joinNonEmpty(n.Detail, detail, "; ")
 		for _, k := range append([]string{g.sizeKey, g.typesKey}, g.extraKeys...) {
 			if k != "" && !slices.Contains(n.Keys, k) {
@@ -185,8 +204,8 @@ func quotaNeeds(args *ClusterArgs, plan NodePlan, workers, system []InstanceCapa
 // judgeQuotas compares each need with the quota's value: what an up
 // launches over it is an error naming the keys, the figure, the quota and
 // the remedy; a read that failed, or a need that only a node group grown to
-// its maximum (or landed on its largest types) would push over, is a
-// warning.
+// its maximum (or landed on its largest types), or EKS's update of the node
+// groups would push over, is a warning: the up itself launches.
 func judgeQuotas(needs []quotaNeed, reads map[string]quotaRead) (warnings []string, err error) {
 	const accountWide = "A quota caps the whole account's use in the region; this preview compares only this stack's own need with it, " +
 		"so resources the account already runs there come on top."
@@ -205,15 +224,22 @@ func judgeQuotas(needs []quotaNeed, reads map[string]quotaRead) (warnings []stri
 		}
 		request := fmt.Sprintf("request an increase (Service Quotas console, or aws service-quotas request-service-quota-increase --service-code %s --quota-code %s --desired-value N)",
 			n.service, n.code)
-		switch {
-		case float64(n.Need) > r.value:
+		if float64(n.Need) > r.value {
 			errs = append(errs, fmt.Errorf("%s: this stack needs %d of the quota %s (%s, code %s), whose value in this account is %g: %s. %s "+
 				"To create it, %s, or %s",
 				strings.Join(n.Keys, ", "), n.Need, n.name, n.service, n.code, r.value, n.Detail, accountWide, request, n.Lower))
-		case float64(n.Most) > r.value:
+			continue
+		}
+		if float64(n.Most) > r.value {
 			warnings = append(warnings, fmt.Sprintf("%s: this stack may need up to %d of the quota %s (%s, code %s), whose value in this account is %g: %s. %s "+
 				"Nodes past the quota fail to launch when a node group grows: %s, or %s.",
 				strings.Join(n.Keys, ", "), n.Most, n.name, n.service, n.code, r.value, n.Detail, accountWide, request, n.Lower))
+		}
+		if float64(n.Roll) > r.value {
+			warnings = append(warnings, fmt.Sprintf("%s: while EKS updates the node groups (a kubernetesVersion bump, a new AMI or launch template), this stack needs up to %d of the quota %s (%s, code %s), "+
+				"whose value in this account is %g: %s. %s EKS launches the new nodes before it drains the old ones; past the quota they fail to launch and the update fails "+
+				"mid-up (on a version bump, after the control plane is upgraded). Before such an update, %s, or %s.",
+				strings.Join(n.Keys, ", "), n.Roll, n.name, n.service, n.code, r.value, n.Detail, accountWide, request, n.Lower))
 		}
 	}
 	return warnings, errors.Join(errs...)

@@ -30,6 +30,8 @@ func TestQuotas(t *testing.T) {
 	prod := &ClusterArgs{Network: NetworkArgs{CIDR: newVPC.CIDR, AvailabilityZones: 3, NATGatewayPerAZ: true},
 		NodeGroup: NodeGroupArgs{CapacityType: "ON_DEMAND", MaxSize: 8}}
 	existing := &ClusterArgs{Network: NetworkArgs{VpcID: "vpc-0a1b2c3d"}, NodeGroup: NodeGroupArgs{CapacityType: "SPOT", MaxSize: 3}}
+	existingThreeZones := &ClusterArgs{Network: NetworkArgs{VpcID: "vpc-0a1b2c3d", PrivateSubnetIDs: []string{"subnet-1", "subnet-2", "subnet-3"}},
+		NodeGroup: NodeGroupArgs{CapacityType: "SPOT", MaxSize: 3}}
 	// dev's plan: two 1-core workers, one per c6i.large; prod's: ten
 	// workers on four c6i.xlarge.
 	devPlan := NodePlan{System: Pool{Nodes: 1}, Workers: Pool{Nodes: 2}}
@@ -54,13 +56,31 @@ func TestQuotas(t *testing.T) {
 		workers, system []InstanceCapacity
 		reads           map[string]quotaRead
 		refused, warned []string
+		// notWarned are parts no warning may hold.
+		notWarned []string
 	}{
 		{name: "dev in a roomy account", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: roomy},
 		{name: "dev on a new account's spot quota of 5 vCPUs: launches, warned about its maximum", args: dev, plan: devPlan,
 			workers: capacities("c6i.large"), system: capacities("t3.medium"), reads: with(spotVCPUs.code, quotaRead{value: 5}),
 			warned: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack may need up to 6 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 5",
-				"the workers' node group: 2 x 2 vCPUs (c6i.large) planned, 3 x 2 vCPUs (c6i.large) at its maximum", accountWide,
-				"--service-code ec2 --quota-code L-34B43A08", "or lower nodeMaxSize or pick smaller nodeInstanceTypes"}},
+				"the workers' node group: 2 x 2 vCPUs (c6i.large) planned, 3 x 2 vCPUs (c6i.large) at its maximum, 4 more while EKS updates it", accountWide,
+				"--service-code ec2 --quota-code L-34B43A08", "or lower nodeMaxSize or pick smaller nodeInstanceTypes",
+				// The review's case: a version bump adds 2 nodes per zone
+				// to the 2 planned, 6 x 2 vCPUs.
+				"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: while EKS updates the node groups (a kubernetesVersion bump, a new AMI or launch template), this stack needs up to 12 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 5",
+				"the update fails mid-up (on a version bump, after the control plane is upgraded)"}},
+		{name: "dev fits at its maximum, not while EKS updates its nodes", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads:     with(spotVCPUs.code, quotaRead{value: 11}),
+			warned:    []string{"while EKS updates the node groups (a kubernetesVersion bump, a new AMI or launch template), this stack needs up to 12 of the quota All Standard"},
+			notWarned: []string{"may need up to"}},
+		{name: "dev while EKS updates its nodes: exactly the quota", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads: with(spotVCPUs.code, quotaRead{value: 12})},
+		{name: "the system group's update on a new account's on-demand quota of 5", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads:  with(onDemandVCPUs.code, quotaRead{value: 5}),
+			warned: []string{"this stack needs up to 10 of the quota Running On-Demand Standard", "the system node group: 1 x 2 vCPUs (t3.medium) planned, 2 x 2 vCPUs (t3.medium) at its maximum, 4 more while EKS updates it"}},
+		{name: "an existing VPC's three private subnets: up to 6 more nodes", args: existingThreeZones, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
+			reads:  with(spotVCPUs.code, quotaRead{value: 15}),
+			warned: []string{"this stack needs up to 16 of the quota All Standard", "6 more while EKS updates it"}},
 		{name: "dev's planned spot nodes over the quota", args: dev, plan: devPlan, workers: capacities("c6i.large"), system: capacities("t3.medium"),
 			reads: with(spotVCPUs.code, quotaRead{value: 3}),
 			refused: []string{"nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 4 of the quota All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests, in vCPUs (ec2, code L-34B43A08), whose value in this account is 3",
@@ -68,7 +88,7 @@ func TestQuotas(t *testing.T) {
 		{name: "prod's on-demand vCPUs: both groups", args: prod, plan: prodPlan, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
 			reads: with(onDemandVCPUs.code, quotaRead{value: 16}),
 			refused: []string{"systemNodeInstanceTypes, nodeMaxSize, nodeInstanceTypes, nodeCapacityType: this stack needs 18 of the quota Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances, in vCPUs (ec2, code L-1216C47A), whose value in this account is 16",
-				"the system node group: 1 x 2 vCPUs (m6i.large) planned, 2 x 2 vCPUs (m6i.large) at its maximum; the workers' node group: 4 x 4 vCPUs (c6i.xlarge) planned, 8 x 4 vCPUs (c6i.xlarge) at its maximum",
+				"the system node group: 1 x 2 vCPUs (m6i.large) planned, 2 x 2 vCPUs (m6i.large) at its maximum, 6 more while EKS updates it; the workers' node group: 4 x 4 vCPUs (c6i.xlarge) planned, 8 x 4 vCPUs (c6i.xlarge) at its maximum, 6 more while EKS updates it",
 				"pick smaller systemNodeInstanceTypes, or lower nodeMaxSize"}},
 		{name: "prod's on-demand vCPUs: room for the plan, not the maximum", args: prod, plan: prodPlan, workers: capacities("c6i.xlarge"), system: capacities("m6i.large"),
 			reads:  with(onDemandVCPUs.code, quotaRead{value: 32}),
@@ -106,6 +126,11 @@ func TestQuotas(t *testing.T) {
 			for _, want := range tc.warned {
 				if !strings.Contains(all, want) {
 					t.Errorf("warnings %q\nwant them to contain %q", all, want)
+				}
+			}
+			for _, unwanted := range tc.notWarned {
+				if strings.Contains(all, unwanted) {
+					t.Errorf("warnings %q\nwant none to contain %q", all, unwanted)
 				}
 			}
 		})
