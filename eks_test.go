@@ -41,6 +41,10 @@ func TestClusterAdmins(t *testing.T) {
 		{"no creator recorded and the caller listed", alice, "", []string{alice, preview}, nil, "Set clusterCreatorArn", 0},
 		{"no creator recorded, a stranger, the cluster exists", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, nil,
 			"arn:aws:iam::123456789012:role/stranger, holds no access entry on cluster locust-eksCluster-1a2b3c, which exists since", 48 * time.Hour},
+		// The remedy names both keys: listing the caller alone, with no
+		// creator recorded, is the refusal above.
+		{"no creator recorded, a stranger: the remedy", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, nil,
+			"List it in clusterAdminArns and set clusterCreatorArn to the identity that created the cluster", 48 * time.Hour},
 		{"no creator recorded, the cluster created by this run", "arn:aws:sts::123456789012:assumed-role/stranger/x", "", []string{preview}, []string{preview}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,8 +143,9 @@ func callerAdministers(ctx *pulumi.Context, cluster awseks.ClusterOutput, config
 		case !found:
 			return "", fmt.Errorf("the identity running this, %s, holds no access entry on cluster %s, which exists since %s, "+
 				"and is not in clusterAdminArns: it could not reach the cluster's Kubernetes API. "+
-				"Add it to clusterAdminArns in an up run by an identity that administers the cluster, "+
-				"or run this as the identity that created the cluster",
+				"List it in clusterAdminArns and set clusterCreatorArn to the identity that created the cluster "+
+				"(CI's deploy role when deploy.yml created it; a listed caller with no creator recorded is refused), "+
+				"in an up run by an identity that administers the cluster; or run this as the identity that created the cluster",
 				caller, name, created.UTC().Format(time.RFC3339))
 		}
 		return v[2].(string), nil
