@@ -37,6 +37,17 @@ var usEast1 = []zone{
 	{"us-east-1-bos-1a", "use1-bos1-az1", "local-zone", "not-opted-in", "available"},
 }
 
+// regionZones are the zones the mocked region answers with: usEast1 unless
+// a test plays a zone event (withZones).
+var regionZones = usEast1
+
+// withZones makes the mocked region answer with zones for one test.
+func withZones(t *testing.T, zones []zone) {
+	old := regionZones
+	regionZones = zones
+	t.Cleanup(func() { regionZones = old })
+}
+
 // getAvailabilityZones answers aws:index/getAvailabilityZones.
 func getAvailabilityZones(t *testing.T, zones []zone, args resource.PropertyMap) resource.PropertyMap {
 	t.Helper()

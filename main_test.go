@@ -101,7 +101,7 @@ func run(t *testing.T, name string, set map[string]string) stack {
 		case "aws:servicequotas/getServiceQuota:getServiceQuota":
 			return getServiceQuota(args.Args, config["aws:region"])
 		case "aws:index/getAvailabilityZones:getAvailabilityZones":
-			return getAvailabilityZones(t, usEast1, args.Args), nil
+			return getAvailabilityZones(t, regionZones, args.Args), nil
 		case "aws:index/getCallerIdentity:getCallerIdentity":
 			return getCallerIdentity(caller), nil
 		case "aws:eks/getAccessEntry:getAccessEntry":
@@ -329,6 +329,40 @@ func TestProdStackSpansThreeZonesWithNATEach(t *testing.T) {
 	}
 	if s.outputs["clusterName"] != "locust-prod" {
 		t.Errorf("clusterName output = %v", s.outputs["clusterName"])
+	}
+}
+
+// TestZonesHoldThroughAZoneEvent: a zone of the stack that EC2 reports as
+// impaired (or any state but available) during a zone event keeps its
+// subnets where they are; filtering it out would shift every subnet into
+// another zone, which replaces them (aws_subnet's availability_zone forces
+// a new resource). The same holds for prod's three zones.
+func TestZonesHoldThroughAZoneEvent(t *testing.T) {
+	for _, tc := range []struct {
+		stack string
+		want  []string
+	}{
+		{"dev", []string{"us-east-1a", "us-east-1b"}},
+		{"prod", []string{"us-east-1a", "us-east-1b", "us-east-1d"}},
+	} {
+		for _, state := range []string{"available", "impaired", "unavailable", "constrained"} {
+			t.Run(tc.stack+" with us-east-1a "+state, func(t *testing.T) {
+				zones := slices.Clone(usEast1)
+				zones[0].state = state
+				withZones(t, zones)
+				s := mustRun(t, tc.stack, nil)
+				var got []string
+				for _, r := range s.monitor.OfType("aws:ec2/subnet:Subnet") {
+					if z := r.Object()["availabilityZone"].(string); !slices.Contains(got, z) {
+						got = append(got, z)
+					}
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("subnets in zones %v; want %v, as with every zone available", got, tc.want)
+				}
+			})
+		}
 	}
 }
 

@@ -78,6 +78,9 @@ func newNetwork(ctx *pulumi.Context, parent pulumi.Resource, name string, args N
 	if err != nil {
 		return network{}, err
 	}
+	if err := warnUnavailableZones(ctx, zones, pulumi.Parent(parent)); err != nil {
+		return network{}, err
+	}
 	b := vpcBuilder{ctx: ctx, name: name, tags: tags, opts: []pulumi.ResourceOption{pulumi.Parent(parent)}}
 	vpc, igw, publicRoutes, err := b.vpc(args.CIDR)
 	if err != nil {
