@@ -5,7 +5,9 @@
 # values: whole ms below 100 ms, then 2 significant digits, up to 60 s). The
 # master renders it on its gevent loop, so this time is what a scrape holds
 # every other greenlet (worker reports, the web UI) back. Prints, per Locust
-# version, the median and fastest of R renders, and the size of the output.
+# version, the median and fastest of R renders in wall-clock time, the
+# median in CPU time (what the render itself costs, which other processes
+# on a shared machine stretch less), and the size of the output.
 #
 # Usage: bench/metrics-scrape.sh [endpoints] [keys per endpoint] [renders]
 #        (defaults: 500 100 20)
@@ -27,7 +29,7 @@ versions=("2.12.1 /usr/bin/python3")
 [[ -x "$root/bin/locust-debian13/python3" ]] && versions+=("2.24.0 $root/bin/locust-debian13/python3")
 [[ -x "$root/bin/locust-debian-sid/python3" ]] && versions+=("2.46.7 $root/bin/locust-debian-sid/python3")
 
-printf '%-8s %9s %5s %7s %10s %10s %9s\n' locust endpoints keys renders "median ms" "fastest ms" "bytes"
+printf '%-8s %9s %5s %7s %10s %10s %14s %9s\n' locust endpoints keys renders "median ms" "fastest ms" "median CPU ms" "bytes"
 for v in "${versions[@]}"; do
   read -r version python <<<"$v"
   PYTHONPATH=$plugin_dir "$python" - "$endpoints" "$keys" "$renders" "$version" <<'PY'
@@ -59,11 +61,12 @@ class Runner:
 
 
 body = plugin._metrics(Runner())  # the first render picks the endpoints with series
-times = []
+times, cpu = [], []
 for _ in range(renders):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     plugin._metrics(Runner())
     times.append((time.perf_counter() - t0) * 1000)
-print(f"{version:<8} {endpoints:>9} {keys:>5} {renders:>7} {statistics.median(times):>10.1f} {min(times):>10.1f} {len(body.encode()):>9}")
+    cpu.append((time.process_time() - c0) * 1000)
+print(f"{version:<8} {endpoints:>9} {keys:>5} {renders:>7} {statistics.median(times):>10.1f} {min(times):>10.1f} {statistics.median(cpu):>14.1f} {len(body.encode()):>9}")
 PY
 done
