@@ -58,6 +58,7 @@ port: the web port is what an exposure forwards, and the metrics, request
 names included, are for Prometheus inside the cluster only.
 """
 
+import bisect
 import hashlib
 import hmac
 import ipaddress
@@ -159,19 +160,35 @@ def _endpoint_rows(stats):
     return rows
 
 
-def _run_percentile(entry, quantile):
-    """Locust's own percentile of the entry's whole-run distribution
-    (calculate_response_time_percentile, stats.py@2.12.1:152,
-    @2.24.0:150, @2.46.3:161), in seconds, over the requests that have a
-    response time: what cmd/loadtest computes from the histograms
-    (internal/distribution) for summary.json. NaN, Prometheus' value for an
-    empty summary, when there are none."""
-    from locust.stats import calculate_response_time_percentile
-
-    counted = sum(entry.response_times.values())
+def _response_time_figures(times):
+    """An entry's histogram and whole-run figures from its response_times,
+    with the keys sorted once: the cumulative count at each METRIC_BUCKETS
+    bound (the requests whose rounded time is at or below it), the count of
+    requests with a response time, and, as text, the RUN_QUANTILES
+    percentiles in seconds as Locust computes them over those requests: what
+    cmd/loadtest computes from the histograms (internal/distribution) for
+    summary.json; NaN, Prometheus' value for an empty summary, when there
+    are none. Summing per bound and calling Locust's percentile per quantile
+    rescans (and re-sorts) the keys each time: at 500 endpoints that held a
+    scrape on the master's event loop for over 0.1 s (docs/performance.md)."""
+    keys = sorted(times)
+    # below[i]: the requests among the i smallest keys.
+    below = list(itertools.accumulate((times[k] for k in keys), initial=0))
+    counted = below[-1]
+    buckets = [below[bisect.bisect_right(keys, bound * 1000)] for bound in METRIC_BUCKETS]
     if counted == 0:
-        return "NaN"
-    return repr(calculate_response_time_percentile(entry.response_times, counted, quantile) / 1000)
+        return buckets, counted, ["NaN"] * len(RUN_QUANTILES)
+    # Locust's calculate_response_time_percentile (stats.py@2.12.1:152-170,
+    # @2.24.0:150-168, @2.46.3:161-179) walks the keys from the largest and
+    # returns the first at which counted - processed <= int(counted * q);
+    # counted - processed there is the count below that key, so it is the
+    # largest key with below[i] <= int(counted * q). below[0] is 0, so one
+    # always is.
+    quantiles = []
+    for q in RUN_QUANTILES:
+        i = bisect.bisect_right(below, int(counted * q), 0, len(keys)) - 1
+        quantiles.append(repr(keys[i] / 1000))
+    return buckets, counted, quantiles
 
 
 def _metrics(runner):
@@ -194,22 +211,21 @@ def _metrics(runner):
     for e in entries:
         out.append(f"locust_failures_total{{{labels(e)}}} {e.num_failures}")
     family("locust_response_time_seconds", "histogram", "Response times per endpoint, from the merged distribution; quantiles from these buckets are estimates.")
-    for e in entries:
-        times = e.response_times
-        for bound in METRIC_BUCKETS:
-            count = sum(n for ms, n in times.items() if ms <= bound * 1000)
-            out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="{bound}"}} {count}')
-        total = sum(times.values())
-        out.append(f'locust_response_time_seconds_bucket{{{labels(e)},le="+Inf"}} {total}')
-        out.append(f"locust_response_time_seconds_sum{{{labels(e)}}} {e.total_response_time / 1000}")
-        out.append(f"locust_response_time_seconds_count{{{labels(e)}}} {total}")
+    figures = [_response_time_figures(e.response_times) for e in entries + [stats.total]]
+    for e, (buckets, counted, _) in zip(entries, figures):
+        lbl = labels(e)
+        for bound, count in zip(METRIC_BUCKETS, buckets):
+            out.append(f'locust_response_time_seconds_bucket{{{lbl},le="{bound}"}} {count}')
+        out.append(f'locust_response_time_seconds_bucket{{{lbl},le="+Inf"}} {counted}')
+        out.append(f"locust_response_time_seconds_sum{{{lbl}}} {e.total_response_time / 1000}")
+        out.append(f"locust_response_time_seconds_count{{{lbl}}} {counted}")
     family("locust_run_response_time_seconds", "summary", f"Response times over the whole test, per endpoint and name=\"{AGGREGATED_NAME}\": Locust's own percentiles over the requests with a response time, as summary.json and Locust's CSV from 2.46.2.")
-    for e in entries + [stats.total]:
+    for e, (_, counted, quantiles) in zip(entries + [stats.total], figures):
         lbl = labels(e) if e is not stats.total else f'method="",name="{AGGREGATED_NAME}"'
-        for q in RUN_QUANTILES:
-            out.append(f'locust_run_response_time_seconds{{{lbl},quantile="{q}"}} {_run_percentile(e, q)}')
+        for q, value in zip(RUN_QUANTILES, quantiles):
+            out.append(f'locust_run_response_time_seconds{{{lbl},quantile="{q}"}} {value}')
         out.append(f"locust_run_response_time_seconds_sum{{{lbl}}} {e.total_response_time / 1000}")
-        out.append(f"locust_run_response_time_seconds_count{{{lbl}}} {sum(e.response_times.values())}")
+        out.append(f"locust_run_response_time_seconds_count{{{lbl}}} {counted}")
     family("locust_users", "gauge", "Users running on all workers.")
     out.append(f"locust_users {runner.user_count}")
     family("locust_workers", "gauge", "Workers connected to the master, by state.")
