@@ -660,6 +660,10 @@ if [[ "$1 $2" == "stack export" ]]; then
   cat "` + dir + `/state.json"
   exit 0
 fi
+if [[ "$1 $2" == "stack history" ]]; then
+  if [[ -f "` + dir + `/history.json" ]]; then cat "` + dir + `/history.json"; else echo "[]"; fi
+  exit 0
+fi
 printf '%s\n' "$@" "--" >> "` + dir + `/calls"
 `
 	if err := os.WriteFile(filepath.Join(dir, "pulumi"), []byte(script), 0o755); err != nil {
@@ -737,6 +741,18 @@ func exportedState(resources, pending string) string {
 		`"resources":[` + resources + `],"pending_operations":[` + pending + `]}}`
 }
 
+// updateHistory is `pulumi stack history --json --page-size 1` on Pulumi
+// Cloud: an array of updateInfoJSON {version, kind, startTime, message,
+// environment, config, result} (pulumi/pulumi v3.274.1
+// pkg/cmd/pulumi/stack/stack_history.go), result "in-progress" while the
+// update runs (pkg/backend/updates.go InProgressResult), environment
+// holding the CI's build as ci.build.id (GITHUB_RUN_ID on GitHub Actions:
+// sdk/go/common/util/ciutil/github_actions.go).
+func updateHistory(result, run string) string {
+	return fmt.Sprintf(`[{"version":0,"kind":"update","startTime":"2026-12-07T10:00:00Z","message":"",`+
+		`"environment":{"ci.system":"GitHub","ci.build.id":%q,"exec.kind":"cli"},"config":{},"result":%q}]`, run, result)
+}
+
 const (
 	stackURN  = `{"urn":"urn:pulumi:dev::locust-eks::pulumi:pulumi:Stack::locust-eks-dev","custom":false,"type":"pulumi:pulumi:Stack"}`
 	configMap = `{"resource":{"urn":"urn:pulumi:dev::locust-eks::locust:index:LocustCluster$kubernetes:core/v1:ConfigMap::locustfiles","custom":true,` +
@@ -777,6 +793,9 @@ func TestRecoverInterrupted(t *testing.T) {
 		wantNot   []string
 		wantLocks []string // lock paths left afterwards
 		wantAWS   string   // in the AWS CLI's calls
+		history   string   // pulumi stack history --json; "" answers []
+		// wantCancel: the script runs pulumi cancel (Pulumi Cloud only).
+		wantCancel bool
 		// The arguments the printed import-command line gives pulumi when
 		// run: URN and ID as two --import-pending-creates values, no
 		// positional argument (pulumi/pulumi@1b59498
@@ -860,6 +879,22 @@ func TestRecoverInterrupted(t *testing.T) {
 			backend: "file://ROOT", args: []string{"--after-destroy", "dev"},
 			state:    exportedState(liveCluster, ""),
 			wantCode: 1, wantSaid: []string{"Resources still in the state", clusterURN}},
+		{name: "cost 2 on Pulumi Cloud: this run's update in progress is cancelled before the destroy",
+			backend: "", args: []string{"--dead-host", "", "--before", "destroy", "--dead-run", "4242", "dev"},
+			history: updateHistory("in-progress", "4242"), state: exportedState(stackURN, natGateway),
+			wantCode: 0, wantSaid: []string{"was started by this workflow run (4242)", "cancelling it", "the destroy goes on"}, wantCancel: true},
+		{name: "on Pulumi Cloud, another run's update in progress stays",
+			backend: "", args: []string{"--before", "destroy", "--dead-run", "4242", "dev"},
+			history: updateHistory("in-progress", "4300"), state: exportedState(stackURN, ""),
+			wantCode: 0, wantSaid: []string{"started by run 4300, not by this run (4242): it stays"}},
+		{name: "on Pulumi Cloud, this run's finished update: nothing to cancel",
+			backend: "", args: []string{"--before", "destroy", "--dead-run", "4242", "dev"},
+			history: updateHistory("failed", "4242"), state: exportedState(stackURN, ""),
+			wantCode: 0, wantNot: []string{"cancelling"}},
+		{name: "on Pulumi Cloud without --dead-run, nothing is cancelled",
+			backend: "", args: []string{"--before", "destroy", "dev"},
+			history: updateHistory("in-progress", "4242"), state: exportedState(stackURN, ""),
+			wantCode: 0, wantNot: []string{"cancelling"}},
 		{name: "after a clean destroy: nothing left",
 			backend: "file://ROOT", args: []string{"--after-destroy", "dev"},
 			state:    exportedState("", ""),
@@ -899,6 +934,9 @@ func TestRecoverInterrupted(t *testing.T) {
 				os.WriteFile(filepath.Join(dir, "export.err"), []byte(tc.exportErr+"\n"), 0o644)
 			}
 			os.WriteFile(filepath.Join(dir, "state.json"), []byte(tc.state), 0o644)
+			if tc.history != "" {
+				os.WriteFile(filepath.Join(dir, "history.json"), []byte(tc.history), 0o644)
+			}
 			if tc.deny {
 				os.WriteFile(filepath.Join(dir, "deny"), nil, 0o644)
 			}
@@ -937,8 +975,12 @@ func TestRecoverInterrupted(t *testing.T) {
 			if !slices.Equal(left, tc.wantLocks) {
 				t.Errorf("locks left %v, want %v:\n%s", left, tc.wantLocks, said)
 			}
-			if calls, _ := os.ReadFile(filepath.Join(dir, "calls")); strings.Contains(string(calls), "cancel") {
-				t.Errorf("the script ran pulumi cancel, which deletes every lock of the stack:\n%s", calls)
+			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+			switch cancelled := strings.Contains(string(calls), "cancel\n--yes\n--stack\ndev\n"); {
+			case tc.wantCancel && !cancelled:
+				t.Errorf("the script did not run pulumi cancel --yes --stack dev; its calls:\n%s", calls)
+			case !tc.wantCancel && strings.Contains(string(calls), "cancel"):
+				t.Errorf("the script ran pulumi cancel (on a self-managed backend it deletes every lock of the stack):\n%s", calls)
 			}
 			if tc.wantImport != nil {
 				var line string

@@ -2,7 +2,7 @@
 # Looks at what an interrupted update left behind (a cancelled or timed-out
 # job, a killed runner) and clears what facts show to be dead (docs/recovery.md).
 #
-#   recover-interrupted.sh [--dead-host HOST] [--before up|destroy] STACK
+#   recover-interrupted.sh [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] STACK
 #   recover-interrupted.sh --after-destroy STACK
 #
 # --before up (the default; deploy.yml, campaign.yml's up):
@@ -35,8 +35,15 @@
 # deletes every lock of the stack, a live one written meanwhile included
 # (pulumi pkg/backend/diy/backend.go, CancelCurrentUpdate). A younger lock
 # of another host stays: the command after this fails on it with Pulumi's
-# own message. Pulumi Cloud keeps no lock file: a killed update is
-# cancelled in its console or with `pulumi cancel`.
+# own message. Pulumi Cloud keeps no lock file: a killed update stays in
+# progress there until cancelled. With --dead-run (campaign.yml's destroy
+# job: its own GITHUB_RUN_ID, whose test job has ended and whose runner
+# killed what it left running), the stack's newest update is cancelled
+# (`pulumi cancel`) when it is in progress and was started by that run: the
+# CLI records the run in the update's environment as ci.build.id (pulumi
+# sdk go/common/util/ciutil/github_actions.go DetectVars, BuildID =
+# GITHUB_RUN_ID; pkg cmd/pulumi/metadata/metadata.go). An update in
+# progress of any other run, or none, stays.
 #
 # Exit 0 when the next command may go on, 1 when a person must act, 2 on
 # usage. Needs the Pulumi CLI logged in, jq, GNU date, and for s3:// the
@@ -44,13 +51,14 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--dead-host HOST] [--before up|destroy] STACK | $0 --after-destroy STACK" >&2
+  echo "usage: $0 [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] STACK | $0 --after-destroy STACK" >&2
   exit 2
 }
-dead_host="" mode=up
+dead_host="" dead_run="" mode=up
 while (($# > 1)); do
   case "$1" in
     --dead-host) dead_host=$2; shift 2 ;;
+    --dead-run) dead_run=$2; shift 2 ;;
     --before)
       [[ "$2" == up || "$2" == destroy ]] || usage
       mode=$2
@@ -196,8 +204,26 @@ if [[ -n "$root" || -n "$bucket" ]]; then
       echo "Stack $stack: a lock $age minutes old; an update may still be running, so it stays ($who; $next fails on it; see docs/recovery.md)."
     fi
   done <<<"$keys"
-elif [[ -n "$dead_host" ]]; then
-  echo "Stack $stack is on Pulumi Cloud, which keeps no lock file: an update the job on $dead_host left running stays in progress until cancelled in the Pulumi console or with pulumi cancel --stack $stack (docs/recovery.md)."
+elif [[ -n "$dead_run" ]]; then
+  # The newest update, as `pulumi stack history --json` prints it: an array
+  # of {kind, startTime, environment, result, ...}, result "in-progress"
+  # while it runs (pulumi pkg cmd/pulumi/stack/stack_history.go,
+  # updateInfoJSON; backend/updates.go InProgressResult).
+  if ! history=$(pulumi stack history --json --page-size 1 --stack "$stack" 2>"$err"); then
+    if grep -q "no stack named" "$err"; then
+      history="[]"
+    else
+      echo "::error::Stack $stack: its update history cannot be read (pulumi stack history): $(<"$err")"
+      exit 1
+    fi
+  fi
+  IFS=$'\t' read -r result run kind <<<"$(jq -r '(.[0] // {}) | "\(.result // "")\t\(.environment["ci.build.id"] // "")\t\(.kind // "")"' <<<"$history")"
+  if [[ "$result" == in-progress && "$run" == "$dead_run" ]]; then
+    echo "Stack $stack: its $kind in progress on Pulumi Cloud was started by this workflow run ($dead_run), whose job has ended and whose runner killed the CLI: cancelling it."
+    pulumi cancel --yes --stack "$stack"
+  elif [[ "$result" == in-progress ]]; then
+    echo "Stack $stack: a $kind is in progress on Pulumi Cloud, started by ${run:+run }${run:-no workflow run}, not by this run ($dead_run): it stays, and $next fails on it (docs/recovery.md)."
+  fi
 fi
 
 # export_state reads the state into $state; on file:// it first mends what
