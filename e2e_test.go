@@ -242,7 +242,7 @@ func TestEndToEnd(t *testing.T) {
 	// 4'. Three shards and back: shard 0 untouched, each shard's selectors
 	// its own pods, as the API server reads them.
 	stop = timings.start("shards: preview + two ups")
-	checkShards(t, ctx, stack, kube)
+	checkShards(t, ctx, stack, kube, bin, workDir, env, cluster.kubeconfig)
 	stop()
 
 	// 4a. Changes made behind Pulumi's back are undone by the next up.
