@@ -136,7 +136,7 @@ func cancelLoadTest(t *testing.T, kube *kubectl, bin, workDir string, stepEnv []
 	pod := strings.TrimSpace(string(must(kube.run("", "get", "pods", "-l", "app.kubernetes.io/component=master", "-o", "jsonpath={.items[0].metadata.name}"))))
 	target := httptest.NewServer(fakeapps.Record(&fakeapps.BookinfoProductPage{}))
 	defer target.Close()
-	masterArgv, masterEnv, workerArgv, workerEnv := localizeStack(t, kube, l, master, worker, mounted, pod)
+	masterArgv, masterEnv, workerArgv, workerEnv, _ := localizeStack(t, kube, l, master, worker, mounted, pod)
 	locusts := []*locusttest.Process{locusttest.Start(t, l, "cancelled-master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)}
 	for i := range worker.Spec.Replicas {
 		locusts = append(locusts, locusttest.Start(t, l, fmt.Sprintf("cancelled-worker-%d", i+1), workerArgv, workerEnv))

@@ -39,7 +39,7 @@ func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles 
 		target := fakeapps.Record(&fakeapps.BookinfoProductPage{})
 		server := httptest.NewServer(target)
 		defer server.Close()
-		masterArgv, masterEnv, workerArgv, workerEnv := localizeStack(t, kube, l, master, worker, mounted, pod)
+		masterArgv, masterEnv, workerArgv, workerEnv, _ := localizeStack(t, kube, l, master, worker, mounted, pod)
 
 		results := t.TempDir()
 		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "4", "--spawn-rate", "4",
@@ -121,15 +121,18 @@ func loadTestCommand(t *testing.T) string {
 	return command
 }
 
-// localizeStack renders the stack's master and worker Deployments as local
-// processes of Locust l (free ports, the mounted locustfiles), and points
-// the master pod's KWOK PortForward at that master's web port, so that a
-// port-forward through the API server reaches it.
-func localizeStack(t *testing.T, kube *kubectl, l *locusttest.Locust, master, worker k8sobject.Deployment, mounted, pod string) (masterArgv, masterEnv, workerArgv, workerEnv []string) {
+// localizeStack renders a shard's master and worker Deployments as local
+// processes of Locust l (free ports, the mounted locustfiles, the workers
+// pointed at the local master instead of the master Service their
+// LOCUST_MASTER_NODE_HOST names), and points the master pod's KWOK
+// PortForward at that master's web port, webPort, so that a port-forward
+// through the API server reaches it.
+func localizeStack(t *testing.T, kube *kubectl, l *locusttest.Locust, master, worker k8sobject.Deployment, mounted, pod string) (masterArgv, masterEnv, workerArgv, workerEnv []string, webPort int) {
 	t.Helper()
 	ports := map[int]int{5557: locusttest.FreePort(t), 8089: locusttest.FreePort(t), 9646: locusttest.FreePort(t)}
+	masterAddress, _ := worker.Spec.Template.Spec.Containers[0].EnvValue("LOCUST_MASTER_NODE_HOST")
 	localize := func(d k8sobject.Deployment) (argv, env []string) {
-		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, "loadtest-master.locust.svc")
+		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, mounted, ports, masterAddress)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,5 +152,5 @@ spec:
       address: 127.0.0.1
       port: %d
 `, pod, ports[8089]))
-	return masterArgv, masterEnv, workerArgv, workerEnv
+	return masterArgv, masterEnv, workerArgv, workerEnv, ports[8089]
 }

@@ -2,11 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/locust-eks/locust-on-eks/internal/locustapi"
+	"github.com/locust-eks/locust-on-eks/internal/runreport"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/fakeapps"
+	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -18,9 +30,11 @@ import (
 // server's own reading of each selector (kubectl get pods -l) finds, for
 // every Service and Deployment, exactly its own shard's pod of its role,
 // and for the shared NetworkPolicy every shard's masters and workers. The
-// stack exports every shard's master Service. Back at one shard, the
-// others are gone. The stack has 3 workers on entry, and leaves with them.
-func checkShards(t *testing.T, ctx context.Context, stack auto.Stack, kube *kubectl) {
+// stack exports every shard's master Service, and one cmd/loadtest run
+// drives the three masters as one test (checkShardedLoadTest). Back at one
+// shard, the others are gone. The stack has 3 workers on entry, and leaves
+// with them.
+func checkShards(t *testing.T, ctx context.Context, stack auto.Stack, kube *kubectl, bin, workDir string, env map[string]string, kubeconfig string) {
 	t.Helper()
 	setConfig(t, ctx, stack, map[string]string{"shards": "3"})
 	preview, err := stack.Preview(ctx)
@@ -97,6 +111,7 @@ func checkShards(t *testing.T, ctx context.Context, stack auto.Stack, kube *kube
 			}
 		}
 	}
+	checkShardedLoadTest(t, ctx, bin, workDir, env, kube, kubeconfig, instances)
 
 	setConfig(t, ctx, stack, map[string]string{"shards": "0"})
 	if _, err := stack.Up(ctx); err != nil {
@@ -110,6 +125,119 @@ func checkShards(t *testing.T, ctx context.Context, stack auto.Stack, kube *kube
 	if w := kube.deployment("loadtest-worker"); w.Spec.Replicas != 3 {
 		t.Errorf("loadtest-worker has %d replicas back at one shard, want 3", w.Spec.Replicas)
 	}
+}
+
+// checkShardedLoadTest runs `cmd/loadtest --stack local` once on the
+// stack of three shards, one worker each: it reads the outputs with the
+// real CLI, port-forwards through the API server to each shard's master
+// Service, whose pod's KWOK PortForward points at a local master started
+// from that shard's Deployments (localizeStack), and runs one test across
+// the three. 7 users split by the shards' workers, 1:1:1, give 1 each and
+// then 4/3 each of the other 4: 1 each again, and the user left over to
+// shard 0, so 3, 2 and 2. All three load one target that counts what it
+// served: the merged total is that count, and each shard's row holds its
+// users, its workers and what its own master counted.
+//
+// One Locust version is enough here: the newest this machine has, which
+// under .ci/run is 2.46.7, the version of the stack's default image
+// (Pulumi.yaml's image); the several-stacks tests of cmd/loadtest run the
+// same merge on every version the suite runs, and three masters of each
+// would triple this step.
+func checkShardedLoadTest(t *testing.T, ctx context.Context, bin, workDir string, env map[string]string, kube *kubectl, kubeconfig string, instances []string) {
+	t.Helper()
+	have, _ := locusttest.Versions()
+	if len(have) == 0 {
+		t.Log("skipped the sharded load test: no Locust version here (checkLoadTest says why)")
+		return
+	}
+	l := have[len(have)-1]
+	command := loadTestCommand(t)
+	t.Run("loadtest across shards on locust-"+l.Version, func(t *testing.T) {
+		start := time.Now()
+		target := fakeapps.Record(&fakeapps.BookinfoProductPage{})
+		server := httptest.NewServer(target)
+		defer server.Close()
+		master0 := kube.deployment(instances[0] + "-master")
+		mounted := locusttest.Mount(t, kube.configMapData(master0.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
+		var webURLs, pods []string
+		for _, instance := range instances {
+			master, worker := kube.deployment(instance+"-master"), kube.deployment(instance+"-worker")
+			selected := kube.podsSelected(t, labelSelector(master.Spec.Selector.MatchLabels, nil))
+			if len(selected) != 1 {
+				t.Fatalf("%s-master's pods: %v", instance, selected)
+			}
+			pods = append(pods, selected[0])
+			masterArgv, masterEnv, workerArgv, workerEnv, webPort := localizeStack(t, kube, l, master, worker, mounted, selected[0])
+			locusttest.Start(t, l, instance+"-master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
+			locusttest.Start(t, l, instance+"-worker", workerArgv, workerEnv)
+			webURLs = append(webURLs, fmt.Sprintf("http://127.0.0.1:%d", webPort))
+		}
+		t.Cleanup(func() {
+			// The PortForwards point at masters that are gone.
+			if _, err := kube.run("", append([]string{"delete", "--ignore-not-found", "portforwards.kwok.x-k8s.io"}, pods...)...); err != nil {
+				t.Error(err)
+			}
+		})
+
+		results := t.TempDir()
+		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "7", "--spawn-rate", "7",
+			"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
+		cmd.Dir = workDir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		launched := time.Now()
+		out, err := cmd.CombinedOutput()
+		ran := time.Since(launched)
+		if err != nil {
+			t.Fatalf("cmd/loadtest --stack local on three shards: %v\n%s", err, out)
+		}
+		for _, want := range []string{"stack local: 3 shards,", "port-forward to service/loadtest-1-master in namespace locust", "progress: local/shard-2 users", "start skew: ", "verdict: PASS"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("cmd/loadtest output lacks %q:\n%s", want, out)
+			}
+		}
+		runs, _ := filepath.Glob(filepath.Join(results, "local", "*", "summary.json"))
+		if len(runs) != 1 {
+			t.Fatalf("results: %v\n%s", runs, out)
+		}
+		var summary runreport.Summary
+		if err := json.Unmarshal(must(os.ReadFile(runs[0])), &summary); err != nil {
+			t.Fatal(err)
+		}
+		served := target.Total()
+		if summary.Stats.Total.Requests == 0 || summary.Stats.Total.Requests != served || summary.Workers != 3 || len(summary.Stacks) != len(instances) {
+			t.Fatalf("the target served %d requests; the merged result counts %d, %d workers, %d rows (want 3 of 1 worker each)\n%s",
+				served, summary.Stats.Total.Requests, summary.Workers, len(summary.Stacks), out)
+		}
+		// Each shard's row against its own master's count, read from the
+		// master itself: it keeps the run's stats until the next start.
+		counted := 0
+		for i, row := range summary.Stacks {
+			master, err := locustapi.New(webURLs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := master.Histograms(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counted += int(d.Total.Requests)
+			wantName, wantUsers := fmt.Sprintf("local/shard-%d", i), []int{3, 2, 2}[i]
+			if row.Stack != wantName || row.Users != wantUsers || row.Workers != 1 || row.Total.Requests == 0 || int64(row.Total.Requests) != d.Total.Requests {
+				t.Errorf("row %d: %s, %d users, %d workers, %d requests; want %s, %d users, 1 worker, and its master's %d requests",
+					i, row.Stack, row.Users, row.Workers, row.Total.Requests, wantName, wantUsers, d.Total.Requests)
+			}
+		}
+		if counted != served {
+			t.Errorf("the three masters counted %d requests, the target served %d", counted, served)
+		}
+		swarmStarted := regexp.MustCompile(`swarm started [0-9.]+s after launch`).FindString(string(out))
+		t.Logf("Locust %s: cmd/loadtest --stack local across 3 shards through 3 port-forwards: %s in all, the command %s (%s, a 4 s run, then the results saved), exit 0, %d requests (%d + %d + %d), as many as the target served; start skew %.1f ms",
+			l.Version, time.Since(start).Round(time.Second), ran.Round(100*time.Millisecond), swarmStarted, summary.Stats.Total.Requests,
+			summary.Stacks[0].Total.Requests, summary.Stacks[1].Total.Requests, summary.Stacks[2].Total.Requests, *summary.StartSkewMs)
+	})
 }
 
 // selectorJSON is a label selector as the API server stores it.

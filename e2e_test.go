@@ -241,8 +241,8 @@ func TestEndToEnd(t *testing.T) {
 
 	// 4'. Three shards and back: shard 0 untouched, each shard's selectors
 	// its own pods, as the API server reads them.
-	stop = timings.start("shards: preview + two ups")
-	checkShards(t, ctx, stack, kube)
+	stop = timings.start("shards: preview, two ups, a load test across them")
+	checkShards(t, ctx, stack, kube, bin, workDir, env, cluster.kubeconfig)
 	stop()
 
 	// 4a. Changes made behind Pulumi's back are undone by the next up.

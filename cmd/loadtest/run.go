@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/kubeforward"
@@ -34,16 +33,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return usageFailed(err, "", stdout, stderr)
 	}
 	o.webUsername, o.webPassword = getenv("LOCUST_EKS_WEB_USERNAME"), getenv("LOCUST_EKS_WEB_PASSWORD")
-	if len(o.stacks) > 1 {
-		return runSeveral(ctx, o, launched, stdout, stderr, getenv)
+	stacks, err := readStacks(ctx, o, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
 	}
-	if o.outputs {
-		closeForward, err := useStackOutputs(ctx, &o, stdout, stderr)
-		if err != nil {
-			fmt.Fprintln(stderr, "loadtest:", err)
-			return exitCouldNotRun
+	members, err := testMembers(stacks)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return exitCouldNotRun
+	}
+	if len(members) > 1 {
+		return runSeveral(ctx, o, stacks, members, launched, stdout, stderr, getenv)
+	}
+	if stacks[0].hasOutputs {
+		o.applyOutputs(stacks[0].out)
+		if members[0].service != "" {
+			closeForward, err := forwardToMaster(ctx, &o, stacks[0].out, members[0].service, stdout, stderr)
+			if err != nil {
+				fmt.Fprintln(stderr, "loadtest:", err)
+				return exitCouldNotRun
+			}
+			defer closeForward()
 		}
-		defer closeForward()
 	}
 	master, err := connectMaster(ctx, &o, stdout)
 	if err != nil {
@@ -71,29 +83,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return reportVerdict(summary, dir, stdout)
 }
 
-// useStackOutputs takes the stack's outputs for every flag not given and,
-// without --master-url, opens a port-forward to the master Service; the
-// caller closes it. Outputs it cannot read are an error only when they
-// were to tell where the master is.
-func useStackOutputs(ctx context.Context, o *options, stdout, stderr io.Writer) (closeForward func(), err error) {
-	out, err := readOutputs(ctx, o.stack)
-	switch {
-	case err != nil && o.masterURL == "":
-		return nil, fmt.Errorf("the stack's outputs tell where the master is, and they cannot be read: %v (or pass --master-url)", err)
-	case err != nil:
-		fmt.Fprintf(stderr, "loadtest: not using the stack's outputs (the flags and their defaults decide): %v\n", err)
-		return func() {}, nil
-	}
-	if err := oneMaster(out); err != nil && o.masterURL == "" {
-		return nil, err
-	}
-	o.applyOutputs(out)
-	fmt.Fprintf(stdout, "stack %s: %d workers; defaults from its loadTest output\n", o.stack, out.Workers)
-	if o.masterURL != "" {
-		return func() {}, nil
-	}
-	fmt.Fprintf(stdout, "port-forward to service/%s in namespace %s\n", out.MasterService, out.Namespace)
-	fwd, err := kubeforward.ToService(ctx, kubeforward.Config{Kubeconfig: []byte(out.Kubeconfig), Context: out.KubeContext}, out.Namespace, out.MasterService, webPort)
+// forwardToMaster opens a port-forward to the master Service service of
+// the stack whose outputs are out, points o.masterURL at it and reads the
+// checksum of the locustfiles its pod runs; the caller closes it.
+func forwardToMaster(ctx context.Context, o *options, out stackoutputs.Outputs, service string, stdout, stderr io.Writer) (closeForward func(), err error) {
+	fmt.Fprintf(stdout, "port-forward to service/%s in namespace %s\n", service, out.Namespace)
+	fwd, err := kubeforward.ToService(ctx, kubeforward.Config{Kubeconfig: []byte(out.Kubeconfig), Context: out.KubeContext}, out.Namespace, service, webPort)
 	if err != nil {
 		return nil, fmt.Errorf("reaching the master: %w", err)
 	}
@@ -215,23 +210,6 @@ func readOutputs(ctx context.Context, stack string) (stackoutputs.Outputs, error
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return stackoutputs.Read(ctx, pulumi, ".", stack, nil)
-}
-
-// oneMaster refuses a stack of several shards: the port-forward reaches
-// one master Service, which holds only its shard's workers, so the run
-// would wait for workers that never join it. Each shard's master can be
-// given as a stack of its own with --master-url (docs/several-stacks.md).
-func oneMaster(out stackoutputs.Outputs) error {
-	masters := out.Masters()
-	if len(masters) <= 1 {
-		return nil
-	}
-	var each []string
-	for _, m := range masters {
-		each = append(each, fmt.Sprintf("service/%s (%d workers)", m.Service, m.Workers))
-	}
-	return fmt.Errorf("the stack has %d shards, %s; one --stack drives one master: port-forward each shard's master Service and give each as a --stack of its own with its --master-url and --expect-workers (docs/several-stacks.md)",
-		len(masters), strings.Join(each, ", "))
 }
 
 // forwardedURL is the master's web UI through a port-forward to localPort:

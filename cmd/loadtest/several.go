@@ -117,7 +117,7 @@ func (o *options) takeStacks() error {
 func splitUsers(users int, shares []float64) ([]int, error) {
 	n := len(shares)
 	if users < n {
-		return nil, fmt.Errorf("--users %d for %d stacks: every master runs at least 1 user", users, n)
+		return nil, fmt.Errorf("--users %d for %d masters: every master runs at least 1 user", users, n)
 	}
 	var sum float64
 	for _, s := range shares {
@@ -193,8 +193,8 @@ const stackMissedPolls = 3
 
 // runSeveral runs one test across the stacks of --stack and returns the
 // exit code: run's, for several stacks.
-func runSeveral(ctx context.Context, o options, launched time.Time, stdout, stderr io.Writer, getenv func(string) string) int {
-	masters, closeForwards, err := connectStacks(ctx, &o, stdout, stderr)
+func runSeveral(ctx context.Context, o options, stacks []stackRead, members []member, launched time.Time, stdout, stderr io.Writer, getenv func(string) string) int {
+	masters, closeForwards, err := connectStacks(ctx, &o, stacks, members, stdout, stderr)
 	defer closeForwards()
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
@@ -233,12 +233,13 @@ func runSeveral(ctx context.Context, o options, launched time.Time, stdout, stde
 	return reportVerdict(summary, dir, stdout)
 }
 
-// connectStacks reaches every stack's master, as run reaches one: its
-// outputs, a port-forward without --master-url, its login. With the
-// stacks' outputs, the load, thresholds, results bucket and image come
-// from the first stack's, for the flags not given. The caller closes the
+// connectStacks reaches every member's master, as run reaches one: its
+// stack's outputs taken for the flags not given, its own expected
+// workers, a port-forward to its master Service without --master-url, its
+// login. The load, thresholds, results bucket and image come from the
+// first stack's outputs, for the flags not given. The caller closes the
 // forwards, also after an error.
-func connectStacks(ctx context.Context, o *options, stdout, stderr io.Writer) ([]*stackMaster, func(), error) {
+func connectStacks(ctx context.Context, o *options, stacks []stackRead, members []member, stdout, stderr io.Writer) ([]*stackMaster, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
@@ -246,24 +247,28 @@ func connectStacks(ctx context.Context, o *options, stdout, stderr io.Writer) ([
 		}
 	}
 	var masters []*stackMaster
-	for i, s := range o.stacks {
+	for _, mb := range members {
+		s := stacks[mb.stack]
 		so := *o
-		so.stack, so.masterURL = s.name, ""
-		if len(o.masterURLs) > 0 {
-			so.masterURL = o.masterURLs[i]
-		}
-		if o.outputs {
-			closeForward, err := useStackOutputs(ctx, &so, stdout, stderr)
-			if err != nil {
-				return nil, closeAll, fmt.Errorf("stack %s: %w", s.name, err)
+		so.stack, so.masterURL = s.name, s.masterURL
+		if s.hasOutputs {
+			so.applyOutputs(s.out)
+			if !o.set["expect-workers"] {
+				so.expectWorkers = mb.workers
 			}
-			closers = append(closers, closeForward)
+			if mb.service != "" {
+				closeForward, err := forwardToMaster(ctx, &so, s.out, mb.service, stdout, stderr)
+				if err != nil {
+					return nil, closeAll, fmt.Errorf("%s: %w", mb.name, err)
+				}
+				closers = append(closers, closeForward)
+			}
 		}
 		client, err := connectMaster(ctx, &so, stdout)
 		if err != nil {
-			return nil, closeAll, fmt.Errorf("stack %s: %w", s.name, err)
+			return nil, closeAll, fmt.Errorf("%s: %w", mb.name, err)
 		}
-		masters = append(masters, &stackMaster{name: s.name, share: s.share, opts: so, client: client})
+		masters = append(masters, &stackMaster{name: mb.name, share: mb.share, opts: so, client: client})
 	}
 	if o.outputs {
 		first := masters[0].opts
@@ -317,7 +322,7 @@ func shareLoad(masters []*stackMaster, o options) error {
 // are stopped and the error names the stack.
 func startTogether(ctx context.Context, masters []*stackMaster, o options, launched time.Time, stdout, stderr io.Writer) (swarmRun, error) {
 	r := swarmRun{started: time.Now().UTC()}
-	fmt.Fprintf(stdout, "starting %d users at %g/s for %s across %d stacks:", o.users, o.spawnRate, o.runTime, len(masters))
+	fmt.Fprintf(stdout, "starting %d users at %g/s for %s across %d masters:", o.users, o.spawnRate, o.runTime, len(masters))
 	for _, m := range masters {
 		fmt.Fprintf(stdout, " %s %d users at %.3g/s with %d workers;", m.name, m.users, m.spawnRate, m.workers)
 	}

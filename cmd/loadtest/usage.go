@@ -145,6 +145,11 @@ whose master stops answering for 5 s, loses all its workers or stops by
 itself ends the run for every stack: it is interrupted (exit 3) and the
 summary names the stack and when.
 
+A stack of several shards (its shards config) runs the same way, each
+shard's master a member of the test named NAME/shard-I: a port-forward to
+each shard's master Service, each shard's own workers waited for, the
+stack's users split among its shards in proportion to their workers.
+
 Usage:
 
 	loadtest --stack NAME [flags]
