@@ -361,6 +361,14 @@ func TestZonesHoldThroughAZoneEvent(t *testing.T) {
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("subnets in zones %v; want %v, as with every zone available", got, tc.want)
 				}
+				// And a subnet created in another zone stays there: a
+				// change of availability_zone would replace it (Terraform
+				// aws_subnet, ForceNew).
+				for _, r := range s.monitor.OfType("aws:ec2/subnet:Subnet") {
+					if !slices.Contains(r.IgnoreChanges, "availabilityZone") {
+						t.Errorf("subnet %s: ignoreChanges %v; want availabilityZone", r.Name, r.IgnoreChanges)
+					}
+				}
 			})
 		}
 	}

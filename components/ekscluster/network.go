@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -182,7 +183,7 @@ func (b vpcBuilder) publicSubnet(vpc *ec2.Vpc, publicRoutes *ec2.RouteTable, zon
 		AvailabilityZone:    pulumi.String(zone),
 		MapPublicIpOnLaunch: pulumi.Bool(false),
 		Tags:                pubTags,
-	}, b.opts...)
+	}, b.subnetOpts()...)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +194,17 @@ func (b vpcBuilder) publicSubnet(vpc *ec2.Vpc, publicRoutes *ec2.RouteTable, zon
 		return nil, err
 	}
 	return pub, nil
+}
+
+// subnetOpts are a subnet's options: a subnet, once created, stays in its
+// zone. Its availability_zone forces a new subnet (Terraform aws_subnet),
+// which would take the NAT gateway and the cluster's network with it, and
+// fail on the CIDR the old one holds; the zones a run chooses may differ
+// from those of the run that created the stack (a stack created while an
+// earlier-named zone was left out, by an older version that chose only
+// zones then available). Its Name tag follows the zone chosen now.
+func (b vpcBuilder) subnetOpts() []pulumi.ResourceOption {
+	return append(slices.Clone(b.opts), pulumi.IgnoreChanges([]string{"availabilityZone"}))
 }
 
 // natGateway creates a NAT gateway with its Elastic IP in the public subnet
@@ -224,7 +236,7 @@ func (b vpcBuilder) privateSubnet(vpc *ec2.Vpc, nat *ec2.NatGateway, zone, suffi
 		CidrBlock:        pulumi.String(cidr.String()),
 		AvailabilityZone: pulumi.String(zone),
 		Tags:             privTags,
-	}, b.opts...)
+	}, b.subnetOpts()...)
 	if err != nil {
 		return nil, nil, err
 	}

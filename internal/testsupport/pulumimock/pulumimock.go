@@ -42,6 +42,9 @@ type Resource struct {
 	// RetainOnDelete is the resource option: deleting the resource only
 	// drops it from the stack's state.
 	RetainOnDelete bool
+	// IgnoreChanges are the inputs whose changes the engine ignores after
+	// the resource is created (the resource option).
+	IgnoreChanges []string
 }
 
 // DependsOn reports whether the resource depends, directly, on a resource
@@ -140,6 +143,7 @@ func (m *Monitor) NewResource(args pulumi.MockResourceArgs) (string, resource.Pr
 		r.Parent, r.Provider, r.Remote = rpc.GetParent(), rpc.GetProvider(), rpc.GetRemote()
 		r.Dependencies = rpc.GetDependencies()
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.PropertyDependencies = map[string][]string{}
 		for k, deps := range rpc.GetPropertyDependencies() {
 			r.PropertyDependencies[k] = deps.GetUrns()
