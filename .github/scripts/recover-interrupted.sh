@@ -217,12 +217,20 @@ elif [[ -n "$dead_run" ]]; then
       exit 1
     fi
   fi
-  IFS=$'\t' read -r result run kind <<<"$(jq -r '(.[0] // {}) | "\(.result // "")\t\(.environment["ci.build.id"] // "")\t\(.kind // "")"' <<<"$history")"
+  # One field a call: read would merge empty fields split by tabs.
+  result=$(jq -r '.[0].result // ""' <<<"$history")
+  run=$(jq -r '.[0].environment["ci.build.id"] // ""' <<<"$history")
+  kind=$(jq -r '.[0].kind // "update"' <<<"$history")
+  # pulumi cancel cancels the update in progress when it runs, not one by
+  # its ID: one that replaced this run's in the moment between would be
+  # cancelled instead. Nothing else starts an update meanwhile: deploys and
+  # campaigns wait in this run's concurrency group, and anything else fails
+  # on the update in progress (409).
   if [[ "$result" == in-progress && "$run" == "$dead_run" ]]; then
     echo "Stack $stack: its $kind in progress on Pulumi Cloud was started by this workflow run ($dead_run), whose job has ended and whose runner killed the CLI: cancelling it."
     pulumi cancel --yes --stack "$stack"
   elif [[ "$result" == in-progress ]]; then
-    echo "Stack $stack: a $kind is in progress on Pulumi Cloud, started by ${run:+run }${run:-no workflow run}, not by this run ($dead_run): it stays, and $next fails on it (docs/recovery.md)."
+    echo "Stack $stack: an operation ($kind) is in progress on Pulumi Cloud, started by ${run:+run }${run:-no workflow run}, not by this run ($dead_run): it stays, and $next fails on it (docs/recovery.md)."
   fi
 fi
 
