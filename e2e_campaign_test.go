@@ -50,7 +50,9 @@ const (
 //   - the destroy job, which runs after a cancelled test job (if: always()),
 //     itself cancelled (its timeout, or a second cancel) while `pulumi
 //     destroy` deletes;
-//   - the destroy job run again.
+//   - the destroy job run again;
+//   - a campaign cancelled during its up, then its destroy job
+//     (checkCancelledUp).
 //
 // Each destroy job runs the workflow's own run: scripts, read from
 // campaign.yml, with the real CLI and recover-interrupted.sh; the
@@ -99,6 +101,8 @@ func checkCancelledCampaign(t *testing.T, ctx context.Context, stack auto.Stack,
 	rerun := runDestroyJob(t, jobs, bin, workDir, stepEnv, host, false)
 	stop()
 	checkDestroyJobCleaned(t, ctx, stack, backendDir, "run again after a cancelled one", rerun)
+
+	checkCancelledUp(t, ctx, stack, kube, timings, jobs, bin, workDir, backendDir, stepEnv, host)
 }
 
 // checkDestroyJobCleaned fails unless the destroy job (after what) ended
