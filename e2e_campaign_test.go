@@ -50,7 +50,9 @@ const (
 //   - the destroy job, which runs after a cancelled test job (if: always()),
 //     itself cancelled (its timeout, or a second cancel) while `pulumi
 //     destroy` deletes;
-//   - the destroy job run again.
+//   - the destroy job run again;
+//   - a campaign cancelled during its up, then its destroy job
+//     (checkCancelledUp).
 //
 // Each destroy job runs the workflow's own run: scripts, read from
 // campaign.yml, with the real CLI and recover-interrupted.sh; the
@@ -98,17 +100,28 @@ func checkCancelledCampaign(t *testing.T, ctx context.Context, stack auto.Stack,
 	stop = timings.start("cancelled campaign: destroy job run again")
 	rerun := runDestroyJob(t, jobs, bin, workDir, stepEnv, host, false)
 	stop()
-	if rerun.exit != 0 {
+	checkDestroyJobCleaned(t, ctx, stack, backendDir, "run again after a cancelled one", rerun)
+
+	checkCancelledUp(t, ctx, stack, kube, timings, jobs, bin, workDir, backendDir, stepEnv, host)
+}
+
+// checkDestroyJobCleaned fails unless the destroy job (after what) ended
+// with exit 0, its last step saying the destroy left nothing, and no lock
+// and no pending operation left; where the job failed, it must name each
+// lock and resource left.
+func checkDestroyJobCleaned(t *testing.T, ctx context.Context, stack auto.Stack, backendDir, after string, res destroyJobResult) {
+	t.Helper()
+	if res.exit != 0 {
 		// It could not clean up: it must say what is left.
 		for _, what := range leftList(t, ctx, stack, backendDir) {
-			if !strings.Contains(rerun.log, what) {
-				t.Errorf("the destroy job failed without naming %s:\n%s", what, rerun.log)
+			if !strings.Contains(res.log, what) {
+				t.Errorf("the destroy job failed without naming %s:\n%s", what, res.log)
 			}
 		}
-		t.Fatalf("the destroy job, run again after a cancelled one, failed (exit %d), where it should clean up:\n%s", rerun.exit, rerun.log)
+		t.Fatalf("the destroy job, %s, failed (exit %d), where it should clean up:\n%s", after, res.exit, res.log)
 	}
-	if !strings.Contains(rerun.log, "the destroy left nothing in the state") {
-		t.Errorf("the destroy job succeeded without its last step saying it left nothing:\n%s", rerun.log)
+	if !strings.Contains(res.log, "the destroy left nothing in the state") {
+		t.Errorf("the destroy job succeeded without its last step saying it left nothing:\n%s", res.log)
 	}
 	if locks := lockFiles(t, backendDir); len(locks) > 0 {
 		t.Errorf("locks left after the destroy job: %v", locks)
@@ -116,7 +129,7 @@ func checkCancelledCampaign(t *testing.T, ctx context.Context, stack auto.Stack,
 	if pending := pendingOperations(t, ctx, stack); len(pending) > 0 {
 		t.Errorf("pending operations left after the destroy job: %v", describe(pending))
 	}
-	t.Logf("destroy job run again: exit 0\n%s", rerun.log)
+	t.Logf("destroy job %s: exit 0\n%s", after, res.log)
 }
 
 // cancelLoadTest starts the load-test step's command, cmd/loadtest --stack
