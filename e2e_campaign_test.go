@@ -36,9 +36,12 @@ const (
 	runnerSIGINTWait  = 7500 * time.Millisecond
 	runnerSIGTERMWait = 2500 * time.Millisecond
 	runnerTrackingVar = "RUNNER_TRACKING_ID"
-	// jobEndAfterCancel is how long a cancelled job's remaining work (the
-	// post steps of its actions: checkout, credentials) takes before the
-	// runner's orphan cleanup: about a second on a hosted runner.
+	// jobEndAfterCancel is how long the CLI outlives its cancelled step
+	// before the runner's orphan cleanup kills it: a lower bound, the
+	// harder case for the clean-up. On a runner it is longer: the step
+	// ends only after its output pipes close or 5 s pass
+	// (ProcessInvoker.cs, ProcessExitedHandler), then the job's always()
+	// steps and its actions' post steps run before FinalizeJob's kill.
 	jobEndAfterCancel = time.Second
 )
 
