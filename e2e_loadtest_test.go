@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,22 @@ import (
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 )
+
+// stackLoadTest is `cmd/loadtest --stack local` as a user runs it in the
+// stack's workspace, with the real CLI and the control plane's kubeconfig:
+// a 4-second run of users against host, its results in the directory
+// results.
+func stackLoadTest(ctx context.Context, command, workDir, bin, kubeconfig string, env map[string]string, host string, users int, results string) *exec.Cmd {
+	n := strconv.Itoa(users)
+	cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", host, "--users", n, "--spawn-rate", n,
+		"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
+	cmd.Dir = workDir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
+}
 
 // checkLoadTest runs cmd/loadtest as a user would, `--stack local`: it reads
 // the stack's outputs with the real CLI, opens a port-forward through the
@@ -42,13 +59,7 @@ func checkLoadTest(t *testing.T, ctx context.Context, bin, workDir, locustfiles 
 		masterArgv, masterEnv, workerArgv, workerEnv, _ := localizeStack(t, kube, l, master, worker, mounted, pod)
 
 		results := t.TempDir()
-		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "4", "--spawn-rate", "4",
-			"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
-		cmd.Dir = workDir
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd := stackLoadTest(ctx, command, workDir, bin, kubeconfig, env, server.URL, 4, results)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		start := time.Now()

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -180,13 +179,7 @@ func checkShardedLoadTest(t *testing.T, ctx context.Context, bin, workDir string
 		})
 
 		results := t.TempDir()
-		cmd := exec.CommandContext(ctx, command, "--stack", "local", "--host", server.URL, "--users", "7", "--spawn-rate", "7",
-			"--run-time", "4s", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", results, "--max-fail-ratio", "0")
-		cmd.Dir = workDir
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd := stackLoadTest(ctx, command, workDir, bin, kubeconfig, env, server.URL, 7, results)
 		launched := time.Now()
 		out, err := cmd.CombinedOutput()
 		ran := time.Since(launched)
