@@ -231,13 +231,13 @@ func TestMasterCapacityScript(t *testing.T) {
 	rows := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
 		f := strings.Fields(line)
-		if len(f) != 15 {
-			t.Fatalf("a row of %d columns, want 15: %q", len(f), line)
+		if len(f) != 16 {
+			t.Fatalf("a row of %d columns, want 16: %q", len(f), line)
 		}
 		rows++
-		if f[2] != "50/50" || f[7] != "0" || f[10] != "yes" || f[8] == "0" || f[13] == "-" || f[14] == "-" {
+		if f[2] != "50/50" || f[8] != "0" || f[11] != "yes" || f[9] == "0" || f[14] == "-" || f[15] == "-" {
 			t.Errorf("Locust %s: ready %s, missing %s, counted %s of %s reported (exact: %s), lag %s and %s; want 50/50, 0, exact, both lags measured",
-				f[0], f[2], f[7], f[8], f[9], f[10], f[13], f[14])
+				f[0], f[2], f[8], f[9], f[10], f[11], f[14], f[15])
 		}
 	}
 	if have, _ := locusttest.Versions(); rows != len(have) {
