@@ -27,7 +27,8 @@
 # Beside each row: the 1- and 5-minute load averages at its end (the machine
 # is shared; the master's CPU is its own process time, which contention
 # inflates least), the master's CPU share over its busiest 10 s, its CPU
-# time until it had merged every report over the window ("keepup%": a
+# time until it had merged every report (or for 4 minutes more, scaled up
+# by the share it had merged; -1 when none) over the window ("keepup%": a
 # master the machine starves falls behind, and its share of the window
 # understates what it needs), and the exceptions it counted of those
 # reported.
@@ -165,11 +166,15 @@ print(r["requests"], r["failures"], r["exceptions"], fig("csvMedianMs", "csvMaxM
 PY
 )
     # A master the machine starves falls behind and merges the backlog
-    # later: wait (up to 5 minutes) until it has merged everything
-    # reported. Its CPU time from the window's start to then, over the
-    # window, is what it needs to keep up ("keepup%"), which a starved
-    # master's share of the window understates.
-    for _ in $(seq 150); do
+    # later: wait (up to 4 minutes) until it has merged everything
+    # reported. Its CPU time from the window's start to then, scaled by the
+    # share of the reported requests it had merged, over the window, is
+    # what it needs to keep up ("keepup%"), which a starved master's share
+    # of the window understates. (Reports are alike, so the master's work
+    # is about proportional to the requests it merged; the scaling counts
+    # the reports of the 5 s before the window as well, a small excess.)
+    drain_until=$((SECONDS + 240))
+    while ((SECONDS < drain_until)); do
       read -r _ _ counted counted_failures counted_exceptions < <(stats "$url")
       [[ "$counted" == "$reported" && "$counted_exceptions" == "$reported_exceptions" ]] && break
       sleep 2
@@ -187,7 +192,7 @@ PY
     busiest=- # no 10 s window in a shorter run: no figure, not zero
     ((seconds >= 10)) && busiest=$(awk -v b="$busy" -v hz="$hz" 'BEGIN { printf "%.0f%%", 100 * b / hz / 10 }')
     printf '%-8s %6d %9s %7.0f%% %9s %7.0f%% %7d %6.0f%% %8d %10s %10s %5s %11s %9s %15s %15s\n' "$version" "$n" "$ready/$n" \
-      "$(share "$m0" "$m1")" "$busiest" "$(share "$m0" "$m2")" "$peak" "$(share "$s0" "$s1")" \
+      "$(share "$m0" "$m1")" "$busiest" "$(awk -v c="$counted" -v r="$reported" -v k="$(share "$m0" "$m2")" 'BEGIN { print c > 0 ? k * r / c : -1 }')" "$peak" "$(share "$s0" "$s1")" \
       "$missing" "$counted" "$reported" "$exact" "$counted_exceptions/$reported_exceptions" "$load" "$lag_csv" "$lag_json"
   done
 done
