@@ -192,7 +192,7 @@ PY
     busiest=- # no 10 s window in a shorter run: no figure, not zero
     ((seconds >= 10)) && busiest=$(awk -v b="$busy" -v hz="$hz" 'BEGIN { printf "%.0f%%", 100 * b / hz / 10 }')
     printf '%-8s %6d %9s %7.0f%% %9s %7.0f%% %7d %6.0f%% %8d %10s %10s %5s %11s %9s %15s %15s\n' "$version" "$n" "$ready/$n" \
-      "$(share "$m0" "$m1")" "$busiest" "$(awk -v c="$counted" -v r="$reported" -v k="$(share "$m0" "$m2")" 'BEGIN { print c > 0 ? k * r / c : -1 }')" "$peak" "$(share "$s0" "$s1")" \
+      "$(share "$m0" "$m1")" "$busiest" "$(awk -v c="$counted" -v r="$reported" -v k="$(share "$m0" "$m2")" 'BEGIN { print (c > 0 ? k * r / c : -1) }')" "$peak" "$(share "$s0" "$s1")" \
       "$missing" "$counted" "$reported" "$exact" "$counted_exceptions/$reported_exceptions" "$load" "$lag_csv" "$lag_json"
   done
 done
