@@ -7,9 +7,11 @@
 //	go run ./bench/workersim --master 127.0.0.1:5557 --workers 200 --rps 50
 //
 // It runs until --duration passes or it is interrupted, printing progress
-// every 10 s, then prints what it reported in total as one JSON line
-// ({"workers":..,"requests":..,"failures":..}) for the bench scripts; with
-// --web, also the stats lag it measured ("lag", lag.go).
+// every 10 s, then prints what it sent in total as one JSON line
+// ({"workers":..,"requests":..,"failures":..,"exceptions":..,"logMessages":..,
+// "logLines":..,"vanished":..}) for the bench scripts; with --web, also the
+// stats lag it measured ("lag", lag.go), and with --ui what polling the
+// web UI's endpoints met ("ui", ui.go).
 // Exit codes: 0 done, 1 a worker failed (the master said quit, or could not
 // be reached), 2 bad flags.
 package main
