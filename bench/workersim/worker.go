@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +29,20 @@ type config struct {
 	rps       float64
 	endpoints int
 	failRatio float64
+	// rtMedian and rtSigma, when rtMedian > 0, draw response times from a
+	// lognormal distribution (median rtMedian ms, shape rtSigma), whose
+	// tail crosses Locust's 100 ms, 1 s and 10 s rounding steps as real
+	// ones do; rtMedian 0 keeps the uniform 5-204 ms of the first
+	// measurement.
+	rtMedian, rtSigma float64
+	// names are the endpoints' names; errors, per endpoint, the distinct
+	// failure texts a failed request is filed under (faults.go).
+	names  []string
+	errors [][]errorKind
+	// exceptionRate is how many task exceptions each running worker raises
+	// per second, over the kinds of exceptions.
+	exceptionRate float64
+	exceptions    []exceptionKind
 	// probe, on one worker only, adds a request of probeName to each report
 	// it sends while its users run, to date the report's arrival (lag.go).
 	probe *lagProbe
@@ -34,7 +51,11 @@ type config struct {
 // totals are what the simulated workers reported to the master: requests
 // and failures summed over every stats message sent.
 type totals struct {
-	requests, failures atomic.Int64
+	requests, failures, exceptions atomic.Int64
+	logMessages, logLines          atomic.Int64
+	// shipped is, per worker id, how many log lines its last logs message
+	// carried: the master keeps just that list (faults.go).
+	shipped sync.Map
 }
 
 // worker speaks Locust's worker protocol to a real master: it connects,
@@ -53,15 +74,33 @@ type worker struct {
 	users   map[string]any // user_classes_count, as the master sent it
 	entries map[string]*statsEntry
 	total   *statsEntry
-	window  time.Time // when the current report's window began
-	carry   float64   // fractional requests carried to the next tick
+	errs    map[string]*statsError // the report's errors, by key
+	window  time.Time              // when the current report's window began
+	carry   float64                // fractional requests carried to the next tick
+	raised  float64                // fractional exceptions carried to the next tick
 	rng     *rand.Rand
+	// logs is the worker's log buffer (faults.go), for versions that ship it.
+	logs []string
+	// vanished, set before its context ends, makes the worker leave as a
+	// killed pod does: no last report, no quit, its heartbeats just stop.
+	vanished atomic.Bool
 }
 
 func newWorker(id string, cfg config, sent *totals, seed uint64) *worker {
 	w := &worker{id: id, cfg: cfg, sent: sent, state: stateReady, users: map[string]any{}, rng: rand.New(rand.NewPCG(seed, 1))}
 	w.resetStats(time.Now())
+	// main.py logs "Starting Locust VERSION" before the runner starts
+	// (locust@2.46.7:locust/main.py:183,192).
+	w.logs = []string{logRecord(time.Now(), hostPart(id), "INFO", "locust.main", "Starting Locust "+cfg.version)}
 	return w
+}
+
+// hostPart is the hostname a node id starts with (<hostname>_<hex>).
+func hostPart(id string) string {
+	if i := strings.LastIndexByte(id, '_'); i > 0 {
+		return id[:i]
+	}
+	return id
 }
 
 func (w *worker) send(typ string, data any) error {
@@ -91,6 +130,9 @@ func (w *worker) run(ctx context.Context) error {
 	go every(ctx, heartbeatInterval, w.heartbeat)
 	go every(ctx, reportInterval, w.report)
 	go every(ctx, 100*time.Millisecond, w.generate)
+	if sendsLogs(w.cfg.version) {
+		go w.shipLogs(ctx)
+	}
 	msgs := make(chan message)
 	go func() {
 		for {
@@ -107,6 +149,9 @@ func (w *worker) run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if w.vanished.Load() {
+				return nil
+			}
 			w.report()
 			w.send("quit", nil)
 			return nil
@@ -183,31 +228,123 @@ func (w *worker) userCount() int {
 	return n
 }
 
-// generate adds the requests of the last 100 ms while users run.
+// generate adds the requests (and raises the exceptions) of the last
+// 100 ms while users run. It draws each request but files it straight into
+// the report's histograms, so that a thousand workers at a thousand
+// requests a second each stay within the simulator's share of the cores.
 func (w *worker) generate() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.state != stateRunning || w.userCount() == 0 {
+		w.mu.Unlock()
 		return
 	}
 	w.carry += w.cfg.rps / 10
 	n := int(w.carry)
 	w.carry -= float64(n)
-	now := float64(time.Now().UnixNano()) / 1e9
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("/endpoint/%d", w.rng.IntN(w.cfg.endpoints))
-		rt := roundLikeLocust(5 + w.rng.IntN(200)) // ms
-		failed := 0
-		if w.rng.Float64() < w.cfg.failRatio {
-			failed = 1
-		}
-		e := w.entries[name]
+	at := time.Now()
+	now := float64(at.UnixNano()) / 1e9
+	for range n {
+		i := w.rng.IntN(w.cfg.endpoints)
+		failed := w.rng.Float64() < w.cfg.failRatio
+		rt := w.responseTime()
+		e := w.entries[w.cfg.names[i]]
 		if e == nil {
-			e = newEntry(name, "GET", float64(w.window.UnixNano())/1e9)
-			w.entries[name] = e
+			e = newEntry(w.cfg.names[i], "GET", float64(w.window.UnixNano())/1e9)
+			w.entries[w.cfg.names[i]] = e
 		}
-		e.add(now, 1, failed, rt, 512)
-		w.total.add(now, 1, failed, rt, 512)
+		f := 0
+		if failed {
+			f = 1
+			w.fileError(i, now)
+		}
+		e.add(now, 1, f, rt, 512)
+		w.total.add(now, 1, f, rt, 512)
+	}
+	w.raised += w.cfg.exceptionRate / 10
+	raise := make([]exceptionKind, int(w.raised))
+	w.raised -= float64(len(raise))
+	for j := range raise {
+		raise[j] = w.cfg.exceptions[w.rng.IntN(len(w.cfg.exceptions))]
+		if sendsLogs(w.cfg.version) {
+			w.log(exceptionLogRecord(at, hostPart(w.id), raise[j]))
+		}
+	}
+	w.mu.Unlock()
+	for _, k := range raise {
+		if w.send("exception", map[string]any{"msg": k.msg, "traceback": k.traceback}) == nil {
+			w.sent.exceptions.Add(1)
+		}
+	}
+}
+
+// responseTime draws one response time, rounded as Locust keeps it.
+func (w *worker) responseTime() int {
+	if w.cfg.rtMedian <= 0 {
+		return roundLikeLocust(float64(5 + w.rng.IntN(200)))
+	}
+	return roundLikeLocust(w.cfg.rtMedian * math.Exp(w.cfg.rtSigma*w.rng.NormFloat64()))
+}
+
+// fileError counts a failure of endpoint i under one of its error texts,
+// as RequestStats.log_error does (locust@2.46.7:locust/stats.py:250-262,
+// StatsError.occurred :759-764). Called with w.mu held.
+func (w *worker) fileError(i int, now float64) {
+	kinds := w.cfg.errors[i]
+	k := kinds[w.rng.IntN(len(kinds))]
+	e := w.errs[k.key]
+	if e == nil {
+		e = &statsError{Name: w.cfg.names[i], Method: "GET", Error: k.text}
+		if errorsHaveSeenTimes(w.cfg.version) {
+			first := now
+			e.FirstSeen = &first
+		}
+		w.errs[k.key] = e
+	}
+	e.Occurrences++
+	if e.FirstSeen != nil {
+		last := now
+		e.LastSeen = &last
+	}
+}
+
+// log appends a record to the worker's log buffer, dropping the oldest past
+// its 500 lines. Called with w.mu held.
+func (w *worker) log(record string) {
+	w.logs = append(w.logs, record)
+	if len(w.logs) > logBufferLines {
+		w.logs = w.logs[len(w.logs)-logBufferLines:]
+	}
+}
+
+// shipLogs is logs_reporter (faults.go): from the start, every 10 s, send
+// the whole buffer when it is longer than at the last look; after a jump
+// of more than 70 lines, warn, send once more and stop.
+func (w *worker) shipLogs(ctx context.Context) {
+	shipped := 0
+	for {
+		w.mu.Lock()
+		current := len(w.logs)
+		burst := current-shipped > logBurstLines
+		if burst {
+			w.log(logRecord(time.Now(), hostPart(w.id), "WARNING", "locust.runners",
+				"The worker attempted to send more than 70 log lines in one interval. Further log sending was disabled for this worker."))
+		}
+		logs := slices.Clone(w.logs)
+		w.mu.Unlock()
+		if (burst || current > shipped) && w.send("logs", map[string]any{"worker_id": w.id, "logs": logs}) == nil {
+			w.sent.logMessages.Add(1)
+			w.sent.logLines.Add(int64(len(logs)))
+			w.sent.shipped.Store(w.id, len(logs))
+		}
+		if burst {
+			return
+		}
+		shipped = current
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(logReportInterval):
+		}
 	}
 }
 
@@ -229,7 +366,7 @@ func (w *worker) report() {
 		entries = append(entries, e)
 	}
 	data := map[string]any{
-		"stats": entries, "stats_total": w.total, "errors": map[string]any{},
+		"stats": entries, "stats_total": w.total, "errors": w.errs,
 		"user_count": w.userCount(), "user_classes_count": w.users,
 	}
 	requests, failures := w.total.NumRequests, w.total.NumFailures
@@ -249,15 +386,25 @@ func (w *worker) resetStats(now time.Time) {
 	w.window = now
 	w.entries = map[string]*statsEntry{}
 	w.total = newEntry("Aggregated", "", float64(now.UnixNano())/1e9)
+	w.errs = map[string]*statsError{}
 }
 
-// roundLikeLocust rounds a response time below 1 s as Locust stores it:
-// to 1 ms below 100, to 10 ms above (stats.py, StatsEntry._log_response_time).
-func roundLikeLocust(ms int) int {
-	if ms < 100 {
-		return ms
+// roundLikeLocust rounds a response time in ms as Locust keys its
+// histogram: to 1 ms below 100, 10 ms below 1 s, 100 ms below 10 s, 1 s
+// above, half to even as Python's round does
+// (locust@2.24.0:locust/stats.py:395-404, bucket_response_time in
+// locust@2.46.7:locust/stats.py:124-142).
+func roundLikeLocust(ms float64) int {
+	step := 1.0
+	switch {
+	case ms >= 10000:
+		step = 1000
+	case ms >= 1000:
+		step = 100
+	case ms >= 100:
+		step = 10
 	}
-	return (ms + 5) / 10 * 10
+	return int(math.RoundToEven(ms/step) * step)
 }
 
 // toInt reads a number msgpack decoded, of whatever integer or float type.

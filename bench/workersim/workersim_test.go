@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +22,9 @@ import (
 // TestSimulatorIsFaithful: a real master, of each Locust version the suite
 // runs, takes the simulated workers for real ones: it sees every one of
 // them ready, hands them a swarm, stops it, and its totals equal exactly
-// what the simulator reported. A simulator the master did not understand
+// what the simulator reported: requests, failures, the occurrences of the
+// errors they were filed under, the task exceptions, and (2.29 on) each
+// worker's shipped log lines. A simulator the master did not understand
 // would show as fewer workers, missing ones, or other totals.
 func TestSimulatorIsFaithful(t *testing.T) {
 	t.Parallel()
@@ -48,7 +55,9 @@ func TestSimulatorIsFaithful(t *testing.T) {
 		go probe.watch(ctx)
 		done := make(chan []error, 1)
 		go func() {
-			done <- simulate(ctx, config{master: fmt.Sprintf("127.0.0.1:%d", bind), version: l.Version, rps: 30, endpoints: 5, failRatio: 0.05, probe: probe}, workers, sent, nil)
+			cfg := config{master: fmt.Sprintf("127.0.0.1:%d", bind), version: l.Version, rps: 30, endpoints: 5, failRatio: 0.05,
+				rtMedian: 60, rtSigma: 1, exceptionRate: 0.5, probe: probe}.withTables(2, 2)
+			done <- simulate(ctx, cfg, fleet{workers: workers}, sent, nil)
 		}()
 		defer func() {
 			cancel()
@@ -75,6 +84,7 @@ func TestSimulatorIsFaithful(t *testing.T) {
 		if want := sent.requests.Load(); want == 0 || int64(s.Requests) != want || int64(s.Failures) != sent.failures.Load() {
 			t.Fatalf("the master counts %d requests, %d failed; the simulator reported %d, %d failed", s.Requests, s.Failures, want, sent.failures.Load())
 		}
+		checkFaults(ctx, t, l, fmt.Sprintf("http://127.0.0.1:%d", web), sent, workers)
 		// The lag probe saw, in both views, each probe request it sent, and
 		// the master counts exactly those under the probe's name.
 		var lag lagSummary
@@ -92,9 +102,116 @@ func TestSimulatorIsFaithful(t *testing.T) {
 			t.Errorf("the master reported %d distinct workers ready (want %d), or some missing:\n%s", len(ready), workers, master.Output())
 		}
 		t.Logf("Locust %s: %d simulated workers ready, a swarm of %d users run and stopped; the master counts %d requests (%d failed), as reported; "+
-			"%d probe reports, stats lag median %.0f ms (CSV), %.0f ms (/stats/requests)",
-			l.Version, workers, 2*workers, s.Requests, s.Failures, lag.Sent, lag.CSVMedian, lag.JSONMedian)
+			"%d exceptions and %d log messages (%d lines) counted as sent; %d probe reports, stats lag median %.0f ms (CSV), %.0f ms (/stats/requests)",
+			l.Version, workers, 2*workers, s.Requests, s.Failures, sent.exceptions.Load(), sent.logMessages.Load(), sent.logLines.Load(), lag.Sent, lag.CSVMedian, lag.JSONMedian)
 	})
+}
+
+// checkFaults checks that the master at web counts the failures' errors,
+// the exceptions and (from 2.29) the log lines the simulator sent.
+func checkFaults(ctx context.Context, t *testing.T, l *locusttest.Locust, web string, sent *totals, workers int) {
+	t.Helper()
+	var failures struct{ occurrences, rows int }
+	rows := getCSV(ctx, t, web+"/stats/failures/csv")
+	occ := slices.Index(rows[0], "Occurrences")
+	for _, r := range rows[1:] {
+		n, err := strconv.Atoi(r[occ])
+		if err != nil {
+			t.Fatalf("/stats/failures/csv: %v in %q", err, r)
+		}
+		failures.occurrences += n
+		failures.rows++
+	}
+	if int64(failures.occurrences) != sent.failures.Load() || failures.rows == 0 || failures.rows > 5*2 {
+		t.Errorf("the master lists %d errors with %d occurrences; the simulator failed %d requests over at most 5 endpoints x 2 texts",
+			failures.rows, failures.occurrences, sent.failures.Load())
+	}
+	var exceptions struct {
+		Exceptions []struct {
+			Count     int    `json:"count"`
+			Traceback string `json:"traceback"`
+		} `json:"exceptions"`
+	}
+	getJSON(ctx, t, web+"/exceptions", &exceptions)
+	counted := 0
+	for _, e := range exceptions.Exceptions {
+		counted += e.Count
+	}
+	if want := sent.exceptions.Load(); want == 0 || int64(counted) != want || len(exceptions.Exceptions) > 2 {
+		t.Errorf("the master counts %d exceptions of %d tracebacks; the simulator raised %d of at most 2", counted, len(exceptions.Exceptions), want)
+	}
+	if !sendsLogs(l.Version) {
+		return
+	}
+	// A worker ships its logs every 10 s, so one may be on its way: wait
+	// for the master to show what each worker shipped last.
+	var mismatch string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		if mismatch = logsMismatch(ctx, t, l, web, sent, workers); mismatch == "" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if mismatch != "" {
+		t.Error(mismatch)
+	}
+}
+
+// logsMismatch compares the master's /logs with what each simulated worker
+// shipped last, and says how they differ ("" when they do not).
+func logsMismatch(ctx context.Context, t *testing.T, l *locusttest.Locust, web string, sent *totals, workers int) string {
+	var logs struct {
+		Workers map[string][]string `json:"workers"`
+	}
+	getJSON(ctx, t, web+"/logs", &logs)
+	shipped, mismatch := 0, ""
+	sent.shipped.Range(func(id, lines any) bool {
+		shipped++
+		if got := logs.Workers[id.(string)]; len(got) != lines.(int) || !strings.HasSuffix(got[0], "Starting Locust "+l.Version) {
+			mismatch = fmt.Sprintf("the master shows %d log lines of worker %s; it shipped %d, the first \"Starting Locust %s\": %q", len(got), id, lines, l.Version, got)
+		}
+		return mismatch == ""
+	})
+	if mismatch == "" && (shipped != workers || len(logs.Workers) != workers) {
+		mismatch = fmt.Sprintf("%d simulated workers shipped logs, the master shows %d workers' logs; want %d", shipped, len(logs.Workers), workers)
+	}
+	return mismatch
+}
+
+func getCSV(ctx context.Context, t *testing.T, url string) [][]string {
+	t.Helper()
+	resp := get(ctx, t, url)
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("%s: %v, %d rows", url, err, len(rows))
+	}
+	return rows
+}
+
+func getJSON(ctx context.Context, t *testing.T, url string, v any) {
+	t.Helper()
+	resp := get(ctx, t, url)
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+func get(ctx context.Context, t *testing.T, url string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return resp
 }
 
 // TestMasterCapacityScript runs bench/master-capacity.sh briefly, as the
@@ -114,13 +231,13 @@ func TestMasterCapacityScript(t *testing.T) {
 	rows := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n")[1:] {
 		f := strings.Fields(line)
-		if len(f) != 12 {
-			t.Fatalf("a row of %d columns, want 12: %q", len(f), line)
+		if len(f) != 16 {
+			t.Fatalf("a row of %d columns, want 16: %q", len(f), line)
 		}
 		rows++
-		if f[2] != "50/50" || f[6] != "0" || f[9] != "yes" || f[7] == "0" || f[10] == "-" || f[11] == "-" {
+		if f[2] != "50/50" || f[8] != "0" || f[11] != "yes" || f[9] == "0" || f[14] == "-" || f[15] == "-" {
 			t.Errorf("Locust %s: ready %s, missing %s, counted %s of %s reported (exact: %s), lag %s and %s; want 50/50, 0, exact, both lags measured",
-				f[0], f[2], f[6], f[7], f[8], f[9], f[10], f[11])
+				f[0], f[2], f[8], f[9], f[10], f[11], f[14], f[15])
 		}
 	}
 	if have, _ := locusttest.Versions(); rows != len(have) {
