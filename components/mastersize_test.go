@@ -17,10 +17,10 @@ func TestMasterResourcesFor(t *testing.T) {
 		cpu, mem string
 	}{
 		{1, "250m", "512Mi"},
-		{60, "250m", "512Mi"},
-		{61, "300m", "512Mi"},
+		{46, "250m", "512Mi"},
+		{47, "300m", "512Mi"},
 		{200, "350m", "512Mi"},
-		{1000, "750m", "512Mi"},
+		{1000, "900m", "512Mi"},
 		{1560, "1000m", "512Mi"}, // one core: all one process can use
 		{5000, "1000m", "640Mi"},
 	} {
@@ -55,6 +55,12 @@ func TestMasterSizingCoversTheMeasurement(t *testing.T) {
 			t.Fatalf("cannot read the row of docs/performance.md %q", line)
 		}
 		rows++
+		if strings.Contains(line, "error storm") {
+			// Outside the sizing, as the page says: a 2.46 error storm's
+			// log shipping outgrows any request at high worker counts.
+			t.Logf("not held to the sizing, by the page's own terms: %s", cells[6])
+			continue
+		}
 		sized := MasterResourcesFor(workers)
 		gotCPU, gotMem := apiresource.MustParse(sized.CPURequest), apiresource.MustParse(sized.MemoryRequest)
 		if need := int64(2 * cpu * 10); gotCPU.MilliValue() < need {

@@ -161,7 +161,7 @@ func TestInvalidValues(t *testing.T) {
 		{"more workers than the most shards hold", "dev", map[string]string{"workers": "10001"}, "workers", `"10001"`,
 			"must be at most 10000 with shards unset: one Locust master was measured holding 1000 workers"},
 		{"fewer workers than shards", "dev", map[string]string{"workers": "2", "shards": "3"}, "workers", `"2"`, "must be at least 3 with shards 3: every shard needs a worker"},
-		{"cpu limit below shard 0's sized request", "dev", map[string]string{"workers": "1500", "masterCpuLimit": "500m"}, "masterCpuLimit", `"500m"`, "below masterCpuRequest (600m, sized for 750 workers"},
+		{"cpu limit below shard 0's sized request", "dev", map[string]string{"workers": "1500", "masterCpuLimit": "500m"}, "masterCpuLimit", `"500m"`, "below masterCpuRequest (700m, sized for 750 workers"},
 		{"too many shards", "dev", map[string]string{"shards": "11"}, "shards", `"11"`, "from 0 to 10"},
 		{"negative shards", "dev", map[string]string{"shards": "-1"}, "shards", `"-1"`, "from 0 to 10"},
 		{"shards not a number", "dev", map[string]string{"shards": "two"}, "shards", `"two"`, "whole number"},
@@ -554,7 +554,7 @@ func TestMasterSizedFromWorkers(t *testing.T) {
 		want                 components.Resources
 	}{
 		{"2", "", "", components.Resources{CPURequest: "250m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
-		{"1000", "", "", components.Resources{CPURequest: "750m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
+		{"1000", "", "", components.Resources{CPURequest: "900m", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
 		{"1000", "2", "", components.Resources{CPURequest: "2", MemoryRequest: "512Mi", MemoryLimit: "1Gi"}},
 		{"10", "", "768Mi", components.Resources{CPURequest: "250m", MemoryRequest: "768Mi", MemoryLimit: "1Gi"}},
 	} {
