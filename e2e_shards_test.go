@@ -159,6 +159,7 @@ func checkShardedLoadTest(t *testing.T, ctx context.Context, bin, workDir string
 		master0 := kube.deployment(instances[0] + "-master")
 		mounted := locusttest.Mount(t, kube.configMapData(master0.Spec.Template.Spec.VolumeConfigMap("locustfiles")))
 		var webURLs, pods []string
+		var masters []*locusttest.Process
 		for _, instance := range instances {
 			master, worker := kube.deployment(instance+"-master"), kube.deployment(instance+"-worker")
 			selected := kube.podsSelected(t, labelSelector(master.Spec.Selector.MatchLabels, nil))
@@ -167,9 +168,21 @@ func checkShardedLoadTest(t *testing.T, ctx context.Context, bin, workDir string
 			}
 			pods = append(pods, selected[0])
 			masterArgv, masterEnv, workerArgv, workerEnv, webPort := localizeStack(t, kube, l, master, worker, mounted, selected[0])
-			locusttest.Start(t, l, instance+"-master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv)
+			masters = append(masters, locusttest.Start(t, l, instance+"-master", append(masterArgv, "--master-bind-host=127.0.0.1", "--web-host=127.0.0.1"), masterEnv))
 			locusttest.Start(t, l, instance+"-worker", workerArgv, workerEnv)
 			webURLs = append(webURLs, fmt.Sprintf("http://127.0.0.1:%d", webPort))
+		}
+		// Each master holds its ports once its worker has joined it. Until
+		// then a port FreePort picked for it is free, and the command's
+		// port-forwards, which listen on ports the kernel picks, could take
+		// it first (seen: a master failing "Address already in use").
+		for i, m := range masters {
+			locusttest.WaitFor(t, time.Now().Add(time.Minute), instances[i]+"-master's worker to join it", func() bool {
+				return len(locusttest.ReadyWorkers(m.Output())) == 1 || !m.Running()
+			})
+			if !m.Running() {
+				t.Fatalf("%s-master exited:\n%s", instances[i], m.Output())
+			}
 		}
 		t.Cleanup(func() {
 			// The PortForwards point at masters that are gone.
