@@ -424,19 +424,10 @@ func cancelActionStep(s *jobStep) string {
 // alive, so that no writer of the state outlives the job.
 func endJob(t *testing.T, job string) {
 	t.Helper()
-	marker := []byte(runnerTrackingVar + "=" + trackingID(job) + "\x00")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		procs, err := processes()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var alive []string
-		for pid, p := range procs {
-			environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-			if err != nil || p.state == "Z" || !bytes.Contains(environ, marker) {
-				continue
-			}
+		for pid, p := range jobProcesses(t, job) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			alive = append(alive, fmt.Sprintf("%d (%s)", pid, p.name))
 		}
@@ -448,6 +439,25 @@ func endJob(t *testing.T, job string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// jobProcesses are the live processes (zombies aside) whose environment
+// carries job's tracking ID, as the runner finds a job's orphans.
+func jobProcesses(t *testing.T, job string) map[int]process {
+	t.Helper()
+	marker := []byte(runnerTrackingVar + "=" + trackingID(job) + "\x00")
+	procs, err := processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[int]process{}
+	for pid, p := range procs {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err == nil && p.state != "Z" && bytes.Contains(environ, marker) {
+			found[pid] = p
+		}
+	}
+	return found
 }
 
 // syncBuffer is a bytes.Buffer that a process writes while the test reads.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,11 +156,11 @@ func cancelUp(t *testing.T, ctx context.Context, stack auto.Stack, at func(apity
 	}
 	if hold {
 		// Every instance: the explicit provider and the default one.
-		for _, pid := range jobProcesses(t, "test", "pulumi-resource") {
+		for _, pid := range namedJobProcesses(t, "test", "pulumi-resource") {
 			syscall.Kill(pid, syscall.SIGSTOP)
 		}
 	}
-	cli := jobProcesses(t, "test", "pulumi")
+	cli := namedJobProcesses(t, "test", "pulumi")
 	if len(cli) != 1 {
 		t.Fatalf("Pulumi CLIs of the test job: %v, want one", cli)
 	}
@@ -184,19 +182,13 @@ func cancelUp(t *testing.T, ctx context.Context, stack auto.Stack, at func(apity
 	return step, endedBy, up.err
 }
 
-// jobProcesses are the pids of the live processes of job whose command
-// name (at most 15 characters in /proc) is name.
-func jobProcesses(t *testing.T, job, name string) []int {
+// namedJobProcesses are the pids of the live processes of job whose
+// command name (at most 15 characters in /proc) is name.
+func namedJobProcesses(t *testing.T, job, name string) []int {
 	t.Helper()
-	marker := []byte(runnerTrackingVar + "=" + trackingID(job) + "\x00")
-	procs, err := processes()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var found []int
-	for pid, p := range procs {
-		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err == nil && p.name == name && p.state != "Z" && bytes.Contains(environ, marker) {
+	for pid, p := range jobProcesses(t, job) {
+		if p.name == name {
 			found = append(found, pid)
 		}
 	}
