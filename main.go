@@ -4,6 +4,7 @@
 package main
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -68,15 +69,43 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 		return nil, err
 	}
 	outputs := expiry.Outputs()
-	var provider *kubernetes.Provider
+	provider, place, err := clusterFor(ctx, cfg, expiry, outputs)
+	if err != nil {
+		return nil, err
+	}
+	locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, place),
+		pulumi.Provider(provider))
+	if err != nil {
+		return nil, err
+	}
+	addLocustOutputs(outputs, locust, cfg)
+	switch {
+	case cfg.LoadTest.ResultsBucket != "":
+		outputs["resultsBucket"] = pulumi.String(cfg.LoadTest.ResultsBucket)
+	case cfg.Mode == stackconfig.ModeEKS:
+		bucket, err := resultsbucket.New(ctx, "results", resultsbucket.Args{
+			ExpireDays: cfg.LoadTest.ExpireDays, ForceDestroy: cfg.LoadTest.ForceDestroy, Tags: stackTags(ctx.Stack()),
+		})
+		if err != nil {
+			return nil, err
+		}
+		outputs["resultsBucket"] = bucket.Name
+	}
+	return outputs, nil
+}
+
+// clusterFor is the Kubernetes cluster Locust runs on, by the stack's mode:
+// a new EKS cluster, or an existing cluster's context. It returns the
+// cluster's provider and where the master and workers go, and adds the
+// cluster's outputs.
+func clusterFor(ctx *pulumi.Context, cfg *stackconfig.Config, expiry stackexpiry.Expiry, outputs pulumi.Map) (*kubernetes.Provider, placement, error) {
 	var place placement
 	switch cfg.Mode {
 	case stackconfig.ModeEKS:
 		cluster, err := ekscluster.NewCluster(ctx, "locust", eksClusterArgs(cfg.EKS, cfg.Locust, ctx.Stack(), expiry))
 		if err != nil {
-			return nil, err
+			return nil, place, err
 		}
-		provider = cluster.Provider
 		taint := ekscluster.WorkerTaint
 		place.master = components.Placement{NodeSelector: cluster.SystemNodeSelector}
 		place.worker = components.Placement{
@@ -86,29 +115,32 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 		outputs["nodePlan"] = cluster.Plan.Map()
 		outputs["estimatedHourlyCost"] = cluster.Cost.Map()
 		if err := ctx.Log.Info(cluster.Cost.String(), nil); err != nil {
-			return nil, err
+			return nil, place, err
 		}
 		outputs["clusterName"] = cluster.ClusterName
 		outputs["kubeconfig"] = cluster.Kubeconfig
 		if cfg.EKS.Network.VpcID == "" {
 			outputs["egressIps"] = cluster.EgressIPs
 		}
+		return cluster.Provider, place, nil
 	case stackconfig.ModeExisting:
-		provider, err = existingClusterProvider(ctx, cfg.Existing)
+		provider, err := existingClusterProvider(ctx, cfg.Existing)
 		if err != nil {
-			return nil, err
+			return nil, place, err
 		}
 		place.nodeSelector = cfg.Existing.NodeSelector
 		place.master = components.Placement{NodeSelector: cfg.Existing.MasterNodeSelector}
 		place.worker = components.Placement{NodeSelector: cfg.Existing.WorkerNodeSelector, Tolerations: cfg.Existing.WorkerTolerations}
 		outputs["kubeContext"] = pulumi.String(cfg.Existing.Context)
+		return provider, place, nil
 	}
+	return nil, place, fmt.Errorf("stack mode %q is neither EKS nor an existing cluster", cfg.Mode)
+}
 
-	locust, err := components.NewLocustCluster(ctx, "loadtest", locustClusterArgs(cfg.Locust, files, place),
-		pulumi.Provider(provider))
-	if err != nil {
-		return nil, err
-	}
+// addLocustOutputs adds what users and cmd/loadtest read of the Locust
+// deployment: its masters and workers, the load test's parameters, the web
+// UI's login and address.
+func addLocustOutputs(outputs pulumi.Map, locust *components.LocustCluster, cfg *stackconfig.Config) {
 	outputs["namespace"] = locust.Namespace
 	outputs["masterService"] = locust.MasterServiceName
 	outputs["masterAddress"] = locust.MasterAddress
@@ -133,19 +165,6 @@ func deployStack(ctx *pulumi.Context, locustfileDir, stackFileDir string) (pulum
 			outputs["webTlsCertificate"] = pulumi.String(e.TLSCertificate)
 		}
 	}
-	switch {
-	case cfg.LoadTest.ResultsBucket != "":
-		outputs["resultsBucket"] = pulumi.String(cfg.LoadTest.ResultsBucket)
-	case cfg.Mode == stackconfig.ModeEKS:
-		bucket, err := resultsbucket.New(ctx, "results", resultsbucket.Args{
-			ExpireDays: cfg.LoadTest.ExpireDays, ForceDestroy: cfg.LoadTest.ForceDestroy, Tags: stackTags(ctx.Stack()),
-		})
-		if err != nil {
-			return nil, err
-		}
-		outputs["resultsBucket"] = bucket.Name
-	}
-	return outputs, nil
 }
 
 // now is the clock the EKS version check reads when EKS cannot be asked;
