@@ -36,23 +36,8 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		}
 		namespace = c.NamespaceResource.Metadata.Name().Elem()
 	}
-	if c.Locustfiles, err = r.locustfiles(namespace, spec.files); err != nil {
+	if err := r.podInputs(c, namespace, args); err != nil {
 		return nil, err
-	}
-	if len(args.SecretEnv) > 0 {
-		if c.SecretEnv, err = r.secretEnv(namespace, args.SecretEnv); err != nil {
-			return nil, err
-		}
-	}
-	if args.WebLogin != nil {
-		if c.WebLoginSecret, err = r.webLoginSecret(namespace, args.WebLogin); err != nil {
-			return nil, err
-		}
-	}
-	if t := spec.exposure.ownTLS(); t != nil {
-		if c.WebTLSSecret, err = r.webTLSSecret(namespace, t); err != nil {
-			return nil, err
-		}
 	}
 	for i := range spec.instances {
 		shard, err := resourceBuilder{ctx: ctx, spec: spec.shard(i), parent: r.parent}.shard(namespace, c, spec.shardWorkers[i])
@@ -73,36 +58,10 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		}
 	}
 
-	c.WebAddress = pulumi.String("").ToStringOutput()
-	c.WebLoadBalancerHostname = pulumi.String("").ToStringOutput()
-	if e := spec.exposure; e != nil {
-		if e.LoadBalancer != nil {
-			if c.WebService, err = r.webLoadBalancer(namespace, e, c.Master); err != nil {
-				return nil, err
-			}
-			c.WebLoadBalancerHostname = loadBalancerHostname(c.WebService)
-		} else if c.WebIngress, err = r.webIngress(namespace, e.Ingress, c.MasterService); err != nil {
-			return nil, err
-		}
-		c.WebAddress = webAddress(e, c.WebService, c.WebIngress)
+	if err := r.webExposure(c, namespace); err != nil {
+		return nil, err
 	}
-
-	c.Namespace = namespace
-	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()
-	c.MasterAddress = shard0.MasterAddress
-	c.PortForwardCommand = pulumi.Sprintf("kubectl port-forward --namespace %s service/%s %d:%d",
-		namespace, c.MasterServiceName, WebPort, WebPort)
-	c.WebPath = pulumi.String(spec.exposure.basePath()).ToStringOutput()
-	c.Workers = pulumi.Int(args.Workers).ToIntOutput()
-	c.ShardCount = pulumi.Int(len(c.Shards)).ToIntOutput()
-	names, workers := pulumi.StringArray{}, pulumi.IntArray{}
-	for _, shard := range c.Shards {
-		names = append(names, shard.MasterService.Metadata.Name().Elem())
-		workers = append(workers, pulumi.Int(shard.Workers))
-	}
-	c.ShardMasterServiceNames = names.ToStringArrayOutput()
-	c.ShardWorkers = workers.ToIntArrayOutput()
-	c.Image = pulumi.String(spec.image).ToStringOutput()
+	c.setOutputs(namespace, args, spec)
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"namespace":               c.Namespace,
@@ -121,6 +80,75 @@ func NewLocustCluster(ctx *pulumi.Context, name string, args *LocustClusterArgs,
 		return nil, err
 	}
 	return c, nil
+}
+
+// podInputs creates what the pods mount besides their spec: the
+// locustfiles' ConfigMap, and the Secrets of the locustfiles' environment,
+// the web login and the web UI's own TLS certificate when the args ask for
+// them.
+func (r resourceBuilder) podInputs(c *LocustCluster, namespace pulumi.StringOutput, args *LocustClusterArgs) error {
+	var err error
+	if c.Locustfiles, err = r.locustfiles(namespace, r.spec.files); err != nil {
+		return err
+	}
+	if len(args.SecretEnv) > 0 {
+		if c.SecretEnv, err = r.secretEnv(namespace, args.SecretEnv); err != nil {
+			return err
+		}
+	}
+	if args.WebLogin != nil {
+		if c.WebLoginSecret, err = r.webLoginSecret(namespace, args.WebLogin); err != nil {
+			return err
+		}
+	}
+	if t := r.spec.exposure.ownTLS(); t != nil {
+		if c.WebTLSSecret, err = r.webTLSSecret(namespace, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webExposure creates the web UI's LoadBalancer Service or Ingress when the
+// spec exposes it, and sets c's web address outputs (empty when private).
+func (r resourceBuilder) webExposure(c *LocustCluster, namespace pulumi.StringOutput) error {
+	var err error
+	c.WebAddress = pulumi.String("").ToStringOutput()
+	c.WebLoadBalancerHostname = pulumi.String("").ToStringOutput()
+	if e := r.spec.exposure; e != nil {
+		if e.LoadBalancer != nil {
+			if c.WebService, err = r.webLoadBalancer(namespace, e, c.Master); err != nil {
+				return err
+			}
+			c.WebLoadBalancerHostname = loadBalancerHostname(c.WebService)
+		} else if c.WebIngress, err = r.webIngress(namespace, e.Ingress, c.MasterService); err != nil {
+			return err
+		}
+		c.WebAddress = webAddress(e, c.WebService, c.WebIngress)
+	}
+	return nil
+}
+
+// setOutputs sets c's outputs from its created resources: shard 0's
+// master for the single-master outputs, and every shard's.
+func (c *LocustCluster) setOutputs(namespace pulumi.StringOutput, args *LocustClusterArgs, spec *clusterSpec) {
+	shard0 := c.Shards[0]
+	c.Namespace = namespace
+	c.MasterServiceName = c.MasterService.Metadata.Name().Elem()
+	c.MasterAddress = shard0.MasterAddress
+	c.PortForwardCommand = pulumi.Sprintf("kubectl port-forward --namespace %s service/%s %d:%d",
+		namespace, c.MasterServiceName, WebPort, WebPort)
+	c.WebPath = pulumi.String(spec.exposure.basePath()).ToStringOutput()
+	c.Workers = pulumi.Int(args.Workers).ToIntOutput()
+	c.ShardCount = pulumi.Int(len(c.Shards)).ToIntOutput()
+	names, workers := pulumi.StringArray{}, pulumi.IntArray{}
+	for _, shard := range c.Shards {
+		names = append(names, shard.MasterService.Metadata.Name().Elem())
+		workers = append(workers, pulumi.Int(shard.Workers))
+	}
+	c.ShardMasterServiceNames = names.ToStringArrayOutput()
+	c.ShardWorkers = workers.ToIntArrayOutput()
+	c.Image = pulumi.String(spec.image).ToStringOutput()
 }
 
 // shard creates one master, its Service and its workers, which reach it
