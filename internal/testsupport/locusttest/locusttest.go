@@ -19,6 +19,7 @@ package locusttest
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -306,23 +307,51 @@ func (l *Locust) AtLeast(major, minor int) bool {
 // FreePort is a TCP port on 127.0.0.1 that nothing listens on now, and
 // that FreePort has not handed out before in this process: tests run in
 // parallel, and a port handed out stays free until its Locust process binds
-// it, a second or so later, when the kernel may offer it again.
+// it, a second or so later.
+//
+// The port is taken below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), from which it picks the local port of
+// every outgoing connection and of every listen on port 0: a kubectl
+// port-forward or an HTTP client opened in that second could otherwise take
+// the very port before Locust binds it, as the end-to-end test's shards
+// step once saw. kwokctl picks its control plane's ports counting down from
+// just below the ephemeral range, so the range here stops short of it.
 func FreePort(t *testing.T) int {
 	t.Helper()
 	handedOut.mu.Lock()
 	defer handedOut.mu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	low, high := portRange()
+	for range 1000 {
+		port := low + rand.IntN(high-low)
+		if handedOut.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue // in use
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return port
-		}
+		handedOut.ports[port] = true
+		return port
 	}
+	t.Fatalf("no free port on 127.0.0.1 in %d-%d after 1000 tries", low, high-1)
+	return 0
+}
+
+// portRange is where FreePort picks: [low, high), ports 12000 to 29999,
+// cut below the kernel's ephemeral range where a machine starts it lower
+// than Linux's default of 32768.
+func portRange() (low, high int) {
+	low, high = 12000, 30000
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return low, high
+	}
+	var first, last int
+	if _, err := fmt.Sscan(string(b), &first, &last); err == nil && first-2768 < high {
+		high = max(first-2768, low+1000)
+	}
+	return low, high
 }
 
 // handedOut are the ports FreePort has returned.
