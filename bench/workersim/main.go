@@ -11,9 +11,10 @@
 // ({"workers":..,"requests":..,"failures":..,"exceptions":..,"logMessages":..,
 // "logLines":..,"vanished":..}) for the bench scripts; with --web, also the
 // stats lag it measured ("lag", lag.go), and with --ui what polling the
-// web UI's endpoints met ("ui", ui.go).
+// web UI's endpoints met ("ui", ui.go). With --samples it also writes every
+// reported request's response time as drawn (samples.go).
 // Exit codes: 0 done, 1 a worker failed (the master said quit, or could not
-// be reached), 2 bad flags.
+// be reached) or the samples could not be written, 2 bad flags.
 package main
 
 import (
@@ -49,6 +50,7 @@ func main() {
 	duration := flag.Duration("duration", 0, "how long to run; 0: until interrupted")
 	web := flag.String("web", "", "the master's web UI (http://host:port): measure the stats lag there (lag.go)")
 	ui := flag.Bool("ui", false, "with --web, also poll what an open web UI polls every 5 s: /logs, /tasks, /exceptions (ui.go)")
+	samples := flag.String("samples", "", "write to this file the response time of every request reported, in ms as drawn before Locust's rounding, one a line (samples.go; kept in memory until the end: 8 bytes a request)")
 	flag.Parse()
 	if plan.workers < 1 || cfg.rps < 0 || cfg.endpoints < 1 || cfg.failRatio < 0 || cfg.failRatio > 1 || cfg.rtMedian < 0 || cfg.rtSigma < 0 ||
 		*errorKinds < 1 || cfg.exceptionRate < 0 || *exceptionKinds < 1 || plan.rampStep < 0 || plan.churn < 0 || plan.churn >= plan.workers {
@@ -75,9 +77,17 @@ func main() {
 		}
 	}
 	sent := &totals{}
+	if *samples != "" {
+		sent.samples = &sampleLog{}
+	}
 	errs := simulate(ctx, cfg, plan, sent, func(running int) {
 		fmt.Fprintf(os.Stderr, "workersim: %d workers connected to %s, %d requests reported\n", running, cfg.master, sent.requests.Load())
 	})
+	if *samples != "" {
+		if err := sent.samples.write(*samples); err != nil {
+			errs = append(errs, fmt.Errorf("writing the samples: %w", err))
+		}
+	}
 	result := map[string]any{"workers": plan.workers, "requests": sent.requests.Load(), "failures": sent.failures.Load(),
 		"exceptions": sent.exceptions.Load(), "logMessages": sent.logMessages.Load(), "logLines": sent.logLines.Load(), "vanished": plan.churn}
 	if probe != nil {

@@ -56,6 +56,9 @@ type totals struct {
 	// shipped is, per worker id, how many log lines its last logs message
 	// carried: the master keeps just that list (faults.go).
 	shipped sync.Map
+	// samples, when not nil, keeps every reported request's response time
+	// as drawn (samples.go).
+	samples *sampleLog
 }
 
 // worker speaks Locust's worker protocol to a real master: it connects,
@@ -75,6 +78,7 @@ type worker struct {
 	entries map[string]*statsEntry
 	total   *statsEntry
 	errs    map[string]*statsError // the report's errors, by key
+	drawn   []float64              // the report's response times as drawn, when sent.samples keeps them
 	window  time.Time              // when the current report's window began
 	carry   float64                // fractional requests carried to the next tick
 	raised  float64                // fractional exceptions carried to the next tick
@@ -246,7 +250,11 @@ func (w *worker) generate() {
 	for range n {
 		i := w.rng.IntN(w.cfg.endpoints)
 		failed := w.rng.Float64() < w.cfg.failRatio
-		rt := w.responseTime()
+		drawn := w.drawResponseTime()
+		rt := roundLikeLocust(drawn)
+		if w.sent.samples != nil {
+			w.drawn = append(w.drawn, drawn)
+		}
 		e := w.entries[w.cfg.names[i]]
 		if e == nil {
 			e = newEntry(w.cfg.names[i], "GET", float64(w.window.UnixNano())/1e9)
@@ -277,12 +285,13 @@ func (w *worker) generate() {
 	}
 }
 
-// responseTime draws one response time, rounded as Locust keeps it.
-func (w *worker) responseTime() int {
+// drawResponseTime draws one response time in ms, as a worker measures
+// it; Locust keeps it rounded (roundLikeLocust).
+func (w *worker) drawResponseTime() float64 {
 	if w.cfg.rtMedian <= 0 {
-		return roundLikeLocust(float64(5 + w.rng.IntN(200)))
+		return float64(5 + w.rng.IntN(200))
 	}
-	return roundLikeLocust(w.cfg.rtMedian * math.Exp(w.cfg.rtSigma*w.rng.NormFloat64()))
+	return w.cfg.rtMedian * math.Exp(w.cfg.rtSigma*w.rng.NormFloat64())
 }
 
 // fileError counts a failure of endpoint i under one of its error texts,
@@ -360,6 +369,9 @@ func (w *worker) report() {
 		e.add(float64(now.UnixNano())/1e9, 1, 0, 1, 0)
 		w.entries[probeName] = e
 		w.total.add(float64(now.UnixNano())/1e9, 1, 0, 1, 0)
+		if w.sent.samples != nil {
+			w.drawn = append(w.drawn, 1)
+		}
 	}
 	entries := make([]any, 0, len(w.entries))
 	for _, e := range w.entries {
@@ -369,7 +381,7 @@ func (w *worker) report() {
 		"stats": entries, "stats_total": w.total, "errors": w.errs,
 		"user_count": w.userCount(), "user_classes_count": w.users,
 	}
-	requests, failures := w.total.NumRequests, w.total.NumFailures
+	requests, failures, drawn := w.total.NumRequests, w.total.NumFailures, w.drawn
 	w.resetStats(time.Now())
 	w.mu.Unlock()
 	sentAt := time.Now()
@@ -379,6 +391,9 @@ func (w *worker) report() {
 		}
 		w.sent.requests.Add(int64(requests))
 		w.sent.failures.Add(int64(failures))
+		if w.sent.samples != nil {
+			w.sent.samples.add(drawn)
+		}
 	}
 }
 
@@ -387,6 +402,7 @@ func (w *worker) resetStats(now time.Time) {
 	w.entries = map[string]*statsEntry{}
 	w.total = newEntry("Aggregated", "", float64(now.UnixNano())/1e9)
 	w.errs = map[string]*statsError{}
+	w.drawn = nil
 }
 
 // roundLikeLocust rounds a response time in ms as Locust keys its

@@ -50,7 +50,7 @@ func TestSimulatorIsFaithful(t *testing.T) {
 			_, err := api.Stats(ctx)
 			return err == nil
 		})
-		sent := &totals{}
+		sent := &totals{samples: &sampleLog{}}
 		probe := newLagProbe(fmt.Sprintf("http://127.0.0.1:%d", web))
 		go probe.watch(ctx)
 		done := make(chan []error, 1)
@@ -83,6 +83,12 @@ func TestSimulatorIsFaithful(t *testing.T) {
 		}
 		if want := sent.requests.Load(); want == 0 || int64(s.Requests) != want || int64(s.Failures) != sent.failures.Load() {
 			t.Fatalf("the master counts %d requests, %d failed; the simulator reported %d, %d failed", s.Requests, s.Failures, want, sent.failures.Load())
+		}
+		// Every request reported, the lag probe's too, has its drawn
+		// response time kept (cmd/loadtest's TestShardsMergeSimulatedWorkersExactly
+		// reads them).
+		if kept := sent.samples.len(); int64(kept) != sent.requests.Load() {
+			t.Errorf("the simulator kept %d response times of the %d requests it reported", kept, sent.requests.Load())
 		}
 		checkFaults(ctx, t, l, fmt.Sprintf("http://127.0.0.1:%d", web), sent, workers)
 		// The lag probe saw, in both views, each probe request it sent, and
