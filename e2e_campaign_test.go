@@ -50,9 +50,9 @@ const (
 //
 //   - the run cancelled during the test job's load test: cmd/loadtest,
 //     mid-run, cancelled the runner's way;
-//   - the destroy job, which runs after a cancelled test job (if: always()),
-//     itself cancelled (its timeout, or a second cancel) while `pulumi
-//     destroy` deletes;
+//   - the stack's destroy leg, which runs after a cancelled test job (if:
+//     always()), itself cancelled (its timeout, or a second cancel) while
+//     `pulumi destroy` deletes;
 //   - the destroy job run again;
 //   - a campaign cancelled during its up, then its destroy job
 //     (checkCancelledUp).
@@ -82,7 +82,7 @@ func checkCancelledCampaign(t *testing.T, ctx context.Context, stack auto.Stack,
 	for k, v := range env {
 		stepEnv = append(stepEnv, k+"="+v)
 	}
-	// The test job's runner exports its host name for the destroy job's
+	// The up leg's runner exports its host name for the destroy leg's
 	// --dead-host; here every job runs on this machine.
 	host, err := os.Hostname()
 	if err != nil {
@@ -194,7 +194,7 @@ type destroyJobResult struct {
 // fails the job. With cancel, the job is cancelled once the destroy has
 // started deleting: the destroy step is stopped the runner's way, the last
 // step (no if: always()) does not run, and the job's end kills what is left.
-func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, stepEnv []string, testHost string, cancel bool) destroyJobResult {
+func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, stepEnv []string, upHost string, cancel bool) destroyJobResult {
 	t.Helper()
 	var res destroyJobResult
 	var log strings.Builder
@@ -205,7 +205,7 @@ func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, ste
 		return code
 	}
 	outcome := map[bool]string{true: "success", false: "failure"}
-	check := run("lock check", steps.check, "TEST_HOST="+testHost)
+	check := run("lock check", steps.check, "UP_HOST="+upHost)
 
 	// pulumi/actions' destroy runs, through the Automation API for Node,
 	// the CLI (sdk/nodejs/automation: LocalWorkspace destroy, cmd.ts).

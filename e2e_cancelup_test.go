@@ -14,9 +14,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 )
 
-// checkCancelledUp runs a campaign cancelled during its test job's `up`
-// (campaign.yml: pulumi/actions, command up, refresh true), then the test
-// job's end, then the destroy job, with its own scripts, to its end; twice:
+// checkCancelledUp runs a campaign cancelled during its up leg's `up`
+// (campaign.yml: pulumi/actions, command up, refresh true), then the up
+// leg's end, then the stack's destroy leg, with its own scripts, to its
+// end; twice:
 //
 //   - from the stack the destroy job has just emptied, so that the up has
 //     every object to create, as a campaign's first up has; the cancel
@@ -115,7 +116,7 @@ func checkCancelledUp(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 	setConfig(t, ctx, stack, map[string]string{"workers": "3"})
 }
 
-// cancelUp runs the test job's up step (up --refresh) until a step that
+// cancelUp runs the up leg's up step (up --refresh) until a step that
 // at matches starts, then cancels the job: SIGTERM to the CLI (with hold,
 // the Kubernetes provider stopped first), the job's end
 // jobEndAfterCancel later. It returns the step the cancel landed in, how
@@ -123,7 +124,7 @@ func checkCancelledUp(t *testing.T, ctx context.Context, stack auto.Stack, kube 
 func cancelUp(t *testing.T, ctx context.Context, stack auto.Stack, at func(apitype.StepEventMetadata) bool, hold bool) (string, string, error) {
 	t.Helper()
 	ws := stack.Workspace()
-	ws.SetEnvVar(runnerTrackingVar, trackingID("test"))
+	ws.SetEnvVar(runnerTrackingVar, trackingID("up"))
 	defer ws.UnsetEnvVar(runnerTrackingVar)
 	stream := make(chan events.EngineEvent)
 	started := make(chan string, 1)
@@ -156,13 +157,13 @@ func cancelUp(t *testing.T, ctx context.Context, stack auto.Stack, at func(apity
 	}
 	if hold {
 		// Every instance: the explicit provider and the default one.
-		for _, pid := range namedJobProcesses(t, "test", "pulumi-resource") {
+		for _, pid := range namedJobProcesses(t, "up", "pulumi-resource") {
 			syscall.Kill(pid, syscall.SIGSTOP)
 		}
 	}
-	cli := namedJobProcesses(t, "test", "pulumi")
+	cli := namedJobProcesses(t, "up", "pulumi")
 	if len(cli) != 1 {
-		t.Fatalf("Pulumi CLIs of the test job: %v, want one", cli)
+		t.Fatalf("Pulumi CLIs of the up leg: %v, want one", cli)
 	}
 	syscall.Kill(cli[0], syscall.SIGTERM)
 	time.Sleep(jobEndAfterCancel)
@@ -172,10 +173,10 @@ func cancelUp(t *testing.T, ctx context.Context, stack auto.Stack, at func(apity
 	case up = <-upDone:
 		endedBy = fmt.Sprintf("SIGTERM to the CLI, which ended within %s", jobEndAfterCancel)
 	default:
-		endJob(t, "test")
+		endJob(t, "up")
 		up = <-upDone
 	}
-	endJob(t, "test")
+	endJob(t, "up")
 	if up.err == nil {
 		t.Fatalf("the up cancelled during the %s succeeded: the cancel did not land mid-update:\n%s", step, up.res.StdOut)
 	}

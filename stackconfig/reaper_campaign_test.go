@@ -63,46 +63,70 @@ func TestJobRunsReadsStatusChecks(t *testing.T) {
 	}
 }
 
-// TestCampaignAlwaysDestroys: the campaign's destroy job follows its test
-// job and runs when the up or the test failed and when the run was
-// cancelled; it destroys the stack the run created; the results are kept
-// whatever the test's outcome.
+// TestCampaignAlwaysDestroys: the campaign's destroy legs follow its up
+// legs and its test job, and run when an up or the test failed and when
+// the run was cancelled; only a failed plan, which brought nothing up,
+// skips them. Up and destroy run one leg per stack of the same list, each
+// leg in its stack's Environment, neither cancelling the others when one
+// fails; each destroy leg destroys its own stack. The test job follows
+// every up, takes no Pulumi lock, and keeps the results whatever its
+// outcome. The whole run holds the deploy group of the dispatched name.
 func TestCampaignAlwaysDestroys(t *testing.T) {
 	w := readWorkflow(t, "campaign.yml")
-	test, destroy := w.Jobs["test"], w.Jobs["destroy"]
-	if !slices.Contains(destroy.needs(), "test") {
-		t.Fatalf("the destroy job needs %v; want it after the test job", destroy.needs())
+	plan, up, test, destroy := w.Jobs["plan"], w.Jobs["up"], w.Jobs["test"], w.Jobs["destroy"]
+	for _, need := range []string{"plan", "up", "test"} {
+		if !slices.Contains(destroy.needs(), need) {
+			t.Errorf("the destroy job needs %v; want it after the %s job", destroy.needs(), need)
+		}
+	}
+	// The plan's own result is a comparison jobRuns does not read.
+	const planDone = " && needs.plan.result == 'success' }}"
+	status, ok := strings.CutSuffix(destroy.If, planDone)
+	if !ok {
+		t.Fatalf("the destroy job runs if %q; want a status check joined with %q", destroy.If, planDone)
 	}
 	for _, result := range []string{"success", "failure", "cancelled"} {
-		if !jobRuns(t, destroy.If, result) {
-			t.Errorf("after a test job that ended %s, the destroy job (if %q) does not run", result, destroy.If)
+		if !jobRuns(t, status+" }}", result) {
+			t.Errorf("after an up or test that ended %s, the destroy job (if %q) does not run", result, destroy.If)
 		}
+	}
+	const list = "${{ fromJSON(needs.plan.outputs.stacks) }}"
+	for name, j := range map[string]job{"up": up, "destroy": destroy} {
+		if j.Strategy.Matrix.Stack != list || j.Strategy.FailFast != false || j.Environment != "${{ matrix.stack }}" || j.Env["STACK"] != "${{ matrix.stack }}" {
+			t.Errorf("the %s job: matrix %q, fail-fast %v, environment %q, STACK %q; want one leg per stack of %s, none cancelled by another's failure, each in its stack's Environment",
+				name, j.Strategy.Matrix.Stack, j.Strategy.FailFast, j.Environment, j.Env["STACK"], list)
+		}
+	}
+	if plan.Outputs["stacks"] != "${{ steps.plan.outputs.stacks }}" || !slices.Contains(up.needs(), "plan") {
+		t.Errorf("plan outputs %v, up needs %v; want the up legs from the plan's list", plan.Outputs, up.needs())
 	}
 	destroys := false
 	for _, s := range destroy.Steps {
 		if s.With["command"] == "destroy" {
-			destroys = s.With["stack-name"] == "${{ inputs.stack }}"
+			destroys = s.With["stack-name"] == "${{ matrix.stack }}"
 		}
 		if s.If != "" && s.If != "github.ref != 'refs/heads/main'" {
 			t.Errorf("destroy job step %q runs only if %q: a failed test must not skip it", s.Uses+s.Run, s.If)
 		}
 	}
 	if !destroys {
-		t.Error("the destroy job runs no pulumi destroy of the campaign's stack")
+		t.Error("the destroy job runs no pulumi destroy of its leg's stack")
 	}
 	var ups, keeps bool
-	for _, s := range test.Steps {
+	for _, s := range up.Steps {
 		ups = ups || s.With["command"] == "up"
-		keeps = keeps || (strings.HasPrefix(s.Uses, "actions/upload-artifact@") && s.If == "always()")
 	}
-	if !ups || !keeps {
-		t.Errorf("the test job: up %v, results kept always %v; want both", ups, keeps)
+	for _, s := range test.Steps {
+		keeps = keeps || (strings.HasPrefix(s.Uses, "actions/upload-artifact@") && s.If == "always()")
+		if strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] != "" {
+			t.Errorf("the test job runs pulumi %s: it would hold the stack's lock", s.With["command"])
+		}
+	}
+	if !ups || !keeps || !slices.Contains(test.needs(), "up") {
+		t.Errorf("up legs run up %v; the test job needs %v, keeps the results always %v; want the test after every up, its results kept", ups, test.needs(), keeps)
 	}
 	if w.Concurrency.Group != "pulumi-deploy-${{ inputs.stack }}" || w.Concurrency.CancelInProgress != false {
-		t.Errorf("campaign concurrency %+v; want the deploy group for the whole run, not cancelling", w.Concurrency)
-	}
-	if got := w.On.WorkflowDispatch.Inputs["stack"].Options; !slices.Equal(got, awsStacks(t)) {
-		t.Errorf("campaign offers stacks %v, the AWS stack files are %v", got, awsStacks(t))
+		t.Errorf("campaign concurrency %+v; want the deploy group of the dispatched name for the whole run, not cancelling", w.Concurrency)
 	}
 }
 

@@ -2,6 +2,7 @@ package stackconfig
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,12 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/campaign"
 	"gopkg.in/yaml.v3"
 )
 
-// awsStacks are the stacks whose file puts them on EKS: the ones CI
-// previews on pull requests. Existing-cluster stacks (local) need a
-// kubeconfig CI does not have.
+// awsStacks are the stacks whose file puts them on EKS: the ones CI runs,
+// each on its own (aloneStacks) or with its set. Existing-cluster stacks
+// (local) need a kubeconfig CI does not have.
 func awsStacks(t *testing.T) []string {
 	t.Helper()
 	stacks, err := Stacks(projectDir)
@@ -34,6 +36,38 @@ func awsStacks(t *testing.T) []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// setStacks maps each stack of a set (campaigns/<name>.yaml, read by
+// internal/campaign) to its set's name.
+func setStacks(t *testing.T) map[string]string {
+	t.Helper()
+	sets, err := campaign.All(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{}
+	for _, c := range sets {
+		for _, s := range c.Names() {
+			owner[s] = c.Name
+		}
+	}
+	return owner
+}
+
+// aloneStacks are the AWS stacks of no set: the ones deployed, previewed
+// and load-tested on their own. A set's stacks run only with their set, in
+// its concurrency group.
+func aloneStacks(t *testing.T) []string {
+	t.Helper()
+	sets := setStacks(t)
+	var out []string
+	for _, s := range awsStacks(t) {
+		if _, inSet := sets[s]; !inSet {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 
@@ -65,8 +99,12 @@ type job struct {
 	Timeout     int               `yaml:"timeout-minutes"`
 	Outputs     map[string]string `yaml:"outputs"`
 	Strategy    struct {
-		Matrix struct {
+		FailFast any `yaml:"fail-fast"`
+		Matrix   struct {
 			Include []map[string]string `yaml:"include"`
+			// Stack is a matrix given as one expression, as in
+			// stack: ${{ fromJSON(...) }}.
+			Stack string `yaml:"stack"`
 		} `yaml:"matrix"`
 	} `yaml:"strategy"`
 	Steps []step `yaml:"steps"`
@@ -132,10 +170,10 @@ func readWorkflow(t *testing.T, name string) workflow {
 }
 
 // TestPreviewMatrixCoversEveryEnvironment fails when a Pulumi.<env>.yaml
-// on AWS is missing from the pull-request preview, or the preview names a
-// stack with no file.
+// on AWS of no set is missing from the pull-request preview, or the
+// preview names a stack with no file or a stack of a set.
 func TestPreviewMatrixCoversEveryEnvironment(t *testing.T) {
-	want := awsStacks(t)
+	want := aloneStacks(t)
 	w := readWorkflow(t, "preview.yml")
 	var got []string
 	for _, entry := range w.Jobs["preview"].Strategy.Matrix.Include {
@@ -151,9 +189,10 @@ func TestPreviewMatrixCoversEveryEnvironment(t *testing.T) {
 }
 
 // TestDeployAndDestroyCoverEveryEnvironment keeps the deploy jobs and the
-// destroy choices in step with the stack files too.
+// destroy choices in step with the stack files too: deploy.yml deploys
+// the stacks of no set, destroy.yml offers every AWS stack.
 func TestDeployAndDestroyCoverEveryEnvironment(t *testing.T) {
-	want := awsStacks(t)
+	want := aloneStacks(t)
 
 	var deployed []string
 	for name, job := range readWorkflow(t, "deploy.yml").Jobs {
@@ -173,8 +212,8 @@ func TestDeployAndDestroyCoverEveryEnvironment(t *testing.T) {
 
 	choices := readWorkflow(t, "destroy.yml").On.WorkflowDispatch.Inputs["stack"].Options
 	slices.Sort(choices)
-	if !slices.Equal(choices, want) {
-		t.Errorf("destroy.yml offers %v, want %v", choices, want)
+	if all := awsStacks(t); !slices.Equal(choices, all) {
+		t.Errorf("destroy.yml offers %v, want %v", choices, all)
 	}
 }
 
@@ -439,7 +478,7 @@ func TestLoadTestWorkflow(t *testing.T) {
 	w := readWorkflow(t, "loadtest.yml")
 	choices := w.On.WorkflowDispatch.Inputs["stack"].Options
 	slices.Sort(choices)
-	if want := awsStacks(t); !slices.Equal(choices, want) {
+	if want := aloneStacks(t); !slices.Equal(choices, want) {
 		t.Errorf("loadtest.yml offers %v, want %v", choices, want)
 	}
 	j, ok := w.Jobs["loadtest"]
@@ -1013,70 +1052,114 @@ func TestRecoverInterrupted(t *testing.T) {
 	}
 }
 
-// checkHostStep runs the test job's host step as the runner would: on a
-// GitHub-hosted runner (runner.environment github-hosted: GitHub docs,
-// "Contexts", runner context) it exports the host name; on a self-hosted
+// hostLegs runs the up job's host step as the runner would, for legs 0 to
+// n-1 on a runner of kind: on a GitHub-hosted runner (runner.environment
+// github-hosted: GitHub docs, "Contexts", runner context) each leg exports
+// its host name under its own index (strategy.job-index); on a self-hosted
 // one, whose host name other runners on the machine may share (review 27,
-// finding 5), it exports none, so no lock of that name is taken for dead.
-func checkHostStep(t *testing.T, s step) {
+// finding 5), none does, so no lock of that name is taken for dead. It
+// returns each leg's step outputs. A stand-in hostname names each leg's
+// runner runner-<leg>.
+func hostLegs(t *testing.T, s step, kind string, n int) []map[string]string {
 	t.Helper()
-	host, err := os.Hostname()
-	if err != nil {
+	if s.Env["RUNNER_KIND"] != "${{ runner.environment }}" || s.Env["LEG"] != "${{ strategy.job-index }}" {
+		t.Fatalf("the host step's RUNNER_KIND is %q and LEG %q; want runner.environment and strategy.job-index", s.Env["RUNNER_KIND"], s.Env["LEG"])
+	}
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "hostname"), []byte("#!/bin/sh\necho \"runner-$LEG\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for kind, want := range map[string]string{"github-hosted": "host=" + host, "self-hosted": ""} {
-		if s.Env["RUNNER_KIND"] != "${{ runner.environment }}" {
-			t.Fatalf("the host step's RUNNER_KIND is %q; want runner.environment", s.Env["RUNNER_KIND"])
-		}
+	var legs []map[string]string
+	for leg := range n {
 		output := filepath.Join(t.TempDir(), "output")
 		cmd := exec.Command("bash", "-e", "-c", s.Run)
-		cmd.Env = append(os.Environ(), "RUNNER_KIND="+kind, "GITHUB_OUTPUT="+output)
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"RUNNER_KIND="+kind, "LEG="+fmt.Sprint(leg), "GITHUB_OUTPUT="+output)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("the host step on a %s runner: %v\n%s", kind, err, out)
+			t.Fatalf("the host step of leg %d on a %s runner: %v\n%s", leg, kind, err, out)
 		}
 		got, _ := os.ReadFile(output)
-		if strings.TrimSpace(string(got)) != want {
-			t.Errorf("the host step on a %s runner exports %q; want %q", kind, got, want)
+		outputs := map[string]string{}
+		for _, line := range strings.Fields(string(got)) {
+			k, v, _ := strings.Cut(line, "=")
+			outputs[k] = v
 		}
+		legs = append(legs, outputs)
 	}
+	return legs
 }
 
-// TestCampaignDestroysAfterAnInterruptedUp: a campaign cancelled or timed
-// out during its up leaves the DIY lock of its test job's runner (killed at
-// the job's end: actions/runner JobExtension.cs, "Terminate orphan
-// process") and pending creates. Before, the destroy job kept the lock as
-// too young and stopped on the pending creates, so the half-built cluster
-// kept billing. Now the test job exports its host name, the destroy job
-// deletes that host's lock, destroys despite pending creates (the step
-// before may fail without skipping it) and then fails listing what is
-// left. The up creates a missing stack (upsert), as the deploy does.
-func TestCampaignDestroysAfterAnInterruptedUp(t *testing.T) {
-	w := readWorkflow(t, "campaign.yml")
-	test, destroy := w.Jobs["test"], w.Jobs["destroy"]
-	hostStep := strings.TrimSuffix(strings.TrimPrefix(test.Outputs["host"], "${{ steps."), ".outputs.host }}")
-	exported, up := -1, -1
-	for i, s := range test.Steps {
-		if s.ID == hostStep && hostStep != "" {
-			exported = i
-			checkHostStep(t, s)
-		}
-		if s.With["command"] == "up" {
-			up = i
-			if s.With["upsert"] != "true" {
-				t.Errorf("campaign's up: upsert %q; on a backend without the stack it fails with \"no stack named\"", s.With["upsert"])
+// jobOutputs are a matrix job's outputs as the needs context holds them:
+// each leg's outputs evaluated from its steps' (only the form
+// ${{ steps.ID.outputs.NAME }} is read here), an empty one not sent
+// (actions/runner src/Runner.Worker/JobExtension.cs@0009633e, FinalizeJob:
+// "Skip output ... since it's empty"), and the legs' combined
+// (docs.github.com, "Passing information between jobs", Using job outputs
+// in a matrix job).
+func jobOutputs(t *testing.T, outputs map[string]string, stepID string, legs []map[string]string) map[string]string {
+	t.Helper()
+	form := regexp.MustCompile(`^\$\{\{ steps\.` + regexp.QuoteMeta(stepID) + `\.outputs\.([a-z0-9-]+) \}\}$`)
+	combined := map[string]string{}
+	for _, leg := range legs {
+		for key, expr := range outputs {
+			m := form.FindStringSubmatch(expr)
+			if m == nil {
+				t.Fatalf("output %s is %q; this test reads ${{ steps.%s.outputs.NAME }}", key, expr, stepID)
+			}
+			if v := leg[m[1]]; v != "" {
+				combined[key] = v
 			}
 		}
 	}
-	if exported < 0 || up < exported {
-		t.Errorf("the test job does not export its host name before its up (outputs %v; step %d, up %d)", test.Outputs, exported, up)
+	return combined
+}
+
+// TestCampaignDestroysAfterAnInterruptedUp: a campaign cancelled or timed
+// out during its up leaves the DIY lock of its up leg's runner (killed at
+// the job's end: actions/runner JobExtension.cs, "Terminate orphan
+// process") and pending creates. Before, the destroy job kept the lock as
+// too young and stopped on the pending creates, so the half-built cluster
+// kept billing. Now each up leg exports its host name under its own
+// index, the destroy leg of the same stack deletes that host's lock,
+// destroys despite pending creates (the step before may fail without
+// skipping it) and then fails listing what is left. The up creates a
+// missing stack (upsert), as the deploy does.
+func TestCampaignDestroysAfterAnInterruptedUp(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	up, destroy := w.Jobs["up"], w.Jobs["destroy"]
+	// One output per leg a set may have, host-0 to host-<MaxStacks-1>.
+	var keys []string
+	for i := range campaign.MaxStacks {
+		keys = append(keys, fmt.Sprintf("host-%d", i))
 	}
-	check, destroyed, report := -1, -1, -1
+	if got := slices.Sorted(maps.Keys(up.Outputs)); !slices.Equal(got, keys) {
+		t.Errorf("the up job's outputs are %v; want %v, one per leg of the largest set (internal/campaign.MaxStacks %d)", got, keys, campaign.MaxStacks)
+	}
+	exported, ups := -1, -1
+	var hostStep step
+	for i, s := range up.Steps {
+		if s.ID == "host" {
+			exported, hostStep = i, s
+		}
+		if s.With["command"] == "up" {
+			ups = i
+			if s.With["upsert"] != "true" || s.With["stack-name"] != "${{ matrix.stack }}" {
+				t.Errorf("campaign's up: upsert %q, stack %q; want upsert (on a backend without the stack it fails with \"no stack named\") of the leg's stack", s.With["upsert"], s.With["stack-name"])
+			}
+		}
+	}
+	if exported < 0 || ups < exported {
+		t.Fatalf("the up job does not export its host name before its up (step %d, up %d)", exported, ups)
+	}
+
+	var check step
+	checkAt, destroyed, report := -1, -1, -1
 	for i, s := range destroy.Steps {
 		switch {
-		case strings.Contains(s.Run, "recover-interrupted.sh --dead-host \"$TEST_HOST\" --before destroy"):
-			check = i
-			if s.Env["TEST_HOST"] != "${{ needs.test.outputs.host }}" || !s.ContinueOnError {
-				t.Errorf("the lock check: TEST_HOST %q, continue-on-error %v; want the test job's host, and the destroy to run even if it fails", s.Env["TEST_HOST"], s.ContinueOnError)
+		case strings.Contains(s.Run, "recover-interrupted.sh --dead-host \"$UP_HOST\" --before destroy"):
+			checkAt, check = i, s
+			if !s.ContinueOnError {
+				t.Error("the lock check: a failure would skip the destroy; want continue-on-error")
 			}
 		case s.With["command"] == "destroy":
 			destroyed = i
@@ -1085,13 +1168,32 @@ func TestCampaignDestroysAfterAnInterruptedUp(t *testing.T) {
 			}
 		case strings.Contains(s.Run, "recover-interrupted.sh --after-destroy"):
 			report = i
-			if s.Env["DESTROY"] != "${{ steps."+destroy.Steps[destroyed].ID+".outcome }}" || !strings.Contains(s.Run, "exit") {
+			if destroyed < 0 || s.Env["DESTROY"] != "${{ steps."+destroy.Steps[destroyed].ID+".outcome }}" || !strings.Contains(s.Run, "exit") {
 				t.Errorf("the last step does not fail the job on a failed destroy: env %v", s.Env)
 			}
 		}
 	}
-	if check < 0 || destroyed < check || report < destroyed {
-		t.Errorf("destroy job: lock check at step %d, destroy at %d, report at %d; want them in that order", check, destroyed, report)
+	if checkAt < 0 || destroyed < checkAt || report < destroyed {
+		t.Fatalf("destroy job: lock check at step %d, destroy at %d, report at %d; want them in that order", checkAt, destroyed, report)
+	}
+
+	// Leg i of the destroy job reads the host of leg i of the up job: the
+	// two matrices are one list (TestCampaignAlwaysDestroys), and
+	// strategy.job-index numbers the legs in its order.
+	index := regexp.MustCompile(`^\$\{\{ needs\.up\.outputs\[format\('(host-)\{0\}', strategy\.job-index\)\] \}\}$`).FindStringSubmatch(check.Env["UP_HOST"])
+	if index == nil {
+		t.Fatalf("the lock check's UP_HOST is %q; want the up job's output of this leg's index", check.Env["UP_HOST"])
+	}
+	for _, n := range []int{1, 2, campaign.MaxStacks} {
+		hosts := jobOutputs(t, up.Outputs, hostStep.ID, hostLegs(t, hostStep, "github-hosted", n))
+		for leg := range n {
+			if got, want := hosts[fmt.Sprintf("%s%d", index[1], leg)], fmt.Sprintf("runner-%d", leg); got != want {
+				t.Errorf("a set of %d stacks: destroy leg %d clears the lock of host %q; want its up leg's, %q (the up job's outputs: %v)", n, leg, got, want, hosts)
+			}
+		}
+	}
+	if hosts := jobOutputs(t, up.Outputs, hostStep.ID, hostLegs(t, hostStep, "self-hosted", 2)); len(hosts) != 0 {
+		t.Errorf("up legs on self-hosted runners export %v; want no host, whose locks may be another job's", hosts)
 	}
 }
 
@@ -1326,7 +1428,7 @@ if [ "$1" = build ] && [ "$2" = -o ] && [ "$4" = ./cmd/reaper ]; then
 stack=$3
 [ "$1 $2" = "--dry-run --stack" ] || { echo "reaper called with $*" >&2; exit 99; }
 [ "$AWS_ACCESS_KEY_ID" = "key-for-preview-$stack" ] || { echo "$stack: not handled: credentials $AWS_ACCESS_KEY_ID"; exit 1; }
-out=REAPER_$stack code=REAPER_EXIT_$stack
+v=$(echo "$stack" | tr - _); out=REAPER_$v code=REAPER_EXIT_$v
 echo "1 stacks, as of now:"
 echo "${!out}"
 exit "${!code:-0}"
@@ -1372,6 +1474,9 @@ echo "{\"Credentials\":{\"AccessKeyId\":\"key-for-${role##*/}\",\"SecretAccessKe
 		{"one not decided, the other still reaped", `["dev","prod"]`, roles, "false",
 			[]string{"REAPER_dev=dev: not handled: 3 resources and ttlHours \"8\" in its stack file, but no up recorded an expiry", "REAPER_EXIT_dev=1",
 				"REAPER_prod=prod: would destroy: expired y"}, `["prod"]`, "dev", ""},
+		// A GitHub variable's name holds letters, digits and _ only.
+		{"a stack named with a hyphen", `["dev-use1"]`, `{"AWS_PREVIEW_ROLE_ARN_DEV_USE1": "arn:aws:iam::123456789012:role/preview-dev-use1"}`, "false",
+			[]string{"REAPER_dev_use1=dev-use1: would destroy: expired x"}, `["dev-use1"]`, "", ""},
 		{"no preview role", `["dev","prod"]`, `{"AWS_PREVIEW_ROLE_ARN_DEV": "arn:aws:iam::123456789012:role/preview-dev"}`, "false",
 			[]string{"REAPER_dev=dev: would destroy: expired x"}, `["dev"]`, "prod", ""},
 		// The role refused: the stack fails there, and its reaper never

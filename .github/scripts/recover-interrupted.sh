@@ -37,8 +37,8 @@
 # of another host stays: the command after this fails on it with Pulumi's
 # own message. Pulumi Cloud keeps no lock file: a killed update stays in
 # progress there until cancelled. With --dead-run (campaign.yml's destroy
-# job: its own GITHUB_RUN_ID, whose test job has ended and whose runner
-# killed what it left running), the stack's newest update is cancelled
+# legs: their own GITHUB_RUN_ID, whose up legs have ended and whose runners
+# killed what they left running), the stack's newest update is cancelled
 # (`pulumi cancel`) when it is in progress and was started by that run: the
 # CLI records the run in the update's environment as ci.build.id (pulumi
 # sdk go/common/util/ciutil/github_actions.go DetectVars, BuildID =

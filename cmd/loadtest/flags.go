@@ -24,6 +24,9 @@ type options struct {
 	// for several (several.go) their names joined by "+" and the first URL.
 	stacks     stackList
 	masterURLs urlList
+	// campaign is the --campaign file, whose stacks and shares stand for
+	// the --stack flags.
+	campaign string
 	// locustfilesSHA256 is the checksum of the locustfiles the master
 	// runs, read from its pod when loadtest port-forwards to it.
 	locustfilesSHA256 string
@@ -91,6 +94,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if err := o.takeCampaign(); err != nil {
+		return o, err
+	}
 	if err := o.takeStacks(); err != nil {
 		return o, err
 	}
@@ -99,7 +105,7 @@ func parseFlags(args []string) (options, error) {
 		// A misspelt subcommand lands here: the flags stop at it.
 		return o, fmt.Errorf("%q is neither a flag nor a subcommand (the subcommands: %s)", fs.Arg(0), subcommandNames())
 	case o.stack == "":
-		return o, errors.New("--stack is required: it names the results folder and the baseline")
+		return o, errors.New("--stack is required (or --campaign): it names the results folder and the baseline")
 	case o.masterURL == "" && !o.outputs:
 		return o, errors.New("--master-url is required with --stack-outputs=false: without the stack's outputs the command cannot find the master")
 	case o.users < 1 || o.spawnRate <= 0 || o.runTime < time.Second || o.expectWorkers < 1:
@@ -116,6 +122,7 @@ func (o *options) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Var(&o.stacks, "stack", "the `NAME` of the stack the test runs against; names the results folder (required). Repeat it for one test across several stacks, each NAME or NAME=SHARE of the users (default: equal shares)")
+	fs.StringVar(&o.campaign, "campaign", "", "a campaign `FILE`, campaigns/<name>.yaml: one test across the set of stacks it names, each with its share of the users, as --stack NAME=SHARE once per stack (instead of --stack)")
 	fs.Var(&o.masterURLs, "master-url", "the master's web UI `URL`, if this machine reaches it; empty: a port-forward to the master Service, found in the stack's outputs (each shard's, for a stack of shards). With several --stack, one per stack in their order")
 	fs.StringVar(&o.masterCertificate, "master-certificate", "", "PEM file of the certificate the master serves HTTPS with, which it must present (default: the stack's webTlsCertificate output)")
 	fs.StringVar(&o.host, "host", "", "target base URL; empty keeps the stack's targetHost")

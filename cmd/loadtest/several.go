@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/locust-eks/locust-on-eks/internal/campaign"
 	"github.com/locust-eks/locust-on-eks/internal/locustapi"
 )
 
@@ -70,6 +71,25 @@ func (l *urlList) String() string { return strings.Join(*l, ",") }
 // Set implements flag.Value.
 func (l *urlList) Set(v string) error {
 	*l = append(*l, v)
+	return nil
+}
+
+// takeCampaign reads the --campaign file (internal/campaign) into the
+// --stack flags: its stacks in its order, each with its share.
+func (o *options) takeCampaign() error {
+	if !o.set["campaign"] {
+		return nil
+	}
+	if len(o.stacks) > 0 {
+		return fmt.Errorf("--campaign %s and --stack %s: give the set's file or the stacks, not both", o.campaign, o.stacks.String())
+	}
+	c, err := campaign.Read(o.campaign)
+	if err != nil {
+		return fmt.Errorf("--campaign: %w", err)
+	}
+	for _, m := range c.Stacks {
+		o.stacks = append(o.stacks, stackShare{name: m.Stack, share: m.Share})
+	}
 	return nil
 }
 

@@ -172,6 +172,8 @@ func TestSeveralStacksMergeExactly(t *testing.T) {
 		}
 		t.Logf("Locust %s: %d requests merged (%d + %d), start skew %.1f ms, first requests %s apart",
 			l.Version, s.Stats.Total.Requests, rows[0].Total.Requests, rows[1].Total.Requests, *s.StartSkewMs, firsts)
+		// What the command printed: docs/several-stacks.md quotes it.
+		t.Logf("the command's output:\n%s", stdout)
 	})
 }
 

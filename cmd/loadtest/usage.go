@@ -143,7 +143,9 @@ percentiles those of the pooled requests, with a folder and a summary row
 per stack; the thresholds and the gate read the merged figures. A stack
 whose master stops answering for 5 s, loses all its workers or stops by
 itself ends the run for every stack: it is interrupted (exit 3) and the
-summary names the stack and when.
+summary names the stack and when. --campaign FILE does the same for the
+set of stacks and shares a campaign file names (campaigns/<name>.yaml,
+its stacks the Pulumi.<stack>.yaml files beside campaigns/).
 
 A stack of several shards (its shards config) runs the same way, each
 shard's master a member of the test named NAME/shard-I: a port-forward to
@@ -154,6 +156,7 @@ Usage:
 
 	loadtest --stack NAME [flags]
 	loadtest --stack NAME[=SHARE] --stack NAME[=SHARE] ... [flags]
+	loadtest --campaign FILE [flags]
 	loadtest SUBCOMMAND [arguments]
 
 Subcommands:
@@ -171,6 +174,9 @@ Examples:
 
 	# one test across two regions' stacks, 60% of the users from the first
 	go run ./cmd/loadtest --stack dev-use1=60 --stack dev-euw1=40 --users 1000 --spawn-rate 50
+
+	# the same, from the campaign file naming those stacks and shares
+	go run ./cmd/loadtest --campaign campaigns/dev-regions.yaml --users 1000 --spawn-rate 50
 `,
 		flags: new(options).flagSet(),
 		exits: `	0  the run met every threshold; or the usage was asked for (-h, help)

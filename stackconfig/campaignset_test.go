@@ -1,0 +1,197 @@
+package stackconfig
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/locust-eks/locust-on-eks/internal/campaign"
+)
+
+// campaignStep is the step of job in campaign.yml whose id is id, or whose
+// run: holds text when id is "".
+func campaignStep(t *testing.T, job, id, text string) step {
+	t.Helper()
+	for _, s := range readWorkflow(t, "campaign.yml").Jobs[job].Steps {
+		if (id != "" && s.ID == id) || (id == "" && text != "" && strings.Contains(s.Run, text)) {
+			return s
+		}
+	}
+	t.Fatalf("campaign.yml's %s job has no step %q %q", job, id, text)
+	return step{}
+}
+
+// TestCampaignPlanStep runs the plan job's step as the runner runs a
+// `shell: bash` step (bash --noprofile --norc -eo pipefail: GitHub's
+// workflow syntax, jobs.<job_id>.steps[*].shell), with cmd/campaignplan
+// built for its `go run`: a set gives its stacks in its file's order, the
+// first and its file; one stack gives itself alone and no file. A stack of
+// a set alone, an unknown name and a set above internal/campaign.MaxStacks
+// stop the run there, with no list for the matrices.
+func TestCampaignPlanStep(t *testing.T) {
+	s := campaignStep(t, "plan", "plan", "")
+	if s.Shell != "bash" || s.Env["NAME"] != "${{ inputs.stack }}" {
+		t.Fatalf("the plan step: shell %q, NAME %q; want bash and the dispatched name", s.Shell, s.Env["NAME"])
+	}
+	if out := readWorkflow(t, "campaign.yml").Jobs["plan"].Outputs; out["first"] != "${{ steps.plan.outputs.first }}" || out["campaign"] != "${{ steps.plan.outputs.campaign }}" {
+		t.Errorf("the plan job's outputs %v; want the step's first and campaign", out)
+	}
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "campaignplan")
+	if out, err := exec.Command("go", "build", "-o", plan, "../cmd/campaignplan").CombinedOutput(); err != nil {
+		t.Fatalf("building cmd/campaignplan: %v\n%s", err, out)
+	}
+	fakeGo := "#!/bin/sh\n[ \"$1\" = run ] && [ \"$2\" = ./cmd/campaignplan ] || exit 99\nshift 2\nexec " + plan + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "go"), []byte(fakeGo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A project with a set one stack too large.
+	big := t.TempDir()
+	if err := os.Mkdir(filepath.Join(big, campaign.Dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	set := "stacks:\n"
+	for i := range campaign.MaxStacks + 1 {
+		name := "s" + string(rune('a'+i))
+		set += "  - stack: " + name + "\n"
+		if err := os.WriteFile(filepath.Join(big, "Pulumi."+name+".yaml"), []byte("config: {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(big, campaign.Dir, "big.yaml"), []byte(set), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		project, name string
+		want          string // the outputs; "" when the step must fail
+		said          string // in the step's log
+	}{
+		{projectDir, "dev-regions", "stacks=[\"dev-use1\",\"dev-euw1\"]\nfirst=dev-use1\ncampaign=campaigns/dev-regions.yaml", "dev-regions: dev-use1, dev-euw1"},
+		{projectDir, "dev", "stacks=[\"dev\"]\nfirst=dev\ncampaign=", "dev: dev"},
+		{projectDir, "prod", "stacks=[\"prod\"]\nfirst=prod\ncampaign=", "prod: prod"},
+		{projectDir, "dev-use1", "", "stack dev-use1 belongs to the set dev-regions"},
+		{projectDir, "staging", "", "staging is neither a stack"},
+		{big, "big", "", "got 9 stacks; at most 8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			output := filepath.Join(t.TempDir(), "output")
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", s.Run)
+			cmd.Dir = tc.project
+			cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), "GITHUB_OUTPUT="+output, "NAME="+tc.name)
+			out, err := cmd.CombinedOutput()
+			got, _ := os.ReadFile(output)
+			if (err == nil) != (tc.want != "") || strings.TrimSpace(string(got)) != tc.want || !strings.Contains(string(out), tc.said) {
+				t.Errorf("the plan step for %s: %v, outputs %q; want outputs %q (none: the step fails), %q in its log:\n%s", tc.name, err, got, tc.want, tc.said, out)
+			}
+		})
+	}
+}
+
+// TestCampaignTestJobRunsTheSet runs the test job's load-test step with a
+// stand-in for the built command that prints its arguments: a set is run
+// from its campaign file, one stack by its name, and the users and run
+// time only when given. Its credentials are in the first stack's region,
+// whose results bucket the command writes to.
+func TestCampaignTestJobRunsTheSet(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	test := w.Jobs["test"]
+	if test.Environment != "${{ inputs.stack }}" || test.Env["STACK"] != "${{ inputs.stack }}" || !slices.Contains(test.needs(), "plan") {
+		t.Errorf("the test job: environment %q, STACK %q, needs %v; want the dispatched name's, after the plan", test.Environment, test.Env["STACK"], test.needs())
+	}
+	setup := false
+	for _, s := range test.Steps {
+		if s.Uses == "./.github/actions/pulumi-setup" {
+			setup = s.With["stack"] == "${{ needs.plan.outputs.first }}"
+		}
+	}
+	if !setup {
+		t.Error("the test job's pulumi-setup is not for the plan's first stack (its region, its results bucket)")
+	}
+	s := campaignStep(t, "test", "", `exec "$RUNNER_TEMP/loadtest"`)
+	if s.Env["CAMPAIGN"] != "${{ needs.plan.outputs.campaign }}" {
+		t.Fatalf("the load-test step's CAMPAIGN is %q; want the plan's campaign file", s.Env["CAMPAIGN"])
+	}
+	temp := t.TempDir()
+	if err := os.WriteFile(filepath.Join(temp, "loadtest"), []byte("#!/bin/sh\necho \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stack, campaign, users, duration string
+		want                             string
+	}{
+		{"dev-regions", "campaigns/dev-regions.yaml", "", "", "--campaign campaigns/dev-regions.yaml"},
+		{"dev-regions", "campaigns/dev-regions.yaml", "1000", "30m", "--campaign campaigns/dev-regions.yaml --users 1000 --run-time 30m"},
+		{"dev", "", "", "", "--stack dev"},
+		{"prod", "", "50", "", "--stack prod --users 50"},
+	} {
+		cmd := exec.Command("bash", "-e", "-c", s.Run)
+		cmd.Env = append(os.Environ(), "RUNNER_TEMP="+temp, "STACK="+tc.stack, "CAMPAIGN="+tc.campaign, "USERS="+tc.users, "DURATION="+tc.duration)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != tc.want {
+			t.Errorf("the load-test step for %s (campaign %q, users %q, duration %q): %v, ran loadtest %q; want %q", tc.stack, tc.campaign, tc.users, tc.duration, err, out, tc.want)
+		}
+	}
+}
+
+// TestSetStacksRunWithTheirSetAlone: campaign.yml runs a set in the
+// concurrency group of the set's name, which cannot also be each stack's
+// pulumi-deploy-<stack>. So every campaign file is valid and a stack
+// belongs to one set at most, and no campaign is named like a stack
+// (internal/campaign.All); a set's stacks are AWS stacks; and none is
+// deployed by deploy.yml, previewed by preview.yml, offered by
+// loadtest.yml or offered alone by campaign.yml, each of which holds or
+// runs in that stack's own group. campaign.yml offers every stack of no
+// set and every set.
+func TestSetStacksRunWithTheirSetAlone(t *testing.T) {
+	sets, err := campaign.All(projectDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) == 0 {
+		t.Fatal("no campaign file: campaigns/dev-regions.yaml is the shipped example")
+	}
+	aws := awsStacks(t)
+	var names []string
+	for _, c := range sets {
+		names = append(names, c.Name)
+		for _, s := range c.Names() {
+			if !slices.Contains(aws, s) {
+				t.Errorf("%s: stack %s is not on EKS (clusterMode eks): campaign.yml brings a set's stacks up on AWS", c.File, s)
+			}
+		}
+	}
+	members := setStacks(t)
+	var deployed, previewed []string
+	for _, j := range readWorkflow(t, "deploy.yml").Jobs {
+		deployed = append(deployed, strings.TrimPrefix(j.Concurrency.Group, "pulumi-deploy-"))
+		for _, s := range j.Steps {
+			deployed = append(deployed, s.With["stack-name"], s.With["stack"])
+		}
+	}
+	for _, e := range readWorkflow(t, "preview.yml").Jobs["preview"].Strategy.Matrix.Include {
+		previewed = append(previewed, e["stack"])
+	}
+	w := readWorkflow(t, "campaign.yml")
+	offered := w.On.WorkflowDispatch.Inputs["stack"].Options
+	for s, set := range members {
+		for what, list := range map[string][]string{
+			"deploy.yml deploys it":        deployed,
+			"preview.yml previews it":      previewed,
+			"loadtest.yml offers it":       readWorkflow(t, "loadtest.yml").On.WorkflowDispatch.Inputs["stack"].Options,
+			"campaign.yml offers it alone": offered,
+		} {
+			if slices.Contains(list, s) {
+				t.Errorf("stack %s of the set %s: %s, in a concurrency group other than the set's pulumi-deploy-%s", s, set, what, set)
+			}
+		}
+	}
+	want := append(aloneStacks(t), names...)
+	slices.Sort(want)
+	got := slices.Sorted(slices.Values(offered))
+	if !slices.Equal(got, want) {
+		t.Errorf("campaign.yml offers %v; want every AWS stack of no set and every set, %v", got, want)
+	}
+}
