@@ -294,8 +294,9 @@ func stackFiles(projectDir string) ([]string, error) {
 	return stacks, nil
 }
 
-// All reads every campaign file of projectDir, by name, and checks them
-// together: each is valid, no campaign is named like a stack, and no stack
+// All reads every campaign file of projectDir (campaigns/*.yaml; a *.yml
+// file is refused as misnamed, anything else is left alone), by name, and
+// checks them together: each is valid, no campaign is named like a stack, and no stack
 // belongs to two sets (campaign.yml runs a set in the concurrency group of
 // its name, so a stack in two sets could be brought up by both at once).
 func All(projectDir string) ([]Campaign, error) {
@@ -314,10 +315,16 @@ func All(projectDir string) ([]Campaign, error) {
 	for _, f := range files {
 		rel := filepath.Join(Dir, filepath.Base(f))
 		name, isYAML := strings.CutSuffix(filepath.Base(f), ".yaml")
-		switch {
-		case !isYAML:
-			errs = append(errs, fmt.Errorf("%s: a campaign file is named <name>.yaml; campaign.yml would not find this one", rel))
+		if !isYAML {
+			// A .yml file is a campaign under the wrong name, which
+			// campaign.yml would never find; anything else (a README, a
+			// folder) is no campaign and must not stop every run.
+			if strings.HasSuffix(f, ".yml") {
+				errs = append(errs, fmt.Errorf("%s: a campaign file is named <name>.yaml; campaign.yml would not find this one", rel))
+			}
 			continue
+		}
+		switch {
 		case !validName.MatchString(name):
 			errs = append(errs, fmt.Errorf("%s: the name %q is also a GitHub Environment and a concurrency group: letters, digits, -, _ and . only", rel, name))
 			continue

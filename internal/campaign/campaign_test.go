@@ -24,6 +24,9 @@ func project(t *testing.T, stacks []string, campaigns map[string]string) string 
 		t.Fatal(err)
 	}
 	for name, text := range campaigns {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, Dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, Dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +152,8 @@ func TestReadNamesTheFile(t *testing.T) {
 // TestResolve: a name is a set's stacks or one stack; a stack of a set is
 // refused alone, as are a name that is neither and a campaign named like a
 // stack; a stack in two sets, or a campaign file campaign.yml would not
-// find, make every name fail, naming the file.
+// find (.yml), make every name fail, naming the file; a README or a folder
+// in campaigns/ is left alone.
 func TestResolve(t *testing.T) {
 	regions := "stacks:\n  - stack: use1\n    share: 60\n  - stack: euw1\n    share: 40\n"
 	stacks := []string{"dev", "use1", "euw1", "aps1"}
@@ -174,6 +178,8 @@ func TestResolve(t *testing.T) {
 			err: "campaigns/west.yaml: stack euw1 is in campaign regions too"},
 		{name: "a file not named .yaml", campaigns: map[string]string{"regions.yml": regions}, resolve: "dev",
 			err: "campaigns/regions.yml: a campaign file is named <name>.yaml"},
+		{name: "a README and a folder beside the campaigns", campaigns: map[string]string{"regions.yaml": regions, "README.md": "# sets\n", "old/regions.yaml": regions},
+			resolve: "dev", want: Plan{Stacks: []string{"dev"}}},
 		{name: "an invalid file elsewhere", campaigns: map[string]string{"regions.yaml": regions, "west.yaml": list(1)}, resolve: "regions",
 			err: "campaigns/west.yaml: invalid campaign file"},
 	} {
