@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -193,5 +194,92 @@ func TestSetStacksRunWithTheirSetAlone(t *testing.T) {
 	got := slices.Sorted(slices.Values(offered))
 	if !slices.Equal(got, want) {
 		t.Errorf("campaign.yml offers %v; want every AWS stack of no set and every set, %v", got, want)
+	}
+}
+
+// TestCampaignDestroySkipsAStackNeverCreated runs a destroy leg's steps as
+// the runner would, against a stand-in Pulumi CLI: the check step with
+// its $GITHUB_OUTPUT, the destroy step's `if` on that output, and the
+// last step with the outcomes. A new set's stack whose up leg ended before
+// pulumi/actions created it is not on the backend; the destroy would fail
+// on it (pulumi/actions@v7.0.0 src/main.ts:75-77: without upsert,
+// LocalWorkspace.selectStack, which fails on a missing stack), and the
+// leg ended red, "may still bill" (review 30, finding 5). Now the check
+// says exists=false, the destroy is skipped and the leg passes, saying
+// nothing was created. A check that fails before it can tell leaves the
+// output unset, and the destroy runs.
+func TestCampaignDestroySkipsAStackNeverCreated(t *testing.T) {
+	check := campaignStep(t, "destroy", "check", "")
+	destroy := campaignStep(t, "destroy", "destroy", "")
+	last := campaignStep(t, "destroy", "", "recover-interrupted.sh --after-destroy")
+	// The only form of the destroy's condition this test reads: without a
+	// status function it is success() && (...), as for the steps around it
+	// ("Expressions", Status check functions), and an unset output is ''.
+	cond := regexp.MustCompile(`^steps\.check\.outputs\.exists != 'false'$`)
+	if !cond.MatchString(destroy.If) || last.Env["EXISTS"] != "${{ steps.check.outputs.exists }}" ||
+		last.Env["DESTROY"] != "${{ steps.destroy.outcome }}" || last.Env["CHECK"] != "${{ steps.check.outcome }}" {
+		t.Fatalf("the destroy step runs if %q, the last step's env is %v; want the destroy skipped on exists == 'false' alone, and the last step given the check's exists and both outcomes", destroy.If, last.Env)
+	}
+	for _, tc := range []struct {
+		name string
+		// exportErr: what `pulumi stack export` says, exit 1, as the
+		// CLI reports an error ("error: " and the message: pulumi/pulumi@1b59498
+		// sdk/go/common/util/cmdutil/exit.go); "" exports an empty state.
+		exportErr  string
+		wantExists string
+		wantRun    bool // the destroy step runs
+		wantCode   int  // the last step's
+		wantSaid   string
+	}{
+		{"never created", "error: no stack named 'dev' found", "false", false, 0, "this run created nothing of it"},
+		{"created, then destroyed", "", "true", true, 0, "the destroy left nothing in the state"},
+		{"the check cannot read the state", "error: failed to load checkpoint: open dev.json: permission denied", "", true, 1, "may still bill"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fakePulumi(t, dir)
+			if tc.exportErr != "" {
+				os.WriteFile(filepath.Join(dir, "export.err"), []byte(tc.exportErr+"\n"), 0o644)
+			}
+			os.WriteFile(filepath.Join(dir, "state.json"), []byte(exportedState("", "")), 0o644)
+			output := filepath.Join(dir, "output")
+			env := append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"PULUMI_BACKEND_URL=file://"+filepath.Join(dir, "state"), "STACK=dev", "GITHUB_RUN_ID=4242", "GITHUB_OUTPUT="+output)
+			step := func(script string, env ...string) (int, string) {
+				cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir = projectDir
+				cmd.Env = env
+				out, err := cmd.CombinedOutput()
+				if exit, ok := err.(*exec.ExitError); ok {
+					return exit.ExitCode(), string(out)
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return 0, string(out)
+			}
+			checked, said := step(check.Run, append(env, "UP_HOST=fv-az42-7")...)
+			written, _ := os.ReadFile(output)
+			outputs := map[string]string{}
+			for _, line := range strings.Fields(string(written)) {
+				k, v, _ := strings.Cut(line, "=")
+				outputs[k] = v
+			}
+			if outputs["exists"] != tc.wantExists {
+				t.Errorf("the check step (exit %d) sets exists %q; want %q:\n%s", checked, outputs["exists"], tc.wantExists, said)
+			}
+			outcome := map[bool]string{true: "success", false: "failure"}
+			destroyed := "skipped"
+			if runs := outputs["exists"] != "false"; runs != tc.wantRun {
+				t.Errorf("the destroy step runs %v; want %v", runs, tc.wantRun)
+			} else if runs {
+				// pulumi/actions' destroy: fails on a stack the backend
+				// does not hold (selectStack), else succeeds here.
+				destroyed = outcome[tc.exportErr == ""]
+			}
+			code, said := step(last.Run, append(env, "CHECK="+outcome[checked == 0], "DESTROY="+destroyed, "EXISTS="+outputs["exists"])...)
+			if code != tc.wantCode || !strings.Contains(said, tc.wantSaid) {
+				t.Errorf("the last step (check %s, destroy %s): exit %d, want %d saying %q:\n%s", outcome[checked == 0], destroyed, code, tc.wantCode, tc.wantSaid, said)
+			}
+		})
 	}
 }

@@ -105,7 +105,9 @@ func TestCampaignAlwaysDestroys(t *testing.T) {
 		if s.With["command"] == "destroy" {
 			destroys = s.With["stack-name"] == "${{ matrix.stack }}"
 		}
-		if s.If != "" && s.If != "github.ref != 'refs/heads/main'" {
+		// The destroy itself is skipped only for a stack the backend does
+		// not hold (TestCampaignDestroySkipsAStackNeverCreated).
+		if s.If != "" && s.If != "github.ref != 'refs/heads/main'" && (s.ID != "destroy" || s.If != "steps.check.outputs.exists != 'false'") {
 			t.Errorf("destroy job step %q runs only if %q: a failed test must not skip it", s.Uses+s.Run, s.If)
 		}
 	}
