@@ -283,3 +283,49 @@ func TestCampaignDestroySkipsAStackNeverCreated(t *testing.T) {
 		})
 	}
 }
+
+// TestCampaignPulumiTokenOnlyWherePulumiRuns: the backend's settings,
+// PULUMI_ACCESS_TOKEN among them, are given to each campaign job that runs
+// Pulumi (pulumi/actions, pulumi-setup or the CLI in a script) and to no
+// other. At workflow level they reached the plan job, which runs the
+// dispatched ref's `go run` with no Environment and needs none of them
+// (review 30, finding 10).
+func TestCampaignPulumiTokenOnlyWherePulumiRuns(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	want := map[string]string{
+		"PULUMI_BACKEND_URL":                       "${{ vars.PULUMI_BACKEND_URL }}",
+		"PULUMI_ACCESS_TOKEN":                      "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+		"PULUMI_SECRETS_PROVIDER":                  "${{ vars.PULUMI_SECRETS_PROVIDER }}",
+		"PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
+	}
+	for k := range want {
+		if v, ok := w.Env[k]; ok {
+			t.Errorf("campaign.yml sets %s=%q for every job, the plan job's included", k, v)
+		}
+	}
+	usePulumi := 0
+	for name, j := range w.Jobs {
+		uses := false
+		for _, s := range j.Steps {
+			uses = uses || strings.HasPrefix(s.Uses, "pulumi/actions@") || s.Uses == "./.github/actions/pulumi-setup" || strings.Contains(s.Run, "pulumi ")
+			for k := range want {
+				if _, ok := s.Env[k]; ok {
+					t.Errorf("the %s job's step %q sets %s: the job's env holds the backend's settings", name, s.ID+s.Uses, k)
+				}
+			}
+		}
+		for k, v := range want {
+			if got, ok := j.Env[k]; uses && got != v {
+				t.Errorf("the %s job runs Pulumi with %s=%q; want %q", name, k, got, v)
+			} else if !uses && ok {
+				t.Errorf("the %s job runs no Pulumi but is given %s", name, k)
+			}
+		}
+		if uses {
+			usePulumi++
+		}
+	}
+	if _, ok := w.Jobs["plan"]; !ok || usePulumi < 3 {
+		t.Errorf("campaign.yml: a plan job %v, %d jobs running Pulumi; want the plan, the up, the test and the destroy", ok, usePulumi)
+	}
+}
