@@ -329,3 +329,91 @@ func TestCampaignPulumiTokenOnlyWherePulumiRuns(t *testing.T) {
 		t.Errorf("campaign.yml: a plan job %v, %d jobs running Pulumi; want the plan, the up, the test and the destroy", ok, usePulumi)
 	}
 }
+
+// TestCampaignTestJobChecksEveryStackIsUp runs the test job's first check
+// against a stand-in Pulumi CLI. "Re-run failed jobs" re-runs the failed
+// legs and the jobs that need them, and "Jobs that aren't included keep
+// their outputs from the previous attempt" (docs.github.com, "Re-running
+// workflows and jobs"): after attempt 1's destroy legs emptied every
+// stack, a re-run of one up leg, or of the test, ran the load test on
+// stacks without Locust (review 30, finding 1). The check, before the
+// test, names each such stack and says to use "Re-run all jobs"; an error
+// that is not a missing output is shown as it is, without that advice.
+func TestCampaignTestJobChecksEveryStackIsUp(t *testing.T) {
+	test := readWorkflow(t, "campaign.yml").Jobs["test"]
+	checkAt, testAt := -1, -1
+	for i, s := range test.Steps {
+		if strings.Contains(s.Run, "pulumi stack output masterService") {
+			checkAt = i
+		}
+		if strings.Contains(s.Run, `exec "$RUNNER_TEMP/loadtest"`) {
+			testAt = i
+		}
+	}
+	if checkAt < 0 || testAt < checkAt {
+		t.Fatalf("the test job checks the stacks' outputs at step %d, runs the load test at %d; want the check first", checkAt, testAt)
+	}
+	check := test.Steps[checkAt]
+	if check.Env["STACKS"] != "${{ needs.plan.outputs.stacks }}" || check.If != "" || check.Shell != "bash" {
+		t.Fatalf("the check's STACKS is %q, if %q, shell %q; want every planned stack, always checked, in bash -eo pipefail as run here", check.Env["STACKS"], check.If, check.Shell)
+	}
+	// The stand-in answers `pulumi stack output masterService --stack S`
+	// with $ANSWER_<S> (its first line the exit code, the rest the
+	// output), else with what the Pulumi CLI v3.274.1 says of an emptied
+	// stack, as run here: "Error: current stack does not have output
+	// property 'masterService'", exit 1. `pulumi login` answers 0.
+	bin := t.TempDir()
+	fake := `#!/usr/bin/env bash
+[[ "$1" == login ]] && exit 0
+[[ "$1 $2 $3 $4" == "stack output masterService --stack" ]] || { echo "unexpected: $*" >&2; exit 99; }
+var="ANSWER_${5//-/_}"
+if [[ -z "${!var:-}" ]]; then echo "Error: current stack does not have output property 'masterService'" >&2; exit 1; fi
+tail -n +2 <<<"${!var}"
+exit "$(head -1 <<<"${!var}")"
+`
+	if err := os.WriteFile(filepath.Join(bin, "pulumi"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const up = "0\nloadtest-master"
+	for _, tc := range []struct {
+		name     string
+		stacks   string
+		answers  []string // ANSWER_<stack>=...
+		wantCode int
+		wantSaid []string
+		wantNot  string
+	}{
+		{"every stack up", `["dev-use1","dev-euw1"]`, []string{"ANSWER_dev_use1=" + up, "ANSWER_dev_euw1=" + up}, 0, []string{"Stack dev-euw1: up"}, "::error::"},
+		{"one stack emptied by an earlier attempt", `["dev-use1","dev-euw1"]`, []string{"ANSWER_dev_use1=" + up}, 1,
+			[]string{"::error::Stack dev-euw1 holds no Locust", `"Re-run all jobs"`, "attempt 2"}, "Stack dev-use1 holds no"},
+		{"a stack the backend does not hold", `["dev"]`, []string{"ANSWER_dev=6\nerror: no stack named 'dev' found"}, 1,
+			[]string{"::error::Stack dev holds no Locust", `"Re-run all jobs"`}, ""},
+		{"the outputs cannot be read", `["dev"]`, []string{"ANSWER_dev=1\nerror: failed to decrypt: AccessDeniedException"}, 1,
+			[]string{"::error::Stack dev: its outputs cannot be read", "AccessDeniedException"}, "Re-run all jobs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", check.Run)
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "STACKS="+tc.stacks, "GITHUB_RUN_ATTEMPT=2")
+			cmd.Env = append(cmd.Env, tc.answers...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			said := string(out)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, said)
+			}
+			for _, want := range tc.wantSaid {
+				if !strings.Contains(said, want) {
+					t.Errorf("the check did not say %q:\n%s", want, said)
+				}
+			}
+			if tc.wantNot != "" && strings.Contains(said, tc.wantNot) {
+				t.Errorf("the check said %q:\n%s", tc.wantNot, said)
+			}
+		})
+	}
+}
