@@ -1,6 +1,7 @@
 package stackconfig
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -415,5 +416,48 @@ exit "$(head -1 <<<"${!var}")"
 				t.Errorf("the check said %q:\n%s", tc.wantNot, said)
 			}
 		})
+	}
+}
+
+// TestCampaignPreflightBeforeAnythingBills: the test job's setup (its
+// Environment, the role there, the role's trust for that Environment, its
+// maximum session, its reach to the backend) is checked by a preflight
+// job that every up leg needs, so a mistake in it fails the run before a
+// cluster is created; before, the test job met it only after every stack
+// was up (review 30, finding 2). The preflight runs in the test job's
+// Environment, with the test job's pulumi-setup (stack, role, session),
+// and calls STS and the backend. When it does not succeed nothing was
+// brought up, and the destroy legs are skipped as after a failed plan.
+func TestCampaignPreflightBeforeAnythingBills(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	pre, test, up, destroy := w.Jobs["preflight"], w.Jobs["test"], w.Jobs["up"], w.Jobs["destroy"]
+	if !slices.Contains(up.needs(), "preflight") || !slices.Contains(pre.needs(), "plan") {
+		t.Errorf("the up job needs %v, the preflight %v; want every up leg after the preflight, the preflight after the plan (its first stack)", up.needs(), pre.needs())
+	}
+	if pre.Environment == "" || pre.Environment != test.Environment {
+		t.Errorf("the preflight runs in Environment %q, the test job in %q; want the test job's", pre.Environment, test.Environment)
+	}
+	setup := func(j job) map[string]string {
+		for _, s := range j.Steps {
+			if s.Uses == "./.github/actions/pulumi-setup" {
+				return s.With
+			}
+		}
+		return nil
+	}
+	if got, want := setup(pre), setup(test); got == nil || !maps.Equal(got, want) {
+		t.Errorf("the preflight's pulumi-setup is %v; want the test job's, %v (its stack's region, its role, its session)", got, want)
+	}
+	var script string
+	for _, s := range pre.Steps {
+		script += s.Run + "\n"
+	}
+	for _, call := range []string{"aws sts get-caller-identity", `pulumi login "${PULUMI_BACKEND_URL:-https://api.pulumi.com}"`, "pulumi stack ls"} {
+		if !strings.Contains(script, call) {
+			t.Errorf("the preflight does not run %q", call)
+		}
+	}
+	if !slices.Contains(destroy.needs(), "preflight") || !strings.Contains(destroy.If, "needs.preflight.result == 'success'") {
+		t.Errorf("the destroy job needs %v, runs if %q; want it skipped when the preflight did not succeed, which no up leg follows", destroy.needs(), destroy.If)
 	}
 }
