@@ -205,10 +205,36 @@ func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, ste
 		return code
 	}
 	outcome := map[bool]string{true: "success", false: "failure"}
-	check := run("lock check", steps.check, "UP_HOST="+upHost)
+	// The check step's outputs file, as the runner gives each step one of
+	// its own ($GITHUB_OUTPUT, "key=value" lines: docs.github.com,
+	// "Workflow commands", Setting an output parameter); never the one of
+	// a CI job this test may run in.
+	output := filepath.Join(t.TempDir(), "github_output")
+	check := run("lock check", steps.check, "UP_HOST="+upHost, "GITHUB_OUTPUT="+output)
+	outputs := map[string]string{}
+	written, err := os.ReadFile(output)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(written), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			outputs[k] = v
+		}
+	}
+	// The destroy step's if: skipped on exists false alone. This test's
+	// stack exists through every destroy job it runs, so a check that
+	// says otherwise is wrong; one that could not tell (exists unset)
+	// leaves the destroy to run.
+	if outputs["exists"] == "false" {
+		t.Fatalf("the lock check (exit %d) set exists=false, which skips the destroy, for a stack that exists:\n%s", check, log.String())
+	}
+	if check == 0 && outputs["exists"] != "true" {
+		t.Errorf("the lock check succeeded without setting exists=true (outputs %v):\n%s", outputs, log.String())
+	}
 
 	// pulumi/actions' destroy runs, through the Automation API for Node,
-	// the CLI (sdk/nodejs/automation: LocalWorkspace destroy, cmd.ts).
+	// the CLI (sdk/nodejs/automation: LocalWorkspace destroy, cmd.ts). Its
+	// step's if (readDestroyJob) skips it only on exists false.
 	destroy := startJobStep(t, "destroy", workDir, stepEnv, filepath.Join(bin, "pulumi"), "destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", "local")
 	if cancel {
 		destroy.waitFor(t, "pulumi destroy deleting", 2*time.Minute, func(out string) bool { return strings.Contains(out, " deleting") })
@@ -220,7 +246,7 @@ func runDestroyJob(t *testing.T, steps destroyJobSteps, bin, workDir string, ste
 	}
 	destroyed := destroy.wait(10 * time.Minute)
 	fmt.Fprintf(&log, "--- destroy: exit %d\n%s", destroyed, destroy.output())
-	res.exit = run("what the destroy left", steps.left, "CHECK="+outcome[check == 0], "DESTROY="+outcome[destroyed == 0])
+	res.exit = run("what the destroy left", steps.left, "CHECK="+outcome[check == 0], "DESTROY="+outcome[destroyed == 0], "EXISTS="+outputs["exists"])
 	res.log = log.String()
 	return res
 }
@@ -237,6 +263,7 @@ func readDestroyJob(t *testing.T) destroyJobSteps {
 		Jobs map[string]struct {
 			Steps []struct {
 				ID   string `yaml:"id"`
+				If   string `yaml:"if"`
 				Name string `yaml:"name"`
 				Uses string `yaml:"uses"`
 				Run  string `yaml:"run"`
@@ -254,13 +281,14 @@ func readDestroyJob(t *testing.T) destroyJobSteps {
 		case s.ID == "check":
 			steps.check = s.Run
 		case s.ID == "destroy" && strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] == "destroy":
-			destroy = true
+			// runDestroyJob runs it unless the check said exists=false.
+			destroy = s.If == "steps.check.outputs.exists != 'false'"
 		case strings.Contains(s.Run, "--after-destroy"):
 			steps.left = s.Run
 		}
 	}
 	if steps.check == "" || !destroy || steps.left == "" {
-		t.Fatalf("campaign.yml's destroy job lacks the lock check (id check), the pulumi/actions destroy (id destroy) or the --after-destroy step that this test runs: %+v", steps)
+		t.Fatalf("campaign.yml's destroy job lacks the lock check (id check), the pulumi/actions destroy (id destroy, if steps.check.outputs.exists != 'false') or the --after-destroy step that this test runs: %+v", steps)
 	}
 	return steps
 }

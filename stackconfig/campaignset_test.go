@@ -1,9 +1,11 @@
 package stackconfig
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -193,5 +195,269 @@ func TestSetStacksRunWithTheirSetAlone(t *testing.T) {
 	got := slices.Sorted(slices.Values(offered))
 	if !slices.Equal(got, want) {
 		t.Errorf("campaign.yml offers %v; want every AWS stack of no set and every set, %v", got, want)
+	}
+}
+
+// TestCampaignDestroySkipsAStackNeverCreated runs a destroy leg's steps as
+// the runner would, against a stand-in Pulumi CLI: the check step with
+// its $GITHUB_OUTPUT, the destroy step's `if` on that output, and the
+// last step with the outcomes. A new set's stack whose up leg ended before
+// pulumi/actions created it is not on the backend; the destroy would fail
+// on it (pulumi/actions@v7.0.0 src/main.ts:75-77: without upsert,
+// LocalWorkspace.selectStack, which fails on a missing stack), and the
+// leg ended red, "may still bill" (review 30, finding 5). Now the check
+// says exists=false, the destroy is skipped and the leg passes, saying
+// nothing was created. A check that fails before it can tell leaves the
+// output unset, and the destroy runs.
+func TestCampaignDestroySkipsAStackNeverCreated(t *testing.T) {
+	check := campaignStep(t, "destroy", "check", "")
+	destroy := campaignStep(t, "destroy", "destroy", "")
+	last := campaignStep(t, "destroy", "", "recover-interrupted.sh --after-destroy")
+	// The only form of the destroy's condition this test reads: without a
+	// status function it is success() && (...), as for the steps around it
+	// ("Expressions", Status check functions), and an unset output is ''.
+	cond := regexp.MustCompile(`^steps\.check\.outputs\.exists != 'false'$`)
+	if !cond.MatchString(destroy.If) || last.Env["EXISTS"] != "${{ steps.check.outputs.exists }}" ||
+		last.Env["DESTROY"] != "${{ steps.destroy.outcome }}" || last.Env["CHECK"] != "${{ steps.check.outcome }}" {
+		t.Fatalf("the destroy step runs if %q, the last step's env is %v; want the destroy skipped on exists == 'false' alone, and the last step given the check's exists and both outcomes", destroy.If, last.Env)
+	}
+	for _, tc := range []struct {
+		name string
+		// exportErr: what `pulumi stack export` says, exit 1, as the
+		// CLI reports an error ("error: " and the message: pulumi/pulumi@1b59498
+		// sdk/go/common/util/cmdutil/exit.go); "" exports an empty state.
+		exportErr  string
+		wantExists string
+		wantRun    bool // the destroy step runs
+		wantCode   int  // the last step's
+		wantSaid   string
+	}{
+		{"never created", "error: no stack named 'dev' found", "false", false, 0, "this run created nothing of it"},
+		{"created, then destroyed", "", "true", true, 0, "the destroy left nothing in the state"},
+		{"the check cannot read the state", "error: failed to load checkpoint: open dev.json: permission denied", "", true, 1, "may still bill"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fakePulumi(t, dir)
+			if tc.exportErr != "" {
+				os.WriteFile(filepath.Join(dir, "export.err"), []byte(tc.exportErr+"\n"), 0o644)
+			}
+			os.WriteFile(filepath.Join(dir, "state.json"), []byte(exportedState("", "")), 0o644)
+			output := filepath.Join(dir, "output")
+			env := append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"PULUMI_BACKEND_URL=file://"+filepath.Join(dir, "state"), "STACK=dev", "GITHUB_RUN_ID=4242", "GITHUB_OUTPUT="+output)
+			step := func(script string, env ...string) (int, string) {
+				cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+				cmd.Dir = projectDir
+				cmd.Env = env
+				out, err := cmd.CombinedOutput()
+				if exit, ok := err.(*exec.ExitError); ok {
+					return exit.ExitCode(), string(out)
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return 0, string(out)
+			}
+			checked, said := step(check.Run, append(env, "UP_HOST=fv-az42-7")...)
+			written, _ := os.ReadFile(output)
+			outputs := map[string]string{}
+			for _, line := range strings.Fields(string(written)) {
+				k, v, _ := strings.Cut(line, "=")
+				outputs[k] = v
+			}
+			if outputs["exists"] != tc.wantExists {
+				t.Errorf("the check step (exit %d) sets exists %q; want %q:\n%s", checked, outputs["exists"], tc.wantExists, said)
+			}
+			outcome := map[bool]string{true: "success", false: "failure"}
+			destroyed := "skipped"
+			if runs := outputs["exists"] != "false"; runs != tc.wantRun {
+				t.Errorf("the destroy step runs %v; want %v", runs, tc.wantRun)
+			} else if runs {
+				// pulumi/actions' destroy: fails on a stack the backend
+				// does not hold (selectStack), else succeeds here.
+				destroyed = outcome[tc.exportErr == ""]
+			}
+			code, said := step(last.Run, append(env, "CHECK="+outcome[checked == 0], "DESTROY="+destroyed, "EXISTS="+outputs["exists"])...)
+			if code != tc.wantCode || !strings.Contains(said, tc.wantSaid) {
+				t.Errorf("the last step (check %s, destroy %s): exit %d, want %d saying %q:\n%s", outcome[checked == 0], destroyed, code, tc.wantCode, tc.wantSaid, said)
+			}
+		})
+	}
+}
+
+// TestCampaignPulumiTokenOnlyWherePulumiRuns: the backend's settings,
+// PULUMI_ACCESS_TOKEN among them, are given to each campaign job that runs
+// Pulumi (pulumi/actions, pulumi-setup or the CLI in a script) and to no
+// other. At workflow level they reached the plan job, which runs the
+// dispatched ref's `go run` with no Environment and needs none of them
+// (review 30, finding 10).
+func TestCampaignPulumiTokenOnlyWherePulumiRuns(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	want := map[string]string{
+		"PULUMI_BACKEND_URL":                       "${{ vars.PULUMI_BACKEND_URL }}",
+		"PULUMI_ACCESS_TOKEN":                      "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+		"PULUMI_SECRETS_PROVIDER":                  "${{ vars.PULUMI_SECRETS_PROVIDER }}",
+		"PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
+	}
+	for k := range want {
+		if v, ok := w.Env[k]; ok {
+			t.Errorf("campaign.yml sets %s=%q for every job, the plan job's included", k, v)
+		}
+	}
+	usePulumi := 0
+	for name, j := range w.Jobs {
+		uses := false
+		for _, s := range j.Steps {
+			uses = uses || strings.HasPrefix(s.Uses, "pulumi/actions@") || s.Uses == "./.github/actions/pulumi-setup" || strings.Contains(s.Run, "pulumi ")
+			for k := range want {
+				if _, ok := s.Env[k]; ok {
+					t.Errorf("the %s job's step %q sets %s: the job's env holds the backend's settings", name, s.ID+s.Uses, k)
+				}
+			}
+		}
+		for k, v := range want {
+			if got, ok := j.Env[k]; uses && got != v {
+				t.Errorf("the %s job runs Pulumi with %s=%q; want %q", name, k, got, v)
+			} else if !uses && ok {
+				t.Errorf("the %s job runs no Pulumi but is given %s", name, k)
+			}
+		}
+		if uses {
+			usePulumi++
+		}
+	}
+	if _, ok := w.Jobs["plan"]; !ok || usePulumi < 3 {
+		t.Errorf("campaign.yml: a plan job %v, %d jobs running Pulumi; want the plan, the up, the test and the destroy", ok, usePulumi)
+	}
+}
+
+// TestCampaignTestJobChecksEveryStackIsUp runs the test job's first check
+// against a stand-in Pulumi CLI. "Re-run failed jobs" re-runs the failed
+// legs and the jobs that need them, and "Jobs that aren't included keep
+// their outputs from the previous attempt" (docs.github.com, "Re-running
+// workflows and jobs"): after attempt 1's destroy legs emptied every
+// stack, a re-run of one up leg, or of the test, ran the load test on
+// stacks without Locust (review 30, finding 1). The check, before the
+// test, names each such stack and says to use "Re-run all jobs"; an error
+// that is not a missing output is shown as it is, without that advice.
+func TestCampaignTestJobChecksEveryStackIsUp(t *testing.T) {
+	test := readWorkflow(t, "campaign.yml").Jobs["test"]
+	checkAt, testAt := -1, -1
+	for i, s := range test.Steps {
+		if strings.Contains(s.Run, "pulumi stack output masterService") {
+			checkAt = i
+		}
+		if strings.Contains(s.Run, `exec "$RUNNER_TEMP/loadtest"`) {
+			testAt = i
+		}
+	}
+	if checkAt < 0 || testAt < checkAt {
+		t.Fatalf("the test job checks the stacks' outputs at step %d, runs the load test at %d; want the check first", checkAt, testAt)
+	}
+	check := test.Steps[checkAt]
+	if check.Env["STACKS"] != "${{ needs.plan.outputs.stacks }}" || check.If != "" || check.Shell != "bash" {
+		t.Fatalf("the check's STACKS is %q, if %q, shell %q; want every planned stack, always checked, in bash -eo pipefail as run here", check.Env["STACKS"], check.If, check.Shell)
+	}
+	// The stand-in answers `pulumi stack output masterService --stack S`
+	// with $ANSWER_<S> (its first line the exit code, the rest the
+	// output), else with what the Pulumi CLI v3.274.1 says of an emptied
+	// stack, as run here: "Error: current stack does not have output
+	// property 'masterService'", exit 1. `pulumi login` answers 0.
+	bin := t.TempDir()
+	fake := `#!/usr/bin/env bash
+[[ "$1" == login ]] && exit 0
+[[ "$1 $2 $3 $4" == "stack output masterService --stack" ]] || { echo "unexpected: $*" >&2; exit 99; }
+var="ANSWER_${5//-/_}"
+if [[ -z "${!var:-}" ]]; then echo "Error: current stack does not have output property 'masterService'" >&2; exit 1; fi
+tail -n +2 <<<"${!var}"
+exit "$(head -1 <<<"${!var}")"
+`
+	if err := os.WriteFile(filepath.Join(bin, "pulumi"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const up = "0\nloadtest-master"
+	for _, tc := range []struct {
+		name     string
+		stacks   string
+		answers  []string // ANSWER_<stack>=...
+		wantCode int
+		wantSaid []string
+		wantNot  string
+	}{
+		{"every stack up", `["dev-use1","dev-euw1"]`, []string{"ANSWER_dev_use1=" + up, "ANSWER_dev_euw1=" + up}, 0, []string{"Stack dev-euw1: up"}, "::error::"},
+		{"one stack emptied by an earlier attempt", `["dev-use1","dev-euw1"]`, []string{"ANSWER_dev_use1=" + up}, 1,
+			[]string{"::error::Stack dev-euw1 holds no Locust", `"Re-run all jobs"`, "attempt 2"}, "Stack dev-use1 holds no"},
+		{"a stack the backend does not hold", `["dev"]`, []string{"ANSWER_dev=6\nerror: no stack named 'dev' found"}, 1,
+			[]string{"::error::Stack dev holds no Locust", `"Re-run all jobs"`}, ""},
+		{"the outputs cannot be read", `["dev"]`, []string{"ANSWER_dev=1\nerror: failed to decrypt: AccessDeniedException"}, 1,
+			[]string{"::error::Stack dev: its outputs cannot be read", "AccessDeniedException"}, "Re-run all jobs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", check.Run)
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "STACKS="+tc.stacks, "GITHUB_RUN_ATTEMPT=2")
+			cmd.Env = append(cmd.Env, tc.answers...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			said := string(out)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, said)
+			}
+			for _, want := range tc.wantSaid {
+				if !strings.Contains(said, want) {
+					t.Errorf("the check did not say %q:\n%s", want, said)
+				}
+			}
+			if tc.wantNot != "" && strings.Contains(said, tc.wantNot) {
+				t.Errorf("the check said %q:\n%s", tc.wantNot, said)
+			}
+		})
+	}
+}
+
+// TestCampaignPreflightBeforeAnythingBills: the test job's setup (its
+// Environment, the role there, the role's trust for that Environment, its
+// maximum session, its reach to the backend) is checked by a preflight
+// job that every up leg needs, so a mistake in it fails the run before a
+// cluster is created; before, the test job met it only after every stack
+// was up (review 30, finding 2). The preflight runs in the test job's
+// Environment, with the test job's pulumi-setup (stack, role, session),
+// and calls STS and the backend. When it does not succeed nothing was
+// brought up, and the destroy legs are skipped as after a failed plan.
+func TestCampaignPreflightBeforeAnythingBills(t *testing.T) {
+	w := readWorkflow(t, "campaign.yml")
+	pre, test, up, destroy := w.Jobs["preflight"], w.Jobs["test"], w.Jobs["up"], w.Jobs["destroy"]
+	if !slices.Contains(up.needs(), "preflight") || !slices.Contains(pre.needs(), "plan") {
+		t.Errorf("the up job needs %v, the preflight %v; want every up leg after the preflight, the preflight after the plan (its first stack)", up.needs(), pre.needs())
+	}
+	if pre.Environment == "" || pre.Environment != test.Environment {
+		t.Errorf("the preflight runs in Environment %q, the test job in %q; want the test job's", pre.Environment, test.Environment)
+	}
+	setup := func(j job) map[string]string {
+		for _, s := range j.Steps {
+			if s.Uses == "./.github/actions/pulumi-setup" {
+				return s.With
+			}
+		}
+		return nil
+	}
+	if got, want := setup(pre), setup(test); got == nil || !maps.Equal(got, want) {
+		t.Errorf("the preflight's pulumi-setup is %v; want the test job's, %v (its stack's region, its role, its session)", got, want)
+	}
+	var script string
+	for _, s := range pre.Steps {
+		script += s.Run + "\n"
+	}
+	for _, call := range []string{"aws sts get-caller-identity", `pulumi login "${PULUMI_BACKEND_URL:-https://api.pulumi.com}"`, "pulumi stack ls"} {
+		if !strings.Contains(script, call) {
+			t.Errorf("the preflight does not run %q", call)
+		}
+	}
+	if !slices.Contains(destroy.needs(), "preflight") || !strings.Contains(destroy.If, "needs.preflight.result == 'success'") {
+		t.Errorf("the destroy job needs %v, runs if %q; want it skipped when the preflight did not succeed, which no up leg follows", destroy.needs(), destroy.If)
 	}
 }

@@ -80,8 +80,9 @@ type workflow struct {
 			} `yaml:"inputs"`
 		} `yaml:"workflow_dispatch"`
 	} `yaml:"on"`
-	Concurrency concurrency    `yaml:"concurrency"`
-	Jobs        map[string]job `yaml:"jobs"`
+	Concurrency concurrency       `yaml:"concurrency"`
+	Env         map[string]string `yaml:"env"`
+	Jobs        map[string]job    `yaml:"jobs"`
 }
 
 type concurrency struct {

@@ -2,8 +2,14 @@
 # Looks at what an interrupted update left behind (a cancelled or timed-out
 # job, a killed runner) and clears what facts show to be dead (docs/recovery.md).
 #
-#   recover-interrupted.sh [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] STACK
+#   recover-interrupted.sh [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] [--exists-output FILE] STACK
 #   recover-interrupted.sh --after-destroy STACK
+#
+# --exists-output FILE (campaign.yml's destroy legs, FILE their step's
+# $GITHUB_OUTPUT): once the backend has answered, append exists=true (the
+# state was read) or exists=false (the backend holds no such stack) to FILE.
+# Nothing is written when the state could not be read: a caller that skips
+# its destroy on exists=false alone then still destroys.
 #
 # --before up (the default; deploy.yml, campaign.yml's up):
 # - A state that cannot be read: stop. On file://, a checkpoint cut by a
@@ -51,10 +57,10 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] STACK | $0 --after-destroy STACK" >&2
+  echo "usage: $0 [--dead-host HOST] [--dead-run RUN_ID] [--before up|destroy] [--exists-output FILE] STACK | $0 --after-destroy STACK" >&2
   exit 2
 }
-dead_host="" dead_run="" mode=up
+dead_host="" dead_run="" mode=up exists_output=""
 while (($# > 1)); do
   case "$1" in
     --dead-host) dead_host=$2; shift 2 ;;
@@ -65,6 +71,7 @@ while (($# > 1)); do
       shift 2
       ;;
     --after-destroy) mode=after-destroy; shift ;;
+    --exists-output) exists_output=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -271,6 +278,7 @@ fi
 if ! $exported; then
   if grep -q "no stack named" "$err"; then
     echo "No stack $stack: nothing to recover."
+    if [[ -n "$exists_output" ]]; then echo "exists=false" >>"$exists_output"; fi
     exit 0
   fi
   # DIY writes replace the checkpoint atomically (pulumi
@@ -289,6 +297,7 @@ if ! $exported; then
   fi
   exit 1
 fi
+if [[ -n "$exists_output" ]]; then echo "exists=true" >>"$exists_output"; fi
 
 if [[ "$mode" == after-destroy ]]; then
   left=$(jq -r '.deployment.resources // [] | .[] | "  \(.urn)"' <<<"$state")
