@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/locust-eks/locust-on-eks/internal/distribution"
@@ -65,44 +66,37 @@ func mergeStacks(ctx context.Context, masters []*stackMaster, dir string, out io
 			first = m.answered
 		}
 	}
-	for _, m := range masters {
+	collected := collectStacks(ctx, masters, dir, out)
+	for i, m := range masters {
 		row := runreport.StackRow{Stack: m.name, MasterURL: m.opts.masterURL, Users: m.users, SpawnRate: m.spawnRate,
 			Workers: m.workers, Host: m.host, SwarmAnsweredMs: float64(m.answered.Sub(first).Microseconds()) / 1000}
 		if m.failed != "" {
 			row.Failed, row.FailedAt = m.failed, m.failedAt.UTC().Format(time.RFC3339)
 		}
 		if !m.unreachable {
-			sub := filepath.Join(dir, m.name)
-			if err := os.MkdirAll(sub, 0o755); err != nil {
-				return merged, "", nil, nil, err
+			c := collected[i]
+			if c.mkdirErr != nil {
+				return merged, "", nil, nil, c.mkdirErr
 			}
 			// A stack whose figures cannot be had makes the run
 			// incomplete; the others' results are still saved.
-			lacking, err := downloadReports(ctx, m.client, sub, out)
-			var st runreport.Stats
-			var from string
-			var lackingStats []string
-			if err == nil {
-				st, from, lackingStats, err = readStats(ctx, m.client, sub, out)
-			}
-			if err != nil {
+			if err := c.err; err != nil {
 				fmt.Fprintf(out, "warning: stack %s: its results could not be collected: %v\n", m.name, err)
 				if m.failed == "" {
-					m.failed, m.failedAt = "its results could not be collected after the run: "+err.Error(), time.Now()
+					m.failed, m.failedAt = "its results could not be collected after the run: "+err.Error(), c.at
 				}
 				row.Failed, row.FailedAt = m.failed, m.failedAt.UTC().Format(time.RFC3339)
 				exact = false
 				rows = append(rows, row)
 				continue
 			}
-			for _, l := range append(lacking, lackingStats...) {
+			for _, l := range append(c.lacking, c.lackingStats...) {
 				missing = append(missing, m.name+": "+l)
 			}
-			row.Total = st.Total
-			stats = append(stats, st)
-			var d distribution.Run
-			if from == runreport.FromHistogram {
-				d, err = readHistograms(filepath.Join(sub, "histogram.json"))
+			row.Total = c.stats.Total
+			stats = append(stats, c.stats)
+			if c.from == runreport.FromHistogram {
+				d, err := readHistograms(filepath.Join(dir, m.name, "histogram.json"))
 				if err != nil {
 					return merged, "", nil, nil, fmt.Errorf("stack %s: %w", m.name, err)
 				}
@@ -131,6 +125,51 @@ func mergeStacks(ctx context.Context, masters []*stackMaster, dir string, out io
 		return merged, "", nil, nil, fmt.Errorf("the merged histograms do not hold the stacks' requests: %w", err)
 	}
 	return merged, runreport.FromHistogram, rows, missing, nil
+}
+
+// stackResults is what collectStacks got from one master.
+type stackResults struct {
+	mkdirErr     error
+	lacking      []string
+	stats        runreport.Stats
+	from         string
+	lackingStats []string
+	// err is why the master's figures could not be had, at at.
+	err error
+	at  time.Time
+}
+
+// collectStacks saves every reachable master's reports in its stack's
+// folder (downloadReports, readStats), all masters at once: after a
+// cancel on GitHub the step has 10 s before it is killed (SIGINT, SIGTERM
+// 7.5 s later, SIGKILL 2.5 s after: actions/runner
+// src/Runner.Sdk/ProcessInvoker.cs), and one port-forward at a time would
+// spend them N times over. The caller reads the results in the stacks'
+// order, so the merged figures are the same as one stack after another.
+func collectStacks(ctx context.Context, masters []*stackMaster, dir string, out io.Writer) []stackResults {
+	collected := make([]stackResults, len(masters))
+	var wg sync.WaitGroup
+	for i, m := range masters {
+		if m.unreachable {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &collected[i]
+			sub := filepath.Join(dir, m.name)
+			if c.mkdirErr = os.MkdirAll(sub, 0o755); c.mkdirErr != nil {
+				return
+			}
+			c.lacking, c.err = downloadReports(ctx, m.client, sub, out)
+			if c.err == nil {
+				c.stats, c.from, c.lackingStats, c.err = readStats(ctx, m.client, sub, out)
+			}
+			c.at = time.Now()
+		}()
+	}
+	wg.Wait()
+	return collected
 }
 
 // readHistograms reads a histogram.json.

@@ -236,8 +236,9 @@ func runSeveral(ctx context.Context, o options, stacks []stackRead, members []me
 	ran.ended, ran.interrupted = watchSeveral(ctx, masters, o, ran.started, stdout)
 	stopEvery(masters, stdout, stderr)
 
-	// A minute per stack, whose downloads run one after another, and one
-	// for the merged result and its upload.
+	// A minute per stack, though their downloads run at once
+	// (collectStacks): they share this machine's link and port-forwards;
+	// and one for the merged result and its upload.
 	saveCtx, cancel := context.WithTimeout(context.Background(), time.Duration(len(masters)+1)*time.Minute)
 	defer cancel()
 	summary, dir, err := saveSeveral(saveCtx, masters, o, ran, getenv, stdout)

@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +256,124 @@ func stackFails(t *testing.T, l *locusttest.Locust, kill func(c cluster), want s
 		t.Errorf("east's target still gets requests after the run: %d -> %d", before, after)
 	}
 	t.Logf("Locust %s: west killed at %s, failed at %s: %s", l.Version, at.UTC().Format(time.RFC3339), s.Stacks[1].FailedAt, s.Stacks[1].Failed)
+}
+
+// slowResults is a master's web API behind a link on which each of the
+// run's result files takes delay, as through a kubectl port-forward to a
+// cluster a region away, and which keeps when its result GETs began and
+// ended.
+type slowResults struct {
+	proxy http.Handler
+	delay time.Duration
+
+	mu         sync.Mutex
+	first, end time.Time
+}
+
+// window is when the result GETs began and ended.
+func (s *slowResults) window() (first, end time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.end
+}
+
+func (s *slowResults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	result := r.URL.Path == locustapi.HistogramsPath
+	for _, p := range resultFiles {
+		result = result || r.URL.Path == p
+	}
+	if !result {
+		s.proxy.ServeHTTP(w, r)
+		return
+	}
+	s.mu.Lock()
+	if s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.mu.Unlock()
+	time.Sleep(s.delay)
+	s.proxy.ServeHTTP(w, r)
+	s.mu.Lock()
+	s.end = time.Now()
+	s.mu.Unlock()
+}
+
+// TestSeveralStacksInterrupted: a cancel (the SIGINT a cancelled GitHub
+// step gets, 10 s before its SIGKILL: actions/runner
+// src/Runner.Sdk/ProcessInvoker.cs) saves every stack's results, the
+// stacks' downloads at once, not one after another: each master's result
+// files arrive 300 ms apart, and the two stacks' downloads overlap. The
+// time from the cancel to the results saved is logged (docs/several-stacks.md
+// quotes it).
+func TestSeveralStacksInterrupted(t *testing.T) {
+	t.Parallel()
+	locusttest.Each(t, func(t *testing.T, l *locusttest.Locust) {
+		var links []*slowResults
+		var urls []string
+		var clusters []cluster
+		for range 2 {
+			c := startCluster(t, l, &fakeapps.BookinfoProductPage{}, 2)
+			u, err := url.Parse(c.webURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link := &slowResults{proxy: httputil.NewSingleHostReverseProxy(u), delay: 300 * time.Millisecond}
+			srv := httptest.NewServer(link)
+			t.Cleanup(srv.Close)
+			links, urls, clusters = append(links, link), append(urls, srv.URL), append(clusters, c)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cancelled := make(chan time.Time, 1)
+		go func() {
+			defer close(cancelled)
+			locusttest.WaitFor(t, time.Now().Add(60*time.Second), "requests in both stacks' stats", func() bool {
+				for _, c := range clusters {
+					master, _ := locustapi.New(c.webURL)
+					if s, err := master.Stats(context.Background()); ctx.Err() == nil && (err != nil || s.Requests == 0) {
+						return false
+					}
+				}
+				return true
+			})
+			if ctx.Err() == nil {
+				cancelled <- time.Now()
+				cancel()
+			}
+		}()
+		code, stdout, stderr := runCommand(ctx, nil, "--stack", "east", "--stack", "west",
+			"--master-url", urls[0], "--master-url", urls[1], "--users", "4", "--spawn-rate", "4", "--run-time", "60s",
+			"--expect-workers", "2", "--wait-workers", "60s", "--progress-interval", "1s", "--results-dir", t.TempDir())
+		saved := time.Now()
+		at, ok := <-cancelled
+		if !ok {
+			t.Fatalf("the command ended before the cancel: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		if code != exitInterrupted {
+			t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, stderr)
+		}
+		s := readSummary(t, resultDir(t, stdout))
+		if s.Verdict != runreport.VerdictInterrupted || len(s.Stacks) != 2 || s.PercentilesFrom != runreport.FromHistogram {
+			t.Fatalf("verdict %s, %d stack rows, percentiles from %q", s.Verdict, len(s.Stacks), s.PercentilesFrom)
+		}
+		for i, c := range clusters {
+			if row := s.Stacks[i]; row.Failed != "" || row.Total.Requests == 0 || row.Total.Requests != c.target.Total() {
+				t.Errorf("stack %s: failed %q, its row counts %d requests, its target served %d", row.Stack, row.Failed, row.Total.Requests, c.target.Total())
+			}
+		}
+		if sum := s.Stacks[0].Total.Requests + s.Stacks[1].Total.Requests; s.Stats.Total.Requests != sum {
+			t.Errorf("merged %d requests, the rows %d", s.Stats.Total.Requests, sum)
+		}
+		eastFirst, eastEnd := links[0].window()
+		westFirst, westEnd := links[1].window()
+		if eastFirst.IsZero() || westFirst.IsZero() || !westFirst.Before(eastEnd) || !eastFirst.Before(westEnd) {
+			t.Errorf("the stacks' downloads did not overlap: east %s to %s, west %s to %s",
+				eastFirst.Format(time.StampMilli), eastEnd.Format(time.StampMilli), westFirst.Format(time.StampMilli), westEnd.Format(time.StampMilli))
+		}
+		if took := saved.Sub(at); took >= 10*time.Second {
+			t.Errorf("the results were saved %s after the cancel: a cancelled GitHub step is killed at 10 s", took.Round(time.Millisecond))
+		}
+		t.Logf("Locust %s: cancel to results saved for 2 stacks, each result file 300 ms away: %s (downloads: east %s, west %s)",
+			l.Version, saved.Sub(at).Round(time.Millisecond), eastEnd.Sub(eastFirst).Round(time.Millisecond), westEnd.Sub(westFirst).Round(time.Millisecond))
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -27,20 +29,63 @@ type Store struct {
 }
 
 // New connects to bucket with the AWS SDK's default credential chain (the
-// environment, a profile, an assumed role: what the AWS CLI would use).
+// environment, a profile, an assumed role: what the AWS CLI would use), in
+// the bucket's own region (bucketRegion), which need not be the caller's.
 // endpoint, when not empty, is an S3-compatible store addressed by path.
 func New(ctx context.Context, bucket, endpoint string) (*Store, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("AWS credentials for the results bucket: %w", err)
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+	addressing := func(o *s3.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 			o.UsePathStyle = true
 		}
-	})
+	}
+	client := s3.NewFromConfig(cfg, addressing)
+	region, err := bucketRegion(ctx, client, bucket)
+	if err != nil {
+		return nil, err
+	}
+	if region != "" && region != cfg.Region {
+		client = s3.NewFromConfig(cfg, addressing, func(o *s3.Options) { o.Region = region })
+	}
 	return &Store{bucket: bucket, client: client}, nil
+}
+
+// bucketRegionHeader is the response header in which S3 names a bucket's
+// region: on every HeadBucket answer, also a 301 from another region's
+// endpoint and a 403 (docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+// and API_GetBucketLocation.html: HeadBucket "always return[s] the bucket's
+// location through an HTTP response header, whether access to the bucket is
+// authorized or not").
+const bucketRegionHeader = "X-Amz-Bucket-Region"
+
+// bucketRegion asks S3 for bucket's region, as aws-sdk-go-v2's
+// feature/s3/manager GetBucketRegion does (bucket_region.go@v1.23.25): a
+// HeadBucket, whatever its answer, read for X-Amz-Bucket-Region. The SDK
+// does not follow S3's 301 PermanentRedirect, so every later request to a
+// bucket of another region would fail without it. "" is a store that names
+// no region (an S3-compatible one): the caller's stays.
+func bucketRegion(ctx context.Context, client *s3.Client, bucket string) (string, error) {
+	out, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		return aws.ToString(out.BucketRegion), nil
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return "", fmt.Errorf("finding the region of the results bucket %s: %w", bucket, err)
+	}
+	if region := re.Response.Header.Get(bucketRegionHeader); region != "" {
+		// A 403 still names the region: the requests that follow then
+		// fail on the access itself, which is the error to show.
+		return region, nil
+	}
+	if re.HTTPStatusCode() == http.StatusNotFound {
+		return "", fmt.Errorf("the results bucket %s does not exist (HeadBucket: 404): check --results-bucket or the stack's resultsBucket output", bucket)
+	}
+	return "", fmt.Errorf("finding the region of the results bucket %s: %w", bucket, err)
 }
 
 // Upload copies every file of dir to <prefix>/<file name>.
