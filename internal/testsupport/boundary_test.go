@@ -17,16 +17,10 @@ const module = "github.com/locust-eks/locust-on-eks"
 // file of the module outside this folder, whatever its build tags, and fails
 // on any import of internal/testsupport.
 func TestTheProductImportsNoTestSupport(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil || !strings.HasPrefix(string(b), "module "+module+"\n") {
-		t.Fatalf("%s is not the module root of %s (go.mod: %v)", root, module, err)
-	}
+	root := moduleRoot(t)
 	support := filepath.Join(root, "internal", "testsupport")
 	seen := map[string]bool{}
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -73,4 +67,18 @@ func TestTheProductImportsNoTestSupport(t *testing.T) {
 			t.Errorf("the walk of %s never read %s", root, want)
 		}
 	}
+}
+
+// moduleRoot is the module's root folder, two up from this one, checked by
+// its go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil || !strings.HasPrefix(string(b), "module "+module+"\n") {
+		t.Fatalf("%s is not the module root of %s (go.mod: %v)", root, module, err)
+	}
+	return root
 }

@@ -21,16 +21,10 @@ const maxFunctionLines = 100
 // TestFunctionsAReaderCanHold fails on any function or method of the
 // module's non-test Go files longer than maxFunctionLines, naming each.
 func TestFunctionsAReaderCanHold(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err != nil || !strings.HasPrefix(string(b), "module "+module+"\n") {
-		t.Fatalf("%s is not the module root of %s (go.mod: %v)", root, module, err)
-	}
+	root := moduleRoot(t)
 	var long []string
 	files := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
