@@ -388,7 +388,7 @@ exit "$(head -1 <<<"${!var}")"
 		{"one stack emptied by an earlier attempt", `["dev-use1","dev-euw1"]`, []string{"ANSWER_dev_use1=" + up}, 1,
 			[]string{"::error::Stack dev-euw1 holds no Locust", `"Re-run all jobs"`, "attempt 2"}, "Stack dev-use1 holds no"},
 		{"a stack the backend does not hold", `["dev"]`, []string{"ANSWER_dev=6\nerror: no stack named 'dev' found"}, 1,
-			[]string{"::error::Stack dev holds no Locust", `"Re-run all jobs"`}, ""},
+			[]string{"::error::Stack dev is not in the backend this job reads", "must name the same PULUMI_BACKEND_URL"}, "Re-run all jobs"},
 		{"the outputs cannot be read", `["dev"]`, []string{"ANSWER_dev=1\nerror: failed to decrypt: AccessDeniedException"}, 1,
 			[]string{"::error::Stack dev: its outputs cannot be read", "AccessDeniedException"}, "Re-run all jobs"},
 	} {
@@ -452,12 +452,128 @@ func TestCampaignPreflightBeforeAnythingBills(t *testing.T) {
 	for _, s := range pre.Steps {
 		script += s.Run + "\n"
 	}
-	for _, call := range []string{"aws sts get-caller-identity", `pulumi login "${PULUMI_BACKEND_URL:-https://api.pulumi.com}"`, "pulumi stack ls"} {
+	for _, call := range []string{"aws sts get-caller-identity", `pulumi login "${PULUMI_BACKEND_URL:-https://api.pulumi.com}"`, `pulumi stack select --stack "$stack"`} {
 		if !strings.Contains(script, call) {
 			t.Errorf("the preflight does not run %q", call)
 		}
 	}
-	if !slices.Contains(destroy.needs(), "preflight") || !strings.Contains(destroy.If, "needs.preflight.result == 'success'") {
-		t.Errorf("the destroy job needs %v, runs if %q; want it skipped when the preflight did not succeed, which no up leg follows", destroy.needs(), destroy.If)
+	if strings.Contains(script, "pulumi stack ls") {
+		t.Errorf("the preflight lists every stack of the backend (pulumi stack ls reads each one's state on a self-managed backend: a role of the set's stacks alone fails it)")
+	}
+	// A run re-run to finish an earlier attempt's destroy destroys even
+	// when its preflight fails now.
+	if destroy.If != "${{ always() && needs.plan.result == 'success' }}" || slices.Contains(destroy.needs(), "preflight") {
+		t.Errorf("the destroy job needs %v, runs if %q; want it after every up leg and the test, whatever the preflight did", destroy.needs(), destroy.If)
+	}
+}
+
+// TestCampaignPreflightReadsTheSetsStacks runs the preflight's backend step
+// against stand-ins of the CLIs: a stack the backend holds and one it does
+// not hold yet pass (a first campaign), a stack the role cannot read stops
+// the run, naming it; the step records its attempt either way.
+func TestCampaignPreflightReadsTheSetsStacks(t *testing.T) {
+	var step step
+	for _, s := range readWorkflow(t, "campaign.yml").Jobs["preflight"].Steps {
+		if s.ID == "backend" {
+			step = s
+		}
+	}
+	if step.Run == "" || step.Shell != "bash" || step.Env["STACKS"] != "${{ needs.plan.outputs.stacks }}" {
+		t.Fatalf("the preflight has no backend step reading every planned stack in bash: %+v", step)
+	}
+	// pulumi stack select answers with $ANSWER_<S> (its first line the exit
+	// code, the rest the output), else as the CLI v3.274.1 does for a stack
+	// the backend does not hold: "error: no stack named 'S' found", exit 255.
+	bin := t.TempDir()
+	fakes := map[string]string{
+		"aws": "#!/usr/bin/env bash\necho '{\"Arn\": \"arn:aws:sts::123456789012:assumed-role/deploy/x\"}'\n",
+		"pulumi": `#!/usr/bin/env bash
+[[ "$1" == login ]] && exit 0
+[[ "$1 $2 $3" == "stack select --stack" ]] || { echo "unexpected: $*" >&2; exit 99; }
+var="ANSWER_${4//-/_}"
+if [[ -z "${!var:-}" ]]; then echo "error: no stack named '$4' found" >&2; exit 255; fi
+tail -n +2 <<<"${!var}"
+exit "$(head -1 <<<"${!var}")"
+`,
+	}
+	for name, text := range fakes {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		answers  []string
+		wantCode int
+		wantSaid []string
+	}{
+		{"both held", []string{"ANSWER_dev_use1=0", "ANSWER_dev_euw1=0"}, 0, []string{"Stack dev-euw1: in this backend."}},
+		{"a first campaign", nil, 0, []string{"Stack dev-use1: not in this backend yet", "Stack dev-euw1: not in this backend yet"}},
+		{"a state the role cannot read", []string{"ANSWER_dev_use1=0", "ANSWER_dev_euw1=255\nerror: AccessDenied: Access Denied"}, 1,
+			[]string{"::error::Stack dev-euw1 cannot be read", "AccessDenied"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outputs := filepath.Join(t.TempDir(), "outputs")
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step.Run)
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+				`STACKS=["dev-use1","dev-euw1"]`, "GITHUB_RUN_ATTEMPT=3", "GITHUB_OUTPUT="+outputs)
+			cmd.Env = append(cmd.Env, tc.answers...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, out)
+			}
+			for _, want := range tc.wantSaid {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("the step did not say %q:\n%s", want, out)
+				}
+			}
+			if b, _ := os.ReadFile(outputs); string(b) != "attempt=3\n" {
+				t.Errorf("the step's outputs are %q; want attempt=3", b)
+			}
+		})
+	}
+}
+
+// TestCampaignUpLegRefusesAnotherAttemptsPreflight runs the up legs' first
+// check: a leg re-run alone ("Re-run failed jobs") sees the preflight of an
+// earlier attempt and stops before it creates anything.
+func TestCampaignUpLegRefusesAnotherAttemptsPreflight(t *testing.T) {
+	up := readWorkflow(t, "campaign.yml").Jobs["up"]
+	at := -1
+	for i, s := range up.Steps {
+		if s.Env["PREFLIGHT_ATTEMPT"] == "${{ needs.preflight.outputs.attempt }}" {
+			at = i
+		}
+		if at < 0 && (strings.HasPrefix(s.Uses, "pulumi/actions") || strings.Contains(s.Uses, "pulumi-setup")) {
+			t.Fatalf("the up leg reaches %s at step %d before it checks its preflight's attempt", s.Uses, i)
+		}
+	}
+	if at < 0 {
+		t.Fatal("the up job has no step comparing the preflight's attempt with its own")
+	}
+	for _, tc := range []struct {
+		preflight, attempt string
+		wantCode           int
+	}{
+		{"1", "1", 0}, {"2", "2", 0}, {"1", "2", 1}, {"", "2", 1},
+	} {
+		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", up.Steps[at].Run)
+		cmd.Env = append(os.Environ(), "PREFLIGHT_ATTEMPT="+tc.preflight, "GITHUB_RUN_ATTEMPT="+tc.attempt)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if exit, ok := err.(*exec.ExitError); ok {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.wantCode || (code != 0 && !strings.Contains(string(out), `"Re-run all jobs"`)) {
+			t.Errorf("preflight of attempt %q, leg of attempt %s: exit %d, want %d:\n%s", tc.preflight, tc.attempt, code, tc.wantCode, out)
+		}
 	}
 }
