@@ -43,8 +43,15 @@ func New(ctx context.Context, bucket, endpoint string) (*Store, error) {
 			o.UsePathStyle = true
 		}
 	}
+	// A caller with no region configured still finds the bucket's: any
+	// region's endpoint names it (lookupRegion).
+	lookup := s3.NewFromConfig(cfg, addressing, func(o *s3.Options) {
+		if o.Region == "" {
+			o.Region = lookupRegion
+		}
+	})
 	client := s3.NewFromConfig(cfg, addressing)
-	region, err := bucketRegion(ctx, client, bucket)
+	region, err := bucketRegion(ctx, lookup, bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +60,11 @@ func New(ctx context.Context, bucket, endpoint string) (*Store, error) {
 	}
 	return &Store{bucket: bucket, client: client}, nil
 }
+
+// lookupRegion is the region HeadBucket is sent in when the caller has
+// none: S3's first, whose endpoint answers for a bucket of any region with
+// the bucket's own in bucketRegionHeader (a 301 when it is another).
+const lookupRegion = "us-east-1"
 
 // bucketRegionHeader is the response header in which S3 names a bucket's
 // region: on every HeadBucket answer, also a 301 from another region's

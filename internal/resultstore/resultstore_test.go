@@ -66,7 +66,6 @@ func TestBucketInItsRegion(t *testing.T) {
 	// The AWS SDK reads its credentials and region from the environment.
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "eu-west-1")
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	backend := s3mem.New()
@@ -84,16 +83,20 @@ func TestBucketInItsRegion(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		bucket  string
+		caller  string // the caller's region; "" none configured
 		region  string
 		newErr  string
 		readErr string
 	}{
-		{bucket: "here", region: "eu-west-1"},
-		{bucket: "there", region: "us-east-1"},
-		{bucket: "missing", newErr: "the results bucket missing does not exist"},
-		{bucket: "locked", region: "us-east-1", readErr: "AccessDenied"},
+		{bucket: "here", caller: "eu-west-1", region: "eu-west-1"},
+		{bucket: "there", caller: "eu-west-1", region: "us-east-1"},
+		{bucket: "there", caller: "", region: "us-east-1"},
+		{bucket: "missing", caller: "eu-west-1", newErr: "the results bucket missing does not exist"},
+		{bucket: "locked", caller: "eu-west-1", region: "us-east-1", readErr: "AccessDenied"},
 	} {
-		t.Run(tc.bucket, func(t *testing.T) {
+		t.Run(tc.bucket+" from "+tc.caller, func(t *testing.T) {
+			t.Setenv("AWS_REGION", tc.caller)
+			t.Setenv("AWS_DEFAULT_REGION", tc.caller)
 			s, err := New(ctx, tc.bucket, srv.URL)
 			if tc.newErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.newErr) {
