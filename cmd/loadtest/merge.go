@@ -148,6 +148,9 @@ type stackResults struct {
 // order, so the merged figures are the same as one stack after another.
 func collectStacks(ctx context.Context, masters []*stackMaster, dir string, out io.Writer) []stackResults {
 	collected := make([]stackResults, len(masters))
+	// The masters' warnings share out, which need not be safe for
+	// concurrent writes (a bytes.Buffer is not).
+	out = &lockedWriter{w: out}
 	var wg sync.WaitGroup
 	for i, m := range masters {
 		if m.unreachable {
@@ -170,6 +173,19 @@ func collectStacks(ctx context.Context, masters []*stackMaster, dir string, out 
 	}
 	wg.Wait()
 	return collected
+}
+
+// lockedWriter serializes the writes of several goroutines to w, each
+// write whole.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // readHistograms reads a histogram.json.
