@@ -246,18 +246,7 @@ func TestCampaignDestroySkipsAStackNeverCreated(t *testing.T) {
 			output := filepath.Join(dir, "output")
 			env := append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"),
 				"PULUMI_BACKEND_URL=file://"+filepath.Join(dir, "state"), "STACK=dev", "GITHUB_RUN_ID=4242", "GITHUB_OUTPUT="+output)
-			step := func(script string, env ...string) (int, string) {
-				cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
-				cmd.Dir = projectDir
-				cmd.Env = env
-				out, err := cmd.CombinedOutput()
-				if exit, ok := err.(*exec.ExitError); ok {
-					return exit.ExitCode(), string(out)
-				} else if err != nil {
-					t.Fatal(err)
-				}
-				return 0, string(out)
-			}
+			step := func(script string, env ...string) (int, string) { return runStep(t, projectDir, script, env) }
 			checked, said := step(check.Run, append(env, "UP_HOST=fv-az42-7")...)
 			written, _ := os.ReadFile(output)
 			outputs := map[string]string{}
@@ -393,16 +382,8 @@ exit "$(head -1 <<<"${!var}")"
 			[]string{"::error::Stack dev: its outputs cannot be read", "AccessDeniedException"}, "Re-run all jobs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", check.Run)
-			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "STACKS="+tc.stacks, "GITHUB_RUN_ATTEMPT=2")
-			cmd.Env = append(cmd.Env, tc.answers...)
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if exit, ok := err.(*exec.ExitError); ok {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "STACKS="+tc.stacks, "GITHUB_RUN_ATTEMPT=2")
+			code, out := runStep(t, "", check.Run, append(env, tc.answers...))
 			said := string(out)
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, said)
@@ -514,17 +495,9 @@ exit "$(head -1 <<<"${!var}")"
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outputs := filepath.Join(t.TempDir(), "outputs")
-			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step.Run)
-			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 				`STACKS=["dev-use1","dev-euw1"]`, "GITHUB_RUN_ATTEMPT=3", "GITHUB_OUTPUT="+outputs)
-			cmd.Env = append(cmd.Env, tc.answers...)
-			out, err := cmd.CombinedOutput()
-			code := 0
-			if exit, ok := err.(*exec.ExitError); ok {
-				code = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
+			code, out := runStep(t, "", step.Run, append(env, tc.answers...))
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d:\n%s", code, tc.wantCode, out)
 			}
@@ -563,17 +536,26 @@ func TestCampaignUpLegRefusesAnotherAttemptsPreflight(t *testing.T) {
 	}{
 		{"1", "1", 0}, {"2", "2", 0}, {"1", "2", 1}, {"", "2", 1},
 	} {
-		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", up.Steps[at].Run)
-		cmd.Env = append(os.Environ(), "PREFLIGHT_ATTEMPT="+tc.preflight, "GITHUB_RUN_ATTEMPT="+tc.attempt)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		if exit, ok := err.(*exec.ExitError); ok {
-			code = exit.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code, out := runStep(t, "", up.Steps[at].Run, append(os.Environ(), "PREFLIGHT_ATTEMPT="+tc.preflight, "GITHUB_RUN_ATTEMPT="+tc.attempt))
 		if code != tc.wantCode || (code != 0 && !strings.Contains(string(out), `"Re-run all jobs"`)) {
 			t.Errorf("preflight of attempt %q, leg of attempt %s: exit %d, want %d:\n%s", tc.preflight, tc.attempt, code, tc.wantCode, out)
 		}
 	}
+}
+
+// runStep runs a workflow step's script as GitHub runs a bash step (bash
+// --noprofile --norc -eo pipefail) in dir ("" the test's own) with env, and
+// returns its exit code and its output.
+func runStep(t *testing.T, dir, script string, env []string) (code int, out string) {
+	t.Helper()
+	cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script)
+	cmd.Dir = dir
+	cmd.Env = env
+	b, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return exit.ExitCode(), string(b)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, string(b)
 }
