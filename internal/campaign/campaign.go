@@ -107,6 +107,12 @@ func (e *Error) Error() string {
 // and the "+" that joins a set's stacks in its results folder.
 var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
+// validStackName reports whether name is a stack name that is no path
+// either: "." and ".." pass validName.
+func validStackName(name string) bool {
+	return validName.MatchString(name) && name != "." && name != ".."
+}
+
 // shape is how a stack entry looks, for the messages.
 const shape = "`- stack: NAME`, with `share: NUMBER` on every stack or on none"
 
@@ -118,10 +124,16 @@ func Read(path string) (Campaign, error) {
 	if err != nil {
 		return Campaign{}, err
 	}
-	return read(path, filepath.Dir(filepath.Dir(abs)))
+	stacks, err := stackFiles(filepath.Dir(filepath.Dir(abs)))
+	if err != nil {
+		return Campaign{}, err
+	}
+	return read(path, stacks)
 }
 
-func read(path, projectDir string) (Campaign, error) {
+// read reads and checks the campaign file at path against the project's
+// stacks.
+func read(path string, stacks []string) (Campaign, error) {
 	c := Campaign{Name: strings.TrimSuffix(filepath.Base(path), ".yaml"), File: path}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -130,10 +142,6 @@ func read(path, projectDir string) (Campaign, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	stacks, err := stackFiles(projectDir)
-	if err != nil {
-		return c, err
 	}
 	var problems []Problem
 	add := func(key string, n *yaml.Node, value, allowed string) {
@@ -226,7 +234,7 @@ func readStacks(list *yaml.Node, stacks []string, problems []Problem) ([]Member,
 		switch {
 		case nameNode == nil:
 			add(at+".stack", item, "nothing", "the name of a stack of this project (a Pulumi.<stack>.yaml)")
-		case nameNode.Kind != yaml.ScalarNode || !validName.MatchString(nameNode.Value) || nameNode.Value == "." || nameNode.Value == "..":
+		case nameNode.Kind != yaml.ScalarNode || !validStackName(nameNode.Value):
 			add(at+".stack", nameNode, describe(nameNode), "a stack name: letters, digits, -, _ and .")
 		case !slices.Contains(stacks, nameNode.Value):
 			add(at+".stack", nameNode, strconv.Quote(nameNode.Value), fmt.Sprintf("a stack of this project, and there is no Pulumi.%s.yaml (the stacks: %s)", nameNode.Value, strings.Join(stacks, ", ")))
@@ -332,7 +340,7 @@ func All(projectDir string) ([]Campaign, error) {
 			errs = append(errs, fmt.Errorf("%s: a stack is named %s too (Pulumi.%s.yaml): campaign.yml could not tell which one it is given; rename the campaign", rel, name, name))
 			continue
 		}
-		c, err := read(f, projectDir)
+		c, err := read(f, stacks)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -362,7 +370,7 @@ type Plan struct {
 // Every campaign file of projectDir must be valid (All). A stack of a set
 // is refused alone: its set's runs hold another concurrency group.
 func Resolve(projectDir, name string) (Plan, error) {
-	if !validName.MatchString(name) || name == "." || name == ".." {
+	if !validStackName(name) {
 		return Plan{}, fmt.Errorf("%q is neither a stack nor a campaign name: letters, digits, -, _ and . only", name)
 	}
 	all, err := All(projectDir)
