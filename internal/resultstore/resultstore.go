@@ -50,15 +50,16 @@ func New(ctx context.Context, bucket, endpoint string) (*Store, error) {
 			o.Region = lookupRegion
 		}
 	})
-	client := s3.NewFromConfig(cfg, addressing)
 	region, err := bucketRegion(ctx, lookup, bucket)
 	if err != nil {
 		return nil, err
 	}
-	if region != "" && region != cfg.Region {
-		client = s3.NewFromConfig(cfg, addressing, func(o *s3.Options) { o.Region = region })
+	inRegion := func(o *s3.Options) {
+		if region != "" {
+			o.Region = region
+		}
 	}
-	return &Store{bucket: bucket, client: client}, nil
+	return &Store{bucket: bucket, client: s3.NewFromConfig(cfg, addressing, inRegion)}, nil
 }
 
 // lookupRegion is the region HeadBucket is sent in when the caller has
