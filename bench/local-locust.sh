@@ -1,6 +1,7 @@
 # shellcheck shell=bash disable=SC2154 # $work, $python and $pids come from the sourcing script
 # Sourced by the bench scripts: a private Locust and a private nginx on
-# 127.0.0.1, nothing under /etc, /run or /var touched. Needs $work (a
+# 127.0.0.1, nothing under /etc, /run or /var touched, and the readings of
+# a process's CPU and memory the measuring scripts take. Needs $work (a
 # temporary folder) and $python; adds the pids it starts to $pids.
 #
 # Debian's python3-locust 2.12.1 reports an empty version, and a master then
@@ -45,3 +46,8 @@ CONF
   pids+=($!)
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && break; sleep 0.1; done
 }
+
+# cpu_ticks PID: user+system clock ticks used so far (proc(5), fields 14 and 15).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# rss_mb PID: its resident memory now, in MiB (proc(5), VmRSS).
+rss_mb() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }

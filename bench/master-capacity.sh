@@ -86,9 +86,6 @@ ready = sum(1 for w in s.get("workers", []) if w.get("state") != "missing")
 print(s["state"], ready, total["num_requests"], total["num_failures"], sum(x["count"] for x in e["exceptions"]))
 PY
 }
-# cpu_ticks PID: user+system clock ticks used so far (proc(5), fields 14 and 15).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mb() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 # share T0 T1: the percentage of one core that T1 - T0 ticks are over the run.
 share() { awk -v a="$1" -v b="$2" -v hz="$hz" -v s="$seconds" 'BEGIN { print 100 * (b - a) / hz / s }'; }

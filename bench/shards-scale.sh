@@ -82,10 +82,8 @@ class Reader(User):
     def read(self):
         pass
 PY
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# cpu_ticks PID: user+system clock ticks used so far (proc(5), fields 14 and 15).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mb() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$1/status"; }
+# shellcheck source=bench/local-locust.sh
+source "$here/local-locust.sh" # free_port, cpu_ticks, rss_mb
 hz=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 # share T0 T1 S0 S1: the percentage of one core that T1 - T0 ticks are over S1 - S0 seconds.
