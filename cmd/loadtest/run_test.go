@@ -98,28 +98,8 @@ func startClusterWith(t *testing.T, l *locusttest.Locust, app http.Handler, star
 	if err != nil {
 		t.Fatal(err)
 	}
-	container := func(name string) k8sobject.Container {
-		r, ok := m.Get("kubernetes:apps/v1:Deployment", name)
-		if !ok {
-			t.Fatalf("no Deployment %s", name)
-		}
-		var d k8sobject.Deployment
-		if err := r.Decode(&d); err != nil {
-			t.Fatal(err)
-		}
-		return d.Spec.Template.Spec.Containers[0]
-	}
-	cm := m.OfType("kubernetes:core/v1:ConfigMap")
-	if len(cm) != 1 {
-		t.Fatalf("%d ConfigMaps rendered", len(cm))
-	}
-	var mounted struct {
-		Data map[string]string `json:"data"`
-	}
-	if err := cm[0].Decode(&mounted); err != nil {
-		t.Fatal(err)
-	}
-	dir := locusttest.Mount(t, mounted.Data)
+	container := func(name string) k8sobject.Container { return renderedContainer(t, m, name) }
+	dir := mountedLocustfiles(t, m)
 	web := locusttest.FreePort(t)
 	ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: web, components.MetricsPort: locusttest.FreePort(t)}
 	masterArgv, masterEnv, err := locusttest.Localize(container("loadtest-master"), l, dir, ports, masterAddress)
@@ -471,4 +451,36 @@ func TestFlagsWinOverStackOutputs(t *testing.T) {
 	if _, err := stackoutputs.Parse([]byte(`{"namespace":"locust"}`)); err == nil || !strings.Contains(err.Error(), "pulumi up") {
 		t.Errorf("outputs of an older deployment: %v", err)
 	}
+}
+
+// renderedContainer is the first container of the Deployment name as the
+// mock monitor recorded it.
+func renderedContainer(t *testing.T, m *pulumimock.Monitor, name string) k8sobject.Container {
+	t.Helper()
+	r, ok := m.Get("kubernetes:apps/v1:Deployment", name)
+	if !ok {
+		t.Fatalf("no Deployment %s", name)
+	}
+	var d k8sobject.Deployment
+	if err := r.Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Spec.Template.Spec.Containers[0]
+}
+
+// mountedLocustfiles writes the files of the one rendered ConfigMap to a
+// folder, as the pods mount them, and returns it.
+func mountedLocustfiles(t *testing.T, m *pulumimock.Monitor) string {
+	t.Helper()
+	cm := m.OfType("kubernetes:core/v1:ConfigMap")
+	if len(cm) != 1 {
+		t.Fatalf("%d ConfigMaps rendered", len(cm))
+	}
+	var mounted struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := cm[0].Decode(&mounted); err != nil {
+		t.Fatal(err)
+	}
+	return locusttest.Mount(t, mounted.Data)
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/locust-eks/locust-on-eks/components"
 	"github.com/locust-eks/locust-on-eks/internal/runreport"
-	"github.com/locust-eks/locust-on-eks/internal/testsupport/k8sobject"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/locusttest"
 	"github.com/locust-eks/locust-on-eks/internal/testsupport/pulumimock"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -205,30 +204,13 @@ func startShardMasters(t *testing.T, l *locusttest.Locust, shards, workers int) 
 	if len(services) != shards {
 		t.Fatalf("%d shard master Services rendered (%v), want %d", len(services), services, shards)
 	}
-	cm := m.OfType("kubernetes:core/v1:ConfigMap")
-	if len(cm) != 1 {
-		t.Fatalf("%d ConfigMaps rendered", len(cm))
-	}
-	var mounted struct {
-		Data map[string]string `json:"data"`
-	}
-	if err := cm[0].Decode(&mounted); err != nil {
-		t.Fatal(err)
-	}
-	dir := locusttest.Mount(t, mounted.Data)
+	dir := mountedLocustfiles(t, m)
 	var out []shardMaster
 	for i, service := range services {
 		// A shard's master Deployment has its Service's name.
-		r, ok := m.Get("kubernetes:apps/v1:Deployment", service)
-		if !ok {
-			t.Fatalf("no Deployment %s", service)
-		}
-		var d k8sobject.Deployment
-		if err := r.Decode(&d); err != nil {
-			t.Fatal(err)
-		}
+		c := renderedContainer(t, m, service)
 		ports := map[int]int{components.MasterPort: locusttest.FreePort(t), components.WebPort: locusttest.FreePort(t), components.MetricsPort: locusttest.FreePort(t)}
-		argv, env, err := locusttest.Localize(d.Spec.Template.Spec.Containers[0], l, dir, ports, service+".locust.svc")
+		argv, env, err := locusttest.Localize(c, l, dir, ports, service+".locust.svc")
 		if err != nil {
 			t.Fatal(err)
 		}
