@@ -3,7 +3,6 @@ package components
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
 	"slices"
 	"strings"
@@ -91,15 +90,8 @@ func countLocustfile(t *testing.T, l *locust, locustfile string, app http.Handle
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil || len(rows) < 1 {
-		t.Fatalf("reading the master's /exceptions/csv: %v (%d rows)", err, len(rows))
-	}
-	r := runResult{hits: target.Hits(), errors: target.Errors(), requests: stats.Total.Requests, failures: stats.Total.Failures}
-	for _, row := range rows[1:] {
-		r.exceptions = append(r.exceptions, strings.Join(row, " | "))
-	}
-	return r
+	return runResult{hits: target.Hits(), errors: target.Errors(), requests: stats.Total.Requests, failures: stats.Total.Failures,
+		exceptions: exceptionRows(t, bytes.NewReader(b))}
 }
 
 func TestLocustfilesRunDistributed(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,7 +178,14 @@ func exceptions(t *testing.T, prefix string) []string {
 		t.Fatalf("master wrote no exceptions CSV: %v", err)
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
+	return exceptionRows(t, bufio.NewReader(f))
+}
+
+// exceptionRows reads an exceptions CSV, the file's or the master's
+// /exceptions/csv: one line per distinct error, its header left out.
+func exceptionRows(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	rows, err := csv.NewReader(r).ReadAll()
 	if err != nil || len(rows) < 1 {
 		t.Fatalf("reading the exceptions CSV: %v (%d rows)", err, len(rows))
 	}
